@@ -1,0 +1,67 @@
+# The two commands: `make run` and `make test`. Each installs what is missing
+# (Debian packages with apt-get, npm packages with npm ci, a build) first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Debian packages the platform and its tests use: speech engines, audio tools,
+# the XMPP server for gateway tests, an SNPP server for pager tests, Chromium
+# for the thin-client tests.
+OS_PACKAGES := ffmpeg sox libsox-fmt-all espeak-ng flite festival festvox-kallpc16k \
+	prosody libnet-snpp-perl chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+STAMPS := .make
+
+.PHONY: help run test bench build deps os-deps lint typecheck clean sim
+
+help:
+	@echo "make run    install what is missing, build, start the platform (SQLite, built-in simulator)"
+	@echo "make test   install what is missing, lint, type-check and run the whole test suite"
+	@echo "make bench  run the benchmarks and print their figures"
+
+$(STAMPS):
+	@mkdir -p $(STAMPS)
+
+# Installs only the packages that are missing; a machine that has them all does nothing.
+$(STAMPS)/os-deps: Makefile | $(STAMPS)
+	@missing=$$(for p in $(OS_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@touch $@
+
+os-deps: $(STAMPS)/os-deps
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm install --no-audit --no-fund
+	@touch $@
+
+deps: os-deps node_modules/.package-lock.json
+
+# The build: TypeScript to dist/, plus the files read at run time.
+dist/.built: node_modules/.package-lock.json tsconfig.json tsconfig.build.json $(shell find src scripts sounds test/bench -type f 2>/dev/null)
+	rm -rf dist
+	npx tsc -p tsconfig.build.json
+	mkdir -p dist/src/store && cp -r src/store/migrations dist/src/store/
+	@touch $@
+
+build: dist/.built
+
+lint: node_modules/.package-lock.json
+	npx biome check src scripts test sounds
+
+typecheck: node_modules/.package-lock.json
+	npx tsc --noEmit -p tsconfig.json
+
+run: deps build
+	PHONEIM_DEMO=$${PHONEIM_DEMO:-true} node dist/src/main.js
+
+test: deps build lint typecheck
+	npx tap
+
+bench: deps build
+	@for b in dist/test/bench/*.bench.js; do echo "== $$b"; node $$b || exit 1; done
+
+clean:
+	rm -rf dist $(STAMPS) coverage .tap

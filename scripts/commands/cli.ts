@@ -1,0 +1,34 @@
+/**
+ * phonectl's command tree: one entry point with subcommands (like
+ * prosodyctl). Every subcommand calls the same services as the server.
+ */
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../../src/app.js';
+import { CliContext, type CliIo, reportError } from './cli-kit.js';
+import { registerDb } from './db.js';
+import { registerDevice } from './device.js';
+import { registerUser } from './user.js';
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const program = new Command('phonectl')
+    .version(VERSION)
+    .description('administer the phone IM platform')
+    .option('-c, --config <file>', 'configuration file (JSON); default: $PHONEIM_CONFIG')
+    .option('-d, --data-dir <dir>', 'data directory (overrides the configuration)')
+    .option('--json', 'print JSON instead of tables')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+  const ctx = new CliContext(program, io);
+  registerUser(program, ctx);
+  registerDevice(program, ctx);
+  registerDb(program, ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    return reportError(e, io);
+  } finally {
+    ctx.close();
+  }
+}

@@ -1,0 +1,125 @@
+import type { Command } from 'commander';
+import type { User } from '../../src/accounts/types.js';
+import { type CliContext, when } from './cli-kit.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+const row = (u: User) => ({
+  username: u.username,
+  account: u.accountNumber,
+  name: u.displayName,
+  spoken: u.spokenName,
+  tz: u.timeZone,
+});
+
+export function registerUser(program: Command, ctx: CliContext): void {
+  const user = program.command('user').description('users and their credentials');
+
+  user
+    .command('add <username>')
+    .description('create a user')
+    .requiredOption('--name <display name>', 'display name')
+    .option('--spoken-name <text>', 'how the speech engine says the name (default: display name)')
+    .option('--tz <zone>', 'IANA time zone', 'UTC')
+    .option('--account-number <digits>', 'account number for log-on from unknown phones (default: generated)')
+    .option('--caller-id <number>', 'a caller-ID number bound to the user (repeatable)', collect)
+    .option('--pin <digits>', 'phone PIN (prefer --pin-stdin)')
+    .option('--pin-stdin', 'read the phone PIN from standard input')
+    .option('--password-stdin', 'read the web password from standard input')
+    .action(async (username: string, o: Record<string, string | string[] | boolean | undefined>) => {
+      const pin = o.pinStdin ? await ctx.readSecret() : (o.pin as string | undefined);
+      const password = o.passwordStdin ? await ctx.readSecret() : undefined;
+      const u = await ctx.svc.accounts.createUser({
+        username,
+        displayName: o.name as string,
+        ...(o.spokenName ? { spokenName: o.spokenName as string } : {}),
+        timeZone: o.tz as string,
+        ...(o.accountNumber ? { accountNumber: o.accountNumber as string } : {}),
+        callerIds: (o.callerId as string[] | undefined) ?? [],
+        ...(pin !== undefined ? { pin } : {}),
+        ...(password !== undefined ? { password } : {}),
+      });
+      ctx.done(`created user ${u.username} (account number ${u.accountNumber})`, {
+        ...u,
+        callerIds: ctx.svc.accounts.callerIds(u.id),
+      });
+    });
+
+  user
+    .command('list')
+    .description('list users')
+    .action(() => {
+      const users = ctx.svc.accounts.listUsers();
+      ctx.table(users.map(row), ['username', 'account', 'name', 'tz'], users);
+    });
+
+  user
+    .command('show <user>')
+    .description('show one user (by username or account number)')
+    .action((ref: string) => {
+      const a = ctx.svc.accounts;
+      const u = a.getUser(ref);
+      const locks = a.lockState(u.id);
+      const lockText = (k: 'pin' | 'password') => {
+        const l = locks.find((x) => x.kind === k);
+        if (!l?.isSet) return 'not set';
+        return l.lockedUntil ? `locked until ${when(l.lockedUntil)}` : `set (${l.failedCount} failed tries)`;
+      };
+      ctx.record({
+        ...row(u),
+        callerIds: a.callerIds(u.id),
+        pin: lockText('pin'),
+        password: lockText('password'),
+        devices: a.devicesOf(u.id).length,
+        created: when(u.createdAt),
+      });
+    });
+
+  user
+    .command('remove <user>')
+    .description('remove a user and everything bound to them')
+    .action((ref: string) => {
+      const u = ctx.svc.accounts.removeUser(ref);
+      ctx.done(`removed user ${u.username}`, { removed: u.username });
+    });
+
+  user
+    .command('set-pin <user> [pin]')
+    .description('set the phone PIN (read from standard input when not given)')
+    .action(async (ref: string, pin: string | undefined) => {
+      await ctx.svc.accounts.setPin(ref, pin ?? (await ctx.readSecret()));
+      ctx.done(`PIN set for ${ref}`, { user: ref, pin: 'set' });
+    });
+
+  user
+    .command('set-password <user>')
+    .description('set the web password (read from standard input)')
+    .action(async (ref: string) => {
+      await ctx.svc.accounts.setPassword(ref, await ctx.readSecret());
+      ctx.done(`password set for ${ref}`, { user: ref, password: 'set' });
+    });
+
+  user
+    .command('unlock <user>')
+    .description('clear failed tries and any lock-out')
+    .action((ref: string) => {
+      const u = ctx.svc.accounts.unlock(ref);
+      ctx.done(`unlocked ${u.username}`, { unlocked: u.username });
+    });
+
+  user
+    .command('add-caller-id <user> <number>')
+    .description('bind a caller-ID number to the user')
+    .action((ref: string, number: string) => {
+      const n = ctx.svc.accounts.addCallerId(ref, number);
+      ctx.done(`caller ID ${n} bound to ${ref}`, { user: ref, callerId: n });
+    });
+
+  user
+    .command('remove-caller-id <user> <number>')
+    .description('unbind a caller-ID number')
+    .action((ref: string, number: string) => {
+      const removed = ctx.svc.accounts.removeCallerId(ref, number);
+      ctx.done(removed ? `caller ID removed from ${ref}` : `${ref} had no such caller ID`, { user: ref, removed });
+    });
+}

@@ -1,0 +1,391 @@
+/**
+ * The account server: says yes or no to every log-on.
+ *
+ * Rules:
+ * - PINs are 4-10 digits (the lower bound is configurable) and never trivial:
+ *   one repeated digit, or a straight run up or down (1234, 9876).
+ * - Every check of a PIN or password counts against that credential; after
+ *   `maxFailedTries` failures in a row it is locked for `lockoutSeconds`, and
+ *   while locked nothing is verified. A success resets the count.
+ * - Unknown account numbers and usernames cost the same scrypt time as known
+ *   ones and answer "bad credentials", so they cannot be enumerated. An
+ *   unknown caller ID answers "unknown-caller": the IVR then asks for the
+ *   account number (the caller already knows their own number is unknown).
+ * - Every input is checked before anything is written, and each change is one
+ *   transaction: a bad field leaves nothing half-written.
+ */
+import { randomInt } from 'node:crypto';
+import type { Config } from '../core/config.js';
+import type { Clock } from '../core/clock.js';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { checkText } from '../core/sanitize.js';
+import type { AccountsRepo } from '../store/accounts-repo.js';
+import { checkDevice, type DeviceInput } from './device-registry.js';
+import { normalizeNumber } from './phone-number.js';
+import { decoyHash, hashSecret, verifySecret } from './secrets.js';
+import type { CredentialKind, Device, LogonResult, User } from './types.js';
+
+export interface NewUser {
+  username: string;
+  displayName: string;
+  spokenName?: string;
+  timeZone?: string;
+  accountNumber?: string;
+  pin?: string;
+  password?: string;
+  callerIds?: string[];
+}
+
+export interface AccountServiceDeps {
+  repo: AccountsRepo;
+  clock: Clock;
+  config: Pick<Config, 'accounts' | 'phone'>;
+  log: Logger;
+}
+
+export function isTrivialPin(pin: string): boolean {
+  if (/^(\d)\1*$/.test(pin)) return true;
+  const digits = [...pin].map(Number);
+  const step = (digits[1] as number) - (digits[0] as number);
+  if (step !== 1 && step !== -1) return false;
+  return digits.every((d, i) => i === 0 || d - (digits[i - 1] as number) === step);
+}
+
+export function checkTimeZone(tz: unknown): string {
+  const zone = checkText(tz, { field: 'time zone', maxChars: 64 });
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+  } catch {
+    throw new AppError('ACCOUNTS_INVALID_INPUT', `time zone "${zone}" is not a known IANA time zone`, {
+      field: 'time zone',
+    });
+  }
+  return zone;
+}
+
+export class AccountService {
+  private readonly repo: AccountsRepo;
+  private readonly clock: Clock;
+  private readonly config: AccountServiceDeps['config'];
+  private readonly log: Logger;
+  private decoy: Promise<string> | undefined;
+
+  constructor(deps: AccountServiceDeps) {
+    this.repo = deps.repo;
+    this.clock = deps.clock;
+    this.config = deps.config;
+    this.log = deps.log;
+  }
+
+  // ---- checks -------------------------------------------------------------------
+
+  checkPin(pin: unknown): string {
+    if (typeof pin !== 'string' || !/^\d+$/.test(pin))
+      throw new AppError('ACCOUNTS_PIN_WEAK', 'a PIN must be digits only', { field: 'PIN' });
+    const min = this.config.accounts.minPinLength;
+    if (pin.length < min || pin.length > 10)
+      throw new AppError('ACCOUNTS_PIN_WEAK', `a PIN must have ${min} to 10 digits`, { field: 'PIN' });
+    if (isTrivialPin(pin))
+      throw new AppError('ACCOUNTS_PIN_WEAK', 'that PIN is too easy to guess (a repeated digit or a straight run)', {
+        field: 'PIN',
+      });
+    return pin;
+  }
+
+  checkPassword(password: unknown): string {
+    const min = this.config.accounts.minPasswordLength;
+    if (typeof password !== 'string') throw new AppError('ACCOUNTS_PASSWORD_WEAK', 'a password must be text');
+    const text = checkText(password, { field: 'password', maxChars: 256, code: 'ACCOUNTS_PASSWORD_WEAK' });
+    if ([...text].length < min)
+      throw new AppError('ACCOUNTS_PASSWORD_WEAK', `a password must have at least ${min} characters`);
+    return password;
+  }
+
+  checkUsername(username: unknown): string {
+    const name = checkText(username, { field: 'username', maxChars: 32 }).toLowerCase();
+    if (!/^[a-z][a-z0-9._-]{1,31}$/.test(name))
+      throw new AppError(
+        'ACCOUNTS_INVALID_INPUT',
+        'username must be 2-32 characters: a letter, then letters, digits, dot, dash or underscore',
+        { field: 'username' },
+      );
+    return name;
+  }
+
+  normalizeNumber(input: unknown): string {
+    return normalizeNumber(input, this.config.phone);
+  }
+
+  // ---- users ----------------------------------------------------------------------
+
+  async createUser(input: NewUser): Promise<User> {
+    const username = this.checkUsername(input.username);
+    const displayName = checkText(input.displayName, { field: 'display name', maxChars: 64 });
+    const spokenName = checkText(input.spokenName ?? displayName, { field: 'spoken name', maxChars: 100 });
+    const timeZone = checkTimeZone(input.timeZone ?? 'UTC');
+    const callerIds = [...new Set((input.callerIds ?? []).map((n) => this.normalizeNumber(n)))];
+    const pin = input.pin === undefined ? undefined : this.checkPin(input.pin);
+    const password = input.password === undefined ? undefined : this.checkPassword(input.password);
+    let accountNumber: string;
+    if (input.accountNumber !== undefined) {
+      accountNumber = checkText(input.accountNumber, { field: 'account number', maxChars: 12 });
+      if (!/^\d{4,12}$/.test(accountNumber))
+        throw new AppError('ACCOUNTS_INVALID_INPUT', 'account number must be 4-12 digits', { field: 'account number' });
+      if (this.repo.accountNumberTaken(accountNumber))
+        throw new AppError('ACCOUNTS_USER_EXISTS', `account number ${accountNumber} is taken`);
+    } else accountNumber = this.freshAccountNumber();
+    if (this.repo.userByUsername(username))
+      throw new AppError('ACCOUNTS_USER_EXISTS', `user "${username}" already exists`);
+    for (const n of callerIds)
+      if (this.repo.callerIdOwner(n) !== null)
+        throw new AppError('ACCOUNTS_CALLER_ID_TAKEN', `caller ID ${n} is already bound to another user`);
+
+    const cost = this.config.accounts.kdfCost;
+    const credentials: { kind: CredentialKind; hash: string }[] = [];
+    if (pin) credentials.push({ kind: 'pin', hash: await hashSecret(pin, cost) });
+    if (password) credentials.push({ kind: 'password', hash: await hashSecret(password, cost) });
+    try {
+      const user = this.repo.insertUser({
+        username,
+        accountNumber,
+        displayName,
+        spokenName,
+        timeZone,
+        createdAt: this.clock.now(),
+        credentials,
+        callerIds,
+      });
+      this.log.info({ user: user.username, accountNumber }, 'user created');
+      return user;
+    } catch (e) {
+      // Lost a race with another writer: report it as the same conflict.
+      if (/UNIQUE constraint failed: users\.username/.test(String(e)))
+        throw new AppError('ACCOUNTS_USER_EXISTS', `user "${username}" already exists`);
+      if (/UNIQUE constraint failed: caller_ids/.test(String(e)))
+        throw new AppError('ACCOUNTS_CALLER_ID_TAKEN', 'a caller ID is already bound to another user');
+      throw e;
+    }
+  }
+
+  private freshAccountNumber(): string {
+    for (;;) {
+      const n = String(randomInt(100000, 1000000));
+      if (!this.repo.accountNumberTaken(n)) return n;
+    }
+  }
+
+  /** Finds a user by username, account number or numeric id. */
+  findUser(ref: string | number): User | null {
+    if (typeof ref === 'number') return this.repo.userById(ref);
+    const r = ref.trim();
+    return this.repo.userByUsername(r.toLowerCase()) ?? (/^\d+$/.test(r) ? this.repo.userByAccountNumber(r) : null);
+  }
+
+  getUser(ref: string | number): User {
+    const user = this.findUser(ref);
+    if (!user) throw new AppError('ACCOUNTS_USER_NOT_FOUND', `no user "${ref}"`);
+    return user;
+  }
+
+  userById(id: number): User | null {
+    return this.repo.userById(id);
+  }
+
+  listUsers(): User[] {
+    return this.repo.listUsers();
+  }
+
+  removeUser(ref: string | number): User {
+    const user = this.getUser(ref);
+    this.repo.deleteUser(user.id);
+    this.log.info({ user: user.username }, 'user removed');
+    return user;
+  }
+
+  updateUser(ref: string | number, fields: { displayName?: string; spokenName?: string; timeZone?: string }): User {
+    const user = this.getUser(ref);
+    const update: { displayName?: string; spokenName?: string; timeZone?: string } = {};
+    if (fields.displayName !== undefined)
+      update.displayName = checkText(fields.displayName, { field: 'display name', maxChars: 64 });
+    if (fields.spokenName !== undefined)
+      update.spokenName = checkText(fields.spokenName, { field: 'spoken name', maxChars: 100 });
+    if (fields.timeZone !== undefined) update.timeZone = checkTimeZone(fields.timeZone);
+    this.repo.updateUser(user.id, update);
+    return this.getUser(user.id);
+  }
+
+  async setPin(ref: string | number, pin: string): Promise<void> {
+    const user = this.getUser(ref);
+    const checked = this.checkPin(pin);
+    this.repo.upsertCredential(
+      user.id,
+      'pin',
+      await hashSecret(checked, this.config.accounts.kdfCost),
+      this.clock.now(),
+    );
+    this.log.info({ user: user.username }, 'PIN changed');
+  }
+
+  async setPassword(ref: string | number, password: string): Promise<void> {
+    const user = this.getUser(ref);
+    const checked = this.checkPassword(password);
+    this.repo.upsertCredential(
+      user.id,
+      'password',
+      await hashSecret(checked, this.config.accounts.kdfCost),
+      this.clock.now(),
+    );
+    this.log.info({ user: user.username }, 'password changed');
+  }
+
+  unlock(ref: string | number): User {
+    const user = this.getUser(ref);
+    this.repo.clearFailures(user.id);
+    this.log.info({ user: user.username }, 'account unlocked');
+    return user;
+  }
+
+  /** Lock state per credential kind, for admin views. */
+  lockState(
+    userId: number,
+  ): { kind: CredentialKind; isSet: boolean; failedCount: number; lockedUntil: number | null }[] {
+    const now = this.clock.now();
+    return (['pin', 'password'] as const).map((kind) => {
+      const c = this.repo.credential(userId, kind);
+      const lockedUntil = c?.lockedUntil && c.lockedUntil > now ? c.lockedUntil : null;
+      return { kind, isSet: c !== null, failedCount: c?.failedCount ?? 0, lockedUntil };
+    });
+  }
+
+  // ---- caller IDs -------------------------------------------------------------------
+
+  addCallerId(ref: string | number, number: string): string {
+    const user = this.getUser(ref);
+    const n = this.normalizeNumber(number);
+    const owner = this.repo.callerIdOwner(n);
+    if (owner === user.id) return n;
+    if (owner !== null)
+      throw new AppError('ACCOUNTS_CALLER_ID_TAKEN', `caller ID ${n} is already bound to another user`);
+    this.repo.insertCallerId(user.id, n, this.clock.now());
+    return n;
+  }
+
+  removeCallerId(ref: string | number, number: string): boolean {
+    const user = this.getUser(ref);
+    return this.repo.deleteCallerId(user.id, this.normalizeNumber(number));
+  }
+
+  callerIds(userId: number): string[] {
+    return this.repo.callerIds(userId);
+  }
+
+  /** The user a caller ID is bound to, for the IVR's greeting; null when unknown or unusable. */
+  lookupCaller(callerId: string | undefined): User | null {
+    if (!callerId) return null;
+    let n: string;
+    try {
+      n = this.normalizeNumber(callerId);
+    } catch {
+      return null;
+    }
+    return this.repo.userByCallerId(n);
+  }
+
+  // ---- validation -----------------------------------------------------------------
+
+  async validatePassword(username: string, password: string): Promise<LogonResult> {
+    let user: User | null = null;
+    try {
+      user = this.repo.userByUsername(this.checkUsername(username));
+    } catch {
+      user = null;
+    }
+    return this.validate(user, 'password', password);
+  }
+
+  async validateCallerPin(callerId: string, pin: string): Promise<LogonResult> {
+    const user = this.lookupCaller(callerId);
+    if (!user) return { ok: false, reason: 'unknown-caller' };
+    return this.validate(user, 'pin', pin);
+  }
+
+  async validateAccountPin(accountNumber: string, pin: string): Promise<LogonResult> {
+    const user = /^\d{1,12}$/.test(accountNumber) ? this.repo.userByAccountNumber(accountNumber) : null;
+    return this.validate(user, 'pin', pin);
+  }
+
+  private async validate(user: User | null, kind: CredentialKind, secret: string): Promise<LogonResult> {
+    const { maxFailedTries, lockoutSeconds, kdfCost } = this.config.accounts;
+    const now = this.clock.now();
+    const cred = user ? this.repo.credential(user.id, kind) : null;
+    if (!user || !cred) {
+      this.decoy ??= decoyHash(kdfCost);
+      await verifySecret(typeof secret === 'string' ? secret : '', await this.decoy);
+      this.log.info({ user: user?.username, kind }, 'log-on refused: no such account or credential');
+      return { ok: false, reason: 'bad-credentials', triesLeft: maxFailedTries };
+    }
+    if (cred.lockedUntil !== null && cred.lockedUntil > now) {
+      this.log.info({ user: user.username, kind }, 'log-on refused: locked');
+      return { ok: false, reason: 'locked', lockedUntil: cred.lockedUntil };
+    }
+    if (cred.lockedUntil !== null) this.repo.clearFailures(user.id, kind);
+    const good = typeof secret === 'string' && secret.length <= 256 && (await verifySecret(secret, cred.hash));
+    if (good) {
+      if (cred.failedCount > 0 || cred.lockedUntil !== null) this.repo.clearFailures(user.id, kind);
+      this.log.info({ user: user.username, kind }, 'log-on accepted');
+      return { ok: true, user };
+    }
+    const lockUntil = now + lockoutSeconds * 1000;
+    const r = this.repo.recordFailure(user.id, kind, maxFailedTries, lockUntil);
+    if (r.locked) {
+      this.log.warn({ user: user.username, kind, lockedUntil: lockUntil }, 'log-on failed: locked out');
+      return { ok: false, reason: 'locked', lockedUntil: lockUntil };
+    }
+    this.log.info({ user: user.username, kind, failedCount: r.failedCount }, 'log-on failed');
+    return { ok: false, reason: 'bad-credentials', triesLeft: maxFailedTries - r.failedCount };
+  }
+
+  // ---- device registry ----------------------------------------------------------------
+
+  addDevice(ref: string | number, input: DeviceInput): Device {
+    const user = this.getUser(ref);
+    const d = checkDevice(input, this.config.phone);
+    if (this.repo.deviceExists(user.id, d.kind, d.address))
+      throw new AppError('ACCOUNTS_INVALID_INPUT', `${d.kind} ${d.address} is already registered`, {
+        field: 'address',
+      });
+    const device = this.repo.insertDevice(user.id, d, this.clock.now());
+    this.log.info({ user: user.username, device: device.id, kind: device.kind }, 'device added');
+    return device;
+  }
+
+  listDevices(ref: string | number): Device[] {
+    return this.repo.devices(this.getUser(ref).id);
+  }
+
+  devicesOf(userId: number): Device[] {
+    return this.repo.devices(userId);
+  }
+
+  removeDevice(ref: string | number, deviceId: number): void {
+    const user = this.getUser(ref);
+    if (!this.repo.deleteDevice(user.id, deviceId))
+      throw new AppError('ACCOUNTS_DEVICE_NOT_FOUND', `user "${user.username}" has no device ${deviceId}`);
+  }
+
+  /** Reorders the registry: `ids` must name every device of the user exactly once. */
+  orderDevices(ref: string | number, ids: number[]): Device[] {
+    const user = this.getUser(ref);
+    const current = this.repo.devices(user.id).map((d) => d.id);
+    const given = new Set(ids);
+    if (given.size !== ids.length || ids.length !== current.length || !current.every((id) => given.has(id)))
+      throw new AppError(
+        'ACCOUNTS_INVALID_INPUT',
+        `give every device of "${user.username}" once, in the new order (devices: ${current.join(', ') || 'none'})`,
+        { field: 'order' },
+      );
+    this.repo.reorderDevices(user.id, ids);
+    return this.repo.devices(user.id);
+  }
+}

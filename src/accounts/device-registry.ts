@@ -1,0 +1,91 @@
+/**
+ * The device registry's rules: what a phone, pager or email device may look
+ * like, and when a device is in its quiet hours (in the user's time zone;
+ * a window may run over midnight, like 22:00-07:00).
+ */
+import { AppError } from '../core/errors.js';
+import { checkText } from '../core/sanitize.js';
+import { normalizeNumber, type NumberingPlan } from './phone-number.js';
+import type { Device, DeviceKind, PagerProtocol } from './types.js';
+import type { NewDeviceRow } from '../store/accounts-repo.js';
+
+export interface DeviceInput {
+  kind: string;
+  address: string;
+  protocol?: string | undefined;
+  label?: string | undefined;
+  /** 'HH:MM-HH:MM' */
+  quietHours?: string | undefined;
+}
+
+const bad = (field: string, message: string) => new AppError('ACCOUNTS_INVALID_INPUT', message, { field });
+
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+export function checkEmail(value: unknown): string {
+  const text = checkText(value, { field: 'email address', maxChars: 254 });
+  if (!EMAIL.test(text)) throw bad('email address', `"${text}" is not an email address`);
+  return text;
+}
+
+function minutes(hhmm: string): number {
+  const [h, m] = hhmm.split(':').map(Number) as [number, number];
+  return h * 60 + m;
+}
+
+export function parseQuietHours(value: string): { start: string; end: string } {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/.exec(value.trim());
+  if (!m) throw bad('quiet hours', `quiet hours "${value}" must look like 22:00-07:00`);
+  const start = `${m[1]}:${m[2]}`;
+  const end = `${m[3]}:${m[4]}`;
+  if (start === end) throw bad('quiet hours', 'quiet hours must not start and end at the same time');
+  return { start, end };
+}
+
+export function checkDevice(input: DeviceInput, plan: NumberingPlan): NewDeviceRow {
+  const kind = input.kind as DeviceKind;
+  if (!['phone', 'pager', 'email'].includes(kind))
+    throw bad('kind', `device kind must be phone, pager or email, not "${input.kind}"`);
+  let protocol: PagerProtocol | null = null;
+  let address: string;
+  if (kind === 'phone') address = normalizeNumber(input.address, plan);
+  else if (kind === 'email') address = checkEmail(input.address);
+  else {
+    protocol = (input.protocol ?? 'snpp') as PagerProtocol;
+    if (!['snpp', 'smpp', 'email'].includes(protocol))
+      throw bad('protocol', `pager protocol must be snpp, smpp or email, not "${input.protocol}"`);
+    if (protocol === 'smpp') address = normalizeNumber(input.address, plan);
+    else if (protocol === 'email') address = checkEmail(input.address);
+    else {
+      address = checkText(input.address, { field: 'pager id', maxChars: 32 });
+      if (!/^[A-Za-z0-9_.-]+$/.test(address))
+        throw bad('pager id', 'an SNPP pager id may hold letters, digits, dot, dash and underscore');
+    }
+  }
+  if (kind !== 'pager' && input.protocol !== undefined) throw bad('protocol', 'only pagers have a protocol');
+  const label = input.label === undefined ? null : checkText(input.label, { field: 'label', maxChars: 40 });
+  const quiet = input.quietHours === undefined ? null : parseQuietHours(input.quietHours);
+  return { kind, address, protocol, label, quietStart: quiet?.start ?? null, quietEnd: quiet?.end ?? null };
+}
+
+/** Minutes since local midnight at `at` in `timeZone`. */
+export function localMinutes(at: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(at);
+  const h = Number(parts.find((p) => p.type === 'hour')?.value);
+  const m = Number(parts.find((p) => p.type === 'minute')?.value);
+  return h * 60 + m;
+}
+
+export function isQuiet(device: Pick<Device, 'quietStart' | 'quietEnd'>, timeZone: string, at: number): boolean {
+  if (!device.quietStart || !device.quietEnd) return false;
+  const now = localMinutes(at, timeZone);
+  const start = minutes(device.quietStart);
+  const end = minutes(device.quietEnd);
+  return start < end ? now >= start && now < end : now >= start || now < end;
+}

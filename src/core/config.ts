@@ -1,0 +1,300 @@
+/**
+ * Configuration, parsed once at start-up from an optional JSON file, then the
+ * environment, then explicit overrides (later wins). The schema rejects
+ * unknown keys and bad values with a message that names the key; every
+ * duration and size carries its unit in its name. This is the only module
+ * that reads process.env.
+ *
+ * Environment: PHONEIM_CONFIG names the file; PHONEIM_<SECTION>__<KEY> sets a
+ * key (PHONEIM_HTTP__PORT=8080, PHONEIM_TELEPHONY__ARI__URL=...); the
+ * ASTERISK_ARI_* and ASTERISK_AMI_* variables are accepted as aliases.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { AppError } from './errors.js';
+
+const num = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), schema);
+const int = (min: number, max: number) => num(z.number().int().min(min).max(max));
+const bool = () =>
+  z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+const host = () => z.string().min(1).max(255);
+
+// ---- core -----------------------------------------------------------------
+const logSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+const httpSchema = z
+  .object({
+    host: host().default('127.0.0.1'),
+    /** 0 picks a free port. */
+    port: int(0, 65535).default(8080),
+    /** The URL clients and Asterisk use to reach this node; derived from host and port when absent. */
+    publicUrl: z.url().optional(),
+    bodyLimitBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  })
+  .strict();
+
+// ---- accounts ---------------------------------------------------------------
+const accountsSchema = z
+  .object({
+    /** Failed tries before a lock-out (app_voicemail's maxlogins). */
+    maxFailedTries: int(1, 20).default(3),
+    lockoutSeconds: int(1, 7 * 24 * 3600).default(300),
+    /** scrypt cost parameter N, a power of two. Lower only in tests. */
+    kdfCost: int(2, 1 << 20)
+      .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+      .default(16384),
+    minPasswordLength: int(6, 128).default(8),
+    minPinLength: int(4, 10).default(4),
+  })
+  .strict();
+
+/** How local and national numbers become E.164. Defaults: North American numbering. */
+const phoneSchema = z
+  .object({
+    countryCode: z
+      .string()
+      .regex(/^[1-9]\d{0,2}$/, 'must be 1-3 digits')
+      .default('1'),
+    nationalPrefix: z
+      .string()
+      .regex(/^\d{0,2}$/, 'must be 0-2 digits')
+      .default('1'),
+    internationalPrefix: z
+      .string()
+      .regex(/^\d{2,4}$/, 'must be 2-4 digits')
+      .default('011'),
+    /** Prepended to local numbers (dialled without area code). */
+    areaCode: z
+      .string()
+      .regex(/^\d{1,5}$/, 'must be 1-5 digits')
+      .optional(),
+    /** Digits of a national significant number, when the plan is closed (10 in NANP). */
+    nationalNumberLength: int(4, 14).optional().default(10),
+  })
+  .strict();
+
+// ---- telephony --------------------------------------------------------------
+const telephonySchema = z
+  .object({
+    ari: z
+      .object({
+        /** e.g. http://127.0.0.1:8088 ; absent = start the built-in simulator. */
+        url: z.url().optional(),
+        user: z.string().min(1).default('phoneim'),
+        password: z.string().min(1).default('phoneim'),
+        app: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')
+          .default('phoneim'),
+      })
+      .strict()
+      .prefault({}),
+    ami: z
+      .object({
+        host: host().optional(),
+        port: int(1, 65535).default(5038),
+        user: z.string().min(1).default('phoneim'),
+        secret: z.string().min(1).default('phoneim'),
+        pingIntervalSeconds: int(1, 3600).default(30),
+      })
+      .strict()
+      .prefault({}),
+    reconnectInitialMs: int(10, 60_000).default(500),
+    reconnectMaxMs: int(100, 600_000).default(30_000),
+  })
+  .strict();
+
+// ---- sim --------------------------------------------------------------------
+const simSchema = z
+  .object({
+    host: host().default('127.0.0.1'),
+    /** ARI HTTP/WebSocket port; 0 picks a free one. */
+    ariPort: int(0, 65535).default(0),
+    amiPort: int(0, 65535).default(0),
+    /** How many times faster than real time playback and recording run. */
+    speedFactor: num(z.number().min(0.01).max(10_000)).default(1),
+  })
+  .strict();
+
+// ---- audio ------------------------------------------------------------------
+const audioSchema = z
+  .object({
+    /** Secret for signed media URLs; generated and kept in the data directory when absent. */
+    urlSecret: z.string().min(16).optional(),
+    urlTtlSeconds: int(10, 30 * 24 * 3600).default(24 * 3600),
+    cacheMaxBytes: int(1024 * 1024, 1024 * 1024 * 1024 * 100).default(512 * 1024 * 1024),
+    defaultEngine: z.enum(['espeak-ng', 'flite', 'festival', 'say']).default('espeak-ng'),
+    maxTextChars: int(10, 100_000).default(2000),
+  })
+  .strict();
+
+// ---- presence ---------------------------------------------------------------
+const presenceSchema = z
+  .object({
+    /** This node's id among the nodes that share the database. */
+    nodeId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .default('node-1'),
+    sessionObjectIdleSeconds: int(10, 30 * 24 * 3600).default(24 * 3600),
+    leaseSeconds: int(1, 3600).default(15),
+    maxMessageBytes: int(16, 1024 * 1024).default(8192),
+  })
+  .strict();
+
+// ---- ivr / notify / federation / gateway ------------------------------------
+const ivrSchema = z.object({}).strict();
+const notifySchema = z.object({}).strict();
+const federationSchema = z.object({}).strict();
+const gatewaySchema = z.object({}).strict();
+
+export const configSchema = z
+  .object({
+    /** Where the SQLite database, audio store and generated secrets live. */
+    dataDir: z.string().min(1).default('./data'),
+    /** Seed a demo community (two users) on first start. */
+    demo: bool().default(false),
+    log: logSchema.prefault({}),
+    http: httpSchema.prefault({}),
+    accounts: accountsSchema.prefault({}),
+    phone: phoneSchema.prefault({}),
+    telephony: telephonySchema.prefault({}),
+    sim: simSchema.prefault({}),
+    audio: audioSchema.prefault({}),
+    presence: presenceSchema.prefault({}),
+    ivr: ivrSchema.prefault({}),
+    notify: notifySchema.prefault({}),
+    federation: federationSchema.prefault({}),
+    gateway: gatewaySchema.prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+const ENV_PREFIX = 'PHONEIM_';
+const ENV_ALIASES: Record<string, string[]> = {
+  ASTERISK_ARI_URL: ['telephony', 'ari', 'url'],
+  ASTERISK_ARI_USER: ['telephony', 'ari', 'user'],
+  ASTERISK_ARI_PASSWORD: ['telephony', 'ari', 'password'],
+  ASTERISK_ARI_APP: ['telephony', 'ari', 'app'],
+  ASTERISK_AMI_HOST: ['telephony', 'ami', 'host'],
+  ASTERISK_AMI_PORT: ['telephony', 'ami', 'port'],
+  ASTERISK_AMI_USER: ['telephony', 'ami', 'user'],
+  ASTERISK_AMI_SECRET: ['telephony', 'ami', 'secret'],
+};
+
+const camel = (s: string) => s.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+type Tree = Record<string, unknown>;
+
+function setPath(tree: Tree, path: string[], value: unknown): void {
+  let node = tree;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Tree;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+function merge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      typeof b === 'object' &&
+      b !== null &&
+      !Array.isArray(b)
+        ? merge(b as Tree, v as Tree)
+        : v;
+  }
+  return out;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Tree {
+  const tree: Tree = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    const alias = ENV_ALIASES[name];
+    if (alias) setPath(tree, alias, value);
+    else if (name.startsWith(ENV_PREFIX) && name !== `${ENV_PREFIX}CONFIG`) {
+      const path = name.slice(ENV_PREFIX.length).split('__').map(camel);
+      if (path.some((p) => p === '')) throw invalid(name, 'is not a valid configuration variable name');
+      setPath(tree, path, value);
+    }
+  }
+  return tree;
+}
+
+function invalid(key: string, message: string): AppError {
+  return new AppError('CORE_CONFIG_INVALID', `config: ${key} ${message}`, { key });
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** A JSON file; defaults to PHONEIM_CONFIG from the environment. */
+  file?: string;
+  overrides?: ConfigInput | Tree;
+}
+
+/** Parses and validates the whole configuration; throws AppError(CORE_CONFIG_INVALID) naming the key. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? {};
+  const file = options.file ?? env[`${ENV_PREFIX}CONFIG`];
+  let fromFile: Tree = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw invalid(`file ${file}`, `cannot be read: ${(e as Error).message}`);
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw new Error('the top level must be an object');
+      fromFile = parsed as Tree;
+    } catch (e) {
+      throw invalid(`file ${file}`, `is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const raw = merge(merge(fromFile, fromEnv(env)), (options.overrides ?? {}) as Tree);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (!issue) throw invalid('(root)', 'is invalid');
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys.map((k) => [...path, k].join('.'));
+      throw invalid(keys.join(', '), 'is not a known key');
+    }
+    throw invalid(path.join('.') || '(root)', `is invalid: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** The configuration's public URL of this node's HTTP server. */
+export function publicUrl(config: Config, boundPort?: number): string {
+  if (config.http.publicUrl) return config.http.publicUrl.replace(/\/+$/, '');
+  const h = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+  return `http://${h}:${boundPort ?? config.http.port}`;
+}
+
+/** The process's own configuration: PHONEIM_CONFIG, PHONEIM_* and ASTERISK_* variables. */
+export function loadProcessConfig(overrides?: LoadConfigOptions['overrides']): Config {
+  return loadConfig({ env: process.env, ...(overrides ? { overrides } : {}) });
+}
+
+/** The process environment, for entry points that pass it on to loadConfig. */
+export function processEnvironment(): NodeJS.ProcessEnv {
+  return process.env;
+}

@@ -1,0 +1,283 @@
+import type { Device, DeviceKind, PagerProtocol, User, CredentialKind } from '../accounts/types.js';
+import type { Db } from './db.js';
+
+interface UserRow {
+  id: number;
+  username: string;
+  account_number: string;
+  display_name: string;
+  spoken_name: string;
+  time_zone: string;
+  created_at: number;
+}
+
+interface DeviceRow {
+  id: number;
+  user_id: number;
+  kind: DeviceKind;
+  address: string;
+  protocol: PagerProtocol | null;
+  label: string | null;
+  position: number;
+  quiet_start: string | null;
+  quiet_end: string | null;
+}
+
+export interface CredentialRow {
+  hash: string;
+  failedCount: number;
+  lockedUntil: number | null;
+}
+
+const toUser = (r: UserRow): User => ({
+  id: r.id,
+  username: r.username,
+  accountNumber: r.account_number,
+  displayName: r.display_name,
+  spokenName: r.spoken_name,
+  timeZone: r.time_zone,
+  createdAt: r.created_at,
+});
+
+const toDevice = (r: DeviceRow): Device => ({
+  id: r.id,
+  userId: r.user_id,
+  kind: r.kind,
+  address: r.address,
+  protocol: r.protocol,
+  label: r.label,
+  position: r.position,
+  quietStart: r.quiet_start,
+  quietEnd: r.quiet_end,
+});
+
+export interface NewUserRow {
+  username: string;
+  accountNumber: string;
+  displayName: string;
+  spokenName: string;
+  timeZone: string;
+  createdAt: number;
+  credentials: { kind: CredentialKind; hash: string }[];
+  callerIds: string[];
+}
+
+export interface NewDeviceRow {
+  kind: DeviceKind;
+  address: string;
+  protocol: PagerProtocol | null;
+  label: string | null;
+  quietStart: string | null;
+  quietEnd: string | null;
+}
+
+/** Accounts, credentials, caller IDs and the device registry. */
+export class AccountsRepo {
+  constructor(private readonly db: Db) {}
+
+  private readonly userCols = 'id, username, account_number, display_name, spoken_name, time_zone, created_at';
+
+  insertUser(row: NewUserRow): User {
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          'INSERT INTO users (username, account_number, display_name, spoken_name, time_zone, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(row.username, row.accountNumber, row.displayName, row.spokenName, row.timeZone, row.createdAt);
+      const id = Number(info.lastInsertRowid);
+      for (const c of row.credentials) this.upsertCredential(id, c.kind, c.hash, row.createdAt);
+      for (const n of row.callerIds) this.insertCallerId(id, n, row.createdAt);
+      return this.userById(id) as User;
+    })();
+  }
+
+  userById(id: number): User | null {
+    const r = this.db.prepare(`SELECT ${this.userCols} FROM users WHERE id = ?`).get(id) as UserRow | undefined;
+    return r ? toUser(r) : null;
+  }
+
+  userByUsername(username: string): User | null {
+    const r = this.db.prepare(`SELECT ${this.userCols} FROM users WHERE username = ?`).get(username) as
+      | UserRow
+      | undefined;
+    return r ? toUser(r) : null;
+  }
+
+  userByAccountNumber(accountNumber: string): User | null {
+    const r = this.db.prepare(`SELECT ${this.userCols} FROM users WHERE account_number = ?`).get(accountNumber) as
+      | UserRow
+      | undefined;
+    return r ? toUser(r) : null;
+  }
+
+  userByCallerId(number: string): User | null {
+    const r = this.db
+      .prepare(`SELECT ${this.userCols} FROM users WHERE id = (SELECT user_id FROM caller_ids WHERE number = ?)`)
+      .get(number) as UserRow | undefined;
+    return r ? toUser(r) : null;
+  }
+
+  listUsers(): User[] {
+    return (this.db.prepare(`SELECT ${this.userCols} FROM users ORDER BY username`).all() as UserRow[]).map(toUser);
+  }
+
+  accountNumberTaken(accountNumber: string): boolean {
+    return this.db.prepare('SELECT 1 FROM users WHERE account_number = ?').get(accountNumber) !== undefined;
+  }
+
+  deleteUser(id: number): boolean {
+    return this.db.prepare('DELETE FROM users WHERE id = ?').run(id).changes > 0;
+  }
+
+  updateUser(id: number, fields: Partial<Pick<User, 'displayName' | 'spokenName' | 'timeZone'>>): void {
+    const cur = this.userById(id);
+    if (!cur) return;
+    this.db
+      .prepare('UPDATE users SET display_name = ?, spoken_name = ?, time_zone = ? WHERE id = ?')
+      .run(
+        fields.displayName ?? cur.displayName,
+        fields.spokenName ?? cur.spokenName,
+        fields.timeZone ?? cur.timeZone,
+        id,
+      );
+  }
+
+  // ---- credentials ----------------------------------------------------------
+
+  credential(userId: number, kind: CredentialKind): CredentialRow | null {
+    const r = this.db
+      .prepare(
+        'SELECT hash, failed_count AS failedCount, locked_until AS lockedUntil FROM credentials WHERE user_id = ? AND kind = ?',
+      )
+      .get(userId, kind) as CredentialRow | undefined;
+    return r ?? null;
+  }
+
+  upsertCredential(userId: number, kind: CredentialKind, hash: string, now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO credentials (user_id, kind, hash, failed_count, locked_until, updated_at) VALUES (?, ?, ?, 0, NULL, ?)
+         ON CONFLICT (user_id, kind) DO UPDATE SET hash = excluded.hash, failed_count = 0, locked_until = NULL, updated_at = excluded.updated_at`,
+      )
+      .run(userId, kind, hash, now);
+  }
+
+  /**
+   * Counts one failed try; at `maxTries` locks until `lockUntil` and starts
+   * counting afresh. Returns the count after this try (0 when it locked).
+   */
+  recordFailure(
+    userId: number,
+    kind: CredentialKind,
+    maxTries: number,
+    lockUntil: number,
+  ): { locked: boolean; failedCount: number } {
+    return this.db.transaction(() => {
+      const row = this.db
+        .prepare('SELECT failed_count AS n FROM credentials WHERE user_id = ? AND kind = ?')
+        .get(userId, kind) as { n: number } | undefined;
+      const n = (row?.n ?? 0) + 1;
+      if (n >= maxTries) {
+        this.db
+          .prepare('UPDATE credentials SET failed_count = 0, locked_until = ? WHERE user_id = ? AND kind = ?')
+          .run(lockUntil, userId, kind);
+        return { locked: true, failedCount: 0 };
+      }
+      this.db.prepare('UPDATE credentials SET failed_count = ? WHERE user_id = ? AND kind = ?').run(n, userId, kind);
+      return { locked: false, failedCount: n };
+    })();
+  }
+
+  clearFailures(userId: number, kind?: CredentialKind): void {
+    if (kind)
+      this.db
+        .prepare('UPDATE credentials SET failed_count = 0, locked_until = NULL WHERE user_id = ? AND kind = ?')
+        .run(userId, kind);
+    else this.db.prepare('UPDATE credentials SET failed_count = 0, locked_until = NULL WHERE user_id = ?').run(userId);
+  }
+
+  // ---- caller IDs -------------------------------------------------------------
+
+  insertCallerId(userId: number, number: string, now: number): void {
+    this.db.prepare('INSERT INTO caller_ids (number, user_id, created_at) VALUES (?, ?, ?)').run(number, userId, now);
+  }
+
+  deleteCallerId(userId: number, number: string): boolean {
+    return this.db.prepare('DELETE FROM caller_ids WHERE user_id = ? AND number = ?').run(userId, number).changes > 0;
+  }
+
+  callerIdOwner(number: string): number | null {
+    const r = this.db.prepare('SELECT user_id AS id FROM caller_ids WHERE number = ?').get(number) as
+      | { id: number }
+      | undefined;
+    return r?.id ?? null;
+  }
+
+  callerIds(userId: number): string[] {
+    return (
+      this.db.prepare('SELECT number FROM caller_ids WHERE user_id = ? ORDER BY created_at, number').all(userId) as {
+        number: string;
+      }[]
+    ).map((r) => r.number);
+  }
+
+  // ---- device registry ----------------------------------------------------------
+
+  private readonly deviceCols = 'id, user_id, kind, address, protocol, label, position, quiet_start, quiet_end';
+
+  devices(userId: number): Device[] {
+    return (
+      this.db
+        .prepare(`SELECT ${this.deviceCols} FROM devices WHERE user_id = ? ORDER BY position, id`)
+        .all(userId) as DeviceRow[]
+    ).map(toDevice);
+  }
+
+  device(id: number): Device | null {
+    const r = this.db.prepare(`SELECT ${this.deviceCols} FROM devices WHERE id = ?`).get(id) as DeviceRow | undefined;
+    return r ? toDevice(r) : null;
+  }
+
+  deviceExists(userId: number, kind: DeviceKind, address: string): boolean {
+    return (
+      this.db
+        .prepare('SELECT 1 FROM devices WHERE user_id = ? AND kind = ? AND address = ?')
+        .get(userId, kind, address) !== undefined
+    );
+  }
+
+  insertDevice(userId: number, d: NewDeviceRow, now: number): Device {
+    return this.db.transaction(() => {
+      const next = this.db
+        .prepare('SELECT COALESCE(MAX(position), 0) + 1 AS p FROM devices WHERE user_id = ?')
+        .get(userId) as { p: number };
+      const info = this.db
+        .prepare(
+          'INSERT INTO devices (user_id, kind, address, protocol, label, position, quiet_start, quiet_end, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(userId, d.kind, d.address, d.protocol, d.label, next.p, d.quietStart, d.quietEnd, now);
+      return this.device(Number(info.lastInsertRowid)) as Device;
+    })();
+  }
+
+  /** Removes a device and closes the gap in the order. */
+  deleteDevice(userId: number, id: number): boolean {
+    return this.db.transaction(() => {
+      const d = this.device(id);
+      if (!d || d.userId !== userId) return false;
+      this.db.prepare('DELETE FROM devices WHERE id = ?').run(id);
+      this.db
+        .prepare('UPDATE devices SET position = position - 1 WHERE user_id = ? AND position > ?')
+        .run(userId, d.position);
+      return true;
+    })();
+  }
+
+  /** Sets the order to `ids` (every device of the user, each once). */
+  reorderDevices(userId: number, ids: number[]): void {
+    this.db.transaction(() => {
+      const set = this.db.prepare('UPDATE devices SET position = ? WHERE id = ? AND user_id = ?');
+      for (const [i, id] of ids.entries()) set.run(i + 1, id, userId);
+    })();
+  }
+}

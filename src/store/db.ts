@@ -1,0 +1,127 @@
+/**
+ * The SQLite store: one database file per community, WAL journal, foreign
+ * keys on, numbered migrations applied at start-up in one transaction each.
+ *
+ * Migrations are `migrations/NNN-name.sql`, applied in number order and
+ * recorded in `schema_migrations`; a database that records a number this
+ * build does not know was written by a newer version and is refused.
+ * Capabilities own number ranges so that parallel work never collides:
+ * 001-009 accounts, 010-019 audio, 020-029 presence, 030-039 ivr,
+ * 040-049 notify, 050-059 federation, 060-069 gateway, 070-079 telephony.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { AppError } from '../core/errors.js';
+
+export type Db = Database.Database;
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  const out: Migration[] = [];
+  for (const file of readdirSync(dir)) {
+    const m = /^(\d{3})-([a-z0-9-]+)\.sql$/.exec(file);
+    if (!m) continue;
+    out.push({ version: Number(m[1]), name: m[2] as string, sql: readFileSync(join(dir, file), 'utf8') });
+  }
+  out.sort((a, b) => a.version - b.version);
+  for (let i = 1; i < out.length; i++) {
+    if (out[i]?.version === out[i - 1]?.version) throw new Error(`two migrations numbered ${out[i]?.version}`);
+  }
+  return out;
+}
+
+export interface OpenOptions {
+  /** A file path, or ':memory:'. */
+  path: string;
+  migrationsDir?: string;
+  readonly?: boolean;
+}
+
+/** Opens the database (creating its folder) and tunes it; does not migrate. */
+export function openDb(options: OpenOptions): Db {
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path, { readonly: options.readonly ?? false });
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  }
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+export interface MigrationStatus {
+  current: number;
+  applied: { version: number; name: string; appliedAt: string }[];
+  pending: { version: number; name: string }[];
+}
+
+function ensureTable(db: Db): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  ) STRICT`);
+}
+
+export function migrationStatus(db: Db, migrations = loadMigrations()): MigrationStatus {
+  ensureTable(db);
+  const applied = db
+    .prepare('SELECT version, name, applied_at AS appliedAt FROM schema_migrations ORDER BY version')
+    .all() as MigrationStatus['applied'];
+  const done = new Set(applied.map((a) => a.version));
+  const known = new Set(migrations.map((m) => m.version));
+  const unknown = applied.find((a) => !known.has(a.version));
+  if (unknown)
+    throw new AppError(
+      'STORE_SCHEMA_TOO_NEW',
+      `the database has migration ${unknown.version} (${unknown.name}), which this version does not know`,
+    );
+  return {
+    current: applied.at(-1)?.version ?? 0,
+    applied,
+    pending: migrations.filter((m) => !done.has(m.version)).map(({ version, name }) => ({ version, name })),
+  };
+}
+
+/** Applies every pending migration, each in its own transaction. Returns the versions applied. */
+export function migrate(db: Db, migrations = loadMigrations()): number[] {
+  const status = migrationStatus(db, migrations);
+  const pending = new Set(status.pending.map((p) => p.version));
+  const done: number[] = [];
+  for (const m of migrations) {
+    if (!pending.has(m.version)) continue;
+    const apply = db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name) VALUES (?, ?)').run(m.version, m.name);
+    });
+    try {
+      apply();
+    } catch (e) {
+      throw new AppError(
+        'STORE_MIGRATION_FAILED',
+        `migration ${m.version} (${m.name}) failed: ${(e as Error).message}`,
+        { version: m.version },
+        { cause: e },
+      );
+    }
+    done.push(m.version);
+  }
+  return done;
+}
+
+/** Opens and migrates: what start-up and the CLI do. */
+export function openStore(path: string): Db {
+  const db = openDb({ path });
+  migrate(db);
+  return db;
+}

@@ -1,0 +1,194 @@
+import { join } from 'node:path';
+import t from 'tap';
+import { AccountService, isTrivialPin } from '../../src/accounts/account-service.js';
+import { ManualClock } from '../../src/core/clock.js';
+import type { ErrorCode } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { AccountsRepo } from '../../src/store/accounts-repo.js';
+import { openStore } from '../../src/store/db.js';
+import { testConfig } from '../support/env.js';
+
+function setup(t: Tap.Test) {
+  const dir = t.testdir({});
+  const config = testConfig(dir, { phone: { areaCode: '555' } });
+  const db = openStore(join(dir, 'db.sqlite'));
+  t.teardown(() => db.close());
+  const clock = new ManualClock();
+  const accounts = new AccountService({ repo: new AccountsRepo(db), clock, config, log: silentLogger() });
+  const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  return { accounts, clock, db, count };
+}
+
+const rejects = async (t: Tap.Test, p: Promise<unknown>, code: ErrorCode, pattern?: RegExp) =>
+  t.rejects(p, pattern ? { code, message: pattern } : { code });
+
+t.test('a user is created with hashed credentials and a normalised caller ID', async (t) => {
+  const { accounts, db } = setup(t);
+  const bob = await accounts.createUser({
+    username: 'Bob',
+    displayName: 'Bob Smith',
+    pin: '2468',
+    password: 'correct horse',
+    callerIds: ['(555) 010-0101', '+1 555 010 0101'],
+    timeZone: 'America/New_York',
+  });
+  t.equal(bob.username, 'bob');
+  t.equal(bob.spokenName, 'Bob Smith', 'spoken name defaults to the display name');
+  t.match(bob.accountNumber, /^\d{6}$/);
+  t.same(accounts.callerIds(bob.id), ['+15550100101'], 'duplicates folded into one number');
+  const hashes = db.prepare('SELECT hash FROM credentials').all() as { hash: string }[];
+  t.equal(hashes.length, 2);
+  for (const h of hashes) {
+    t.match(h.hash, /^scrypt\$/);
+    t.notMatch(h.hash, /2468|correct horse/);
+  }
+  t.equal(accounts.lookupCaller('555-010-0101')?.username, 'bob');
+  t.equal(accounts.lookupCaller('anonymous'), null);
+});
+
+t.test('PIN policy: 4-10 digits, nothing trivial', async (t) => {
+  const { accounts } = setup(t);
+  for (const pin of ['1111', '1234', '4321', '0123456789', '9876', '000000'])
+    t.ok(isTrivialPin(pin), `${pin} is trivial`);
+  for (const pin of ['2468', '1357', '1243', '90210']) t.notOk(isTrivialPin(pin), `${pin} is fine`);
+  for (const pin of ['123', '12345678901', '12a4', '', '1111', '1234'])
+    await rejects(t, accounts.createUser({ username: 'x1', displayName: 'X', pin }), 'ACCOUNTS_PIN_WEAK');
+  await rejects(
+    t,
+    accounts.createUser({ username: 'x1', displayName: 'X', password: 'short' }),
+    'ACCOUNTS_PASSWORD_WEAK',
+  );
+});
+
+t.test('wrong PINs lock out after 3 tries and unlock after the configured time', async (t) => {
+  const { accounts, clock } = setup(t);
+  await accounts.createUser({ username: 'bob', displayName: 'Bob', pin: '2468', callerIds: ['5550100101'] });
+  t.match(await accounts.validateCallerPin('5550100101', '1357'), {
+    ok: false,
+    reason: 'bad-credentials',
+    triesLeft: 2,
+  });
+  t.match(await accounts.validateCallerPin('5550100101', '1357'), {
+    ok: false,
+    reason: 'bad-credentials',
+    triesLeft: 1,
+  });
+  const third = await accounts.validateCallerPin('5550100101', '1357');
+  t.match(third, { ok: false, reason: 'locked', lockedUntil: clock.now() + 300_000 });
+  t.match(
+    await accounts.validateCallerPin('5550100101', '2468'),
+    { ok: false, reason: 'locked' },
+    'the right PIN is refused while locked',
+  );
+  clock.advance(299_999);
+  t.match(await accounts.validateCallerPin('5550100101', '2468'), { ok: false, reason: 'locked' });
+  clock.advance(1);
+  t.match(await accounts.validateCallerPin('5550100101', '2468'), { ok: true, user: { username: 'bob' } });
+  t.match(
+    await accounts.validateCallerPin('5550100101', '1357'),
+    { ok: false, triesLeft: 2 },
+    'success reset the count',
+  );
+});
+
+t.test('an admin unlock clears the lock-out', async (t) => {
+  const { accounts } = setup(t);
+  const u = await accounts.createUser({ username: 'bob', displayName: 'Bob', pin: '2468' });
+  for (let i = 0; i < 3; i++) await accounts.validateAccountPin(u.accountNumber, '9999');
+  t.match(await accounts.validateAccountPin(u.accountNumber, '2468'), { reason: 'locked' });
+  t.ok(accounts.lockState(u.id).find((l) => l.kind === 'pin')?.lockedUntil);
+  accounts.unlock('bob');
+  t.match(await accounts.validateAccountPin(u.accountNumber, '2468'), { ok: true });
+});
+
+t.test('unknown callers, accounts and users', async (t) => {
+  const { accounts } = setup(t);
+  const u = await accounts.createUser({ username: 'bob', displayName: 'Bob', pin: '2468', password: 'hunter2hunter2' });
+  t.same(await accounts.validateCallerPin('5550109999', '2468'), { ok: false, reason: 'unknown-caller' });
+  t.match(await accounts.validateAccountPin('999999', '2468'), { ok: false, reason: 'bad-credentials' });
+  t.match(await accounts.validateAccountPin('12#4', '2468'), { ok: false, reason: 'bad-credentials' });
+  t.match(await accounts.validateAccountPin(u.accountNumber, '2468'), { ok: true });
+  t.match(await accounts.validatePassword('nobody', 'x'), { ok: false, reason: 'bad-credentials' });
+  t.match(await accounts.validatePassword('bad name!', 'x'), { ok: false, reason: 'bad-credentials' });
+  t.match(await accounts.validatePassword('BOB', 'hunter2hunter2'), { ok: true });
+  t.match(await accounts.validatePassword('bob', 'hunter2'), { ok: false, triesLeft: 2 });
+  t.match(await accounts.validateCallerPin('5550109999', '2468'), { reason: 'unknown-caller' });
+  const noPin = await accounts.createUser({ username: 'ann', displayName: 'Ann' });
+  t.match(
+    await accounts.validateAccountPin(noPin.accountNumber, '2468'),
+    { ok: false, reason: 'bad-credentials' },
+    'no PIN set',
+  );
+});
+
+t.test('bad names and numbers get a clear error and write nothing', async (t) => {
+  const { accounts, count } = setup(t);
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ displayName: '' }, /display name is empty/],
+    [{ displayName: 'x'.repeat(65) }, /display name is longer than 64/],
+    [{ displayName: 'Bob\u0007' }, /display name contains control characters/],
+    [{ displayName: 'Bo\ufffdb' }, /display name is not valid UTF-8/],
+    [{ displayName: 'Bo\ud800b' }, /display name is not valid UTF-8/],
+    [{ spokenName: 'line\nbreak' }, /spoken name contains control characters/],
+    [{ username: '' }, /username is empty/],
+    [{ username: '9lives' }, /username must be/],
+    [{ timeZone: 'Mars/Olympus' }, /not a known IANA time zone/],
+    [{ callerIds: ['555-CALL'] }, /phone number "555-CALL"/],
+    [{ callerIds: ['5550100101', ''] }, /phone number is empty/],
+    [{ accountNumber: '12' }, /account number must be 4-12 digits/],
+  ];
+  for (const [fields, message] of cases)
+    await rejects(
+      t,
+      accounts.createUser({ username: 'carol', displayName: 'Carol', pin: '2468', ...fields } as never),
+      'ACCOUNTS_INVALID_INPUT',
+      message,
+    );
+  t.equal(count('users'), 0);
+  t.equal(count('credentials'), 0);
+  t.equal(count('caller_ids'), 0);
+});
+
+t.test('conflicts: username, caller ID, account number', async (t) => {
+  const { accounts, count } = setup(t);
+  await accounts.createUser({ username: 'bob', displayName: 'Bob', callerIds: ['5550100101'], accountNumber: '4444' });
+  await rejects(t, accounts.createUser({ username: 'bob', displayName: 'B2' }), 'ACCOUNTS_USER_EXISTS');
+  await rejects(
+    t,
+    accounts.createUser({ username: 'bo2', displayName: 'B2', accountNumber: '4444' }),
+    'ACCOUNTS_USER_EXISTS',
+  );
+  await rejects(
+    t,
+    accounts.createUser({ username: 'bo2', displayName: 'B2', callerIds: ['+15550100101'] }),
+    'ACCOUNTS_CALLER_ID_TAKEN',
+  );
+  const ann = await accounts.createUser({ username: 'ann', displayName: 'Ann' });
+  t.throws(() => accounts.addCallerId('ann', '555 010 0101'), { code: 'ACCOUNTS_CALLER_ID_TAKEN' });
+  t.equal(accounts.addCallerId('ann', '555 010 0202'), '+15550100202');
+  t.equal(accounts.addCallerId('ann', '5550100202'), '+15550100202', 'adding twice is harmless');
+  t.ok(accounts.removeCallerId(ann.id, '5550100202'));
+  t.equal(count('users'), 2);
+  t.equal(count('caller_ids'), 1);
+});
+
+t.test('users are found, updated and removed with everything bound to them', async (t) => {
+  const { accounts, count } = setup(t);
+  const u = await accounts.createUser({ username: 'bob', displayName: 'Bob', pin: '2468', callerIds: ['5550100101'] });
+  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
+  t.equal(accounts.findUser(u.accountNumber)?.id, u.id);
+  t.equal(accounts.findUser(u.id)?.id, u.id);
+  t.equal(accounts.findUser('nobody'), null);
+  t.match(accounts.updateUser('bob', { spokenName: 'Robert', timeZone: 'Europe/London' }), {
+    spokenName: 'Robert',
+    timeZone: 'Europe/London',
+  });
+  t.throws(() => accounts.updateUser('bob', { displayName: '' }), /display name is empty/);
+  await accounts.setPin('bob', '1357');
+  t.match(await accounts.validateAccountPin(u.accountNumber, '1357'), { ok: true });
+  await accounts.setPassword('bob', 'a long password');
+  t.match(await accounts.validatePassword('bob', 'a long password'), { ok: true });
+  accounts.removeUser('bob');
+  t.throws(() => accounts.getUser('bob'), { code: 'ACCOUNTS_USER_NOT_FOUND' });
+  for (const table of ['users', 'credentials', 'caller_ids', 'devices']) t.equal(count(table), 0, `${table} emptied`);
+});
