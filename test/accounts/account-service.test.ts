@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { AccountService, isTrivialPin } from '../../src/accounts/account-service.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { ErrorCode } from '../../src/core/errors.js';
@@ -8,7 +8,7 @@ import { AccountsRepo } from '../../src/store/accounts-repo.js';
 import { openStore } from '../../src/store/db.js';
 import { testConfig } from '../support/env.js';
 
-function setup(t: Tap.Test) {
+function setup(t: Test) {
   const dir = t.testdir({});
   const config = testConfig(dir, { phone: { areaCode: '555' } });
   const db = openStore(join(dir, 'db.sqlite'));
@@ -19,7 +19,7 @@ function setup(t: Tap.Test) {
   return { accounts, clock, db, count };
 }
 
-const rejects = async (t: Tap.Test, p: Promise<unknown>, code: ErrorCode, pattern?: RegExp) =>
+const rejects = async (t: Test, p: Promise<unknown>, code: ErrorCode, pattern?: RegExp) =>
   t.rejects(p, pattern ? { code, message: pattern } : { code });
 
 t.test('a user is created with hashed credentials and a normalised caller ID', async (t) => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { AccountService } from '../../src/accounts/account-service.js';
 import { isQuiet, parseQuietHours } from '../../src/accounts/device-registry.js';
 import { ManualClock } from '../../src/core/clock.js';
@@ -8,7 +8,7 @@ import { AccountsRepo } from '../../src/store/accounts-repo.js';
 import { openStore } from '../../src/store/db.js';
 import { testConfig } from '../support/env.js';
 
-async function setup(t: Tap.Test) {
+async function setup(t: Test) {
   const dir = t.testdir({});
   const db = openStore(join(dir, 'db.sqlite'));
   t.teardown(() => db.close());

@@ -43,7 +43,8 @@ try {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => (latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0).toFixed(1);
+  const pct = (p: number) =>
+    (latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0).toFixed(1);
   console.log(`account validation (caller ID + PIN, scrypt N=${config.accounts.kdfCost}, ${CONCURRENCY} at once)`);
   console.log(`  validations: ${latencies.length} (${accepted} accepted) in ${seconds.toFixed(2)} s`);
   console.log(`  throughput:  ${(latencies.length / seconds).toFixed(1)} validations/s`);
