@@ -7,6 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
+import { AudioService } from './audio/audio-service.js';
+import { mountAudioRoutes } from './audio/routes.js';
 import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
@@ -20,6 +22,8 @@ export interface PlatformDeps {
   config: Config;
   log: Logger;
   clock?: Clock;
+  /** The HTTP origin media URLs point at; default: http.publicUrl or host and port. */
+  baseUrl?: () => string;
 }
 
 /** The services a running platform exposes (to tests, the CLI and each other). */
@@ -29,6 +33,7 @@ export interface Services {
   clock: Clock;
   db: Db;
   accounts: AccountService;
+  audio: AudioService;
 }
 
 export function dbPath(config: Config): string {
@@ -47,7 +52,14 @@ export function buildServices(deps: PlatformDeps): Services {
     config,
     log: log.child({ part: 'accounts' }),
   });
-  return { config, log, clock, db, accounts };
+  const audio = new AudioService({
+    config,
+    db,
+    clock,
+    log: log.child({ part: 'audio' }),
+    baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
+  });
+  return { config, log, clock, db, accounts, audio };
 }
 
 export class Platform {
@@ -55,9 +67,10 @@ export class Platform {
   readonly http: HttpServer;
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
+  private boundUrl: string | undefined;
 
   constructor(deps: PlatformDeps) {
-    this.services = buildServices(deps);
+    this.services = buildServices({ ...deps, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
     this.startedAt = this.services.clock.now();
     const { config, log } = this.services;
     this.http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'web' }) });
@@ -71,12 +84,14 @@ export class Platform {
         uptimeSeconds: Math.round((this.services.clock.now() - this.startedAt) / 1000),
       });
     });
+    mountAudioRoutes(this.http.router, this.services.audio);
   }
 
   /** Starts every listener; returns the HTTP base URL. */
   async start(): Promise<string> {
     const port = await this.http.listen();
     const url = publicUrl(this.services.config, port);
+    this.boundUrl = url;
     this.services.log.info({ url, dataDir: resolve(this.services.config.dataDir) }, 'platform started');
     return url;
   }
@@ -84,6 +99,7 @@ export class Platform {
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.http.close();
+      await this.services.audio.close();
       this.services.db.close();
       this.services.log.info('platform stopped');
     })();

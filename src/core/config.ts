@@ -122,16 +122,55 @@ const simSchema = z
   .strict();
 
 // ---- audio ------------------------------------------------------------------
+const engineName = z.enum(['espeak-ng', 'flite', 'festival', 'say']);
+/** A voice: which engine speaks, with which of its voices, how fast. */
+const voiceSchema = z
+  .object({
+    engine: engineName,
+    /** The engine's own voice name (espeak-ng -v, flite -voice, festival voice_NAME, say -v). */
+    voice: z.string().regex(/^[A-Za-z0-9_+-]{1,64}$/, 'must be 1-64 letters, digits, _, + or -'),
+    /** Speaking rate in percent of the engine's default. */
+    ratePercent: int(50, 200).default(100),
+  })
+  .strict();
+
+const DEFAULT_VOICES = {
+  'espeak-ng': { engine: 'espeak-ng', voice: 'en-us', ratePercent: 100 },
+  flite: { engine: 'flite', voice: 'slt', ratePercent: 100 },
+  festival: { engine: 'festival', voice: 'kal_diphone', ratePercent: 100 },
+  say: { engine: 'say', voice: 'Samantha', ratePercent: 100 },
+} as const;
+
 const audioSchema = z
   .object({
     /** Secret for signed media URLs; generated and kept in the data directory when absent. */
     urlSecret: z.string().min(16).optional(),
     urlTtlSeconds: int(10, 30 * 24 * 3600).default(24 * 3600),
     cacheMaxBytes: int(1024 * 1024, 1024 * 1024 * 1024 * 100).default(512 * 1024 * 1024),
-    defaultEngine: z.enum(['espeak-ng', 'flite', 'festival', 'say']).default('espeak-ng'),
+    /** The engine of the default voice when defaultVoice is absent (the voice of the same name). */
+    defaultEngine: engineName.default('espeak-ng'),
     maxTextChars: int(10, 100_000).default(2000),
+    /** Named voices; speechUrl(text, { voice }) picks one by name. */
+    voices: z
+      .record(z.string().regex(/^[a-z0-9-]{1,32}$/, 'voice names are 1-32 of a-z, 0-9 and -'), voiceSchema)
+      .default({ ...DEFAULT_VOICES }),
+    /** The voice used when a request names none; default: the voice named like defaultEngine. */
+    defaultVoice: z.string().optional(),
+    /** Where `phonectl prompts render` writes the prompt catalogue's files. */
+    soundsDir: z.string().min(1).default('./sounds'),
+    /** A speech engine run longer than this is killed. */
+    engineTimeoutMs: int(1000, 600_000).default(30_000),
   })
-  .strict();
+  .strict()
+  .superRefine((a, ctx) => {
+    const name = a.defaultVoice ?? a.defaultEngine;
+    if (!a.voices[name])
+      ctx.addIssue({
+        code: 'custom',
+        path: [a.defaultVoice ? 'defaultVoice' : 'voices'],
+        message: `names no voice "${name}"`,
+      });
+  });
 
 // ---- presence ---------------------------------------------------------------
 const presenceSchema = z

@@ -34,6 +34,28 @@ export const ERRORS = {
   // telephony
   // sim
   // audio
+  AUDIO_TEXT_INVALID: { status: 400, doc: 'The text to speak is not a string or is not valid Unicode.' },
+  AUDIO_TEXT_TOO_LONG: { status: 413, doc: 'The text to speak is longer than audio.maxTextChars.' },
+  AUDIO_TEXT_EMPTY: {
+    status: 400,
+    doc: 'The text to speak has nothing that can be spoken (only punctuation, markup or emoji).',
+  },
+  AUDIO_VOICE_UNKNOWN: { status: 400, doc: 'No such voice in audio.voices.' },
+  AUDIO_ENGINE_UNAVAILABLE: {
+    status: 503,
+    doc: 'The speech engine of that voice is not installed or cannot export audio here.',
+  },
+  AUDIO_ENGINE_FAILED: { status: 502, doc: 'The speech engine failed, timed out or wrote no audio.' },
+  AUDIO_NOT_FOUND: { status: 404, doc: 'No such audio (unknown id or format, or evicted from the cache).' },
+  AUDIO_URL_INVALID: {
+    status: 403,
+    doc: 'The media URL signature does not match: it was altered or signed elsewhere.',
+  },
+  AUDIO_URL_EXPIRED: { status: 403, doc: 'The signed media URL has expired.' },
+  AUDIO_RANGE_NOT_SATISFIABLE: { status: 416, doc: 'The requested byte range lies outside the file.' },
+  AUDIO_RECORDING_INVALID: { status: 400, doc: 'The recording is empty or not in a format that can be decoded.' },
+  AUDIO_TRANSCODE_FAILED: { status: 500, doc: 'Converting audio (sox or ffmpeg) failed.' },
+  AUDIO_PROMPT_UNKNOWN: { status: 404, doc: 'No such prompt in the prompt catalogue.' },
   // presence
   // ivr
   // notify
