@@ -149,7 +149,7 @@ abstract class ProgramEngine implements SpeechEngine {
 /** espeak-ng: text on standard input, WAV (22.05 kHz) on standard output. No -m, so no SSML is read. */
 export class EspeakEngine extends ProgramEngine {
   readonly name = 'espeak-ng' as const;
-  protected readonly program = 'espeak-ng';
+  protected readonly program: string = 'espeak-ng';
 
   protected async render(r: SynthesisRequest): Promise<Pcm> {
     const wpm = Math.round((175 * r.ratePercent) / 100);
@@ -160,7 +160,7 @@ export class EspeakEngine extends ProgramEngine {
 /** flite: it cannot open a socket as a file, so the text is one argument after -t and the WAV a temporary file. */
 export class FliteEngine extends ProgramEngine {
   readonly name = 'flite' as const;
-  protected readonly program = 'flite';
+  protected readonly program: string = 'flite';
 
   protected async render(r: SynthesisRequest): Promise<Pcm> {
     mkdirSync(this.options.tmpDir, { recursive: true });
@@ -186,7 +186,7 @@ export class FliteEngine extends ProgramEngine {
  */
 export class FestivalEngine extends ProgramEngine {
   readonly name = 'festival' as const;
-  protected readonly program = 'text2wave';
+  protected readonly program: string = 'text2wave';
 
   protected override get probeArgs(): string[] {
     return ['-h'];
@@ -202,7 +202,7 @@ export class FestivalEngine extends ProgramEngine {
 /** macOS say: exports 8 kHz 16-bit WAV directly; on other systems it cannot export audio. */
 export class SayEngine extends ProgramEngine {
   readonly name = 'say' as const;
-  protected readonly program = 'say';
+  protected readonly program: string = 'say';
 
   constructor(
     options: EngineOptions,
