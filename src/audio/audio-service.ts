@@ -40,6 +40,8 @@ import { durationMs, encodeWav, resample, TELEPHONY_RATE, trimSilence } from './
 
 /** Bumped when the pipeline's output changes, so old cache entries are not reused. */
 const PIPELINE_VERSION = 1;
+/** Background renders at once (two cores shared with live calls). */
+const PRERENDER_CONCURRENCY = 2;
 
 export interface AudioServiceDeps {
   config: Config;
@@ -122,6 +124,8 @@ export class AudioService {
   private readonly inflight = new Map<string, Promise<Entry>>();
   private readonly transcoding = new Map<string, Promise<void>>();
   private cacheBytes = 0;
+  private prerendering = 0;
+  private readonly prerenderQueue: (() => void)[] = [];
   private isClosed = false;
   private readonly stmt: {
     insert: Statement<unknown[]>;
@@ -139,6 +143,8 @@ export class AudioService {
     this.log = deps.log;
     this.baseUrl = deps.baseUrl;
     this.dir = join(resolve(deps.config.dataDir), 'audio');
+    // Engine scratch files left by a crash are of no use.
+    rmSync(join(this.dir, 'tmp'), { recursive: true, force: true });
     mkdirSync(join(this.dir, 'tmp'), { recursive: true });
     const real = createEngines(
       { tmpDir: join(this.dir, 'tmp'), timeoutMs: this.config.engineTimeoutMs },
@@ -217,9 +223,25 @@ export class AudioService {
     return this.signedUrl(entry.id, 'wav');
   }
 
-  /** Renders the text now so that a later speechUrl is a cache hit (presence calls this for phone users). */
+  /**
+   * Renders the text ahead of need so that a later speechUrl is a cache hit
+   * (presence calls this when a message arrives for a phone user). Runs at
+   * most PRERENDER_CONCURRENCY at once, leaving the engines to callers on the
+   * line; never rejects: text that cannot be spoken is logged and skipped,
+   * since the message itself is not at fault.
+   */
   async prerender(text: string, opts: SpeechOptions = {}): Promise<void> {
-    await this.speech(text, 'speech', opts);
+    if (this.isClosed) return;
+    while (this.prerendering >= PRERENDER_CONCURRENCY) await new Promise<void>((r) => this.prerenderQueue.push(r));
+    this.prerendering++;
+    try {
+      await this.speech(text, 'speech', opts);
+    } catch (e) {
+      this.log.warn({ err: e, code: (e as AppError).code }, 'prerender skipped');
+    } finally {
+      this.prerendering--;
+      this.prerenderQueue.shift()?.();
+    }
   }
 
   /** The audio id the text would have (rendered or not); throws the sanitiser's coded errors. */

@@ -48,6 +48,34 @@ t.test('a failed synthesis is not cached and the next request tries again', asyn
   t.equal(fx.calls(), 2);
 });
 
+t.test('prerendering runs a few at a time and makes the later request a hit', async (t) => {
+  const fx = audioFixture(t.testdir({}));
+  t.teardown(fx.close);
+  let running = 0;
+  let most = 0;
+  const engine = fx.engines['espeak-ng'];
+  const inner = engine.synthesize.bind(engine);
+  engine.synthesize = async (r) => {
+    running++;
+    most = Math.max(most, running);
+    try {
+      return await inner(r);
+    } finally {
+      running--;
+    }
+  };
+  const texts = Array.from({ length: 8 }, (_, i) => `Message number ${i + 1} for a phone user.`);
+  await Promise.all(texts.map((x) => fx.audio.prerender(x)));
+  t.equal(most, 2, 'at most two background syntheses at once');
+  t.equal(fx.calls(), 8);
+  for (const x of texts) await fx.audio.speechUrl(x);
+  t.equal(fx.calls(), 8, 'every later request was a hit');
+  await fx.close();
+  await fx.audio.prerender('after close');
+  t.equal(fx.calls(), 8, 'nothing is rendered after close');
+  await t.rejects(fx.audio.speechUrl('after close'), { code: 'CORE_INTERNAL' });
+});
+
 t.test('the cache survives a restart', async (t) => {
   const dir = t.testdir({});
   const one = audioFixture(dir);

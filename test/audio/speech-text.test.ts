@@ -56,7 +56,8 @@ t.test('hostile text is spoken safely or refused before any engine, which receiv
   const before = fx.calls();
   await t.rejects(fx.audio.speechUrl('a'.repeat(10_000)), { code: 'AUDIO_TEXT_TOO_LONG' });
   await t.rejects(fx.audio.speechUrl('?!.,;:()[]{}""\'\'...'), { code: 'AUDIO_TEXT_EMPTY' });
-  await t.rejects(fx.audio.prerender('\ud800 lone surrogate'), { code: 'AUDIO_TEXT_INVALID' });
+  await t.rejects(fx.audio.speechUrl('\ud800 lone surrogate'), { code: 'AUDIO_TEXT_INVALID' });
+  await t.resolves(fx.audio.prerender('\ud800 lone surrogate'), 'prerender never fails a message; it skips');
   t.equal(fx.calls(), before, 'refused text never reached an engine');
 });
 
