@@ -391,7 +391,7 @@ export class AudioService {
     let done = 0;
     for (const id of PROMPT_IDS) {
       const key = this.speechId(PROMPTS[id]);
-      const had = this.entries.has(key) || manifest[id]?.key === key;
+      const had = this.entries.has(key) || (manifest[id]?.key === key && existsSync(join(this.soundsDir, `${id}.wav`)));
       const entry = await this.speech(PROMPTS[id], 'prompt', {}, id);
       const target = join(this.soundsDir, `${id}.wav`);
       if (manifest[id]?.key !== entry.id || !existsSync(target)) copyFileSync(this.pathOf(entry.id, 'wav'), target);
