@@ -175,3 +175,28 @@ t.test('MP3 and Ogg/Opus are made on first request, off the telephony path', asy
   t.throws(() => audio.signedUrl('../../etc/passwd', 'wav'), { code: 'AUDIO_NOT_FOUND' });
   await t.rejects(audio.fileFor('0'.repeat(32), 'wav'), { code: 'AUDIO_NOT_FOUND' });
 });
+
+t.test('a listener that hangs up mid-file does not disturb the server', async (t) => {
+  const { base, audio } = await start(t);
+  const text = 'A long message. '.repeat(60);
+  const url = await audio.speechUrl(text);
+  const path = new URL(url).pathname;
+  const u = new URL(base);
+  for (let i = 0; i < 5; i++) {
+    await new Promise<void>((resolve) => {
+      const req = request({ host: u.hostname, port: u.port, path }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => resolve());
+      req.end();
+    });
+  }
+  const res = await fetch(url);
+  t.equal(res.status, 200);
+  const body = Buffer.from(await res.arrayBuffer());
+  t.equal(body.length, Number(res.headers.get('content-length')));
+  t.ok(body.length > 100_000, 'the whole file still comes through');
+});
