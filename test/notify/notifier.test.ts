@@ -134,55 +134,64 @@ const msg = (w: World, id: string, text: string, extra: Partial<UnreachableMessa
 
 const states = (w: World, alertId: string) => w.svc.notifier.show(alertId).steps.map((s) => `${s.channel}:${s.state}`);
 
-t.test('a burst of messages becomes one email: the text, a reply link that logs Bob in, the voice as MP3', async (t) => {
-  const w = await world(t);
-  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
-  const first = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Are you free at 3?') });
-  t.equal(first.folded, false);
-  await w.advance(5_000);
-  const second = w.svc.notifier.messageUnreachable({
-    recipientId: w.bob,
-    message: msg(w, 'm2', '', { audioId: 'voice-7', audioUrl: 'https://im.example.com/a/voice-7' }),
-  });
-  t.same(second, { alertId: first.alertId, folded: true }, 'the second message folds into the same alert');
-  await w.advance(14_000);
-  t.equal(w.smtp.mails.length, 0, 'nothing is sent during the collect delay');
-  await w.advance(1_000);
-  t.equal(w.smtp.mails.length, 1, 'one email for the burst');
-  const mail = w.smtp.mails[0];
-  if (!mail) throw new Error('no mail');
-  t.same(w.smtp.rcpt[0], ['bob@example.com']);
-  t.equal(mail.subject, '2 new messages from Alice Jones');
-  t.equal(mail.from?.value[0]?.name, 'Alice Jones via Phone IM');
-  t.match(mail.text, /Hello Bob Smith,/);
-  t.match(mail.text, /Alice Jones \(1 Jan, 09:00\):\n {2}Are you free at 3\?/);
-  t.match(mail.text, /\[voice message: the recording is attached\]/);
-  t.match(mail.text, /Or call \+1 555 0100 to listen and reply by phone\./);
-  const link = /Reply on the web: (\S+)/.exec(mail.text ?? '')?.[1] ?? '';
-  t.match(link, /^https:\/\/im\.example\.com\/reply\?t=v1\./);
-  const token = new URL(link).searchParams.get('t');
-  const secret = replyLinkSecret(w.svc.config);
-  const claims = verifyReplyToken(secret, token, w.clock.now());
-  t.match(claims, { ok: true, value: { userId: w.bob, sessionId: 'sess-1', alertId: first.alertId } });
-  t.match(verifyReplyToken(secret, token, w.clock.now() + 8 * 24 * 3600_000), {
-    ok: false,
-    error: { code: 'NOTIFY_LINK_EXPIRED' },
-  });
-  t.match(verifyReplyToken(secret, `${token}x`, w.clock.now()), { ok: false, error: { code: 'NOTIFY_LINK_INVALID' } });
-  t.match(verifyReplyToken('another secret of 32 characters.', token, w.clock.now()), {
-    ok: false,
-    error: { code: 'NOTIFY_LINK_INVALID' },
-  });
-  t.equal(mail.attachments.length, 1);
-  const mp3 = mail.attachments[0];
-  t.equal(mp3?.contentType, 'audio/mpeg');
-  t.equal(mp3?.filename, 'voice-7.mp3');
-  const seconds = await probeSeconds(mp3?.content as Buffer);
-  t.ok(Math.abs(seconds - 3) < 0.2, `the MP3 lasts 3 s (${seconds})`);
-  const view = w.svc.notifier.show(first.alertId);
-  t.match(view, { state: 'done', reason: 'ladder finished' });
-  t.match(view.steps, [{ channel: 'email', state: 'delivered', attempts: 1, outcome: /^smtp: 250/ }]);
-});
+t.test(
+  'a burst of messages becomes one email: the text, a reply link that logs Bob in, the voice as MP3',
+  async (t) => {
+    const w = await world(t);
+    w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+    const first = w.svc.notifier.messageUnreachable({
+      recipientId: w.bob,
+      message: msg(w, 'm1', 'Are you free at 3?'),
+    });
+    t.equal(first.folded, false);
+    await w.advance(5_000);
+    const second = w.svc.notifier.messageUnreachable({
+      recipientId: w.bob,
+      message: msg(w, 'm2', '', { audioId: 'voice-7', audioUrl: 'https://im.example.com/a/voice-7' }),
+    });
+    t.same(second, { alertId: first.alertId, folded: true }, 'the second message folds into the same alert');
+    await w.advance(14_000);
+    t.equal(w.smtp.mails.length, 0, 'nothing is sent during the collect delay');
+    await w.advance(1_000);
+    t.equal(w.smtp.mails.length, 1, 'one email for the burst');
+    const mail = w.smtp.mails[0];
+    if (!mail) throw new Error('no mail');
+    t.same(w.smtp.rcpt[0], ['bob@example.com']);
+    t.equal(mail.subject, '2 new messages from Alice Jones');
+    t.equal(mail.from?.value[0]?.name, 'Alice Jones via Phone IM');
+    t.match(mail.text, /Hello Bob Smith,/);
+    t.match(mail.text, /Alice Jones \(1 Jan, 09:00\):\n {2}Are you free at 3\?/);
+    t.match(mail.text, /\[voice message: the recording is attached\]/);
+    t.match(mail.text, /Or call \+1 555 0100 to listen and reply by phone\./);
+    const link = /Reply on the web: (\S+)/.exec(mail.text ?? '')?.[1] ?? '';
+    t.match(link, /^https:\/\/im\.example\.com\/reply\?t=v1\./);
+    const token = new URL(link).searchParams.get('t');
+    const secret = replyLinkSecret(w.svc.config);
+    const claims = verifyReplyToken(secret, token, w.clock.now());
+    t.match(claims, { ok: true, value: { userId: w.bob, sessionId: 'sess-1', alertId: first.alertId } });
+    t.match(verifyReplyToken(secret, token, w.clock.now() + 8 * 24 * 3600_000), {
+      ok: false,
+      error: { code: 'NOTIFY_LINK_EXPIRED' },
+    });
+    t.match(verifyReplyToken(secret, `${token}x`, w.clock.now()), {
+      ok: false,
+      error: { code: 'NOTIFY_LINK_INVALID' },
+    });
+    t.match(verifyReplyToken('another secret of 32 characters.', token, w.clock.now()), {
+      ok: false,
+      error: { code: 'NOTIFY_LINK_INVALID' },
+    });
+    t.equal(mail.attachments.length, 1);
+    const mp3 = mail.attachments[0];
+    t.equal(mp3?.contentType, 'audio/mpeg');
+    t.equal(mp3?.filename, 'voice-7.mp3');
+    const seconds = await probeSeconds(mp3?.content as Buffer);
+    t.ok(Math.abs(seconds - 3) < 0.2, `the MP3 lasts 3 s (${seconds})`);
+    const view = w.svc.notifier.show(first.alertId);
+    t.match(view, { state: 'done', reason: 'ladder finished' });
+    t.match(view.steps, [{ channel: 'email', state: 'delivered', attempts: 1, outcome: /^smtp: 250/ }]);
+  },
+);
 
 t.test('pages go out over SNPP, SMPP and email-to-pager, each after the wait of the one before', async (t) => {
   const w = await world(t);
@@ -211,11 +220,36 @@ t.test('pages go out over SNPP, SMPP and email-to-pager, each after the wait of 
 
 t.test('the reverse log-on call: each outcome leads to the right next step', async (t) => {
   const cases: { outcome: ReverseLogonOutcome; steps: string[]; reason: string | null; emailed: boolean }[] = [
-    { outcome: { status: 'accepted' }, steps: ['call:delivered', 'email:cancelled'], reason: 'call accepted', emailed: false },
-    { outcome: { status: 'declined' }, steps: ['call:delivered', 'email:cancelled'], reason: 'call declined', emailed: false },
-    { outcome: { status: 'no-answer' }, steps: ['call:failed', 'email:delivered'], reason: 'ladder finished', emailed: true },
-    { outcome: { status: 'busy' }, steps: ['call:failed', 'email:delivered'], reason: 'ladder finished', emailed: true },
-    { outcome: { status: 'no-response' }, steps: ['call:failed', 'email:delivered'], reason: 'ladder finished', emailed: true },
+    {
+      outcome: { status: 'accepted' },
+      steps: ['call:delivered', 'email:cancelled'],
+      reason: 'call accepted',
+      emailed: false,
+    },
+    {
+      outcome: { status: 'declined' },
+      steps: ['call:delivered', 'email:cancelled'],
+      reason: 'call declined',
+      emailed: false,
+    },
+    {
+      outcome: { status: 'no-answer' },
+      steps: ['call:failed', 'email:delivered'],
+      reason: 'ladder finished',
+      emailed: true,
+    },
+    {
+      outcome: { status: 'busy' },
+      steps: ['call:failed', 'email:delivered'],
+      reason: 'ladder finished',
+      emailed: true,
+    },
+    {
+      outcome: { status: 'no-response' },
+      steps: ['call:failed', 'email:delivered'],
+      reason: 'ladder finished',
+      emailed: true,
+    },
     {
       outcome: { status: 'machine', leftVoicemail: false },
       steps: ['call:failed', 'email:delivered'],
@@ -228,39 +262,52 @@ t.test('the reverse log-on call: each outcome leads to the right next step', asy
       reason: 'ladder finished',
       emailed: true,
     },
-    { outcome: { status: 'failed', reason: 'trunk down' }, steps: ['call:failed', 'email:delivered'], reason: 'ladder finished', emailed: true },
+    {
+      outcome: { status: 'failed', reason: 'trunk down' },
+      steps: ['call:failed', 'email:delivered'],
+      reason: 'ladder finished',
+      emailed: true,
+    },
   ];
   for (const c of cases) {
-    await t.test(`callee: ${c.outcome.status}${c.outcome.status === 'machine' ? ` (voicemail ${c.outcome.leftVoicemail})` : ''}`, async (t) => {
-      const w = await world(t, { outcome: c.outcome });
-      w.svc.accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 2222', label: 'mobile' });
-      w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
-      const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Lunch?') });
-      await w.advance(20_000);
-      t.equal(w.phone.requests.length, 1, 'Bob is called once');
-      t.match(w.phone.requests[0], {
-        alertId,
-        userId: w.bob,
-        phoneNumber: '+15550102222',
-        senderSpokenName: 'Alice',
-        senderUserId: w.alice,
-        sessionId: 'sess-1',
-        messages: [{ id: 'm1', text: 'Lunch?' }],
-        ringSeconds: 30,
-        leaveVoicemail: false,
-      });
-      await w.advance(59_000);
-      t.equal(w.smtp.mails.length, 0, 'nothing before the wait after the call is over');
-      await w.advance(1_000);
-      t.equal(w.smtp.mails.length, c.emailed ? 1 : 0);
-      t.same(states(w, alertId), c.steps);
-      t.match(w.svc.notifier.show(alertId), { state: 'done', reason: c.reason });
-      if (c.outcome.status === 'declined')
-        t.same(w.told, [
-          { senderUserId: w.alice, sessionId: 'sess-1', recipientId: w.bob, text: 'Bob Smith declined your call-back request.' },
-        ]);
-      else t.same(w.told, [], 'the sender is told only of a decline');
-    });
+    await t.test(
+      `callee: ${c.outcome.status}${c.outcome.status === 'machine' ? ` (voicemail ${c.outcome.leftVoicemail})` : ''}`,
+      async (t) => {
+        const w = await world(t, { outcome: c.outcome });
+        w.svc.accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 2222', label: 'mobile' });
+        w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+        const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Lunch?') });
+        await w.advance(20_000);
+        t.equal(w.phone.requests.length, 1, 'Bob is called once');
+        t.match(w.phone.requests[0], {
+          alertId,
+          userId: w.bob,
+          phoneNumber: '+15550102222',
+          senderSpokenName: 'Alice',
+          senderUserId: w.alice,
+          sessionId: 'sess-1',
+          messages: [{ id: 'm1', text: 'Lunch?' }],
+          ringSeconds: 30,
+          leaveVoicemail: false,
+        });
+        await w.advance(59_000);
+        t.equal(w.smtp.mails.length, 0, 'nothing before the wait after the call is over');
+        await w.advance(1_000);
+        t.equal(w.smtp.mails.length, c.emailed ? 1 : 0);
+        t.same(states(w, alertId), c.steps);
+        t.match(w.svc.notifier.show(alertId), { state: 'done', reason: c.reason });
+        if (c.outcome.status === 'declined')
+          t.same(w.told, [
+            {
+              senderUserId: w.alice,
+              sessionId: 'sess-1',
+              recipientId: w.bob,
+              text: 'Bob Smith declined your call-back request.',
+            },
+          ]);
+        else t.same(w.told, [], 'the sender is told only of a decline');
+      },
+    );
   }
 });
 

@@ -31,6 +31,8 @@ export interface SmtpCapture {
   rcpt: string[][];
   /** Replies to send instead of accepting, one per message, consumed in order (e.g. 451, 550). */
   failNext: { code: number; message: string }[];
+  /** When set, called for each received message instead of answering it (a server that hangs after DATA). */
+  onDataHook: { fn?: (() => void) | undefined };
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function startSmtp(): Promise<SmtpCapture> {
   const mails: ParsedMail[] = [];
   const rcpt: string[][] = [];
   const failNext: { code: number; message: string }[] = [];
+  const onDataHook: SmtpCapture['onDataHook'] = {};
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -47,6 +50,10 @@ export async function startSmtp(): Promise<SmtpCapture> {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        if (onDataHook.fn) {
+          onDataHook.fn();
+          return;
+        }
         const fail = failNext.shift();
         if (fail) {
           const e = new Error(fail.message) as Error & { responseCode: number };
@@ -71,6 +78,7 @@ export async function startSmtp(): Promise<SmtpCapture> {
     mails,
     rcpt,
     failNext,
+    onDataHook,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
