@@ -6,7 +6,7 @@
  * and a scripted reverse log-on port (the real call is the IVR's to test).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -99,7 +99,12 @@ export interface SnppServer {
 export async function startSnpp(logFile?: string): Promise<SnppServer> {
   const dir = mkdtempSync(join(tmpdir(), 'snpp-'));
   const file = logFile ?? join(dir, 'pages.log');
-  const child = spawn('perl', [join(ROOT, 'test/fixtures/snpp-server.pl'), '0', file], {
+  // From the source tree, or from dist/ when a compiled benchmark runs.
+  const script = [join(ROOT, 'test/fixtures/snpp-server.pl'), join(ROOT, '../test/fixtures/snpp-server.pl')].find((f) =>
+    existsSync(f),
+  );
+  if (!script) throw new Error('test/fixtures/snpp-server.pl not found');
+  const child = spawn('perl', [script, '0', file], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const pages: SnppPage[] = [];
