@@ -34,12 +34,24 @@ function splitFrom(from: string): { name: string; address: string } {
   return { name: '', address: from.trim() };
 }
 
+// Failures that happen before the relay can have taken the message: safe to try again.
+const NEVER_SENT = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|Greeting never received/;
+
+/**
+ * Maps a nodemailer error to a delivery result. 5xx: refused for good. 4xx,
+ * or no connection at all: try later. A connection that dropped or timed
+ * out in mid-session may have dropped after the relay took the message
+ * (nodemailer cannot tell which phase), so it is not retried: at most once.
+ */
 export function smtpResult(e: unknown): DeliveryResult {
   const x = e as { responseCode?: number; code?: string; message?: string; response?: string };
-  const detail = oneLine(x.response ?? x.message ?? String(e), 300);
+  const detail = oneLine(`smtp: ${x.response ?? x.message ?? String(e)}`, 300);
   if (typeof x.responseCode === 'number' && x.responseCode >= 500 && x.responseCode < 600)
     return { status: 'failed', code: 'NOTIFY_SMTP_REJECTED', detail };
-  return { status: 'retry', code: 'NOTIFY_SMTP_UNAVAILABLE', detail };
+  if (typeof x.responseCode === 'number' && x.responseCode >= 400)
+    return { status: 'retry', code: 'NOTIFY_SMTP_UNAVAILABLE', detail };
+  if (NEVER_SENT.test(`${x.message ?? ''}`)) return { status: 'retry', code: 'NOTIFY_SMTP_UNAVAILABLE', detail };
+  return { status: 'failed', code: 'NOTIFY_SMTP_UNAVAILABLE', detail: `${detail} (may have been sent: not retried)` };
 }
 
 export class SmtpSender implements EmailSender {

@@ -190,3 +190,21 @@ t.test('email-to-pager: a short plain email to the gateway address', async (t) =
   t.equal(smtp.mails[0]?.attachments.length, 0);
   t.same(smtp.rcpt[0], ['5550100@pager.example.com']);
 });
+
+t.test('SMTP: a relay that drops the line mid-message is not retried (it may have taken it)', async (t) => {
+  const smtp = await startSmtp();
+  t.teardown(smtp.close);
+  smtp.onDataHook.fn = () => undefined; // takes the message, never answers
+  const cfg = testConfig(t.testdir({}), { notify: { smtp: { port: smtp.port, timeoutMs: 300 } } }).notify;
+  const sender = new SmtpSender(cfg.smtp);
+  t.teardown(() => sender.close());
+  t.match(await sender.send({ to: 'x@example.com', subject: 's', text: 't', ...ids() }), {
+    status: 'failed',
+    code: 'NOTIFY_SMTP_UNAVAILABLE',
+    detail: /not retried/,
+  });
+  smtp.onDataHook.fn = undefined;
+  const { smtpResult } = await import('../../src/notify/mailer.js');
+  t.match(smtpResult(new Error('Greeting never received')), { status: 'retry' });
+  t.match(smtpResult(Object.assign(new Error('x'), { responseCode: 421 })), { status: 'retry' });
+});
