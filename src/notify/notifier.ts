@@ -65,6 +65,12 @@ export interface NotifierDeps {
   baseUrl: string;
 }
 
+export interface NotifierPorts {
+  reverseLogon: ReverseLogonPort | undefined;
+  senderNotice: SenderNoticePort | undefined;
+  audio: AudioAttachmentPort | undefined;
+}
+
 type StepResult = {
   state: 'delivered' | 'failed' | 'skipped';
   outcome: string;
@@ -98,6 +104,7 @@ export class Notifier {
   private timerAt = Number.POSITIVE_INFINITY;
   private running = false;
   private baseUrl: string;
+  private ports: NotifierPorts;
   private readonly inflight = new Map<number, { alertId: string; abort: AbortController; done: Promise<void> }>();
 
   constructor(private readonly deps: NotifierDeps) {
@@ -107,6 +114,15 @@ export class Notifier {
     this.nodeId = deps.config.presence.nodeId;
     this.log = deps.log;
     this.baseUrl = deps.baseUrl;
+    this.ports = { reverseLogon: deps.reverseLogon, senderNotice: deps.senderNotice, audio: deps.audio };
+  }
+
+  /**
+   * Plugs in ports built after the notifier (the IVR's reverse log-on, presence's sender notice, the audio
+   * server's MP3s); a port given as undefined is removed. Steps started later use them.
+   */
+  attach(ports: Partial<NotifierPorts>): void {
+    this.ports = { ...this.ports, ...ports };
   }
 
   /** The web server's public URL, once it is known (port 0 in tests). */
@@ -490,7 +506,7 @@ export class Notifier {
     messages: AlertMessage[],
     signal: AbortSignal,
   ): Promise<StepResult> {
-    const port = this.deps.reverseLogon;
+    const port = this.ports.reverseLogon;
     if (!port) {
       this.log.warn({ alert: alert.id, user: user.username }, 'no reverse log-on port: call step skipped');
       return { state: 'skipped', outcome: 'no reverse log-on port configured' };
@@ -565,12 +581,12 @@ export class Notifier {
     const notes: string[] = [];
     for (const m of messages) {
       if (!m.audioId) continue;
-      if (!this.deps.audio) {
+      if (!this.ports.audio) {
         notes.push('no audio port: voice message not attached');
         continue;
       }
       try {
-        const mp3 = await this.deps.audio.mp3For(m.audioId);
+        const mp3 = await this.ports.audio.mp3For(m.audioId);
         attachments.push({ filename: mp3.filename, content: mp3.content, contentType: 'audio/mpeg' });
       } catch (e) {
         notes.push(`audio ${m.audioId} not attached: ${oneLine(String((e as Error)?.message ?? e), 100)}`);
@@ -606,12 +622,12 @@ export class Notifier {
     const first = alert ? this.repo.messages(alert.id)[0] : undefined;
     const recipient = alert ? this.deps.accounts.userById(alert.recipientId) : null;
     if (!alert || !first || !recipient) return;
-    if (!this.deps.senderNotice) {
+    if (!this.ports.senderNotice) {
       this.log.warn({ alert: alert.id }, 'declined, but no sender-notice port: the sender is not told');
       return;
     }
     try {
-      await this.deps.senderNotice.tellSender({
+      await this.ports.senderNotice.tellSender({
         senderUserId: first.fromUserId,
         sessionId: first.sessionId,
         recipientId: recipient.id,

@@ -42,6 +42,33 @@ t.test('a platform with no reverse log-on port skips the call and emails, linkin
     { channel: 'call', state: 'skipped', outcome: 'no reverse log-on port configured' },
     { channel: 'email', state: 'delivered' },
   ]);
+
+  // The IVR is built later and plugs its reverse log-on in: the next alert rings Bob first.
+  const rang: string[] = [];
+  notifier.attach({
+    reverseLogon: {
+      call: async (req) => {
+        rang.push(req.phoneNumber);
+        return { status: 'accepted' };
+      },
+    },
+  });
+  const second = notifier.messageUnreachable({
+    recipientId: bob.id,
+    message: {
+      id: 'm2',
+      sessionId: 's1',
+      fromUserId: alice.id,
+      fromName: 'Alice',
+      fromSpokenName: 'Alice',
+      text: 'Hi',
+      at: 0,
+    },
+  });
+  await until(() => notifier.show(second.alertId).state === 'done', 10_000, 'the second alert');
+  t.same(rang, ['+15550103333']);
+  t.match(notifier.show(second.alertId), { reason: 'call accepted' });
+  t.equal(smtp.mails.length, 1, 'no second email: Bob accepted the call');
   await platform.stop();
   t.equal(notifier.stepsInFlight, 0);
 });
