@@ -10,7 +10,14 @@ import { AccountService } from './accounts/account-service.js';
 import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
+import { SmtpSender } from './notify/mailer.js';
+import { Notifier } from './notify/notifier.js';
+import { PagerGateway } from './notify/pager.js';
+import type { AudioAttachmentPort, SenderNoticePort } from './notify/ports.js';
+import { replyLinkSecret } from './notify/reply-link.js';
+import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
 import { AccountsRepo } from './store/accounts-repo.js';
+import { NotifyRepo } from './store/notify-repo.js';
 import { type Db, openStore } from './store/db.js';
 import { HttpServer, sendJson } from './web/http-server.js';
 
@@ -20,6 +27,10 @@ export interface PlatformDeps {
   config: Config;
   log: Logger;
   clock?: Clock;
+  /** The notifier's ports to other parts; absent ones are skipped (and logged). */
+  reverseLogon?: ReverseLogonPort;
+  senderNotice?: SenderNoticePort;
+  audio?: AudioAttachmentPort;
 }
 
 /** The services a running platform exposes (to tests, the CLI and each other). */
@@ -29,6 +40,7 @@ export interface Services {
   clock: Clock;
   db: Db;
   accounts: AccountService;
+  notifier: Notifier;
 }
 
 export function dbPath(config: Config): string {
@@ -47,7 +59,22 @@ export function buildServices(deps: PlatformDeps): Services {
     config,
     log: log.child({ part: 'accounts' }),
   });
-  return { config, log, clock, db, accounts };
+  const email = new SmtpSender(config.notify.smtp);
+  const notifier = new Notifier({
+    repo: new NotifyRepo(db),
+    accounts,
+    clock,
+    config,
+    log: log.child({ part: 'notify' }),
+    email,
+    pager: new PagerGateway(config.notify, email),
+    reverseLogon: deps.reverseLogon,
+    senderNotice: deps.senderNotice,
+    audio: deps.audio,
+    linkSecret: replyLinkSecret(config),
+    baseUrl: publicUrl(config),
+  });
+  return { config, log, clock, db, accounts, notifier };
 }
 
 export class Platform {
@@ -77,6 +104,8 @@ export class Platform {
   async start(): Promise<string> {
     const port = await this.http.listen();
     const url = publicUrl(this.services.config, port);
+    this.services.notifier.setBaseUrl(url);
+    this.services.notifier.start();
     this.services.log.info({ url, dataDir: resolve(this.services.config.dataDir) }, 'platform started');
     return url;
   }
@@ -84,6 +113,7 @@ export class Platform {
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.http.close();
+      await this.services.notifier.stop();
       this.services.db.close();
       this.services.log.info('platform stopped');
     })();
