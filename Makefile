@@ -49,7 +49,7 @@ dist/.built: node_modules/.package-lock.json tsconfig.json tsconfig.build.json $
 build: dist/.built
 
 lint: node_modules/.package-lock.json
-	npx biome check src scripts test sounds
+	npx biome check
 
 typecheck: node_modules/.package-lock.json
 	npx tsc --noEmit -p tsconfig.json

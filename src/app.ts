@@ -12,7 +12,14 @@ import { mountAudioRoutes } from './audio/routes.js';
 import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
+import { SmtpSender } from './notify/mailer.js';
+import { Notifier } from './notify/notifier.js';
+import { PagerGateway } from './notify/pager.js';
+import type { AudioAttachmentPort, SenderNoticePort } from './notify/ports.js';
+import { replyLinkSecret } from './notify/reply-link.js';
+import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
 import { AccountsRepo } from './store/accounts-repo.js';
+import { NotifyRepo } from './store/notify-repo.js';
 import { type Db, openStore } from './store/db.js';
 import { HttpServer, sendJson } from './web/http-server.js';
 
@@ -24,6 +31,10 @@ export interface PlatformDeps {
   clock?: Clock;
   /** The HTTP origin media URLs point at; default: http.publicUrl or host and port. */
   baseUrl?: () => string;
+  /** The notifier's ports to other parts; absent ones are skipped (and logged). */
+  reverseLogon?: ReverseLogonPort;
+  senderNotice?: SenderNoticePort;
+  audio?: AudioAttachmentPort;
 }
 
 /** The services a running platform exposes (to tests, the CLI and each other). */
@@ -34,6 +45,7 @@ export interface Services {
   db: Db;
   accounts: AccountService;
   audio: AudioService;
+  notifier: Notifier;
 }
 
 export function dbPath(config: Config): string {
@@ -59,7 +71,22 @@ export function buildServices(deps: PlatformDeps): Services {
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
   });
-  return { config, log, clock, db, accounts, audio };
+  const email = new SmtpSender(config.notify.smtp);
+  const notifier = new Notifier({
+    repo: new NotifyRepo(db),
+    accounts,
+    clock,
+    config,
+    log: log.child({ part: 'notify' }),
+    email,
+    pager: new PagerGateway(config.notify, email),
+    reverseLogon: deps.reverseLogon,
+    senderNotice: deps.senderNotice,
+    audio: deps.audio ?? audio,
+    linkSecret: replyLinkSecret(config),
+    baseUrl: publicUrl(config),
+  });
+  return { config, log, clock, db, accounts, audio, notifier };
 }
 
 export class Platform {
@@ -92,6 +119,8 @@ export class Platform {
     const port = await this.http.listen();
     const url = publicUrl(this.services.config, port);
     this.boundUrl = url;
+    this.services.notifier.setBaseUrl(url);
+    this.services.notifier.start();
     this.services.log.info({ url, dataDir: resolve(this.services.config.dataDir) }, 'platform started');
     return url;
   }
@@ -99,6 +128,7 @@ export class Platform {
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.http.close();
+      await this.services.notifier.stop();
       await this.services.audio.close();
       this.services.db.close();
       this.services.log.info('platform stopped');

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../../src/app.js';
+import { registerAlert } from './alert.js';
 import { CliContext, type CliIo, reportError } from './cli-kit.js';
 import { registerDb } from './db.js';
 import { registerDevice } from './device.js';
@@ -23,6 +24,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   registerUser(program, ctx);
   registerDevice(program, ctx);
   registerDb(program, ctx);
+  registerAlert(program, ctx);
   registerPrompts(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -24,6 +24,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
@@ -538,6 +539,16 @@ export class AudioService {
     }
     if (entry.kind !== 'recording') this.touch(entry);
     return { path, contentType: CONTENT_TYPES[format], durationMs: entry.durationMs, bytes };
+  }
+
+  /** The notifier's AudioAttachmentPort: a voice message as an MP3 for an email. */
+  async mp3For(audioId: string): Promise<{ filename: string; content: Buffer; durationMs: number }> {
+    const f = await this.fileFor(audioId, 'mp3');
+    return {
+      filename: `voice-message-${audioId.slice(0, 8)}.mp3`,
+      content: await readFile(f.path),
+      durationMs: f.durationMs,
+    };
   }
 
   private async transcode(entry: Entry, format: 'mp3' | 'ogg'): Promise<void> {

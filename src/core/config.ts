@@ -188,7 +188,80 @@ const presenceSchema = z
 
 // ---- ivr / notify / federation / gateway ------------------------------------
 const ivrSchema = z.object({}).strict();
-const notifySchema = z.object({}).strict();
+const deviceKind = z.enum(['phone', 'pager', 'email']);
+/**
+ * The notifier: the escalation ladder's timing, and the servers it reaches
+ * pagers and mailboxes through. Durations in seconds unless named *Ms.
+ */
+const notifySchema = z
+  .object({
+    /** Wait this long after the first unreachable message before the first step; later messages fold into the alert. */
+    collectDelaySeconds: int(0, 3600).default(20),
+    /** Device kinds the default ladder takes from the device registry (in the registry's order). */
+    ladderKinds: z.array(deviceKind).max(3).default(['phone', 'pager', 'email']),
+    /** How long to wait after each kind of step for the recipient to show up before the next step. */
+    waitAfterCallSeconds: int(0, 86_400).default(60),
+    waitAfterPageSeconds: int(0, 86_400).default(180),
+    waitAfterEmailSeconds: int(0, 86_400).default(0),
+    /** Ring a reverse log-on call this long. */
+    ringSeconds: int(5, 180).default(30),
+    /** When a machine answers a reverse log-on call, leave the message after the beep. */
+    leaveVoicemail: bool().default(false),
+    /** Tries of one step when the server is unreachable or says "try later" (SMTP 4xx, SNPP 4xx). */
+    maxAttempts: int(1, 10).default(3),
+    retryDelaySeconds: int(1, 3600).default(30),
+    /** The scheduler looks for work written by other processes (the CLI, other nodes) this often. */
+    pollSeconds: int(1, 3600).default(5),
+    /** Steps performed at the same time. */
+    concurrency: int(1, 1000).default(32),
+    /** The number to call to listen and reply, printed in pages and emails. */
+    callbackNumber: z
+      .string()
+      .regex(/^\+?[0-9][0-9 ()-]{2,24}$/, 'must be a phone number')
+      .optional(),
+    /** A page is cut to this many characters. */
+    pageMaxChars: int(40, 1000).default(160),
+    /** How long the reply link in an email keeps working. */
+    replyLinkTtlSeconds: int(60, 30 * 24 * 3600).default(7 * 24 * 3600),
+    /** HMAC key of reply links; generated and kept in the data directory when absent. */
+    linkSecret: z.string().min(16).optional(),
+    smtp: z
+      .object({
+        host: host().default('127.0.0.1'),
+        port: int(1, 65535).default(25),
+        /** TLS from the start (port 465); otherwise STARTTLS when the server offers it. */
+        secure: bool().default(false),
+        from: z.string().min(3).max(320).default('Phone IM <notify@localhost>'),
+        user: z.string().min(1).optional(),
+        password: z.string().min(1).optional(),
+        timeoutMs: int(100, 600_000).default(30_000),
+        /** SMTP connections kept open at once. */
+        maxConnections: int(1, 100).default(5),
+      })
+      .strict()
+      .prefault({}),
+    snpp: z
+      .object({
+        host: host().default('127.0.0.1'),
+        port: int(1, 65535).default(444),
+        timeoutMs: int(100, 600_000).default(15_000),
+      })
+      .strict()
+      .prefault({}),
+    smpp: z
+      .object({
+        host: host().default('127.0.0.1'),
+        port: int(1, 65535).default(2775),
+        systemId: z.string().min(1).max(15).default('phoneim'),
+        password: z.string().max(8).default(''),
+        /** The sender number or name shown on the handset. */
+        sourceAddr: z.string().min(1).max(20).default('PhoneIM'),
+        timeoutMs: int(100, 600_000).default(15_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
 const federationSchema = z.object({}).strict();
 const gatewaySchema = z.object({}).strict();
 

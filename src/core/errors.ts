@@ -59,6 +59,34 @@ export const ERRORS = {
   // presence
   // ivr
   // notify
+  NOTIFY_INVALID_INPUT: { status: 400, doc: 'A notifier request (message, ladder override, alert id) is malformed.' },
+  NOTIFY_ALERT_NOT_FOUND: { status: 404, doc: 'No such alert.' },
+  NOTIFY_NOT_RETRYABLE: { status: 409, doc: 'The alert or step is still running, or has nothing left to retry.' },
+  NOTIFY_ALERT_ENDED: { status: 409, doc: 'The alert has already ended (done or cancelled).' },
+  NOTIFY_ALERT_BUSY: { status: 409, doc: 'The user already has an open alert; wait for it or cancel it first.' },
+  NOTIFY_STEP_INTERRUPTED: {
+    status: 500,
+    doc: 'The notifier stopped while performing a step; it is not performed again (it may or may not have gone out).',
+  },
+  NOTIFY_SMTP_REJECTED: { status: 502, doc: 'The SMTP server refused the email for good (a 5xx reply).' },
+  NOTIFY_SMTP_UNAVAILABLE: {
+    status: 503,
+    doc: 'The SMTP server could not be reached, timed out or said try later (4xx); the step is retried.',
+  },
+  NOTIFY_SNPP_REJECTED: { status: 502, doc: 'The SNPP server refused the page for good (a 5xx reply).' },
+  NOTIFY_SNPP_UNAVAILABLE: { status: 503, doc: 'The SNPP server could not be reached, timed out or said try later.' },
+  NOTIFY_SNPP_PROTOCOL: { status: 502, doc: 'The SNPP server answered something that is not RFC 1861.' },
+  NOTIFY_SMPP_REJECTED: {
+    status: 502,
+    doc: 'The SMS centre refused the bind or the message (a non-zero command status).',
+  },
+  NOTIFY_SMPP_UNAVAILABLE: { status: 503, doc: 'The SMS centre could not be reached or did not answer in time.' },
+  NOTIFY_AUDIO_UNAVAILABLE: {
+    status: 502,
+    doc: 'The audio of a voice message could not be made into an MP3 attachment.',
+  },
+  NOTIFY_LINK_INVALID: { status: 401, doc: 'A reply link is malformed or its signature does not match.' },
+  NOTIFY_LINK_EXPIRED: { status: 401, doc: 'A reply link is past its expiry time.' },
   // federation
   // gateway
 } as const satisfies Record<string, ErrorSpec>;

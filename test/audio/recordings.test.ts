@@ -35,6 +35,10 @@ t.test('a recorded reply is stored, measured, trimmed and linked', async (t) => 
   const p = ffprobe(mp3.path);
   t.equal(p.codec, 'mp3');
   t.ok(Math.abs(p.seconds * 1000 - rec.durationMs) < 150, `MP3 as long as the WAV (${p.seconds} s)`);
+  const attachment = await fx.audio.mp3For(rec.id);
+  t.match(attachment, { filename: /^voice-message-[0-9a-f]{8}\.mp3$/, durationMs: rec.durationMs });
+  t.same(attachment.content, readFileSync(mp3.path), 'the notifier attaches the same MP3');
+  await t.rejects(fx.audio.mp3For('0'.repeat(32)), { code: 'AUDIO_NOT_FOUND' });
   t.equal(fx.audio.cacheSize, 0, 'recordings are not cache and are never evicted');
   t.equal(fx.calls(), 0);
 });
