@@ -10,9 +10,14 @@ import { AccountService } from './accounts/account-service.js';
 import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
+import { MessageCache } from './presence/message-cache.js';
+import { PresenceService } from './presence/presence-service.js';
+import { SessionObjects } from './presence/session-objects.js';
 import { AccountsRepo } from './store/accounts-repo.js';
-import { type Db, openStore } from './store/db.js';
+import { type Db, openDb, openStore } from './store/db.js';
+import { PresenceRepo } from './store/presence-repo.js';
 import { HttpServer, sendJson } from './web/http-server.js';
+import { mountWeb, type WebMount } from './web/web-app.js';
 
 export const VERSION = '0.1.0';
 
@@ -29,6 +34,7 @@ export interface Services {
   clock: Clock;
   db: Db;
   accounts: AccountService;
+  presence: PresenceService;
 }
 
 export function dbPath(config: Config): string {
@@ -47,12 +53,35 @@ export function buildServices(deps: PlatformDeps): Services {
     config,
     log: log.child({ part: 'accounts' }),
   });
-  return { config, log, clock, db, accounts };
+  const presenceRepo = new PresenceRepo(db);
+  const nodeId = config.presence.nodeId;
+  const presenceLog = log.child({ part: 'presence', node: nodeId });
+  const objects = new SessionObjects({
+    repo: presenceRepo,
+    clock,
+    log: presenceLog,
+    nodeId,
+    idleSeconds: config.presence.sessionObjectIdleSeconds,
+    leaseSeconds: config.presence.leaseSeconds,
+    onNodeExpired: (dead) => presence.nodeExpired(dead),
+  });
+  const presence: PresenceService = new PresenceService({
+    repo: presenceRepo,
+    cache: new MessageCache({ open: () => openDb({ path: dbPath(config) }), nodeId, clock }),
+    objects,
+    accounts,
+    clock,
+    log: presenceLog,
+    nodeId,
+    maxMessageBytes: config.presence.maxMessageBytes,
+  });
+  return { config, log, clock, db, accounts, presence };
 }
 
 export class Platform {
   readonly services: Services;
   readonly http: HttpServer;
+  readonly web: WebMount;
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
 
@@ -71,18 +100,24 @@ export class Platform {
         uptimeSeconds: Math.round((this.services.clock.now() - this.startedAt) / 1000),
       });
     });
+    this.web = mountWeb(this.http, this.services);
   }
 
   /** Starts every listener; returns the HTTP base URL. */
   async start(): Promise<string> {
     const port = await this.http.listen();
     const url = publicUrl(this.services.config, port);
+    this.services.presence.start();
+    this.services.presence.objects.start(url);
     this.services.log.info({ url, dataDir: resolve(this.services.config.dataDir) }, 'platform started');
     return url;
   }
 
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.web.close();
+      this.services.presence.objects.stop();
+      this.services.presence.stop();
       await this.http.close();
       this.services.db.close();
       this.services.log.info('platform stopped');
