@@ -23,8 +23,8 @@ export async function startPlatform(
   return { platform, url };
 }
 
-export async function makeUsers(platform: Platform, names: string[]): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
+export async function makeUsers<N extends string>(platform: Platform, names: N[]): Promise<Record<N, number>> {
+  const out = {} as Record<N, number>;
   for (const n of names) {
     const u = await platform.services.accounts.createUser({
       username: n,

@@ -12,13 +12,13 @@ t.test(
     const { platform, url } = await startPlatform(t);
     const presence = platform.services.presence;
     const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-    befriend(platform, [alice as number, bob as number]);
+    befriend(platform, [alice, bob]);
     const notifier = new PresenceEventRecorder(presence);
 
     // Bob logs in from his rich client and opens the WebSocket.
     const bobApi = await ApiClient.login(url, 'bob');
     let bobWs = await WsClient.connect(url, bobApi.token);
-    t.equal(presence.presenceOf(bob as number).state, 'online', 'Bob shows online');
+    t.equal(presence.presenceOf(bob).state, 'online', 'Bob shows online');
 
     // Alice logs in on the web and sees Bob online on her buddy list.
     const alicePage = new HtmlClient(url);
@@ -55,13 +55,13 @@ t.test(
 
     // Bob's connection drops.
     bobWs.ws.terminate();
-    await until(() => presence.linksOf(bob as number).length === 0);
-    t.equal(presence.presenceOf(bob as number).state, 'offline', 'Bob shows offline');
+    await until(() => presence.linksOf(bob).length === 0);
+    t.equal(presence.presenceOf(bob).state, 'offline', 'Bob shows offline');
 
     // Alice sends two more; the notifier hears that Bob is unreachable for each.
     await alicePage.post(`/chat/${sessionId}/send`, { text: 'are you there?' });
     await alicePage.post(`/chat/${sessionId}/send`, { text: 'call me' });
-    t.same(notifier.unreachableFor(bob as number), ['are you there?', 'call me']);
+    t.same(notifier.unreachableFor(bob), ['are you there?', 'call me']);
 
     // Bob reconnects with his token: both, in order, once (and not "hi" again).
     bobWs = await WsClient.connect(url, bobApi.token);
@@ -92,7 +92,7 @@ t.test('a three-party chat keeps working when one member drops and another leave
   const { platform, url } = await startPlatform(t);
   const presence = platform.services.presence;
   const users = await makeUsers(platform, ['alice', 'bob', 'carol']);
-  const [alice, bob, carol] = [users.alice, users.bob, users.carol] as number[];
+  const { alice, bob, carol } = users;
   befriend(platform, [alice, bob, carol]);
   const notifier = new PresenceEventRecorder(presence);
   const clients = await Promise.all(['alice', 'bob', 'carol'].map((n) => ApiClient.login(url, n)));
