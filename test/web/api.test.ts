@@ -79,7 +79,7 @@ t.test('the JSON API: log-in, contacts, presence, sessions, and its OpenAPI docu
 
 t.test('bad input gets a clear coded error and writes nothing', async (t) => {
   const { platform, url } = await startPlatform(t, { overrides: { presence: { maxMessageBytes: 100 } } });
-  const { alice, bob, carol } = await makeUsers(platform, ['alice', 'bob', 'carol']);
+  const { alice, bob } = await makeUsers(platform, ['alice', 'bob', 'carol']);
   befriend(platform, [alice, bob]);
   const a = await ApiClient.login(url, 'alice');
   const c = await ApiClient.login(url, 'carol');
