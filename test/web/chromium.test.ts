@@ -113,7 +113,7 @@ t.test('JavaScript on: the chat page updates live over the WebSocket and stays i
   t.equal(new URL(page.url()).pathname, `/chat/${id}`);
   await page.waitForSelector('html[data-live="open"]');
   await page.evaluate(() => {
-    (window as unknown as { marker: number }).marker = 42;
+    (globalThis as unknown as { marker: number }).marker = 42;
   });
 
   // Alice sends markup that would run if it were not inert.
@@ -122,7 +122,7 @@ t.test('JavaScript on: the chat page updates live over the WebSocket and stays i
   t.equal(await page.textContent('#messages li:nth-child(2) .text'), '<img src=x onerror="document.title=\'pwned\'">');
   t.equal(await page.locator('#messages img').count(), 0);
   t.not(await page.title(), 'pwned');
-  t.equal(await page.evaluate(() => (window as unknown as { marker: number }).marker), 42, 'no reload happened');
+  t.equal(await page.evaluate(() => (globalThis as unknown as { marker: number }).marker), 42, 'no reload happened');
 
   // Bob answers from the page: it goes over the socket, Alice gets it, the page shows it once.
   await page.fill('#text', 'typed with JavaScript on');
@@ -135,7 +135,7 @@ t.test('JavaScript on: the chat page updates live over the WebSocket and stays i
   );
   await page.waitForSelector('#messages li:nth-child(3)');
   t.equal(await page.locator('#messages li').count(), 3);
-  t.equal(await page.evaluate(() => (window as unknown as { marker: number }).marker), 42, 'still no reload');
+  t.equal(await page.evaluate(() => (globalThis as unknown as { marker: number }).marker), 42, 'still no reload');
   await new Promise((r) => setTimeout(r, 300));
   t.same(platform.services.presence.unread(bob), [], 'the live page marked what it showed as read');
   t.same(errors, [], 'no script errors');
