@@ -14,7 +14,7 @@ import { MessageCache } from './presence/message-cache.js';
 import { PresenceService } from './presence/presence-service.js';
 import { SessionObjects } from './presence/session-objects.js';
 import { AccountsRepo } from './store/accounts-repo.js';
-import { type Db, openDb, openStore } from './store/db.js';
+import { type Db, openStore } from './store/db.js';
 import { PresenceRepo } from './store/presence-repo.js';
 import { HttpServer, sendJson } from './web/http-server.js';
 import { mountWeb, type WebMount } from './web/web-app.js';
@@ -67,7 +67,7 @@ export function buildServices(deps: PlatformDeps): Services {
   });
   const presence: PresenceService = new PresenceService({
     repo: presenceRepo,
-    cache: new MessageCache({ open: () => openDb({ path: dbPath(config) }), nodeId, clock }),
+    cache: new MessageCache({ dbPath: dbPath(config), nodeId, clock }),
     objects,
     accounts,
     clock,
@@ -117,7 +117,7 @@ export class Platform {
     this.stopping ??= (async () => {
       this.web.close();
       this.services.presence.objects.stop();
-      this.services.presence.stop();
+      await this.services.presence.stop();
       await this.http.close();
       this.services.db.close();
       this.services.log.info('platform stopped');

@@ -5,97 +5,80 @@
  * - A message is acknowledged (its promise resolves) only after the
  *   transaction that holds it has committed on a connection with
  *   synchronous=FULL: an acknowledged message survives a crash or power loss.
- * - Group commit: messages that arrive within one turn of the event loop
- *   (up to `maxBatch`) share one transaction, so ingest is not bounded by one
- *   fsync per message.
+ * - Group commit: messages queue while a commit is under way and go together
+ *   in the next one (at most `maxBatch`), so ingest is not bounded by one
+ *   fsync per message. With a writer thread (the default), commits and their
+ *   fsyncs run off the main thread and only one batch is in flight at a time:
+ *   the batch size follows the disk's speed by itself. Inline (in-thread)
+ *   writing is there for the tools and tests that want it.
  * - A message and its per-recipient delivery rows (all 'pending') are written
- *   together or not at all. When a batch fails, each of its messages is retried
- *   alone, so one bad message (its session deleted meanwhile) cannot sink the
- *   others; a message that still fails rejects with PRESENCE_STORE_FAILED.
+ *   together or not at all; a message that cannot be stored rejects with
+ *   PRESENCE_STORE_FAILED and the others of its batch are still stored.
  * - Delivery-state changes after the fact (delivered, read) are not on the
  *   acknowledgement path; the service batches them separately.
  */
+import { Worker } from 'node:worker_threads';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
-import type { Statement } from 'better-sqlite3';
-import type { Db } from '../store/db.js';
+import { openDb } from '../store/db.js';
+import { BatchCommitter, type CommitEntry, type CommitResult, type DeliveredUpdate } from './cache-commit.js';
 import type { StoredMessage } from './types.js';
 
-export interface NewMessage {
-  sessionId: string;
-  fromUserId: number;
-  kind: 'text' | 'voice';
-  text: string | null;
-  audioId: string | null;
-  audioUrl: string | null;
-  recipients: number[];
-}
+export type NewMessage = Omit<CommitEntry, 'createdAt'>;
 
 interface Pending {
-  message: NewMessage;
-  createdAt: number;
+  entry: CommitEntry;
   resolve: (m: StoredMessage) => void;
   reject: (e: unknown) => void;
 }
 
 export interface MessageCacheOptions {
-  /**
-   * Opens the cache's own connection (set to synchronous=FULL here), on the
-   * first message: processes that never post (the admin CLI) never open it.
-   */
-  open: () => Db;
+  /** The SQLite file; the cache opens its own connection to it, on the first message. */
+  dbPath: string;
   nodeId: string;
   clock: Clock;
   maxBatch?: number;
+  /** Commit on the main thread instead of a writer thread. */
+  inline?: boolean;
 }
 
+const WRITER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './cache-writer.ts' : './cache-writer.js',
+  import.meta.url,
+);
+
 export class MessageCache {
-  private readonly open: () => Db;
-  private conn: { db: Db; insertMessage: Statement; insertDelivery: Statement } | undefined;
-  private readonly nodeId: string;
-  private readonly clock: Clock;
+  private readonly options: MessageCacheOptions;
   private readonly maxBatch: number;
   private queue: Pending[] = [];
+  private inFlight: Pending[] | null = null;
+  private delivered: DeliveredUpdate[] = [];
+  private cursors = new Map<string, number>();
+  private inFlightDelivered: DeliveredUpdate[] = [];
+  /** Deliveries and cursors not yet committed, so that reads can see them meanwhile. */
+  private readonly unsettled = new Set<string>();
+  private readonly unsettledCursors = new Map<string, number>();
   private scheduled = false;
   private closed = false;
+  private committer: BatchCommitter | undefined;
+  private worker: Worker | undefined;
+  private seq = 0;
+  private idle: (() => void)[] = [];
+  private inFlightCursors: [string, number][] = [];
   /** Figures for the benchmark and the health view. */
   readonly stats = { batches: 0, messages: 0, largestBatch: 0 };
 
   constructor(options: MessageCacheOptions) {
-    this.open = options.open;
-    this.nodeId = options.nodeId;
-    this.clock = options.clock;
+    this.options = options;
     this.maxBatch = options.maxBatch ?? 2000;
-  }
-
-  private connection(): { db: Db; insertMessage: Statement; insertDelivery: Statement } {
-    if (!this.conn) {
-      const db = this.open();
-      db.pragma('synchronous = FULL');
-      this.conn = {
-        db,
-        insertMessage: db.prepare(
-          `INSERT INTO messages (session_id, from_user_id, kind, text, audio_id, audio_url, node_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        ),
-        insertDelivery: db.prepare(
-          "INSERT INTO deliveries (message_id, recipient_id, state, updated_at) VALUES (?, ?, 'pending', ?)",
-        ),
-      };
-    }
-    return this.conn;
   }
 
   /** Stores a message; resolves after its commit. */
   append(message: NewMessage): Promise<StoredMessage> {
     if (this.closed) return Promise.reject(new AppError('PRESENCE_CLOSED', 'the message cache is closed'));
     return new Promise<StoredMessage>((resolve, reject) => {
-      this.queue.push({ message, createdAt: this.clock.now(), resolve, reject });
-      if (this.queue.length >= this.maxBatch) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.queue.push({ entry: { ...message, createdAt: this.options.clock.now() }, resolve, reject });
+      this.schedule();
     });
   }
 
@@ -103,82 +86,153 @@ export class MessageCache {
     return this.queue.length;
   }
 
-  /** Commits what is queued now (normally called by the scheduler). */
-  flush(): void {
-    this.scheduled = false;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    let stored: StoredMessage[] | null = null;
-    let db: Db;
-    try {
-      db = this.connection().db;
-    } catch (e) {
-      for (const p of batch)
-        p.reject(
-          new AppError('PRESENCE_STORE_FAILED', 'the message cache cannot open the store', undefined, { cause: e }),
-        );
+  /** Records (with the next commit) that a link of `userId` was given a message. */
+  markDelivered(userId: number, messageId: number, sessionObjectId?: string): void {
+    this.delivered.push({ userId, messageId });
+    this.unsettled.add(`${userId}:${messageId}`);
+    if (sessionObjectId) {
+      const c = Math.max(this.cursors.get(sessionObjectId) ?? 0, messageId);
+      this.cursors.set(sessionObjectId, c);
+      this.unsettledCursors.set(sessionObjectId, Math.max(this.unsettledCursors.get(sessionObjectId) ?? 0, c));
+    }
+    this.schedule();
+  }
+
+  /** True while a delivery is recorded but not yet committed. */
+  isDeliveredUnsettled(userId: number, messageId: number): boolean {
+    return this.unsettled.has(`${userId}:${messageId}`);
+  }
+
+  /** The newest cursor of a session object not yet committed (0 when none). */
+  unsettledCursor(sessionObjectId: string): number {
+    return this.unsettledCursors.get(sessionObjectId) ?? 0;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.inFlight) return;
+    if (this.queue.length === 0 && this.delivered.length === 0 && this.cursors.size === 0) {
+      for (const f of this.idle.splice(0)) f();
       return;
     }
-    try {
-      stored = db.transaction(() => batch.map((p) => this.write(p)))();
-    } catch {
-      stored = null;
+    const batch = this.queue.splice(0, this.maxBatch);
+    const delivered = this.delivered;
+    const cursors = [...this.cursors];
+    this.delivered = [];
+    this.cursors = new Map();
+    if (batch.length > 0) {
+      this.stats.batches++;
+      this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     }
-    this.stats.batches++;
-    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
-    if (stored) {
-      this.stats.messages += stored.length;
-      for (let i = 0; i < batch.length; i++) batch[i]?.resolve(stored[i] as StoredMessage);
-      return;
-    }
-    for (const p of batch) {
+    const entries = batch.map((p) => p.entry);
+    const now = this.options.clock.now();
+    if (this.options.inline) {
+      let results: CommitResult[];
       try {
-        const m = db.transaction(() => this.write(p))();
-        this.stats.messages++;
-        p.resolve(m);
+        this.committer ??= new BatchCommitter(openDb({ path: this.options.dbPath }), this.options.nodeId);
+        results = this.committer.commit(entries, delivered, cursors, now);
       } catch (e) {
+        results = entries.map(() => ({ ok: false, reason: (e as Error).message }));
+      }
+      this.settle(batch, results, delivered, cursors);
+      this.flush();
+      return;
+    }
+    this.inFlight = batch;
+    this.inFlightDelivered = delivered;
+    this.inFlightCursors = cursors;
+    const seq = ++this.seq;
+    this.writer().postMessage({ type: 'batch', seq, entries, delivered, cursors, now });
+  }
+
+  private writer(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(WRITER_URL, { workerData: { path: this.options.dbPath, nodeId: this.options.nodeId } });
+    w.on('message', (m: { seq: number; results: CommitResult[] }) => {
+      const batch = this.inFlight;
+      this.inFlight = null;
+      if (batch && m.seq === this.seq) this.settle(batch, m.results, this.inFlightDelivered, this.inFlightCursors);
+      this.flush();
+    });
+    w.on('error', (e) => this.writerFailed(e));
+    w.on('exit', () => {
+      if (this.worker === w) this.worker = undefined;
+      if (this.inFlight) this.writerFailed(new Error('the writer thread exited'));
+    });
+    this.worker = w;
+    return w;
+  }
+
+  private writerFailed(e: unknown): void {
+    const batch = this.inFlight ?? [];
+    this.inFlight = null;
+    this.worker = undefined;
+    this.settle(
+      batch,
+      batch.map(() => ({ ok: false, reason: String(e) })),
+      this.inFlightDelivered,
+      this.inFlightCursors,
+    );
+    this.flush();
+  }
+
+  private settle(
+    batch: Pending[],
+    results: CommitResult[],
+    delivered: DeliveredUpdate[],
+    cursors: [string, number][],
+  ): void {
+    for (const d of delivered) this.unsettled.delete(`${d.userId}:${d.messageId}`);
+    for (const [id, c] of cursors) if ((this.unsettledCursors.get(id) ?? 0) <= c) this.unsettledCursors.delete(id);
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i] as Pending;
+      const r = results[i] ?? { ok: false, reason: 'no result' };
+      if (r.ok) {
+        this.stats.messages++;
+        const e = p.entry;
+        p.resolve({
+          id: String(r.id),
+          sessionId: e.sessionId,
+          fromUserId: e.fromUserId,
+          kind: e.kind,
+          text: e.text,
+          audioId: e.audioId,
+          audioUrl: e.audioUrl,
+          createdAt: e.createdAt,
+        });
+      } else
         p.reject(
           new AppError('PRESENCE_STORE_FAILED', 'the message could not be stored', undefined, {
-            cause: e,
+            cause: new Error(r.reason),
           }),
         );
-      }
     }
   }
 
-  private write(p: Pending): StoredMessage {
-    const m = p.message;
-    const { insertMessage, insertDelivery } = this.connection();
-    const info = insertMessage.run(
-      m.sessionId,
-      m.fromUserId,
-      m.kind,
-      m.text,
-      m.audioId,
-      m.audioUrl,
-      this.nodeId,
-      p.createdAt,
-    );
-    const id = Number(info.lastInsertRowid);
-    for (const r of m.recipients) insertDelivery.run(id, r, p.createdAt);
-    return {
-      id: String(id),
-      sessionId: m.sessionId,
-      fromUserId: m.fromUserId,
-      kind: m.kind,
-      text: m.text,
-      audioId: m.audioId,
-      audioUrl: m.audioUrl,
-      createdAt: p.createdAt,
-    };
-  }
-
-  /** Commits what is queued and refuses new messages. */
-  close(): void {
-    this.flush();
+  /** Commits what is queued, refuses new messages, and closes the connection. */
+  async close(): Promise<void> {
     this.closed = true;
-    this.conn?.db.close();
-    this.conn = undefined;
+    await new Promise<void>((resolve) => {
+      this.idle.push(resolve);
+      this.flush();
+    });
+    this.committer?.close();
+    this.committer = undefined;
+    const w = this.worker;
+    if (w) {
+      this.worker = undefined;
+      const exited = new Promise((r) => w.once('exit', r));
+      w.postMessage({ type: 'close' });
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())]);
+      await w.terminate();
+    }
   }
 }

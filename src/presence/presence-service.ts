@@ -106,8 +106,6 @@ export class PresenceService {
   private readonly tailIntervalMs: number;
   private readonly links = new Map<number, Set<OpenLink>>();
   private readonly lastPresence = new Map<number, string>();
-  private deliveredQueue: { userId: number; messageId: number; objectId?: string }[] = [];
-  private deliveredScheduled = false;
   private tailTimer: TimerHandle | undefined;
   private tailFrom = 0;
   private closed = false;
@@ -146,13 +144,12 @@ export class PresenceService {
   }
 
   /** Closes every link, commits what is queued and stops. */
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.tailTimer) this.clock.clearTimeout(this.tailTimer);
     for (const set of [...this.links.values()]) for (const l of [...set]) l.close();
-    this.cache.close();
-    this.flushDelivered();
+    await this.cache.close();
   }
 
   /** A node's lease lapsed: its links no longer count for presence. */
@@ -225,14 +222,18 @@ export class PresenceService {
   }
 
   private replay(link: OpenLink): void {
-    const waiting = this.repo.messagesFor(link.userId, ['pending', 'notified']);
+    // Deliveries recorded but not yet committed count as delivered.
+    const waiting = this.repo
+      .messagesFor(link.userId, ['pending', 'notified'])
+      .filter((m) => !this.cache.isDeliveredUnsettled(link.userId, Number(m.id)));
     let messages = waiting;
     if (link.sessionObjectId) {
       const object = this.objects.get(link.sessionObjectId);
       if (object) {
         const seen = new Set(waiting.map((m) => m.id));
+        const cursor = Math.max(Number(object.cursor), this.cache.unsettledCursor(object.id));
         const after = this.repo
-          .messagesFor(link.userId, ['delivered'], { afterId: Number(object.cursor) })
+          .messagesFor(link.userId, ['delivered'], { afterId: cursor })
           .filter((m) => !seen.has(m.id));
         messages = [...waiting, ...after].sort((a, b) => Number(a.id) - Number(b.id));
       }
@@ -247,41 +248,7 @@ export class PresenceService {
       this.log.warn({ err: e, link: link.id }, 'a link refused a message; it stays pending');
       return;
     }
-    this.queueDelivered(link.userId, Number(message.id), link.sessionObjectId);
-  }
-
-  private queueDelivered(userId: number, messageId: number, objectId: string | undefined): void {
-    this.deliveredQueue.push(objectId ? { userId, messageId, objectId } : { userId, messageId });
-    if (!this.deliveredScheduled) {
-      this.deliveredScheduled = true;
-      setImmediate(() => this.flushDelivered());
-    }
-  }
-
-  /** Writes the delivery states and cursors queued since the last flush, in one transaction. */
-  flushDelivered(): void {
-    this.deliveredScheduled = false;
-    const batch = this.deliveredQueue;
-    if (batch.length === 0) return;
-    this.deliveredQueue = [];
-    const now = this.clock.now();
-    const byUser = new Map<number, number[]>();
-    const cursors = new Map<string, number>();
-    for (const d of batch) {
-      const ids = byUser.get(d.userId) ?? [];
-      ids.push(d.messageId);
-      byUser.set(d.userId, ids);
-      if (d.objectId) cursors.set(d.objectId, Math.max(cursors.get(d.objectId) ?? 0, d.messageId));
-    }
-    try {
-      this.repo.transaction(() => {
-        for (const [userId, ids] of byUser) this.repo.advanceDeliveries(userId, ids, 'delivered', now);
-        for (const [id, cursor] of cursors) this.objects.advanceCursor(id, cursor);
-      });
-    } catch (e) {
-      // The messages stay pending and are replayed: at least once, never lost.
-      this.log.error({ err: e }, 'delivery states could not be written');
-    }
+    this.cache.markDelivered(link.userId, Number(message.id), link.sessionObjectId);
   }
 
   private localLinks(userId: number): OpenLink[] {
@@ -673,7 +640,6 @@ export class PresenceService {
     if (!Array.isArray(messageIds) || messageIds.length > 1000)
       throw new AppError('PRESENCE_INVALID_INPUT', 'give a list of at most 1000 message ids', { field: 'messageIds' });
     const ids = messageIds.map((id) => this.messageId(id));
-    this.flushDelivered();
     const changed = this.repo.advanceDeliveries(userId, ids, to, this.clock.now()).map(String);
     if (to === 'read' && changed.length > 0) {
       this.readHook.emit({ userId, messageIds: changed });
@@ -690,9 +656,16 @@ export class PresenceService {
     return Number(id);
   }
 
+  /** Per-recipient delivery states (deliveries recorded but not yet committed show as delivered). */
   deliveryStates(messageId: string): { recipientId: number; state: DeliveryState }[] {
-    this.flushDelivered();
-    return this.repo.deliveryStates(this.messageId(messageId));
+    const id = this.messageId(messageId);
+    return this.repo
+      .deliveryStates(id)
+      .map((d) =>
+        (d.state === 'pending' || d.state === 'notified') && this.cache.isDeliveredUnsettled(d.recipientId, id)
+          ? { ...d, state: 'delivered' as const }
+          : d,
+      );
   }
 
   message(messageId: string): StoredMessage | null {

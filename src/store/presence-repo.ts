@@ -13,6 +13,7 @@ import type {
   SessionObject,
   StoredMessage,
 } from '../presence/types.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
 interface MessageRow {
@@ -70,22 +71,35 @@ export class PresenceRepo {
   constructor(db: Db) {
     this.db = db;
     this.stmt = {
-      status: this.db.prepare('SELECT state, status_text AS statusText FROM presence_status WHERE user_id = ?'),
-      setStatus: this.db.prepare(
+      status: this.q('SELECT state, status_text AS statusText FROM presence_status WHERE user_id = ?'),
+      setStatus: this.q(
         `INSERT INTO presence_status (user_id, state, status_text, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, status_text = excluded.status_text, updated_at = excluded.updated_at`,
       ),
-      linkKinds: this.db.prepare('SELECT kind FROM links WHERE user_id = ?'),
-      insertLink: this.db.prepare('INSERT INTO links (id, user_id, kind, node_id, opened_at) VALUES (?, ?, ?, ?, ?)'),
-      deleteLink: this.db.prepare('DELETE FROM links WHERE id = ?'),
-      member: this.db.prepare('SELECT state FROM session_members WHERE session_id = ? AND user_id = ?'),
-      recipients: this.db.prepare(
+      linkKinds: this.q('SELECT kind FROM links WHERE user_id = ?'),
+      insertLink: this.q('INSERT INTO links (id, user_id, kind, node_id, opened_at) VALUES (?, ?, ?, ?, ?)'),
+      deleteLink: this.q('DELETE FROM links WHERE id = ?'),
+      member: this.q('SELECT state FROM session_members WHERE session_id = ? AND user_id = ?'),
+      recipients: this.q(
         "SELECT user_id AS userId FROM session_members WHERE session_id = ? AND user_id <> ? AND state IN ('invited', 'joined')",
       ),
     };
   }
 
+  private readonly statements = new Map<string, Statement>();
+
+  /** A prepared statement, prepared once per SQL text. */
+  private q(sql: string): Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
     return this.db.transaction(fn)();
   }
 
@@ -113,10 +127,10 @@ export class PresenceRepo {
 
   /** Drops the link rows of nodes (a restarted node's own, a dead node's); returns the users affected. */
   deleteLinksOfNode(nodeId: string): number[] {
-    const users = this.db.prepare('SELECT DISTINCT user_id AS u FROM links WHERE node_id = ?').all(nodeId) as {
+    const users = this.q('SELECT DISTINCT user_id AS u FROM links WHERE node_id = ?').all(nodeId) as {
       u: number;
     }[];
-    this.db.prepare('DELETE FROM links WHERE node_id = ?').run(nodeId);
+    this.q('DELETE FROM links WHERE node_id = ?').run(nodeId);
     return users.map((r) => r.u);
   }
 
@@ -140,7 +154,7 @@ export class PresenceRepo {
 
   deleteSubscription(subscriberId: number, targetId: number): boolean {
     return (
-      this.db.prepare('DELETE FROM subscriptions WHERE subscriber_id = ? AND target_id = ?').run(subscriberId, targetId)
+      this.q('DELETE FROM subscriptions WHERE subscriber_id = ? AND target_id = ?').run(subscriberId, targetId)
         .changes > 0
     );
   }
@@ -174,14 +188,14 @@ export class PresenceRepo {
   // ---- sessions ------------------------------------------------------------------
 
   insertSession(id: string, ownerId: number, inviteeIds: number[], now: number): void {
-    this.db.transaction(() => {
-      this.db.prepare('INSERT INTO im_sessions (id, owner_id, created_at) VALUES (?, ?, ?)').run(id, ownerId, now);
-      const add = this.db.prepare(
+    this.transaction(() => {
+      this.q('INSERT INTO im_sessions (id, owner_id, created_at) VALUES (?, ?, ?)').run(id, ownerId, now);
+      const add = this.q(
         'INSERT INTO session_members (session_id, user_id, state, invited_by, updated_at) VALUES (?, ?, ?, ?, ?)',
       );
       add.run(id, ownerId, 'joined', null, now);
       for (const u of inviteeIds) add.run(id, u, 'invited', ownerId, now);
-    })();
+    });
   }
 
   session(id: string): ImSession | null {
@@ -229,9 +243,7 @@ export class PresenceRepo {
   // ---- messages and deliveries -------------------------------------------------------
 
   message(id: number): StoredMessage | null {
-    const r = this.db.prepare(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.id = ?`).get(id) as
-      | MessageRow
-      | undefined;
+    const r = this.q(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.id = ?`).get(id) as MessageRow | undefined;
     return r ? toMessage(r) : null;
   }
 
@@ -271,7 +283,7 @@ export class PresenceRepo {
     }
     sql += ' ORDER BY m.id LIMIT ?';
     args.push(opts.limit ?? 1000);
-    return (this.db.prepare(sql).all(...args) as MessageRow[]).map(toMessage);
+    return (this.q(sql).all(...args) as MessageRow[]).map(toMessage);
   }
 
   deliveryStates(messageId: number): { recipientId: number; state: DeliveryState }[] {
@@ -291,13 +303,13 @@ export class PresenceRepo {
     const allowed = from[to];
     if (allowed.length === 0 || messageIds.length === 0) return [];
     const marks = allowed.map(() => '?').join(', ');
-    const stmt = this.db.prepare(
+    const stmt = this.q(
       `UPDATE deliveries SET state = ?, updated_at = ? WHERE recipient_id = ? AND message_id = ? AND state IN (${marks})`,
     );
     const changed: number[] = [];
-    this.db.transaction(() => {
+    this.transaction(() => {
       for (const id of messageIds) if (stmt.run(to, now, userId, id, ...allowed).changes > 0) changed.push(id);
-    })();
+    });
     return changed;
   }
 
@@ -331,27 +343,27 @@ export class PresenceRepo {
   }
 
   touchObject(id: string, now: number): void {
-    this.db.prepare('UPDATE session_objects SET last_seen_at = ? WHERE id = ?').run(now, id);
+    this.q('UPDATE session_objects SET last_seen_at = ? WHERE id = ?').run(now, id);
   }
 
   setCursor(id: string, cursor: number): void {
-    this.db.prepare('UPDATE session_objects SET cursor = MAX(cursor, ?) WHERE id = ?').run(cursor, id);
+    this.q('UPDATE session_objects SET cursor = MAX(cursor, ?) WHERE id = ?').run(cursor, id);
   }
 
   /** Moves an object to `toNode` only if it is still held by `fromNode` (two takers cannot both win). */
   takeOver(id: string, fromNode: string, toNode: string): boolean {
     return (
-      this.db.prepare('UPDATE session_objects SET node_id = ? WHERE id = ? AND node_id = ?').run(toNode, id, fromNode)
-        .changes > 0
+      this.q('UPDATE session_objects SET node_id = ? WHERE id = ? AND node_id = ?').run(toNode, id, fromNode).changes >
+      0
     );
   }
 
   deleteObject(id: string): boolean {
-    return this.db.prepare('DELETE FROM session_objects WHERE id = ?').run(id).changes > 0;
+    return this.q('DELETE FROM session_objects WHERE id = ?').run(id).changes > 0;
   }
 
   deleteIdleObjects(seenBefore: number): number {
-    return this.db.prepare('DELETE FROM session_objects WHERE last_seen_at < ?').run(seenBefore).changes;
+    return this.q('DELETE FROM session_objects WHERE last_seen_at < ?').run(seenBefore).changes;
   }
 
   objectsOf(userId: number): SessionObject[] {
@@ -395,7 +407,7 @@ export class PresenceRepo {
   }
 
   releaseLease(nodeId: string): void {
-    this.db.prepare('UPDATE node_leases SET lease_until = 0 WHERE node_id = ?').run(nodeId);
+    this.q('UPDATE node_leases SET lease_until = 0 WHERE node_id = ?').run(nodeId);
   }
 
   /** Messages committed by other nodes after `afterId` (for routing to this node's links). */
@@ -408,6 +420,6 @@ export class PresenceRepo {
   }
 
   maxMessageId(): number {
-    return (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS m FROM messages').get() as { m: number }).m;
+    return (this.q('SELECT COALESCE(MAX(id), 0) AS m FROM messages').get() as { m: number }).m;
   }
 }

@@ -10,8 +10,8 @@ import { testConfig } from '../support/env.js';
 async function setup(t: Test, overrides: Record<string, unknown> = {}) {
   const clock = new ManualClock();
   const svc = buildServices({ config: testConfig(t.testdir({}), overrides), log: silentLogger(), clock });
-  t.teardown(() => {
-    svc.presence.stop();
+  t.teardown(async () => {
+    await svc.presence.stop();
     svc.db.close();
   });
   const ids: Record<string, number> = {};
@@ -310,7 +310,7 @@ t.test('group commit: many messages share a transaction; one that fails alone do
   t.equal(orphans.n, 0, 'no delivery rows without their message');
   t.equal((svc.db.prepare("SELECT COUNT(*) AS n FROM messages WHERE text = 'doomed'").get() as { n: number }).n, 0);
 
-  p.stop();
+  await p.stop();
   await t.rejects(p.postMessage({ sessionId: s1.id, fromUserId: alice, text: 'late' }), { code: 'PRESENCE_CLOSED' });
   t.throws(() => p.openLink(alice, { kind: 'web', deliver: () => {} }), { code: 'PRESENCE_CLOSED' });
 });

@@ -121,7 +121,7 @@ export class WsClient {
   }
 
   /** Resolves with the first frame (already received or coming) that matches. */
-  next(pred: (f: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
+  next(pred: (f: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
     const have = this.frames.find(pred);
     if (have) return Promise.resolve(have);
     return new Promise((resolve, reject) => {
@@ -143,7 +143,7 @@ export class WsClient {
   }
 
   async waitMessages(n: number): Promise<{ id: string; text: string | null; sessionId: string }[]> {
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 10_000;
     while (this.messages().length < n) {
       if (Date.now() > deadline) throw new Error(`timed out: ${this.messages().length} of ${n} messages`);
       await new Promise((r) => setTimeout(r, 10));
@@ -167,7 +167,7 @@ export class WsClient {
 }
 
 /** Polls until `fn` is true (state that settles asynchronously on the server). */
-export async function until(fn: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function until(fn: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!fn()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
