@@ -82,6 +82,18 @@ export class MessageCache {
     });
   }
 
+  /** Starts the writer (thread or connection) now, so the first message does not pay for it. */
+  warm(): void {
+    if (this.closed) return;
+    if (this.options.inline) {
+      try {
+        this.committer ??= new BatchCommitter(openDb({ path: this.options.dbPath }), this.options.nodeId);
+      } catch {
+        // The first message reports it.
+      }
+    } else this.writer();
+  }
+
   get queued(): number {
     return this.queue.length;
   }

@@ -141,6 +141,7 @@ export class PresenceService {
     for (const u of this.repo.deleteLinksOfNode(this.nodeId)) this.pushPresence(u);
     this.tailFrom = this.repo.maxMessageId();
     this.scheduleTail();
+    this.cache.warm();
   }
 
   /** Closes every link, commits what is queued and stops. */
