@@ -142,6 +142,11 @@ export class SessionObjects {
     return { kind: 'ok', object };
   }
 
+  /** Marks an object used now (a long-lived connection that just ended). */
+  touch(id: string): void {
+    this.repo.touchObject(id, this.clock.now());
+  }
+
   get(id: string): SessionObject | null {
     return this.repo.objectById(id);
   }

@@ -21,6 +21,7 @@ import type { Link, LinkEvent } from '../presence/types.js';
 import { resolveAuth, type WebAuth } from './auth.js';
 
 export const WS_PATH = '/api/v1/ws';
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 function refuse(socket: Duplex, status: string, headers: Record<string, string> = {}): void {
   const lines = [`HTTP/1.1 ${status}`, 'Connection: close', 'Content-Length: 0'];
@@ -85,6 +86,11 @@ export class WsGateway {
     let link: Link | undefined;
     const deliver = (event: LinkEvent) => {
       if (ws.readyState !== ws.OPEN) throw new Error('socket closed');
+      // A client that does not read is cut off rather than buffered for ever; what it missed stays waiting.
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        ws.terminate();
+        throw new Error('the client does not keep up');
+      }
       ws.send(JSON.stringify(event));
     };
     try {
@@ -100,8 +106,17 @@ export class WsGateway {
       return;
     }
     ws.on('message', (data, isBinary) => void this.onFrame(auth, link as Link, data, isBinary, send));
-    ws.on('close', () => link?.close());
-    ws.on('error', () => link?.close());
+    const closed = () => {
+      link?.close();
+      // The socket kept the session object in use: its idle time starts now.
+      try {
+        presence.objects.touch(auth.object.id);
+      } catch {
+        // Shutting down: the store is already closed.
+      }
+    };
+    ws.on('close', closed);
+    ws.on('error', closed);
   }
 
   private async onFrame(

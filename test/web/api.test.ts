@@ -219,3 +219,27 @@ t.test('the WebSocket: bad frames get error frames; bad tokens and foreign origi
   t.equal(await refused(`${wsUrl}/api/v1/ws`, { cookie: `sid=${a.token}` }), 403, 'no Origin with a cookie');
   t.equal(await refused(`${wsUrl}/elsewhere`), -1, 'other paths are not ours');
 });
+
+t.test('a client that does not read is cut off, and what it missed waits for it', async (t) => {
+  const { platform, url } = await startPlatform(t, { overrides: { presence: { maxMessageBytes: 65536 } } });
+  const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
+  befriend(platform, [alice, bob]);
+  const presence = platform.services.presence;
+  const s = presence.createSession(alice, [bob]);
+  presence.accept(s.id, bob);
+  const b = await ApiClient.login(url, 'bob');
+  const ws = await WsClient.connect(url, b.token);
+  ws.ws.pause();
+  (ws.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  const big = 'x'.repeat(60_000);
+  let sent = 0;
+  while (presence.linksOf(bob).length > 0 && sent < 2000) {
+    await presence.postMessage({ sessionId: s.id, fromUserId: alice, text: `${sent} ${big}` });
+    sent++;
+  }
+  t.equal(presence.linksOf(bob).length, 0, `cut off after ${sent} messages it did not read`);
+  t.ok(presence.unread(bob).length >= sent, 'nothing was lost');
+  const waiting = presence.deliveryStates(presence.unread(bob).at(-1)?.id as string);
+  t.equal(waiting[0]?.state, 'pending', 'the last ones wait for the next link');
+  ws.ws.terminate();
+});
