@@ -27,7 +27,7 @@
  *   elsewhere after its cursor), oldest first, each once.
  * - Message order is commit order: message ids increase across the community.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { AccountService } from '../accounts/account-service.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
@@ -151,6 +151,14 @@ export class PresenceService {
     if (this.tailTimer) this.clock.clearTimeout(this.tailTimer);
     for (const set of [...this.links.values()]) for (const l of [...set]) l.close();
     await this.cache.close();
+  }
+
+  /** A secret every node of the community shares (created on first use). */
+  sharedSecret(name: string): Buffer {
+    return Buffer.from(
+      this.repo.sharedSecret(name, () => randomBytes(32).toString('base64url')),
+      'base64url',
+    );
   }
 
   /** A node's lease lapsed: its links no longer count for presence. */

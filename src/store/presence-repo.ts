@@ -376,6 +376,12 @@ export class PresenceRepo {
     ).map(toObject);
   }
 
+  /** A secret shared by every node: the first node to ask creates it. */
+  sharedSecret(name: string, create: () => string): string {
+    this.q('INSERT OR IGNORE INTO web_secrets (name, value) VALUES (?, ?)').run(name, create());
+    return (this.q('SELECT value FROM web_secrets WHERE name = ?').get(name) as { value: string }).value;
+  }
+
   // ---- node leases ---------------------------------------------------------------------
 
   renewLease(nodeId: string, publicUrl: string, until: number, now: number): void {

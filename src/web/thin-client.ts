@@ -14,7 +14,7 @@
  *   (presence.webLinkIdleSeconds after the last one).
  * - Showing a chat marks the messages on it read.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Services } from '../app.js';
 import type { TimerHandle } from '../core/clock.js';
@@ -48,7 +48,7 @@ interface PageCtx {
 }
 
 export class ThinClient {
-  private readonly loginSecret = randomBytes(32);
+  private loginKey: Buffer | undefined;
   private readonly webLinks = new Map<string, { link: Link; timer: TimerHandle }>();
 
   constructor(private readonly services: Services) {}
@@ -234,6 +234,12 @@ export class ThinClient {
   }
 
   // ---- log-in --------------------------------------------------------------------------
+
+  /** The log-in form's key, shared by every node, so a form served by one node may be posted to another. */
+  private get loginSecret(): Buffer {
+    this.loginKey ??= this.services.presence.sharedSecret('login-form');
+    return this.loginKey;
+  }
 
   private loginToken(): string {
     const ts = String(this.services.clock.now());

@@ -7,7 +7,16 @@
 import t from 'tap';
 import { ManualClock } from '../../src/core/clock.js';
 import { PresenceEventRecorder } from '../../src/presence/event-recorder.js';
-import { ApiClient, befriend, makeUsers, startPlatform, until, WsClient } from '../support/presence.js';
+import {
+  ApiClient,
+  befriend,
+  HtmlClient,
+  makeUsers,
+  PASSWORD,
+  startPlatform,
+  until,
+  WsClient,
+} from '../support/presence.js';
 
 t.test('redirect to the node that holds the session object, and take-over after its lease', async (t) => {
   const dir = t.testdir({});
@@ -42,6 +51,14 @@ t.test('redirect to the node that holds the session object, and take-over after 
   const page = await fetch(`${n2.url}/buddies`, { headers: { cookie: `sid=${bobOn1.token}` }, redirect: 'manual' });
   t.equal(page.status, 307, 'the thin client is redirected too');
   t.equal(page.headers.get('location'), `${n1.url}/buddies`);
+
+  // A log-in form served by node 1 may be posted to node 2 (the form's key is shared).
+  const formOn1 = new HtmlClient(n1.url);
+  await formOn1.get('/login');
+  const csrf = formOn1.csrf();
+  const onto2 = new HtmlClient(n2.url);
+  await onto2.post('/login', { username: 'alice', password: PASSWORD }, { csrf });
+  t.match(onto2.page, /<h1>Buddies of Alice<\/h1>/);
 
   // Bob's WebSocket to node 2 is redirected to node 1 and opens there.
   let bobWs = await WsClient.connect(n2.url, bobOn1.token, { followRedirects: true });

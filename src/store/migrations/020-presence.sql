@@ -87,3 +87,9 @@ CREATE TABLE node_leases (
   lease_until INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 ) STRICT;
+
+-- Secrets shared by the nodes of one community (the log-in form's CSRF key).
+CREATE TABLE web_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
