@@ -162,13 +162,18 @@ export class MessageCache {
     this.inFlightDelivered = delivered;
     this.inFlightCursors = cursors;
     const seq = ++this.seq;
-    this.writer().postMessage({ type: 'batch', seq, entries, delivered, cursors, now });
+    const w = this.writer();
+    // The thread keeps the process alive only while a commit is under way.
+    w.ref();
+    w.postMessage({ type: 'batch', seq, entries, delivered, cursors, now });
   }
 
   private writer(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(WRITER_URL, { workerData: { path: this.options.dbPath, nodeId: this.options.nodeId } });
+    w.unref();
     w.on('message', (m: { seq: number; results: CommitResult[] }) => {
+      w.unref();
       const batch = this.inFlight;
       this.inFlight = null;
       if (batch && m.seq === this.seq) this.settle(batch, m.results, this.inFlightDelivered, this.inFlightCursors);
