@@ -247,8 +247,11 @@ export class MessageCache {
     if (w) {
       this.worker = undefined;
       const exited = new Promise((r) => w.once('exit', r));
+      w.ref();
       w.postMessage({ type: 'close' });
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
       await w.terminate();
     }
   }
