@@ -522,7 +522,14 @@ export class PresenceService {
     const { sessionId, fromUserId } = input;
     if (typeof sessionId !== 'string' || sessionId.length > 64)
       throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
-    this.requireJoined(sessionId, fromUserId);
+    const members = this.repo.membership(sessionId);
+    const senderState = members.find((m) => m.userId === fromUserId)?.state;
+    if (!senderState) throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
+    if (senderState !== 'joined')
+      throw new AppError(
+        'PRESENCE_NOT_MEMBER',
+        senderState === 'invited' ? 'accept the invitation first' : 'you are no longer a member of this session',
+      );
     let text: string | null;
     let audioId: string | null = null;
     let audioUrl: string | null = null;
@@ -540,7 +547,9 @@ export class PresenceService {
       kind = 'text';
       text = this.checkBody((input as { text?: unknown }).text);
     }
-    const recipients = this.repo.recipients(sessionId, fromUserId);
+    const recipients = members
+      .filter((m) => m.userId !== fromUserId && (m.state === 'invited' || m.state === 'joined'))
+      .map((m) => m.userId);
     const message = await this.cache.append({ sessionId, fromUserId, kind, text, audioId, audioUrl, recipients });
     this.route(message, recipients, options.viaLinkId);
     return message;

@@ -223,6 +223,14 @@ export class PresenceRepo {
       .run(sessionId, userId, state, invitedBy, now);
   }
 
+  /** Every member of a session and their state, in one read (the hot path of a post). */
+  membership(sessionId: string): { userId: number; state: MemberState }[] {
+    return this.q('SELECT user_id AS userId, state FROM session_members WHERE session_id = ?').all(sessionId) as {
+      userId: number;
+      state: MemberState;
+    }[];
+  }
+
   /** Who receives a message: invited and joined members except the sender. */
   recipients(sessionId: string, senderId: number): number[] {
     return (this.stmt.recipients.all(sessionId, senderId) as { userId: number }[]).map((r) => r.userId);
