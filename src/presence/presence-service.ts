@@ -26,6 +26,9 @@
  *   (pending or notified; for a link of a session object also those delivered
  *   elsewhere after its cursor), oldest first, each once.
  * - Message order is commit order: message ids increase across the community.
+ * - Several nodes may share the store. Each node gives its own links what
+ *   other nodes committed (messages) or left for them (presence, invitations,
+ *   membership changes) by reading the store a few times a second.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AccountService } from '../accounts/account-service.js';
@@ -108,6 +111,8 @@ export class PresenceService {
   private readonly lastPresence = new Map<number, string>();
   private tailTimer: TimerHandle | undefined;
   private tailFrom = 0;
+  private eventsFrom = 0;
+  private tailRuns = 0;
   private closed = false;
 
   private readonly unreachableHook: Hook<UnreachableEvent>;
@@ -140,6 +145,7 @@ export class PresenceService {
   start(): void {
     for (const u of this.repo.deleteLinksOfNode(this.nodeId)) this.pushPresence(u);
     this.tailFrom = this.repo.maxMessageId();
+    this.eventsFrom = this.repo.maxNodeEventId();
     this.scheduleTail();
     this.cache.warm();
   }
@@ -308,7 +314,13 @@ export class PresenceService {
     this.presenceHook.emit(p);
   }
 
-  private deliverEvent(userId: number, event: LinkEvent): number {
+  /**
+   * Gives an event to the user's links on this node, and leaves it for the
+   * other nodes' tails when the user has links there too.
+   */
+  private deliverEvent(userId: number, event: LinkEvent, toOtherNodes = true): number {
+    if (toOtherNodes && this.repo.hasLinksElsewhere(userId, this.nodeId))
+      this.repo.insertNodeEvent(this.nodeId, userId, JSON.stringify(event), this.clock.now());
     let n = 0;
     for (const l of this.localLinks(userId)) {
       try {
@@ -596,6 +608,20 @@ export class PresenceService {
     return this.localLinks(userId).length > 0 || this.repo.linkKinds(userId).length > 0;
   }
 
+  /** Gives this node's links the events other nodes left for them. */
+  routeForeignEvents(): number {
+    let n = 0;
+    for (;;) {
+      const batch = this.repo.nodeEvents(this.eventsFrom, this.nodeId, 500);
+      if (batch.length === 0) return n;
+      for (const e of batch) {
+        this.eventsFrom = e.id;
+        this.deliverEvent(e.recipientId, JSON.parse(e.event) as LinkEvent, false);
+        n++;
+      }
+    }
+  }
+
   /** Routes messages that other nodes committed to this node's links. */
   routeForeign(): number {
     let n = 0;
@@ -618,8 +644,15 @@ export class PresenceService {
   private scheduleTail(): void {
     this.tailTimer = this.clock.setTimeout(() => {
       try {
-        if (this.links.size > 0) this.routeForeign();
-        else this.tailFrom = Math.max(this.tailFrom, this.repo.maxMessageId());
+        if (this.links.size > 0) {
+          this.routeForeign();
+          this.routeForeignEvents();
+        } else {
+          this.tailFrom = Math.max(this.tailFrom, this.repo.maxMessageId());
+          this.eventsFrom = Math.max(this.eventsFrom, this.repo.maxNodeEventId());
+        }
+        // Events are for nodes that are up: a few minutes is plenty.
+        if (++this.tailRuns % 240 === 0) this.repo.deleteNodeEventsBefore(this.clock.now() - 600_000);
       } catch (e) {
         this.log.error({ err: e }, 'routing other nodes’ messages failed');
       }

@@ -433,6 +433,34 @@ export class PresenceRepo {
     ).map(toMessage);
   }
 
+  hasLinksElsewhere(userId: number, nodeId: string): boolean {
+    return this.q('SELECT 1 FROM links WHERE user_id = ? AND node_id <> ? LIMIT 1').get(userId, nodeId) !== undefined;
+  }
+
+  insertNodeEvent(nodeId: string, recipientId: number, event: string, now: number): void {
+    this.q('INSERT INTO node_events (node_id, recipient_id, event, created_at) VALUES (?, ?, ?, ?)').run(
+      nodeId,
+      recipientId,
+      event,
+      now,
+    );
+  }
+
+  /** Events other nodes left for users after `afterId`, oldest first. */
+  nodeEvents(afterId: number, nodeId: string, limit: number): { id: number; recipientId: number; event: string }[] {
+    return this.q(
+      'SELECT id, recipient_id AS recipientId, event FROM node_events WHERE id > ? AND node_id <> ? ORDER BY id LIMIT ?',
+    ).all(afterId, nodeId, limit) as { id: number; recipientId: number; event: string }[];
+  }
+
+  maxNodeEventId(): number {
+    return (this.q('SELECT COALESCE(MAX(id), 0) AS m FROM node_events').get() as { m: number }).m;
+  }
+
+  deleteNodeEventsBefore(before: number): number {
+    return this.q('DELETE FROM node_events WHERE created_at < ?').run(before).changes;
+  }
+
   maxMessageId(): number {
     return (this.q('SELECT COALESCE(MAX(id), 0) AS m FROM messages').get() as { m: number }).m;
   }

@@ -74,6 +74,17 @@ t.test('redirect to the node that holds the session object, and take-over after 
   );
   t.equal(n2.platform.services.presence.contacts(alice)[0]?.presence.state, 'online', 'node 2 sees Bob online');
 
+  // Alice (node 2) goes away: Bob's socket on node 1 hears it.
+  await aliceWs.request({ type: 'presence', state: 'away', statusText: 'coffee' });
+  clock.advance(300);
+  const heard = await bobWs.next(
+    (f) =>
+      f.type === 'presence' &&
+      (f.presence as { userId: number }).userId === alice &&
+      (f.presence as { state: string }).state === 'away',
+  );
+  t.match(heard, { presence: { statusText: 'coffee' } }, 'presence crosses nodes');
+
   // Node 1 stops (as if it died). Bob's client drops with it.
   await n1.platform.stop();
   await until(() => bobWs.ws.readyState === bobWs.ws.CLOSED);

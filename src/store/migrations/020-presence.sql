@@ -93,3 +93,13 @@ CREATE TABLE web_secrets (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) STRICT;
+
+-- Events for users whose links are on another node (presence, invitations...),
+-- read by that node's tail; kept for a few minutes.
+CREATE TABLE node_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  node_id TEXT NOT NULL,
+  recipient_id INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
