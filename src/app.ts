@@ -10,12 +10,10 @@ import { AccountService } from './accounts/account-service.js';
 import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
-import { MessageCache } from './presence/message-cache.js';
-import { PresenceService } from './presence/presence-service.js';
-import { SessionObjects } from './presence/session-objects.js';
+import { buildPresence } from './presence/build.js';
+import type { PresenceService } from './presence/presence-service.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { type Db, openStore } from './store/db.js';
-import { PresenceRepo } from './store/presence-repo.js';
 import { HttpServer, sendJson } from './web/http-server.js';
 import { mountWeb, type WebMount } from './web/web-app.js';
 
@@ -53,28 +51,7 @@ export function buildServices(deps: PlatformDeps): Services {
     config,
     log: log.child({ part: 'accounts' }),
   });
-  const presenceRepo = new PresenceRepo(db);
-  const nodeId = config.presence.nodeId;
-  const presenceLog = log.child({ part: 'presence', node: nodeId });
-  const objects = new SessionObjects({
-    repo: presenceRepo,
-    clock,
-    log: presenceLog,
-    nodeId,
-    idleSeconds: config.presence.sessionObjectIdleSeconds,
-    leaseSeconds: config.presence.leaseSeconds,
-    onNodeExpired: (dead) => presence.nodeExpired(dead),
-  });
-  const presence: PresenceService = new PresenceService({
-    repo: presenceRepo,
-    cache: new MessageCache({ dbPath: dbPath(config), nodeId, clock }),
-    objects,
-    accounts,
-    clock,
-    log: presenceLog,
-    nodeId,
-    maxMessageBytes: config.presence.maxMessageBytes,
-  });
+  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log });
   return { config, log, clock, db, accounts, presence };
 }
 
