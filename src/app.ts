@@ -18,10 +18,14 @@ import { PagerGateway } from './notify/pager.js';
 import type { AudioAttachmentPort, SenderNoticePort } from './notify/ports.js';
 import { replyLinkSecret } from './notify/reply-link.js';
 import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
+import { buildPresence } from './presence/build.js';
+import { connectParts, senderNoticeFor } from './wiring.js';
+import type { PresenceService } from './presence/presence-service.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
 import { type Db, openStore } from './store/db.js';
 import { HttpServer, sendJson } from './web/http-server.js';
+import { mountWeb, type WebMount } from './web/web-app.js';
 
 export const VERSION = '0.1.0';
 
@@ -46,6 +50,7 @@ export interface Services {
   accounts: AccountService;
   audio: AudioService;
   notifier: Notifier;
+  presence: PresenceService;
 }
 
 export function dbPath(config: Config): string {
@@ -71,6 +76,7 @@ export function buildServices(deps: PlatformDeps): Services {
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
   });
+  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log });
   const email = new SmtpSender(config.notify.smtp);
   const notifier = new Notifier({
     repo: new NotifyRepo(db),
@@ -81,20 +87,23 @@ export function buildServices(deps: PlatformDeps): Services {
     email,
     pager: new PagerGateway(config.notify, email),
     reverseLogon: deps.reverseLogon,
-    senderNotice: deps.senderNotice,
+    senderNotice: deps.senderNotice ?? senderNoticeFor(presence, log.child({ part: 'notify' })),
     audio: deps.audio ?? audio,
     linkSecret: replyLinkSecret(config),
+    onDelivered: (e) => presence.markNotified(e.recipientId, e.messageIds),
     baseUrl: publicUrl(config),
   });
-  return { config, log, clock, db, accounts, audio, notifier };
+  return { config, log, clock, db, accounts, audio, notifier, presence };
 }
 
 export class Platform {
   readonly services: Services;
   readonly http: HttpServer;
+  readonly web: WebMount;
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
   private boundUrl: string | undefined;
+  private disconnect: (() => void) | undefined;
 
   constructor(deps: PlatformDeps) {
     this.services = buildServices({ ...deps, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
@@ -112,6 +121,7 @@ export class Platform {
       });
     });
     mountAudioRoutes(this.http.router, this.services.audio);
+    this.web = mountWeb(this.http, this.services);
   }
 
   /** Starts every listener; returns the HTTP base URL. */
@@ -120,13 +130,20 @@ export class Platform {
     const url = publicUrl(this.services.config, port);
     this.boundUrl = url;
     this.services.notifier.setBaseUrl(url);
+    this.disconnect = connectParts({ ...this.services, log: this.services.log.child({ part: 'wiring' }) });
     this.services.notifier.start();
+    this.services.presence.start();
+    this.services.presence.objects.start(url);
     this.services.log.info({ url, dataDir: resolve(this.services.config.dataDir) }, 'platform started');
     return url;
   }
 
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.disconnect?.();
+      this.web.close();
+      this.services.presence.objects.stop();
+      await this.services.presence.stop();
       await this.http.close();
       await this.services.notifier.stop();
       await this.services.audio.close();

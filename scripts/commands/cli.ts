@@ -9,6 +9,7 @@ import { CliContext, type CliIo, reportError } from './cli-kit.js';
 import { registerDb } from './db.js';
 import { registerDevice } from './device.js';
 import { registerPrompts } from './prompts.js';
+import { registerPresence } from './presence.js';
 import { registerUser } from './user.js';
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -26,6 +27,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   registerDb(program, ctx);
   registerAlert(program, ctx);
   registerPrompts(program, ctx);
+  registerPresence(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -183,6 +183,10 @@ const presenceSchema = z
     sessionObjectIdleSeconds: int(10, 30 * 24 * 3600).default(24 * 3600),
     leaseSeconds: int(1, 3600).default(15),
     maxMessageBytes: int(16, 1024 * 1024).default(8192),
+    /** A thin (HTML/WML) client counts as a link this long after its last page. */
+    webLinkIdleSeconds: int(5, 24 * 3600).default(90),
+    /** How often thin-client pages reload themselves when JavaScript is off. */
+    pageRefreshSeconds: int(2, 3600).default(15),
   })
   .strict();
 

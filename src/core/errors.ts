@@ -31,6 +31,8 @@ export const ERRORS = {
   WEB_BAD_REQUEST: { status: 400, doc: 'The request is malformed.' },
   WEB_PAYLOAD_TOO_LARGE: { status: 413, doc: 'The request body is over the size limit.' },
   WEB_METHOD_NOT_ALLOWED: { status: 405, doc: 'The resource does not accept that method.' },
+  WEB_UNAUTHORIZED: { status: 401, doc: 'Log in first: no session token, or an expired or unknown one.' },
+  WEB_CSRF_FAILED: { status: 403, doc: 'The form carried no valid CSRF token; reload the page and try again.' },
   // telephony
   // sim
   // audio
@@ -57,6 +59,17 @@ export const ERRORS = {
   AUDIO_TRANSCODE_FAILED: { status: 500, doc: 'Converting audio (sox or ffmpeg) failed.' },
   AUDIO_PROMPT_UNKNOWN: { status: 404, doc: 'No such prompt in the prompt catalogue.' },
   // presence
+  PRESENCE_INVALID_INPUT: { status: 400, doc: 'A presence state, status text, message or id is malformed.' },
+  PRESENCE_USER_NOT_FOUND: { status: 404, doc: 'No such user to add, invite or subscribe to.' },
+  PRESENCE_NOT_CONTACT: { status: 403, doc: 'Only approved contacts can be invited to a session.' },
+  PRESENCE_REQUEST_NOT_FOUND: { status: 404, doc: 'No pending contact request from that user.' },
+  PRESENCE_SESSION_NOT_FOUND: { status: 404, doc: 'No such IM session (or you were never invited to it).' },
+  PRESENCE_NOT_MEMBER: { status: 403, doc: 'Only members who joined the session may do that (send, invite).' },
+  PRESENCE_NOT_INVITED: { status: 409, doc: 'There is no open invitation to accept or decline.' },
+  PRESENCE_MESSAGE_TOO_LARGE: { status: 413, doc: 'The message is over presence.maxMessageBytes.' },
+  PRESENCE_STORE_FAILED: { status: 503, doc: 'The message cache could not commit; the message was not stored.' },
+  PRESENCE_CLOSED: { status: 503, doc: 'The presence server is shutting down; try again on another node.' },
+  PRESENCE_TOKEN_INVALID: { status: 401, doc: 'The resume token is unknown or its session object expired.' },
   // ivr
   // notify
   NOTIFY_INVALID_INPUT: { status: 400, doc: 'A notifier request (message, ladder override, alert id) is malformed.' },

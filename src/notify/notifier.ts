@@ -61,6 +61,8 @@ export interface NotifierDeps {
   senderNotice?: SenderNoticePort | undefined;
   audio?: AudioAttachmentPort | undefined;
   linkSecret: string;
+  /** Told after each delivered step, with the messages it carried (presence marks them notified). */
+  onDelivered?: ((e: { recipientId: number; messageIds: string[]; channel: Step['channel'] }) => void) | undefined;
   /** The public web URL reply links point to (setBaseUrl changes it once the port is bound). */
   baseUrl: string;
 }
@@ -472,6 +474,15 @@ export class Notifier {
     if (r.state === 'failed' && after !== 'retry') this.log.warn(fields, 'alert step failed');
     else this.log.info({ ...fields, next: after }, 'alert step ended');
     if (after === 'declined') void this.tellDeclined(step);
+    if (r.state === 'delivered' && this.deps.onDelivered) {
+      const alert = this.repo.alert(step.alertId);
+      if (alert)
+        this.deps.onDelivered({
+          recipientId: alert.recipientId,
+          messageIds: this.repo.messages(alert.id).map((m) => m.id),
+          channel: step.channel,
+        });
+    }
   }
 
   private async perform(step: Step, signal: AbortSignal): Promise<StepResult> {
