@@ -222,9 +222,15 @@ export class Simulator {
     this.ari.dropWebSockets(refuseMs);
   }
 
-  async close(): Promise<void> {
-    this.softswitch.close();
-    await Promise.all([this.ari.close(), this.ami.close(), this.control?.close()]);
+  private closing: Promise<void> | undefined;
+
+  /** Stops everything; calls vanish as if the machine went away. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.softswitch.close();
+      await Promise.all([this.ari.close(), this.ami.close(), this.control?.close()]);
+    })();
+    return this.closing;
   }
 }
 

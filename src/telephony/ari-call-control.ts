@@ -47,6 +47,8 @@ export interface AriCallControlOptions {
   pingIntervalMs?: number;
   /** How long loading the API may take before the attempt counts as failed. */
   connectTimeoutMs?: number;
+  /** How long one REST request may take (ari-client never settles a request whose connection is refused). */
+  requestTimeoutMs?: number;
 }
 
 interface PendingOriginate {
@@ -74,7 +76,7 @@ type AriEventJson = {
 // swagger-client 2.0 (inside ari-client) logs through a global `log` function that prints to
 // stdout and keeps every message for ever; nothing it says there is of use.
 const globals = globalThis as { log?: unknown };
-if (typeof globals.log === 'function' && 'history' in globals.log) globals.log = () => {};
+if (typeof globals.log === 'function' && String(globals.log).includes('log.history')) globals.log = () => {};
 
 const GONE_MESSAGES = /Channel not found|not in (a )?Stasis application|Playback not found|Recording not found/i;
 const ENDPOINT = /^(PJSIP|SIP|Local|IAX2|DAHDI)\/[^\s,]{1,200}$/;
@@ -214,12 +216,21 @@ export class AriCallControl implements CallControl, CallHost {
   async request<T>(what: string, fn: (client: Client) => Promise<T>): Promise<T | typeof GONE> {
     const client = this.client;
     if (!client) throw new AppError('TELEPHONY_NOT_CONNECTED', `cannot ${what}: Asterisk is not connected`);
+    const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
+    let timer: TimerHandle | undefined;
     try {
-      return await fn(client);
+      return await Promise.race([
+        fn(client),
+        new Promise<never>((_r, reject) => {
+          timer = this.opts.clock.setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
     } catch (e) {
       const message = ariMessage(e);
       if (GONE_MESSAGES.test(message)) return GONE;
       throw new AppError('TELEPHONY_REQUEST_FAILED', `${what} failed: ${message}`, { what });
+    } finally {
+      if (timer) this.opts.clock.clearTimeout(timer);
     }
   }
 
@@ -268,7 +279,11 @@ export class AriCallControl implements CallControl, CallHost {
         failures = 0;
         delay = this.opts.reconnectInitialMs;
         this.connectedOnce.resolve();
-        await this.resync().catch((e) => this.log.warn({ err: (e as Error).message }, 'resync after connect failed'));
+        // Resync runs beside the connection: a request that hangs must not hold up the next reconnect.
+        const generation = this.connections;
+        void this.resync(generation).catch((e) =>
+          this.log.warn({ err: (e as Error).message }, 'resync after connect failed'),
+        );
         await dropped;
         this.stopPing();
         this.disconnectedAt = this.opts.clock.now();
@@ -505,8 +520,9 @@ export class AriCallControl implements CallControl, CallHost {
   }
 
   /** After a (re)connection: reconcile what we hold with what Asterisk has. */
-  private async resync(): Promise<void> {
+  private async resync(generation: number): Promise<void> {
     const app = await this.request('list application', (c) => c.applications.get({ applicationName: this.opts.app }));
+    if (generation !== this.connections || this.closed) return;
     const inApp = new Set(app === GONE ? [] : app.channel_ids);
     for (const call of [...this.calls.values()]) {
       if (!inApp.has(call.id)) {

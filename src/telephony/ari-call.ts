@@ -157,8 +157,9 @@ export class AriCall implements Call {
       const r = await this.host.request('play', (c) => c.channels.play({ channelId: this.id, media, playbackId: id }));
       if (r === GONE) pending.settle('hangup');
     } catch (e) {
-      pending.settle('failed');
-      throw e;
+      // A request that failed because the call went away is a hang-up, not a fault.
+      pending.settle(this.isAlive ? 'failed' : 'hangup');
+      if (this.isAlive) throw e;
     }
     return playback;
   }
@@ -198,6 +199,7 @@ export class AriCall implements Call {
       );
     } catch (e) {
       this.host.untrackRecording(options.name);
+      if (!this.isAlive) return hangupResult;
       this.log.warn({ err: (e as Error).message, name: options.name }, 'recording refused');
       return { name: options.name, outcome: 'failed', durationSeconds: 0, format };
     }

@@ -40,6 +40,7 @@ export function adapter(t: Test, url: string, opts: Partial<ConstructorParameter
     clock: new SystemClock(),
     reconnectInitialMs: 20,
     reconnectMaxMs: 200,
+    requestTimeoutMs: 2000,
     ...opts,
   });
   t.teardown(() => control.close());
