@@ -10,7 +10,8 @@
  *   Content-Type `audio/x-wav;codec=pcm;bit=16;rate=16000`) 16 kHz; anything
  *   else in a WAV (44.1 kHz, stereo, 8-bit) fails; no extension with
  *   application/octet-stream fails;
- * - a URL shorter than 28 characters is downloaded, then fails;
+ * - a URL shorter than about 28 characters is downloaded, then fails (the
+ *   cache file name Asterisk builds overflows a buffer sized from the URL);
  * - without Cache-Control max-age or Expires the file is fetched on every
  *   play; with them it is reused until it expires.
  * A failure is a value (the playback then ends in state `failed`), never a throw.
@@ -36,7 +37,7 @@ const RAW_BYTES_PER_SECOND: Record<string, number | null> = {
   gsm: 1650,
 };
 const SOUND_EXTENSIONS = ['wav16', 'wav', 'sln16', 'sln', 'ulaw', 'alaw', 'gsm'];
-const MIN_URL_CHARS = 28;
+const MIN_URL_CHARS = 30;
 
 const MIME_FORMATS: Record<string, string> = {
   'audio/wav': 'wav',

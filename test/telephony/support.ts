@@ -20,7 +20,8 @@ export async function simulator(t: Test, opts: Partial<SimulatorOptions> = {}): 
   const sim = await startSimulator({
     user: SIM_USER,
     password: SIM_PASSWORD,
-    soundsDir: t.testdir({}),
+    // t.testdir() empties the test's one fixture folder: only when the caller brings none.
+    soundsDir: opts.soundsDir ?? t.testdir({}),
     log: silentLogger(),
     speedFactor: 20,
     controlPort: null,
