@@ -129,8 +129,8 @@ export interface SimChannel {
   playQueue: SimPlayback[];
   playing?: SimPlayback;
   recording?: LiveRecording;
-  /** Speech queued by the party before a recording started. */
-  pendingSpeech: Buffer[];
+  /** Speech queued by the party before a recording started, with who waits for it to be said. */
+  pendingSpeech: { pcm: Buffer; said: () => void }[];
   /** Device (PJSIP/<endpoint>) whose state follows this call, for AMI. */
   device?: string;
   /** The outbound attempt this channel is (outbound only). */
@@ -627,6 +627,7 @@ export class Softswitch {
     if (ch.recording) this.finishRecording(ch.recording, 'hangup');
     for (const t of ch.timers) this.opts.clock.clearTimeout(t);
     ch.timers.clear();
+    for (const s of ch.pendingSpeech.splice(0)) s.said();
     if (ch.half && !ch.half.dead) {
       ch.half.dead = true;
       const hc = halfCause ?? cause;
@@ -834,7 +835,7 @@ export class Softswitch {
     if (rec.maxDurationMs > 0)
       rec.maxTimer = this.after(rec.channel, rec.maxDurationMs, () => this.finishRecording(rec, 'done'));
     const pending = rec.channel.pendingSpeech.splice(0);
-    if (pending.length > 0) for (const s of pending) this.speechInto(rec, s);
+    if (pending.length > 0) for (const s of pending) this.speechInto(rec, s.pcm, s.said, 0);
     else this.armSilence(rec, 0);
   }
 
@@ -843,18 +844,24 @@ export class Softswitch {
     return (this.opts.clock.now() - rec.startedAt) * this.opts.speedFactor;
   }
 
-  /** The party speaks (PCM, 8 kHz): into the live recording, or kept for the next one. */
-  speak(ch: SimChannel, pcm: Buffer): void {
+  /**
+   * The party speaks (PCM, 8 kHz): into the live recording, or kept whole for
+   * the next one (so a test may speak before the application starts
+   * recording). `said` runs once the speech has been heard out, or the call ended.
+   */
+  speak(ch: SimChannel, pcm: Buffer, said: () => void = () => {}): void {
+    if (ch.dead) return said();
     const rec = ch.recording;
-    if (rec?.state === 'recording') this.speechInto(rec, pcm);
-    else ch.pendingSpeech.push(pcm);
+    if (rec?.state === 'recording') this.speechInto(rec, pcm, said);
+    else ch.pendingSpeech.push({ pcm, said });
   }
 
-  private speechInto(rec: LiveRecording, pcm: Buffer): void {
+  private speechInto(rec: LiveRecording, pcm: Buffer, said: () => void, now = this.recElapsed(rec)): void {
     const last = rec.speech.at(-1);
     const lastEnd = last ? last.atMs + last.pcm.length / 16 : 0;
-    const atMs = Math.max(this.recElapsed(rec), lastEnd);
+    const atMs = Math.max(now, lastEnd);
     rec.speech.push({ atMs, pcm });
+    this.after(undefined, atMs + pcm.length / 16 - now, said);
     this.armSilence(rec, atMs + pcm.length / 16);
   }
 

@@ -103,15 +103,18 @@ export class VirtualCaller {
     }
   }
 
-  /** Speaks a WAV (a path or its bytes); its audio becomes what the application records. Resolves when said. */
+  /**
+   * Speaks a WAV (a path or its bytes): its audio becomes what the application
+   * records - the current recording, or whole into the next one when none is
+   * running. Resolves when it has been heard out (or the call ended).
+   */
   async speak(wav: string | Buffer): Promise<void> {
     this.assertUp();
     const bytes = typeof wav === 'string' ? await readFile(wav) : wav;
     const info = parseWav(bytes);
     const pcm = info && toSlin(bytes, info, 8000);
     if (!pcm) throw new AppError('SIM_BAD_AUDIO', 'speech must be a 16-bit PCM WAV file');
-    this.sw.speak(this.ch, pcm);
-    await this.wait(pcm.length / 16);
+    await new Promise<void>((said) => this.sw.speak(this.ch, pcm, said));
   }
 
   /** Stays silent for `ms` simulated milliseconds. */

@@ -1,13 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { ManualClock, SystemClock } from '../../src/core/clock.js';
+import { type Clock, ManualClock, SystemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { MediaResolver, measure } from '../../src/sim/media.js';
 import { tone, writeWav } from '../../src/sim/wav.js';
 import { promptServer, simulator, wav } from '../telephony/support.js';
 
-const resolver = (soundsDir: string, clock = new SystemClock()) =>
+const resolver = (soundsDir: string, clock: Clock = new SystemClock()) =>
   new MediaResolver({
     soundsDir,
     clock,

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parseWav } from '../../src/sim/wav.js';
 import type { Call, CallControl } from '../../src/telephony/port.js';
 import { adapter, promptServer, simulator, wav } from '../telephony/support.js';
@@ -11,7 +11,7 @@ const nextCall = (control: CallControl) =>
     });
   });
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup(t: Test) {
   const sim = await simulator(t);
   const control = adapter(t, sim.ariUrl);
   await control.ready();
