@@ -11,7 +11,10 @@ import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
 import { AccountsRepo } from './store/accounts-repo.js';
+import type { Simulator } from './sim/index.js';
 import { type Db, openStore } from './store/db.js';
+import type { CallControl, DeviceStateSource } from './telephony/port.js';
+import { Telephony } from './telephony/telephony.js';
 import { HttpServer, sendJson } from './web/http-server.js';
 
 export const VERSION = '0.1.0';
@@ -29,6 +32,13 @@ export interface Services {
   clock: Clock;
   db: Db;
   accounts: AccountService;
+  /** Call control (ARI); connected by Platform.start. */
+  callControl: CallControl;
+  /** Device states (AMI); connected by Platform.start. */
+  deviceStates: DeviceStateSource;
+  /** The embedded softswitch simulator, when no Asterisk is configured (set by Platform.start). */
+  sim: Simulator | undefined;
+  telephony: Telephony;
 }
 
 export function dbPath(config: Config): string {
@@ -47,7 +57,18 @@ export function buildServices(deps: PlatformDeps): Services {
     config,
     log: log.child({ part: 'accounts' }),
   });
-  return { config, log, clock, db, accounts };
+  const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
+  return {
+    config,
+    log,
+    clock,
+    db,
+    accounts,
+    telephony,
+    callControl: telephony.callControl,
+    deviceStates: telephony.deviceStates,
+    sim: undefined,
+  };
 }
 
 export class Platform {
@@ -55,6 +76,18 @@ export class Platform {
   readonly http: HttpServer;
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
+
+  get callControl(): CallControl {
+    return this.services.callControl;
+  }
+
+  get deviceStates(): DeviceStateSource {
+    return this.services.deviceStates;
+  }
+
+  get sim(): Simulator | undefined {
+    return this.services.sim;
+  }
 
   constructor(deps: PlatformDeps) {
     this.services = buildServices(deps);
@@ -75,6 +108,8 @@ export class Platform {
 
   /** Starts every listener; returns the HTTP base URL. */
   async start(): Promise<string> {
+    await this.services.telephony.start();
+    this.services.sim = this.services.telephony.sim;
     const port = await this.http.listen();
     const url = publicUrl(this.services.config, port);
     this.services.log.info({ url, dataDir: resolve(this.services.config.dataDir) }, 'platform started');
@@ -84,6 +119,7 @@ export class Platform {
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.http.close();
+      await this.services.telephony.stop();
       this.services.db.close();
       this.services.log.info('platform stopped');
     })();

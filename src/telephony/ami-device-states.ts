@@ -11,12 +11,33 @@
  * only when its state changes. A heartbeat that goes unanswered replaces the
  * connection with a fresh one (a half-open TCP connection never closes).
  */
-import AsteriskManager, { type Manager, type ManagerMessage } from 'asterisk-manager';
+import { createRequire } from 'node:module';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { DeviceStateEvent, DeviceStateSource } from './port.js';
 
 type State = DeviceStateEvent['state'];
+
+/** The part of asterisk-manager (untyped) this source uses. */
+interface ManagerMessage {
+  event?: string;
+  response?: string;
+  message?: string;
+  [key: string]: unknown;
+}
+
+interface Manager {
+  on(event: string, listener: (msg: ManagerMessage) => void): void;
+  removeAllListeners(event?: string): void;
+  /** Reconnects (10 s, growing to 60 s) whenever the connection closes; call it right after construction. */
+  keepConnected(): void;
+  action(action: Record<string, string>, callback?: (err: unknown, res: ManagerMessage) => void): string;
+  disconnect(callback?: () => void): void;
+  isConnected(): boolean;
+}
+
+/** Connects and logs in at once when given a port. */
+type CreateManager = (port: number, host: string, username: string, secret: string, events: boolean) => Manager;
 
 const STATES = new Set<State>([
   'NOT_INUSE',
@@ -66,11 +87,23 @@ export class AmiDeviceStates implements DeviceStateSource {
 
   constructor(private readonly opts: AmiDeviceStatesOptions) {}
 
-  start(): void {
+  /** Points the source at another manager port (the embedded simulator); before start() only. */
+  setTarget(host: string, port: number): void {
+    this.opts.host = host;
+    this.opts.port = port;
+  }
+
+  async start(): Promise<void> {
     if (this.manager || this.closed) return;
+    // Loaded here: the admin CLI builds this source and never starts it.
+    this.createManager ??= createRequire(import.meta.url)('asterisk-manager') as CreateManager;
+    await Promise.resolve();
+    if (this.closed) return;
     this.connect();
     this.schedulePing();
   }
+
+  private createManager: CreateManager | undefined;
 
   get isLoggedIn(): boolean {
     return this.loggedIn && (this.manager?.isConnected() ?? false);
@@ -94,12 +127,13 @@ export class AmiDeviceStates implements DeviceStateSource {
     const m = this.manager;
     this.manager = undefined;
     if (m) await new Promise<void>((r) => m.disconnect(() => r()));
-    m?.removeAllListeners();
+    if (m) retire(m);
   }
 
   private connect(): void {
     const { host, port, user, secret, log } = this.opts;
-    const m = AsteriskManager(port, host, user, secret, true);
+    if (!this.createManager) return;
+    const m = this.createManager(port, host, user, secret, true);
     m.keepConnected();
     this.manager = m;
     this.loggedIn = false;
@@ -164,7 +198,7 @@ export class AmiDeviceStates implements DeviceStateSource {
         this.opts.log.warn('AMI did not answer Ping; opening a new connection');
         this.awaitingPong = false;
         m.disconnect();
-        m.removeAllListeners();
+        retire(m);
         this.connect();
       } else {
         this.awaitingPong = true;
@@ -175,4 +209,15 @@ export class AmiDeviceStates implements DeviceStateSource {
     }
     this.schedulePing();
   }
+}
+
+/**
+ * Makes a manager we are done with harmless: asterisk-manager may still hold
+ * a reconnect timer (it cannot be cancelled); if that fires, the connection
+ * it opens is closed at once, and its errors go nowhere instead of crashing.
+ */
+function retire(m: Manager): void {
+  m.removeAllListeners();
+  m.on('error', () => {});
+  m.on('connect', () => m.disconnect());
 }

@@ -25,12 +25,21 @@
  *   channels it does not hold (the ;2 half of a Local channel) are ignored.
  */
 import { randomUUID } from 'node:crypto';
-import ari, { type Client } from 'ari-client';
-import { WebSocket } from 'ws';
+import { createRequire } from 'node:module';
+import type { WebSocket } from 'ws';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { AriCall, CAUSE_TEXT, type CallHost, GONE, type PendingPlayback, type PendingRecording } from './ari-call.js';
+import {
+  AriCall,
+  type AriClient,
+  type AriRest,
+  CAUSE_TEXT,
+  type CallHost,
+  GONE,
+  type PendingPlayback,
+  type PendingRecording,
+} from './ari-call.js';
 import type { Call, CallControl, OriginateOptions, OriginateResult } from './port.js';
 
 export interface AriCallControlOptions {
@@ -73,17 +82,26 @@ type AriEventJson = {
   dialstatus?: string;
 };
 
-// swagger-client 2.0 (inside ari-client) logs through a global `log` function that prints to
-// stdout and keeps every message for ever; nothing it says there is of use.
-const globals = globalThis as { log?: unknown };
-if (typeof globals.log === 'function' && String(globals.log).includes('log.history')) globals.log = () => {};
+type Connect = (url: string, user: string, password: string) => Promise<AriClient>;
+
+/** ari-client and ws load on first connect: the admin CLI builds this adapter and never connects. */
+function loadAri(): Connect {
+  const ari = createRequire(import.meta.url)('ari-client') as { connect: Connect };
+  // swagger-client 2.0 (inside ari-client) logs through a global `log` function that prints to
+  // stdout and keeps every message for ever; nothing it says there is of use.
+  const globals = globalThis as { log?: unknown };
+  if (typeof globals.log === 'function' && String(globals.log).includes('log.history')) globals.log = () => {};
+  return ari.connect;
+}
+
+const OPEN = 1;
 
 const GONE_MESSAGES = /Channel not found|not in (a )?Stasis application|Playback not found|Recording not found/i;
 const ENDPOINT = /^(PJSIP|SIP|Local|IAX2|DAHDI)\/[^\s,]{1,200}$/;
 
 export class AriCallControl implements CallControl, CallHost {
   readonly log: Logger;
-  private client: Client | undefined;
+  private client: AriClient | undefined;
   private ws: WebSocket | undefined;
   private readonly calls = new Map<string, AriCall>();
   private readonly originates = new Map<string, PendingOriginate>();
@@ -107,7 +125,13 @@ export class AriCallControl implements CallControl, CallHost {
   }
 
   get isConnected(): boolean {
-    return this.ws?.readyState === WebSocket.OPEN;
+    return this.ws?.readyState === OPEN;
+  }
+
+  /** Points the adapter at another Asterisk (the embedded simulator); before start() only. */
+  setUrl(url: string): void {
+    if (this.running) throw new Error('setUrl after start');
+    this.opts.url = url;
   }
 
   /** Starts connecting (and reconnecting, for ever) in the background. */
@@ -131,7 +155,7 @@ export class AriCallControl implements CallControl, CallHost {
   }
 
   /** The current ari-client Client (tests inspect its listeners). */
-  get ariClient(): Client | undefined {
+  get ariClient(): AriClient | undefined {
     return this.client;
   }
 
@@ -213,7 +237,7 @@ export class AriCallControl implements CallControl, CallHost {
 
   // ---- CallHost ------------------------------------------------------------------
 
-  async request<T>(what: string, fn: (client: Client) => Promise<T>): Promise<T | typeof GONE> {
+  async request<T>(what: string, fn: (client: AriRest) => Promise<T>): Promise<T | typeof GONE> {
     const client = this.client;
     if (!client) throw new AppError('TELEPHONY_NOT_CONNECTED', `cannot ${what}: Asterisk is not connected`);
     const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
@@ -312,12 +336,13 @@ export class AriCallControl implements CallControl, CallHost {
     });
   }
 
-  private async loadApi(): Promise<Client> {
+  private async loadApi(): Promise<AriClient> {
     const timeoutMs = this.opts.connectTimeoutMs ?? 10_000;
     let timer: TimerHandle | undefined;
     try {
+      const connect = loadAri();
       return await Promise.race([
-        ari.connect(this.opts.url, this.opts.user, this.opts.password),
+        connect(this.opts.url, this.opts.user, this.opts.password),
         new Promise<never>((_r, reject) => {
           timer = this.opts.clock.setTimeout(() => reject(new Error('loading the ARI API timed out')), timeoutMs);
         }),
@@ -329,7 +354,8 @@ export class AriCallControl implements CallControl, CallHost {
     }
   }
 
-  private openEvents(): Promise<WebSocket> {
+  private async openEvents(): Promise<WebSocket> {
+    const { WebSocket } = await import('ws');
     const u = new URL(this.opts.url);
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     u.pathname = `${u.pathname.replace(/\/$/, '')}/ari/events`;
@@ -364,7 +390,7 @@ export class AriCallControl implements CallControl, CallHost {
       alive = true;
     });
     const tick = () => {
-      if (ws.readyState !== WebSocket.OPEN) return;
+      if (ws.readyState !== OPEN) return;
       if (!alive) {
         this.log.warn('ARI WebSocket stopped answering pings');
         ws.terminate();

@@ -25,7 +25,7 @@ export const HANGUP_REASONS = { normal: 16, busy: 17, congestion: 34, no_answer:
 /** What a call needs from the adapter. */
 export interface CallHost {
   /** Runs an ARI request; `gone` when the channel (or playback) no longer exists. */
-  request<T>(what: string, fn: (client: import('ari-client').Client) => Promise<T>): Promise<T | typeof GONE>;
+  request<T>(what: string, fn: (client: AriRest) => Promise<T>): Promise<T | typeof GONE>;
   trackPlayback(p: PendingPlayback): void;
   untrackPlayback(id: string): void;
   trackRecording(r: PendingRecording): void;
@@ -35,6 +35,64 @@ export interface CallHost {
 }
 
 export const GONE = Symbol('gone');
+
+/** A channel as ARI describes it (the fields this adapter reads). */
+export interface AriChannelJson {
+  id: string;
+  state?: string;
+  creationtime: string;
+  caller?: { number?: string; name?: string };
+  dialplan?: { exten?: string; app_data?: string };
+}
+
+type Req<P> = (params: P) => Promise<unknown>;
+
+/**
+ * The ari-client operations this adapter calls, typed here: @types/ari-client
+ * covers all of ARI and is slow to load on every start of the admin CLI.
+ */
+export interface AriRest {
+  channels: {
+    answer: Req<{ channelId: string }>;
+    hangup: Req<{ channelId: string; reason?: string }>;
+    play: Req<{ channelId: string; media: string; playbackId: string }>;
+    record: Req<{
+      channelId: string;
+      name: string;
+      format: string;
+      maxDurationSeconds: number;
+      maxSilenceSeconds: number;
+      beep: boolean;
+      terminateOn: string;
+      ifExists: string;
+    }>;
+    setChannelVar: Req<{ channelId: string; variable: string; value: string }>;
+    originate: Req<{
+      endpoint: string;
+      app: string;
+      appArgs: string;
+      callerId?: string;
+      timeout: number;
+      channelId: string;
+      otherChannelId?: string;
+      variables: Record<string, string>;
+    }>;
+    get(params: { channelId: string }): Promise<AriChannelJson>;
+  };
+  playbacks: { stop: Req<{ playbackId: string }>; get: Req<{ playbackId: string }> };
+  recordings: {
+    getStoredFile(params: { recordingName: string }): Promise<Buffer>;
+    deleteStored: Req<{ recordingName: string }>;
+    getLive: Req<{ recordingName: string }>;
+    getStored: Req<{ recordingName: string }>;
+  };
+  applications: { get(params: { applicationName: string }): Promise<{ channel_ids: string[] }> };
+}
+
+/** What ari-client's connect() gives: the REST operations, on an EventEmitter. */
+export type AriClient = AriRest & {
+  eventNames(): (string | symbol)[];
+};
 
 export interface PendingPlayback {
   id: string;
