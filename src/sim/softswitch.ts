@@ -850,7 +850,10 @@ export class Softswitch {
    * recording). `said` runs once the speech has been heard out, or the call ended.
    */
   speak(ch: SimChannel, pcm: Buffer, said: () => void = () => {}): void {
-    if (ch.dead) return said();
+    if (ch.dead) {
+      said();
+      return;
+    }
     const rec = ch.recording;
     if (rec?.state === 'recording') this.speechInto(rec, pcm, said);
     else ch.pendingSpeech.push({ pcm, said });
