@@ -7,6 +7,7 @@ import { VERSION } from '../../src/app.js';
 import { CliContext, type CliIo, reportError } from './cli-kit.js';
 import { registerDb } from './db.js';
 import { registerDevice } from './device.js';
+import { registerSim } from './sim.js';
 import { registerUser } from './user.js';
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -22,6 +23,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   registerUser(program, ctx);
   registerDevice(program, ctx);
   registerDb(program, ctx);
+  registerSim(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
