@@ -144,6 +144,11 @@ export class AriCallControl implements CallControl, CallHost {
     return this.connectedOnce.promise;
   }
 
+  /** Drops the events WebSocket; the adapter reconnects and resynchronises (admin, tests). */
+  reconnect(): void {
+    this.ws?.terminate();
+  }
+
   /** How many calls, playbacks, recordings and originates it holds (tests prove nothing leaks). */
   get held(): { calls: number; playbacks: number; recordings: number; originates: number } {
     return {
