@@ -58,6 +58,12 @@ export interface AriCallControlOptions {
   connectTimeoutMs?: number;
   /** How long one REST request may take (ari-client never settles a request whose connection is refused). */
   requestTimeoutMs?: number;
+  /**
+   * REST requests in flight at once; more wait their turn. ari-client opens a
+   * connection per concurrent request, and a burst of hundreds overflows the
+   * server's listen backlog (dropped SYNs cost seconds of retransmission).
+   */
+  maxConcurrentRequests?: number;
 }
 
 interface PendingOriginate {
@@ -183,7 +189,7 @@ export class AriCallControl implements CallControl, CallHost {
       const timer = this.opts.clock.setTimeout(
         () => {
           // Asterisk should have ended it by now; make sure it is gone.
-          void this.request('cancel originate', (c) => c.channels.hangup({ channelId }));
+          this.request('cancel originate', (c) => c.channels.hangup({ channelId })).catch(() => GONE);
           this.settleOriginate(channelId, { status: 'no-answer', cause: 19, causeText: CAUSE_TEXT[19] as string });
         },
         (timeoutSeconds + 15) * 1000,
@@ -243,6 +249,21 @@ export class AriCallControl implements CallControl, CallHost {
   // ---- CallHost ------------------------------------------------------------------
 
   async request<T>(what: string, fn: (client: AriRest) => Promise<T>): Promise<T | typeof GONE> {
+    if (!this.client) throw new AppError('TELEPHONY_NOT_CONNECTED', `cannot ${what}: Asterisk is not connected`);
+    if (this.inFlight >= (this.opts.maxConcurrentRequests ?? 64)) await new Promise<void>((r) => this.waiting.push(r));
+    this.inFlight++;
+    try {
+      return await this.send(what, fn);
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  private async send<T>(what: string, fn: (client: AriRest) => Promise<T>): Promise<T | typeof GONE> {
     const client = this.client;
     if (!client) throw new AppError('TELEPHONY_NOT_CONNECTED', `cannot ${what}: Asterisk is not connected`);
     const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
@@ -552,11 +573,15 @@ export class AriCallControl implements CallControl, CallHost {
 
   /** After a (re)connection: reconcile what we hold with what Asterisk has. */
   private async resync(generation: number): Promise<void> {
+    // Only what we held before asking can be judged by the answer: a call that
+    // starts while the request is in flight is live even if the list misses it.
+    const heldBefore = [...this.calls.values()];
+    const connectedAt = this.opts.clock.now();
     const app = await this.request('list application', (c) => c.applications.get({ applicationName: this.opts.app }));
     if (generation !== this.connections || this.closed) return;
     const inApp = new Set(app === GONE ? [] : app.channel_ids);
-    for (const call of [...this.calls.values()]) {
-      if (!inApp.has(call.id)) {
+    for (const call of heldBefore) {
+      if (call.isAlive && !inApp.has(call.id)) {
         this.log.info({ callId: call.id }, 'call ended while disconnected');
         call.end(16, 'Normal Clearing');
       }
@@ -578,12 +603,14 @@ export class AriCallControl implements CallControl, CallHost {
     for (const id of inApp) {
       if (this.calls.has(id)) continue;
       const ch = await this.request('get channel', (c) => c.channels.get({ channelId: id })).catch(gone);
-      if (ch === GONE) continue;
+      if (ch === GONE || this.calls.has(id)) continue;
       if (this.originates.has(id)) {
         if (ch.state === 'Up') this.stasisStart(id, ch, []);
         continue;
       }
       const created = Date.parse(ch.creationtime);
+      // Arrived after this connection opened: its StasisStart is on its way to us.
+      if (created >= connectedAt - 1000) continue;
       if (this.disconnectedAt !== undefined && created >= this.disconnectedAt - 2000) {
         this.log.info({ callId: id }, 'picking up a call that arrived while disconnected');
         this.stasisStart(id, ch, ch.dialplan?.app_data?.split(',').slice(1) ?? []);

@@ -204,7 +204,12 @@ export class AriCall implements Call {
       await this.host.request('stop playback', (c) => c.playbacks.stop({ playbackId: id }));
     };
     // Barge-in: Asterisk plays on through DTMF; the application stops the prompt at the first key.
-    const unbarge = options.bargeIn === false ? () => {} : this.onDtmf(() => void stop());
+    const unbarge =
+      options.bargeIn === false
+        ? () => {}
+        : this.onDtmf(() => {
+            stop().catch((e: Error) => this.log.warn({ err: e.message, playbackId: id }, 'barge-in stop failed'));
+          });
     const playback: Playback = { id, done, stop };
     if (!this.isAlive) {
       pending.settle('hangup');
