@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { parseWav } from '../../src/sim/wav.js';
 import type { Call, CallControl } from '../../src/telephony/port.js';
-import { adapter, promptServer, simulator, wav } from '../telephony/support.js';
+import { adapter, promptServer, simulator, until, wav } from '../telephony/support.js';
 
 const nextCall = (control: CallControl) =>
   new Promise<Call>((resolve) => {
@@ -62,10 +62,10 @@ t.test('DTMF carries 180 ms tones from a virtual phone, and the app sees the ord
   const digits: string[] = [];
   call.onDtmf((d, ms) => digits.push(`${d}/${ms}`));
   await caller.pressKeys('2468*#', { gapMs: 50 });
-  await new Promise((r) => setTimeout(r, 20));
+  await until('six digits', () => digits.length === 6);
   t.same(digits, ['2/180', '4/180', '6/180', '8/180', '*/180', '#/180']);
   await caller.pressKeys('1', { durationMs: 100 });
-  await new Promise((r) => setTimeout(r, 20));
+  await until('seventh digit', () => digits.length === 7);
   t.equal(digits.at(-1), '1/100');
   await t.rejects(caller.pressKeys('12x'), { code: 'SIM_INVALID_INPUT' });
   await t.rejects(caller.speak(Buffer.from('not a wav')), { code: 'SIM_BAD_AUDIO' });

@@ -1,0 +1,89 @@
+import { Writable } from 'node:stream';
+import t from 'tap';
+import { WebSocket } from 'ws';
+import { createLogger } from '../../src/core/logger.js';
+import type { Call, CallControl } from '../../src/telephony/port.js';
+import { SIM_PASSWORD, SIM_USER, adapter, simulator, until } from './support.js';
+
+const nextCall = (control: CallControl) =>
+  new Promise<Call>((resolve) => {
+    const off = control.onCall((c) => {
+      off();
+      resolve(c);
+    });
+  });
+
+t.test('bad input is refused with a coded error before anything is sent', async (t) => {
+  const sim = await simulator(t);
+  const control = adapter(t, sim.ariUrl);
+  await control.ready();
+  t.throws(() => control.setUrl('http://elsewhere'), /after start/);
+  const got = nextCall(control);
+  sim.placeCall({ from: '+15550100101', to: '100' });
+  const call = await got;
+  await t.rejects(call.play('sound:a,sound:b'), { code: 'TELEPHONY_INVALID_INPUT' });
+  await t.rejects(call.play('http://no-scheme'), { code: 'TELEPHONY_INVALID_INPUT' });
+  await t.rejects(call.setVariable('bad name', 'x'), { code: 'TELEPHONY_INVALID_INPUT' });
+  await t.rejects(control.originate({ endpoint: 'PJSIP/has space' }), { code: 'TELEPHONY_INVALID_INPUT' });
+  const pb = await call.play('tone:ring', { bargeIn: false });
+  await pb.stop();
+  t.equal(await pb.done, 'stopped', 'a playback stopped by the application');
+  await pb.stop();
+  await call.hangup('busy');
+  t.match(await call.ended, { by: 'local', cause: 17 });
+  await call.hangup();
+});
+
+t.test('close() hangs up live calls and settles pending originates', async (t) => {
+  const sim = await simulator(t);
+  const control = adapter(t, sim.ariUrl);
+  await control.ready();
+  const got = nextCall(control);
+  const caller = sim.placeCall({ from: '+15550100101', to: '100' });
+  const call = await got;
+  sim.setCallee('slow', { behavior: 'answer', answerAfterMs: 60_000 });
+  const pending = control.originate({ endpoint: 'PJSIP/slow', timeoutSeconds: 120 });
+  await until('ringing', () => sim.callee('slow').attempts.length === 1);
+  await control.close();
+  t.match(await pending, { status: 'failed', causeText: /closed/ });
+  t.match(await call.ended, { by: 'local' });
+  t.match(await caller.ended, { by: 'app' }, 'the caller is not left in silence');
+  await t.rejects(control.originate({ endpoint: 'PJSIP/slow' }), { code: 'TELEPHONY_CLOSED' });
+  await control.close();
+});
+
+t.test('calls left from an earlier run are hung up when the adapter connects', async (t) => {
+  const sim = await simulator(t);
+  sim.softswitch.registerApp('phoneim');
+  const leftover = sim.placeCall({ from: '+15550100101', to: '100' });
+  await new Promise((r) => setTimeout(r, 1100));
+  sim.softswitch.unregisterApp('phoneim');
+  const control = adapter(t, sim.ariUrl);
+  const calls: Call[] = [];
+  control.onCall((c) => calls.push(c));
+  await control.ready();
+  t.match(await leftover.ended, { by: 'app' });
+  t.equal(calls.length, 0, 'not handed to the IVR');
+});
+
+t.test('another client taking the application over is logged; malformed events are ignored', async (t) => {
+  const sim = await simulator(t);
+  const lines: string[] = [];
+  const log = createLogger({
+    level: 'info',
+    destination: new Writable({
+      write(c, _e, cb) {
+        lines.push(c.toString());
+        cb();
+      },
+    }),
+  });
+  const control = adapter(t, sim.ariUrl, { log });
+  await control.ready();
+  const other = new WebSocket(
+    `ws://127.0.0.1:${sim.ariPort}/ari/events?app=phoneim&api_key=${SIM_USER}:${SIM_PASSWORD}`,
+  );
+  t.teardown(() => other.terminate());
+  await until('replaced', () => lines.some((l) => /took over the application/.test(l)));
+  t.pass('logged');
+});
