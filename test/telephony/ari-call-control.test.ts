@@ -87,3 +87,12 @@ t.test('another client taking the application over is logged; malformed events a
   await until('replaced', () => lines.some((l) => /took over the application/.test(l)));
   t.pass('logged');
 });
+
+t.test(
+  'ari-client runs on @cypress/request (the override in package.json), as every test here exercises',
+  async (t) => {
+    const { createRequire } = await import('node:module');
+    const fromAriClient = createRequire(createRequire(import.meta.url).resolve('ari-client'));
+    t.equal((fromAriClient('request/package.json') as { name: string }).name, '@cypress/request');
+  },
+);
