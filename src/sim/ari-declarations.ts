@@ -137,6 +137,16 @@ const liveRecordingModel = model('LiveRecording', 'A recording that is in progre
   duration: 'int?',
   cause: 'string?',
 });
+const bridgeModel = model('Bridge', 'The merging of media from one or more channels.', {
+  id: 'string',
+  technology: 'string',
+  bridge_type: 'string',
+  bridge_class: 'string',
+  creator: 'string',
+  name: 'string',
+  channels: 'List[string]',
+  creationtime: 'Date',
+});
 const storedRecordingModel = model('StoredRecording', 'A past recording that may be played back.', {
   name: 'string',
   format: 'string',
@@ -368,6 +378,97 @@ const declarations: Record<string, Omit<ApiDeclaration, 'basePath'>> = {
     ],
     models: { LiveRecording: liveRecordingModel, StoredRecording: storedRecordingModel },
   },
+  bridges: {
+    apiVersion: ARI_API_VERSION,
+    swaggerVersion: '1.1',
+    resourcePath: '/api-docs/bridges.{format}',
+    apis: [
+      {
+        path: '/bridges',
+        description: 'Active bridges',
+        operations: [
+          op('GET', 'list', 'List[Bridge]', 'List all active bridges.', []),
+          op(
+            'POST',
+            'create',
+            'Bridge',
+            'Create a new bridge.',
+            [
+              ['type', 'query', 'string'],
+              ['bridgeId', 'query', 'string'],
+              ['name', 'query', 'string'],
+            ],
+            [[409, 'Bridge with the same bridgeId already exists']],
+          ),
+        ],
+      },
+      {
+        path: '/bridges/{bridgeId}',
+        description: 'Individual bridge',
+        operations: [
+          op(
+            'GET',
+            'get',
+            'Bridge',
+            'Get bridge details.',
+            [['bridgeId', 'path', 'string']],
+            [[404, 'Bridge not found']],
+          ),
+          op(
+            'DELETE',
+            'destroy',
+            'void',
+            'Shut down a bridge.',
+            [['bridgeId', 'path', 'string']],
+            [[404, 'Bridge not found']],
+          ),
+        ],
+      },
+      {
+        path: '/bridges/{bridgeId}/addChannel',
+        description: 'Add a channel to a bridge',
+        operations: [
+          op(
+            'POST',
+            'addChannel',
+            'void',
+            'Add a channel to a bridge.',
+            [
+              ['bridgeId', 'path', 'string'],
+              ['channel', 'query', 'string', true, true],
+            ],
+            [
+              [400, 'Channel not found'],
+              [404, 'Bridge not found'],
+              [422, 'Channel not in Stasis application'],
+            ],
+          ),
+        ],
+      },
+      {
+        path: '/bridges/{bridgeId}/removeChannel',
+        description: 'Remove a channel from a bridge',
+        operations: [
+          op(
+            'POST',
+            'removeChannel',
+            'void',
+            'Remove a channel from a bridge.',
+            [
+              ['bridgeId', 'path', 'string'],
+              ['channel', 'query', 'string', true, true],
+            ],
+            [
+              [400, 'Channel not found'],
+              [404, 'Bridge not found'],
+              [422, 'Channel not in this bridge'],
+            ],
+          ),
+        ],
+      },
+    ],
+    models: { Bridge: bridgeModel },
+  },
   applications: {
     apiVersion: ARI_API_VERSION,
     swaggerVersion: '1.1',
@@ -470,6 +571,8 @@ const declarations: Record<string, Omit<ApiDeclaration, 'basePath'>> = {
             'RecordingFinished',
             'RecordingFailed',
             'ApplicationReplaced',
+            'ChannelEnteredBridge',
+            'ChannelLeftBridge',
           ],
         },
       ),
@@ -512,6 +615,15 @@ const declarations: Record<string, Omit<ApiDeclaration, 'basePath'>> = {
       RecordingFinished: model('RecordingFinished', 'A recording ended.', { recording: 'LiveRecording' }),
       RecordingFailed: model('RecordingFailed', 'A recording failed.', { recording: 'LiveRecording' }),
       ApplicationReplaced: model('ApplicationReplaced', 'Another WebSocket took over the application.', {}),
+      ChannelEnteredBridge: model('ChannelEnteredBridge', 'A channel entered a bridge.', {
+        bridge: 'Bridge',
+        channel: 'Channel?',
+      }),
+      ChannelLeftBridge: model('ChannelLeftBridge', 'A channel left a bridge.', {
+        bridge: 'Bridge',
+        channel: 'Channel',
+      }),
+      Bridge: bridgeModel,
       ...channelModels,
       Playback: playbackModel,
       LiveRecording: liveRecordingModel,

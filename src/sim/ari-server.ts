@@ -314,6 +314,25 @@ export class AriServer {
       return ok();
     });
 
+    this.on('GET', 'bridges', () => ok([...sw.bridges.values()].map((b) => sw.bridgeJson(b))));
+    this.on('POST', 'bridges', (q) => ok(sw.createBridge({ type: q.type, bridgeId: q.bridgeId, name: q.name })));
+    this.on('GET', 'bridges/:id', (_q, p) => ok(sw.bridgeJson(sw.bridge(p.id as string))));
+    this.on('DELETE', 'bridges/:id', (_q, p) => {
+      sw.destroyBridge(p.id as string);
+      return ok();
+    });
+    const channelList = (q: Query) => {
+      if (!q.channel) throw new AriHttpError(400, 'Missing parameter channel');
+      return q.channel.split(',');
+    };
+    this.on('POST', 'bridges/:id/addChannel', (q, p) => {
+      sw.addToBridge(p.id as string, channelList(q));
+      return ok();
+    });
+    this.on('POST', 'bridges/:id/removeChannel', (q, p) => {
+      sw.removeFromBridge(p.id as string, channelList(q));
+      return ok();
+    });
     this.on('GET', 'applications', () => ok(sw.appNames().map((a) => sw.appInfo(a))));
     this.on('GET', 'applications/:name', (_q, p) => {
       const info = sw.appInfo(p.name as string);

@@ -108,6 +108,14 @@ export interface StoredRecording {
   durationMs: number;
 }
 
+export interface SimBridge {
+  id: string;
+  name: string;
+  type: string;
+  channels: Set<string>;
+  creationtime: string;
+}
+
 export interface SimChannel {
   id: string;
   name: string;
@@ -135,6 +143,8 @@ export interface SimChannel {
   device?: string;
   /** The outbound attempt this channel is (outbound only). */
   attempt?: CallAttempt;
+  /** The bridge the channel is in. */
+  bridge?: SimBridge;
   timers: Set<TimerHandle>;
 }
 
@@ -189,6 +199,7 @@ export class Softswitch {
   readonly liveRecordings = new Map<string, LiveRecording>();
   readonly storedRecordings = new Map<string, StoredRecording>();
   readonly deviceStates = new Map<string, string>();
+  readonly bridges = new Map<string, SimBridge>();
   /** Every outbound attempt, in order. */
   readonly attempts: CallAttempt[] = [];
   readonly asteriskId: string;
@@ -628,6 +639,7 @@ export class Softswitch {
     for (const t of ch.timers) this.opts.clock.clearTimeout(t);
     ch.timers.clear();
     for (const s of ch.pendingSpeech.splice(0)) s.said();
+    if (ch.bridge) this.leaveBridge(ch);
     if (ch.half && !ch.half.dead) {
       ch.half.dead = true;
       const hc = halfCause ?? cause;
@@ -941,6 +953,91 @@ export class Softswitch {
 
   deleteStored(name: string): void {
     if (!this.storedRecordings.delete(name)) throw new AriHttpError(404, 'Recording not found');
+  }
+
+  // ---- bridges ------------------------------------------------------------------
+  // Bridge events reach the applications of the channels in it (a bridge made
+  // over REST belongs to no application of its own).
+
+  bridgeJson(b: SimBridge): Record<string, unknown> {
+    return {
+      id: b.id,
+      technology: 'simple_bridge',
+      bridge_type: b.type,
+      bridge_class: 'stasis',
+      creator: 'Stasis',
+      name: b.name,
+      channels: [...b.channels],
+      creationtime: b.creationtime,
+    };
+  }
+
+  createBridge(p: { type?: string; bridgeId?: string; name?: string }): Record<string, unknown> {
+    const id = p.bridgeId ?? randomUUID();
+    if (this.bridges.has(id)) throw new AriHttpError(409, 'Bridge with the same bridgeId already exists');
+    if (!SAFE_NAME.test(id)) throw new AriHttpError(400, 'Invalid bridgeId');
+    const type = (p.type ?? 'mixing').split(',')[0] ?? 'mixing';
+    const b: SimBridge = { id, name: p.name ?? '', type, channels: new Set(), creationtime: this.timestamp() };
+    this.bridges.set(id, b);
+    return this.bridgeJson(b);
+  }
+
+  bridge(id: string): SimBridge {
+    const b = this.bridges.get(id);
+    if (!b) throw new AriHttpError(404, 'Bridge not found');
+    return b;
+  }
+
+  addToBridge(bridgeId: string, channelIds: string[]): void {
+    const b = this.bridge(bridgeId);
+    const chans = channelIds.map((id) => {
+      const ch = this.channels.get(id);
+      if (!ch || ch.dead) throw new AriHttpError(400, 'Channel not found');
+      if (!ch.inStasis) throw new AriHttpError(422, 'Channel not in Stasis application');
+      return ch;
+    });
+    for (const ch of chans) {
+      if (ch.bridge === b) continue;
+      if (ch.bridge) this.leaveBridge(ch);
+      ch.bridge = b;
+      b.channels.add(ch.id);
+      this.emit(ch, 'ChannelEnteredBridge', { bridge: this.bridgeJson(b), channel: this.snapshot(ch) });
+    }
+  }
+
+  removeFromBridge(bridgeId: string, channelIds: string[]): void {
+    const b = this.bridge(bridgeId);
+    const chans = channelIds.map((id) => {
+      const ch = this.channels.get(id);
+      if (!ch || ch.dead) throw new AriHttpError(400, 'Channel not found');
+      if (ch.bridge !== b) throw new AriHttpError(422, 'Channel not in this bridge');
+      return ch;
+    });
+    for (const ch of chans) this.leaveBridge(ch);
+  }
+
+  destroyBridge(bridgeId: string): void {
+    const b = this.bridge(bridgeId);
+    for (const id of [...b.channels]) {
+      const ch = this.channels.get(id);
+      if (ch) this.leaveBridge(ch);
+    }
+    this.bridges.delete(bridgeId);
+  }
+
+  /** The other channels in the same bridge (who hears whom). */
+  bridgedWith(ch: SimChannel): SimChannel[] {
+    const b = ch.bridge;
+    if (!b) return [];
+    return [...b.channels].filter((id) => id !== ch.id).flatMap((id) => this.channels.get(id) ?? []);
+  }
+
+  private leaveBridge(ch: SimChannel): void {
+    const b = ch.bridge;
+    if (!b) return;
+    b.channels.delete(ch.id);
+    ch.bridge = undefined;
+    this.emit(ch, 'ChannelLeftBridge', { bridge: this.bridgeJson(b), channel: this.snapshot(ch) });
   }
 
   // ---- device states (AMI) ----------------------------------------------------

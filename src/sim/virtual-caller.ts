@@ -83,6 +83,11 @@ export class VirtualCaller {
     return this.endInfo === undefined;
   }
 
+  /** Channel ids of the parties this caller is bridged with (who would hear each other). */
+  get bridgedWith(): string[] {
+    return this.sw.bridgedWith(this.ch).map((c) => c.id);
+  }
+
   /** The channel's variables as the application set them. */
   variable(name: string): string | undefined {
     return this.ch.vars.get(name);

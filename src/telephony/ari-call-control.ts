@@ -40,7 +40,7 @@ import {
   type PendingPlayback,
   type PendingRecording,
 } from './ari-call.js';
-import type { Call, CallControl, OriginateOptions, OriginateResult } from './port.js';
+import type { Bridge, BridgeControl, Call, CallControl, OriginateOptions, OriginateResult } from './port.js';
 
 export interface AriCallControlOptions {
   /** e.g. http://127.0.0.1:8088 */
@@ -102,10 +102,12 @@ function loadAri(): Connect {
 
 const OPEN = 1;
 
-const GONE_MESSAGES = /Channel not found|not in (a )?Stasis application|Playback not found|Recording not found/i;
+const GONE_MESSAGES =
+  /Channel not found|not in (a )?Stasis application|Playback not found|Recording not found|Bridge not found|not in this bridge/i;
+const BRIDGE_NAME = /^[A-Za-z0-9_.-]{0,64}$/;
 const ENDPOINT = /^(PJSIP|SIP|Local|IAX2|DAHDI)\/[^\s,]{1,200}$/;
 
-export class AriCallControl implements CallControl, CallHost {
+export class AriCallControl implements CallControl, BridgeControl, CallHost {
   readonly log: Logger;
   private client: AriClient | undefined;
   private ws: WebSocket | undefined;
@@ -215,6 +217,28 @@ export class AriCallControl implements CallControl, CallHost {
       this.settleOriginate(channelId, { status: 'failed', cause: 0, causeText: message });
     }
     return result;
+  }
+
+  async createBridge(name = ''): Promise<Bridge> {
+    if (!BRIDGE_NAME.test(name))
+      throw new AppError('TELEPHONY_INVALID_INPUT', 'a bridge name is up to 64 letters, digits, _ . -', { name });
+    const bridgeId = randomUUID();
+    await this.request('create bridge', (c) => c.bridges.create({ type: 'mixing', bridgeId, name: name || undefined }));
+    const member = (call: Call) => call.id;
+    return {
+      id: bridgeId,
+      add: async (call) => {
+        if (!call.isAlive) return;
+        await this.request('add to bridge', (c) => c.bridges.addChannel({ bridgeId, channel: member(call) }));
+      },
+      remove: async (call) => {
+        if (!call.isAlive) return;
+        await this.request('remove from bridge', (c) => c.bridges.removeChannel({ bridgeId, channel: member(call) }));
+      },
+      destroy: async () => {
+        await this.request('destroy bridge', (c) => c.bridges.destroy({ bridgeId }));
+      },
+    };
   }
 
   async fetchRecording(name: string): Promise<Buffer> {

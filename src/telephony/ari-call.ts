@@ -87,6 +87,12 @@ export interface AriRest {
     getStored: Req<{ recordingName: string }>;
   };
   applications: { get(params: { applicationName: string }): Promise<{ channel_ids: string[] }> };
+  bridges: {
+    create: Req<{ type: string; bridgeId: string; name?: string }>;
+    addChannel: Req<{ bridgeId: string; channel: string }>;
+    removeChannel: Req<{ bridgeId: string; channel: string }>;
+    destroy: Req<{ bridgeId: string }>;
+  };
 }
 
 /** What ari-client's connect() gives: the REST operations, on an EventEmitter. */

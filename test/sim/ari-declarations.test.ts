@@ -98,6 +98,11 @@ t.test('every event and field the simulator sends exists in the real events mode
   await (await r.call.play('sound:http://127.0.0.1:1/nothing-listens-here.wav', { bargeIn: false })).done;
   await (await r.call.play('digits:12,digits:3'.split(',')[0] as string, { bargeIn: false })).done;
   await r.call.record({ name: 'fields-1', maxDurationSeconds: 1 });
+  const bridge = await control.createBridge('fields');
+  await bridge.add(r.call);
+  await bridge.remove(r.call);
+  await bridge.add(r.call);
+  await bridge.destroy();
   const rec = r.call.record({ name: 'fields-2', maxDurationSeconds: 10 });
   await new Promise((res) => setTimeout(res, 20));
   await r.call.hangup();
@@ -127,6 +132,8 @@ t.test('every event and field the simulator sends exists in the real events mode
     'PlaybackFinished',
     'RecordingStarted',
     'RecordingFinished',
+    'ChannelEnteredBridge',
+    'ChannelLeftBridge',
   ])
     t.ok(types.has(must), `the run produced ${must}`);
 });

@@ -96,3 +96,36 @@ t.test(
     t.equal((fromAriClient('request/package.json') as { name: string }).name, '@cypress/request');
   },
 );
+
+t.test('bridges: two calls in one bridge hear each other; ended calls are skipped quietly', async (t) => {
+  const sim = await simulator(t);
+  const control = adapter(t, sim.ariUrl);
+  await control.ready();
+  const first = nextCall(control);
+  const bob = sim.placeCall({ from: '+15550100101', to: '100' });
+  const bobCall = await first;
+  const second = nextCall(control);
+  const alice = sim.placeCall({ from: '+15550100102', to: '100' });
+  const aliceCall = await second;
+  await t.rejects(control.createBridge('bad name!'), { code: 'TELEPHONY_INVALID_INPUT' });
+  const bridge = await control.createBridge('chat-1');
+  await bridge.add(bobCall);
+  await bridge.add(aliceCall);
+  t.same(bob.bridgedWith, [alice.channelId]);
+  t.same(alice.bridgedWith, [bob.channelId]);
+  await bridge.remove(aliceCall);
+  t.same(bob.bridgedWith, []);
+  await bridge.remove(aliceCall);
+  await alice.hangup();
+  await aliceCall.ended;
+  await bridge.add(aliceCall);
+  await bridge.add(bobCall);
+  await bridge.destroy();
+  t.same(bob.bridgedWith, [], 'destroying the bridge leaves the call up on its own');
+  t.ok(bob.isUp);
+  await bridge.destroy();
+  const entered = sim.ari.eventLog.filter((e) => e.type === 'ChannelEnteredBridge');
+  t.equal(entered.length, 2, 'adding a call already in the bridge changes nothing');
+  t.match(entered[0], { bridge: { name: 'chat-1', bridge_type: 'mixing' }, channel: { id: bob.channelId } });
+  await bobCall.hangup();
+});
