@@ -975,7 +975,7 @@ export class Softswitch {
   createBridge(p: { type?: string; bridgeId?: string; name?: string }): Record<string, unknown> {
     const id = p.bridgeId ?? randomUUID();
     if (this.bridges.has(id)) throw new AriHttpError(409, 'Bridge with the same bridgeId already exists');
-    if (!SAFE_NAME.test(id)) throw new AriHttpError(400, 'Invalid bridgeId');
+    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(id)) throw new AriHttpError(400, 'Invalid bridgeId');
     const type = (p.type ?? 'mixing').split(',')[0] ?? 'mixing';
     const b: SimBridge = { id, name: p.name ?? '', type, channels: new Set(), creationtime: this.timestamp() };
     this.bridges.set(id, b);

@@ -5,7 +5,7 @@ import { type Clock, ManualClock, SystemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { MediaResolver, measure } from '../../src/sim/media.js';
 import { tone, writeWav } from '../../src/sim/wav.js';
-import { promptServer, simulator, wav } from '../telephony/support.js';
+import { promptServer, simulator, until, wav } from '../telephony/support.js';
 
 const resolver = (soundsDir: string, clock: Clock = new SystemClock()) =>
   new MediaResolver({
@@ -133,7 +133,9 @@ t.test('a playback lasts its duration divided by the speed factor', async (t) =>
   sim.softswitch.play(caller.channelId, ['sound:two-seconds'], 'pb-1', undefined);
   clock.advance(0);
   const p = await caller.nextPlayback();
-  await new Promise((r) => setTimeout(r, 20));
+  const before = clock.pending;
+  // The file is read for real: wait until its timer is set before moving the clock.
+  await until('playback timer', () => clock.pending > before);
   clock.advance(499);
   t.equal(p.state, 'playing', `still playing just before 2000 / 4 ms`);
   clock.advance(1);
