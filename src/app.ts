@@ -23,7 +23,10 @@ import { connectParts, senderNoticeFor } from './wiring.js';
 import type { PresenceService } from './presence/presence-service.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
+import type { Simulator } from './sim/index.js';
 import { type Db, openStore } from './store/db.js';
+import type { CallControl, DeviceStateSource } from './telephony/port.js';
+import { Telephony } from './telephony/telephony.js';
 import { HttpServer, sendJson } from './web/http-server.js';
 import { mountWeb, type WebMount } from './web/web-app.js';
 
@@ -51,6 +54,13 @@ export interface Services {
   audio: AudioService;
   notifier: Notifier;
   presence: PresenceService;
+  /** Call control (ARI); connected by Platform.start. */
+  callControl: CallControl;
+  /** Device states (AMI); connected by Platform.start. */
+  deviceStates: DeviceStateSource;
+  /** The embedded softswitch simulator, when no Asterisk is configured (set by Platform.start). */
+  sim: Simulator | undefined;
+  telephony: Telephony;
 }
 
 export function dbPath(config: Config): string {
@@ -93,7 +103,21 @@ export function buildServices(deps: PlatformDeps): Services {
     onDelivered: (e) => presence.markNotified(e.recipientId, e.messageIds),
     baseUrl: publicUrl(config),
   });
-  return { config, log, clock, db, accounts, audio, notifier, presence };
+  const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
+  return {
+    config,
+    log,
+    clock,
+    db,
+    accounts,
+    audio,
+    notifier,
+    presence,
+    telephony,
+    callControl: telephony.callControl,
+    deviceStates: telephony.deviceStates,
+    sim: undefined,
+  };
 }
 
 export class Platform {
@@ -104,6 +128,18 @@ export class Platform {
   private stopping: Promise<void> | undefined;
   private boundUrl: string | undefined;
   private disconnect: (() => void) | undefined;
+
+  get callControl(): CallControl {
+    return this.services.callControl;
+  }
+
+  get deviceStates(): DeviceStateSource {
+    return this.services.deviceStates;
+  }
+
+  get sim(): Simulator | undefined {
+    return this.services.sim;
+  }
 
   constructor(deps: PlatformDeps) {
     this.services = buildServices({ ...deps, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
@@ -126,6 +162,8 @@ export class Platform {
 
   /** Starts every listener; returns the HTTP base URL. */
   async start(): Promise<string> {
+    await this.services.telephony.start();
+    this.services.sim = this.services.telephony.sim;
     const port = await this.http.listen();
     const url = publicUrl(this.services.config, port);
     this.boundUrl = url;
@@ -146,6 +184,7 @@ export class Platform {
       await this.services.presence.stop();
       await this.http.close();
       await this.services.notifier.stop();
+      await this.services.telephony.stop();
       await this.services.audio.close();
       this.services.db.close();
       this.services.log.info('platform stopped');

@@ -10,6 +10,7 @@ import { registerDb } from './db.js';
 import { registerDevice } from './device.js';
 import { registerPrompts } from './prompts.js';
 import { registerPresence } from './presence.js';
+import { registerSim } from './sim.js';
 import { registerUser } from './user.js';
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -28,6 +29,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   registerAlert(program, ctx);
   registerPrompts(program, ctx);
   registerPresence(program, ctx);
+  registerSim(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

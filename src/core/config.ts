@@ -118,6 +118,10 @@ const simSchema = z
     amiPort: int(0, 65535).default(0),
     /** How many times faster than real time playback and recording run. */
     speedFactor: num(z.number().min(0.01).max(10_000)).default(1),
+    /** Where `sound:<name>` prompts are found (Asterisk's sounds directory). */
+    soundsDir: z.string().min(1).default('./sounds'),
+    /** The control API (/sim/...: dev phone, CLI); 0 picks a free port. */
+    controlPort: int(0, 65535).default(0),
   })
   .strict();
 

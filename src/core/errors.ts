@@ -34,7 +34,18 @@ export const ERRORS = {
   WEB_UNAUTHORIZED: { status: 401, doc: 'Log in first: no session token, or an expired or unknown one.' },
   WEB_CSRF_FAILED: { status: 403, doc: 'The form carried no valid CSRF token; reload the page and try again.' },
   // telephony
+  TELEPHONY_NOT_CONNECTED: { status: 503, doc: 'The connection to Asterisk (ARI) is down; the request was not sent.' },
+  TELEPHONY_REQUEST_FAILED: { status: 502, doc: 'Asterisk refused or failed an ARI request; the message says why.' },
+  TELEPHONY_RECORDING_NOT_FOUND: { status: 404, doc: 'Asterisk has no stored recording of that name.' },
+  TELEPHONY_INVALID_INPUT: { status: 400, doc: 'An endpoint, media URI, recording name or variable is malformed.' },
+  TELEPHONY_CLOSED: { status: 503, doc: 'The call-control adapter has been closed.' },
   // sim
+  SIM_APP_NOT_REGISTERED: { status: 409, doc: 'No ARI application of that name is connected to the simulator.' },
+  SIM_INVALID_INPUT: { status: 400, doc: 'A simulator request is malformed (numbers, keys, callee behaviour).' },
+  SIM_BAD_AUDIO: { status: 400, doc: 'A virtual caller was given speech that is not a 16-bit PCM WAV file.' },
+  SIM_CALL_ENDED: { status: 409, doc: 'The virtual call has already ended.' },
+  SIM_CALL_NOT_FOUND: { status: 404, doc: 'No live virtual call with that id.' },
+  SIM_TIMEOUT: { status: 504, doc: 'What a test waited for on a virtual call did not happen in time.' },
   // audio
   AUDIO_TEXT_INVALID: { status: 400, doc: 'The text to speak is not a string or is not valid Unicode.' },
   AUDIO_TEXT_TOO_LONG: { status: 413, doc: 'The text to speak is longer than audio.maxTextChars.' },
