@@ -13,34 +13,62 @@ export interface Pcm {
 
 export const TELEPHONY_RATE = 8000;
 
-/** Parses a PCM WAV (8/16/24/32-bit integer or 32-bit float, any channel count) to mono 16-bit; null if it is not one. */
-export function parseWav(buf: Buffer): Pcm | null {
+/** Where a WAV's samples are and how they are coded; what Asterisk's format modules read. */
+export interface WavHeader {
+  /** 1 = PCM, 3 = float, 7 = mu-law, 6 = a-law, 49 = GSM (WAVE_FORMAT_EXTENSIBLE resolved). */
+  audioFormat: number;
+  channels: number;
+  sampleRate: number;
+  bitsPerSample: number;
+  byteRate: number;
+  /** Offset and length of the data chunk's payload. */
+  dataOffset: number;
+  dataLength: number;
+  durationMs: number;
+}
+
+/** Reads a WAV's header chunks; null when the bytes are not a WAV file. */
+export function readWavHeader(buf: Buffer): WavHeader | null {
   if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') return null;
   let offset = 12;
-  let format = 0;
-  let channels = 0;
-  let rate = 0;
-  let bits = 0;
+  let fmt: Omit<WavHeader, 'dataOffset' | 'dataLength' | 'durationMs'> | undefined;
   while (offset + 8 <= buf.length) {
     const id = buf.toString('ascii', offset, offset + 4);
     const size = buf.readUInt32LE(offset + 4);
     const body = offset + 8;
     if (id === 'fmt ') {
       if (size < 16 || body + 16 > buf.length) return null;
-      format = buf.readUInt16LE(body);
-      channels = buf.readUInt16LE(body + 2);
-      rate = buf.readUInt32LE(body + 4);
-      bits = buf.readUInt16LE(body + 14);
+      let audioFormat = buf.readUInt16LE(body);
       // WAVE_FORMAT_EXTENSIBLE: the sub-format GUID starts with the real format tag.
-      if (format === 0xfffe && size >= 40 && body + 26 <= buf.length) format = buf.readUInt16LE(body + 24);
+      if (audioFormat === 0xfffe && size >= 40 && body + 26 <= buf.length) audioFormat = buf.readUInt16LE(body + 24);
+      fmt = {
+        audioFormat,
+        channels: buf.readUInt16LE(body + 2),
+        sampleRate: buf.readUInt32LE(body + 4),
+        byteRate: buf.readUInt32LE(body + 8),
+        bitsPerSample: buf.readUInt16LE(body + 14),
+      };
     } else if (id === 'data') {
-      if (!channels || !rate) return null;
-      const end = size === 0 || body + size > buf.length ? buf.length : body + size;
-      return decode(buf.subarray(body, end), format, channels, rate, bits);
+      if (!fmt?.channels || !fmt.sampleRate || !fmt.byteRate) return null;
+      const dataLength = size === 0 || body + size > buf.length ? buf.length - body : size;
+      return { ...fmt, dataOffset: body, dataLength, durationMs: Math.round((dataLength * 1000) / fmt.byteRate) };
     }
     offset = body + size + (size & 1);
   }
   return null;
+}
+
+/** Parses a PCM WAV (8/16/24/32-bit integer or 32-bit float, any channel count) to mono 16-bit; null if it is not one. */
+export function parseWav(buf: Buffer): Pcm | null {
+  const h = readWavHeader(buf);
+  if (!h) return null;
+  return decode(
+    buf.subarray(h.dataOffset, h.dataOffset + h.dataLength),
+    h.audioFormat,
+    h.channels,
+    h.sampleRate,
+    h.bitsPerSample,
+  );
 }
 
 function decode(data: Buffer, format: number, channels: number, rate: number, bits: number): Pcm | null {

@@ -3,68 +3,21 @@
  * read its header (rate, channels, bits, where the samples are), measure its
  * duration, write 16-bit PCM back, and convert between the two signed-linear
  * rates Asterisk uses (8 kHz for `.wav`, 16 kHz for `.wav16`). In-process, so
- * no ffmpeg start sits between a key press and a prompt.
+ * no ffmpeg start sits between a key press and a prompt. The header reader and
+ * writer are the audio file server's.
  */
+import { encodeWav, readWavHeader, type WavHeader } from '../audio/wav.js';
 
-export interface WavInfo {
-  /** 1 = PCM, 7 = mu-law, 6 = a-law, 49 = GSM. */
-  audioFormat: number;
-  channels: number;
-  sampleRate: number;
-  bitsPerSample: number;
-  byteRate: number;
-  /** Offset and length of the data chunk's payload. */
-  dataOffset: number;
-  dataLength: number;
-  durationMs: number;
-}
+export type WavInfo = WavHeader;
 
 /** Parses a WAV header; null when the bytes are not a WAV file we can read. */
-export function parseWav(buf: Buffer): WavInfo | null {
-  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') return null;
-  let pos = 12;
-  let fmt: Omit<WavInfo, 'dataOffset' | 'dataLength' | 'durationMs'> | undefined;
-  while (pos + 8 <= buf.length) {
-    const id = buf.toString('ascii', pos, pos + 4);
-    const size = buf.readUInt32LE(pos + 4);
-    const body = pos + 8;
-    if (id === 'fmt ') {
-      if (size < 16 || body + 16 > buf.length) return null;
-      fmt = {
-        audioFormat: buf.readUInt16LE(body),
-        channels: buf.readUInt16LE(body + 2),
-        sampleRate: buf.readUInt32LE(body + 4),
-        byteRate: buf.readUInt32LE(body + 8),
-        bitsPerSample: buf.readUInt16LE(body + 14),
-      };
-    } else if (id === 'data') {
-      if (!fmt || fmt.byteRate === 0) return null;
-      // Streams written before their length is known carry 0 or 0xFFFFFFFF: take what is there.
-      const dataLength = Math.min(size === 0 || size === 0xffffffff ? buf.length - body : size, buf.length - body);
-      return { ...fmt, dataOffset: body, dataLength, durationMs: Math.round((dataLength * 1000) / fmt.byteRate) };
-    }
-    pos = body + size + (size % 2);
-  }
-  return null;
-}
+export const parseWav = readWavHeader;
 
 /** Signed 16-bit little-endian mono samples wrapped in a WAV header. */
 export function writeWav(pcm: Buffer, sampleRate: number): Buffer {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + pcm.length, 4);
-  header.write('WAVE', 8, 'ascii');
-  header.write('fmt ', 12, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(pcm.length, 40);
-  return Buffer.concat([header, pcm]);
+  const samples = new Int16Array(pcm.length >> 1);
+  for (let i = 0; i < samples.length; i++) samples[i] = pcm.readInt16LE(i * 2);
+  return encodeWav({ sampleRate, samples });
 }
 
 /**

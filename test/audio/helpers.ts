@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AudioService, type AudioServiceDeps } from '../../src/audio/audio-service.js';
 import { createEngines, type EngineName, type SpeechEngine, type SynthesisRequest } from '../../src/audio/engines.js';
+import { encodeWav } from '../../src/audio/wav.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { type Db, openStore } from '../../src/store/db.js';
@@ -117,20 +118,8 @@ export function ffprobe(path: string): { codec: string; rate: number; channels: 
 export function toneWav(rate: number, silenceMs: number, toneMs: number, trailingMs = silenceMs): Buffer {
   const n = (ms: number) => Math.round((ms * rate) / 1000);
   const total = n(silenceMs) + n(toneMs) + n(trailingMs);
-  const buf = Buffer.alloc(44 + total * 2);
-  buf.write('RIFF', 0, 'ascii');
-  buf.writeUInt32LE(36 + total * 2, 4);
-  buf.write('WAVEfmt ', 8, 'ascii');
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20);
-  buf.writeUInt16LE(1, 22);
-  buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36, 'ascii');
-  buf.writeUInt32LE(total * 2, 40);
+  const samples = new Int16Array(total);
   for (let i = 0; i < n(toneMs); i++)
-    buf.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + (n(silenceMs) + i) * 2);
-  return buf;
+    samples[n(silenceMs) + i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate));
+  return encodeWav({ sampleRate: rate, samples });
 }
