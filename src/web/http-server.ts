@@ -152,6 +152,10 @@ export class HttpServer {
   constructor(private readonly options: HttpServerOptions) {
     this.log = options.log;
     this.server = createServer((req, res) => void this.handle(req, res));
+    // Asterisk's media cache, browsers and API clients reuse connections; Node's 5 s default closes an idle
+    // socket just as a client may be reusing it (ECONNRESET on the client's next request).
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
     this.server.on('upgrade', (req, socket, head) => {
       for (const h of this.upgradeHandlers) if (h(req, socket, head)) return;
       socket.destroy();
