@@ -36,6 +36,19 @@ export const ERRORS = {
   // audio
   // presence
   // ivr
+  IVR_MENU_INVALID: {
+    status: 500,
+    doc: 'A menu definition is invalid (duplicate or bad key, unknown prompt); found at start-up.',
+  },
+  IVR_PROMPT_UNKNOWN: { status: 500, doc: 'No prompt with that id in the IVR prompt catalogue (src/ivr/prompts.ts).' },
+  IVR_VERB_PRECONDITION: {
+    status: 500,
+    doc: 'A verb was run where it cannot run (the call has ended, nobody is logged on, nothing to play).',
+  },
+  IVR_CALL_ENDED: { status: 410, doc: 'The caller hung up; the flow stops and cleans up.' },
+  IVR_PIN_LOCKED: { status: 423, doc: 'Too many wrong PINs: the caller hears goodbye and the call ends.' },
+  IVR_RECORDING_FAILED: { status: 502, doc: 'The PBX could not record the reply or hand over its audio.' },
+  IVR_BAD_REQUEST: { status: 400, doc: 'A reverse log-on request is malformed (phone number, messages, ring time).' },
   // notify
   // federation
   // gateway
