@@ -68,6 +68,10 @@ export class DigitBuffer {
     return this.queue.length;
   }
 
+  peek(): string | undefined {
+    return this.queue[0];
+  }
+
   take(): string | undefined {
     return this.queue.shift();
   }

@@ -181,7 +181,11 @@ export class Gather implements Verb<GatherResult> {
       if (d === null) return { digits, reason: 'timeout' };
       if (d === this.spec.terminator) return { digits, reason: 'terminator' };
       digits += d;
-      if (digits.length >= this.spec.maxDigits) return { digits, reason: 'max' };
+      if (digits.length >= this.spec.maxDigits) {
+        // "1#" for a one-key entry: the terminator belongs to this entry, not to the next prompt.
+        if (this.spec.terminator && ctx.digits.peek() === this.spec.terminator) ctx.digits.take();
+        return { digits, reason: 'max' };
+      }
     }
   }
 

@@ -26,7 +26,6 @@ export async function replyByVoice(ctx: CallContext, svc: FlowServices, sessionI
       await say(ctx, ['replyFailed']);
       return 'failed';
     }
-    ctx.digits.clear();
     for (;;) {
       const choice = await menu(ctx, REVIEW_MENU);
       if (choice === 'listen') {
