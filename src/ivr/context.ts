@@ -211,7 +211,7 @@ export class CallContext {
   }
 
   /** Waits `ms` on the injected clock; rejects with CallEnded on hang-up. */
-  sleep(ms: number): Promise<void> {
+  async sleep(ms: number): Promise<void> {
     this.assertAlive();
     return new Promise((resolve, reject) => {
       const onAbort = () => {

@@ -53,7 +53,11 @@ export class FakeAudio implements IvrAudioPort {
     return this.texts.get(url);
   }
 
-  storeRecording(input: { data: Buffer; userId: number; sessionId?: string }) {
+  /** How long storing a recording takes. */
+  storeDelayMs = 0;
+
+  async storeRecording(input: { data: Buffer; userId: number; sessionId?: string }) {
+    if (this.storeDelayMs) await new Promise((r) => setTimeout(r, this.storeDelayMs));
     const id = `rec${this.stored.length + 1}`;
     this.stored.push({ id, ...input });
     return { id, durationMs: input.data.length, wavUrl: `http://audio.test/rec/${id}.wav` };
