@@ -138,11 +138,15 @@ export interface AudioLike {
     sessionId?: string;
     messageId?: string;
   }): Promise<{ id: string; durationMs: number; wavUrl: string }> | { id: string; durationMs: number; wavUrl: string };
+  linkRecording?(id: string, link: { messageId?: string; sessionId?: string }): unknown;
 }
 
 export function audioForIvr(audio: AudioLike): IvrAudioPort {
   return {
     speechUrl: (text, options) => audio.speechUrl(text, options),
     storeRecording: (input) => audio.storeRecording(input),
+    linkRecording: (id, link) => {
+      audio.linkRecording?.(id, link);
+    },
   };
 }

@@ -13,6 +13,7 @@
 import type { AccountService } from '../accounts/account-service.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ReverseLogonPort } from '../notify/reverse-logon-port.js';
 import type { Call, CallControl } from '../telephony/port.js';
@@ -28,7 +29,8 @@ import { ReverseLogon } from './reverse-logon.js';
 import { Hangup, run } from './verbs.js';
 
 export interface IvrDeps {
-  control: CallControl;
+  /** The PBX; absent until telephony is up (the admin CLI builds the IVR without one): see start(). */
+  control?: CallControl;
   audio: IvrAudioPort;
   presence: IvrPresencePort;
   resume: IvrResumePort;
@@ -47,19 +49,34 @@ export class IvrService {
   private readonly calls = new Map<string, { ctx: CallContext; done: Promise<void> }>();
   private detach: (() => void) | null = null;
   private stopping = false;
+  private control: CallControl | null;
 
   constructor(deps: IvrDeps) {
     validateMenus();
     this.deps = deps;
     this.services = { accounts: deps.accounts, presence: deps.presence, resume: deps.resume };
+    this.control = deps.control ?? null;
     this.reverseLogon = new ReverseLogon(this, deps);
   }
 
-  /** Starts taking inbound calls. */
-  start(): void {
-    this.detach ??= this.deps.control.onCall((call) => {
+  /** Starts taking inbound calls (from `control`, or the one given at construction). */
+  start(control?: CallControl): void {
+    if (control) this.control = control;
+    const c = this.callControl;
+    this.stopping = false;
+    this.detach ??= c.onCall((call) => {
       void this.handleInbound(call);
     });
+  }
+
+  /** The PBX the IVR runs on; misuse before start(). */
+  get callControl(): CallControl {
+    if (!this.control) throw new AppError('IVR_VERB_PRECONDITION', 'the IVR has no call control: telephony is not up');
+    return this.control;
+  }
+
+  get isStarted(): boolean {
+    return this.detach !== null;
   }
 
   get activeCalls(): number {
@@ -73,7 +90,7 @@ export class IvrService {
 
   newContext(call: Call): CallContext {
     const ctx = new CallContext(call, {
-      control: this.deps.control,
+      control: this.callControl,
       audio: this.deps.audio,
       clock: this.deps.clock,
       config: this.deps.config.ivr,

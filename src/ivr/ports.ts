@@ -19,6 +19,8 @@ export interface IvrAudioPort {
     sessionId?: string;
     messageId?: string;
   }): MaybePromise<{ id: string; durationMs: number; wavUrl: string }>;
+  /** Links a stored recording to the message that carries it (optional). */
+  linkRecording?(id: string, link: { messageId?: string; sessionId?: string }): MaybePromise<void>;
 }
 
 /** A message as the phone hears it. */

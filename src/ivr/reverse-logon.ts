@@ -45,13 +45,14 @@ export class ReverseLogon implements ReverseLogonPort {
     checkRequest(req);
     const log = this.deps.log.child({ alert: req.alertId, user: req.userId });
     if (signal?.aborted) return { status: 'failed', reason: 'cancelled' };
+    if (!this.ivr.isStarted) return { status: 'failed', reason: 'telephony is not running' };
     const user = this.deps.accounts.userById(req.userId);
     if (!user) return { status: 'failed', reason: `no user ${req.userId}` };
     const { ivr } = this.deps.config;
     const endpoint = ivr.dialTemplate.replace('{e164}', req.phoneNumber).replace('{number}', req.phoneNumber.slice(1));
     let r: OriginateResult;
     try {
-      r = await this.deps.control.originate({
+      r = await this.ivr.callControl.originate({
         endpoint,
         timeoutSeconds: req.ringSeconds,
         variables: { PHONEIM_ALERT: req.alertId },

@@ -35,6 +35,7 @@ t.test('Bob logs on by caller ID, hears two messages, replies by voice and sends
   ]);
   t.same(audio.stored[0]?.data, VOICE, 'the audio server stored the bytes fetched from the PBX');
   t.equal(audio.stored[0]?.userId, bob.id);
+  t.same(audio.linked, [{ id: 'rec1', messageId: 'p1', sessionId: 's1' }], 'the recording is linked to its message');
   t.equal(control.stored.size, 0, 'the recording was deleted from the PBX once stored');
   await call.hears(/^Last message\.$/);
   await call.hears(/^Call me back$/);

@@ -3,6 +3,10 @@
  * notifier gets for each way the call can go.
  */
 import t from 'tap';
+import { silentLogger } from '../../src/core/logger.js';
+import { IvrService } from '../../src/ivr/ivr-service.js';
+
+const silent = silentLogger();
 import type { ReverseLogonRequest } from '../../src/notify/reverse-logon-port.js';
 import { setupIvr } from './support/doubles.js';
 
@@ -175,4 +179,19 @@ t.test('the notifier cancelling hangs the call up', async (t) => {
   t.equal((await control.lastCall?.ended)?.by, 'local');
   await idle();
   t.equal(ivr.activeCalls, 0);
+});
+
+t.test('without telephony the IVR says so instead of calling', async (t) => {
+  const { bob, ivr, accounts, audio, presence, resume, clock, config } = await setupIvr(t);
+  const idle = new IvrService({
+    audio,
+    presence,
+    resume,
+    accounts,
+    clock,
+    config,
+    log: ivr.contexts[0]?.log ?? silent,
+  });
+  t.throws(() => idle.start(), { code: 'IVR_VERB_PRECONDITION', message: /telephony is not up/ });
+  t.same(await idle.reverseLogon.call(request(bob.id)), { status: 'failed', reason: 'telephony is not running' });
 });

@@ -66,6 +66,7 @@ async function send(
       fromUserId: userId,
       voice: { audioId: stored.id, url: stored.wavUrl },
     });
+    await ctx.audio.linkRecording?.(stored.id, { messageId: posted.id, sessionId });
     ctx.log.info({ session: sessionId, message: posted.id, durationMs: stored.durationMs }, 'voice reply sent');
   } catch (e) {
     ctx.log.warn({ err: e, session: sessionId }, 'storing or posting the reply failed');

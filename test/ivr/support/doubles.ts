@@ -53,6 +53,12 @@ export class FakeAudio implements IvrAudioPort {
     return this.texts.get(url);
   }
 
+  readonly linked: { id: string; messageId?: string; sessionId?: string }[] = [];
+
+  linkRecording(id: string, link: { messageId?: string; sessionId?: string }): void {
+    this.linked.push({ id, ...link });
+  }
+
   /** How long storing a recording takes. */
   storeDelayMs = 0;
 
