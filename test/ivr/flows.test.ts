@@ -329,3 +329,30 @@ t.test('calling again after hanging up in a chat offers to resume it', async (t)
   await third.hears(/^You have no new messages\.$/);
   third.remoteHangup();
 });
+
+for (const fail of ['record', 'fetch', 'store'] as const)
+  t.test(`a reply that cannot be ${fail}ed: the caller is told, nothing is posted or kept`, async (t) => {
+    const { control, presence, bob, alice, audio, idle } = await setupIvr(t);
+    presence.addMessage('s1', alice.id, bob.id, 'hello');
+    const call = control.dial(BOB);
+    call.press('2468#');
+    await call.hears(/^hello$/);
+    call.recordFails = fail === 'record';
+    control.failFetch = fail === 'fetch';
+    audio.failStore = fail === 'store';
+    call.press('5');
+    if (fail !== 'record') {
+      await call.recordingStarts();
+      call.speak(VOICE);
+      call.press('#');
+      await call.hears(/^Press 1 to send it/);
+      call.press('1');
+    }
+    await call.hears(/^Sorry, your reply could not be sent\.$/);
+    await call.hears(/^No more new messages\.$/);
+    call.remoteHangup();
+    await idle();
+    t.same(presence.posted, [], 'nothing posted');
+    t.same(audio.stored, [], 'nothing stored');
+    t.equal(control.stored.size, 0, 'no recording left on the PBX');
+  });

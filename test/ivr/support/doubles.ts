@@ -62,8 +62,12 @@ export class FakeAudio implements IvrAudioPort {
   /** How long storing a recording takes. */
   storeDelayMs = 0;
 
+  /** Storing fails (a full disk, a broken file). */
+  failStore = false;
+
   async storeRecording(input: { data: Buffer; userId: number; sessionId?: string }) {
     if (this.storeDelayMs) await new Promise((r) => setTimeout(r, this.storeDelayMs));
+    if (this.failStore) throw new Error('disk full');
     const id = `rec${this.stored.length + 1}`;
     this.stored.push({ id, ...input });
     return { id, durationMs: input.data.length, wavUrl: `http://audio.test/rec/${id}.wav` };
@@ -305,8 +309,12 @@ export class FakeCall implements Call {
     return pb;
   }
 
+  /** The PBX refuses to record. */
+  recordFails = false;
+
   async record(options: RecordOptions): Promise<RecordingResult> {
     if (!this.isAlive) return { name: options.name, outcome: 'hangup', durationSeconds: 0, format: 'wav' };
+    if (this.recordFails) return { name: options.name, outcome: 'failed', durationSeconds: 0, format: 'wav' };
     this.emit({ kind: 'record', name: options.name });
     return new Promise((resolve) => {
       this.recording = { resolve, options };
@@ -420,7 +428,11 @@ export class FakeControl implements CallControl {
     return { status: 'answered', call };
   }
 
+  /** Fetching a recording fails (the PBX lost it). */
+  failFetch = false;
+
   async fetchRecording(name: string): Promise<Buffer> {
+    if (this.failFetch) throw new Error('404 Recording not found');
     const data = this.stored.get(name);
     if (!data) throw new Error(`no recording ${name}`);
     return data;
