@@ -17,6 +17,7 @@ help:
 	@echo "make run    install what is missing, build, start the platform (SQLite, built-in simulator)"
 	@echo "make test   install what is missing, lint, type-check and run the whole test suite"
 	@echo "make bench  run the benchmarks and print their figures"
+	@echo "make sim    start only the softswitch simulator (ARI on PORT, default 8088)"
 
 $(STAMPS):
 	@mkdir -p $(STAMPS)
@@ -49,7 +50,7 @@ dist/.built: node_modules/.package-lock.json tsconfig.json tsconfig.build.json $
 build: dist/.built
 
 lint: node_modules/.package-lock.json
-	npx biome check src scripts test sounds
+	npx biome check
 
 typecheck: node_modules/.package-lock.json
 	npx tsc --noEmit -p tsconfig.json
@@ -62,6 +63,10 @@ test: deps build lint typecheck
 
 bench: deps build
 	@for b in dist/test/bench/*.bench.js; do echo "== $$b"; node $$b || exit 1; done
+
+# The softswitch simulator alone (ARI on PORT, default 8088), for any ARI client.
+sim: deps build
+	node dist/scripts/phonectl.js sim start --port $${PORT:-8088}
 
 clean:
 	rm -rf dist $(STAMPS) coverage .tap

@@ -7,12 +7,32 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
+import { AudioService } from './audio/audio-service.js';
+import { mountAudioRoutes } from './audio/routes.js';
 import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
+import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
+import { seedDemo } from './ivr/demo.js';
+import { IvrService } from './ivr/ivr-service.js';
+import { SmtpSender } from './notify/mailer.js';
+import { Notifier } from './notify/notifier.js';
+import { PagerGateway } from './notify/pager.js';
+import type { AudioAttachmentPort, SenderNoticePort } from './notify/ports.js';
+import { replyLinkSecret } from './notify/reply-link.js';
+import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
+import { buildPresence } from './presence/build.js';
+import { connectParts, senderNoticeFor } from './wiring.js';
+import type { PresenceService } from './presence/presence-service.js';
 import { AccountsRepo } from './store/accounts-repo.js';
+import { IvrResumeRepo } from './store/ivr-resume-repo.js';
+import { NotifyRepo } from './store/notify-repo.js';
+import type { Simulator } from './sim/index.js';
 import { type Db, openStore } from './store/db.js';
+import type { CallControl, DeviceStateSource } from './telephony/port.js';
+import { Telephony } from './telephony/telephony.js';
 import { HttpServer, sendJson } from './web/http-server.js';
+import { mountWeb, type WebMount } from './web/web-app.js';
 
 export const VERSION = '0.1.0';
 
@@ -20,6 +40,12 @@ export interface PlatformDeps {
   config: Config;
   log: Logger;
   clock?: Clock;
+  /** The HTTP origin media URLs point at; default: http.publicUrl or host and port. */
+  baseUrl?: () => string;
+  /** The notifier's ports to other parts; absent ones are skipped (and logged). */
+  reverseLogon?: ReverseLogonPort;
+  senderNotice?: SenderNoticePort;
+  audio?: AudioAttachmentPort;
 }
 
 /** The services a running platform exposes (to tests, the CLI and each other). */
@@ -29,6 +55,20 @@ export interface Services {
   clock: Clock;
   db: Db;
   accounts: AccountService;
+  audio: AudioService;
+  notifier: Notifier;
+  presence: PresenceService;
+  /** Call control (ARI); connected by Platform.start. */
+  callControl: CallControl;
+  /** Device states (AMI); connected by Platform.start. */
+  deviceStates: DeviceStateSource;
+  /** The embedded softswitch simulator, when no Asterisk is configured (set by Platform.start). */
+  sim: Simulator | undefined;
+  telephony: Telephony;
+  /** The IVR: takes the calls of callControl once the platform starts. */
+  ivr: IvrService;
+  /** The reverse log-on call (the IVR); answers 'failed' while telephony is not up. */
+  reverseLogon: ReverseLogonPort;
 }
 
 export function dbPath(config: Config): string {
@@ -47,17 +87,84 @@ export function buildServices(deps: PlatformDeps): Services {
     config,
     log: log.child({ part: 'accounts' }),
   });
-  return { config, log, clock, db, accounts };
+  const audio = new AudioService({
+    config,
+    db,
+    clock,
+    log: log.child({ part: 'audio' }),
+    baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
+  });
+  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log });
+  const email = new SmtpSender(config.notify.smtp);
+  const notifier = new Notifier({
+    repo: new NotifyRepo(db),
+    accounts,
+    clock,
+    config,
+    log: log.child({ part: 'notify' }),
+    email,
+    pager: new PagerGateway(config.notify, email),
+    reverseLogon: deps.reverseLogon,
+    senderNotice: deps.senderNotice ?? senderNoticeFor(presence, log.child({ part: 'notify' })),
+    audio: deps.audio ?? audio,
+    linkSecret: replyLinkSecret(config),
+    onDelivered: (e) => presence.markNotified(e.recipientId, e.messageIds),
+    baseUrl: publicUrl(config),
+  });
+  const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
+  const ivr = new IvrService({
+    control: telephony.callControl,
+    audio: audioForIvr(audio),
+    presence: presenceForIvr(presence, accounts),
+    resume: new IvrResumeRepo(db, config.presence.sessionObjectIdleSeconds * 1000),
+    accounts,
+    clock,
+    config,
+    log: log.child({ part: 'ivr' }),
+    tracePrompts: config.demo,
+  });
+  if (!deps.reverseLogon) notifier.attach({ reverseLogon: ivr.reverseLogon });
+  return {
+    config,
+    log,
+    clock,
+    db,
+    accounts,
+    audio,
+    notifier,
+    presence,
+    telephony,
+    callControl: telephony.callControl,
+    deviceStates: telephony.deviceStates,
+    sim: undefined,
+    ivr,
+    reverseLogon: deps.reverseLogon ?? ivr.reverseLogon,
+  };
 }
 
 export class Platform {
   readonly services: Services;
   readonly http: HttpServer;
+  readonly web: WebMount;
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
+  private boundUrl: string | undefined;
+  private disconnect: (() => void) | undefined;
+
+  get callControl(): CallControl {
+    return this.services.callControl;
+  }
+
+  get deviceStates(): DeviceStateSource {
+    return this.services.deviceStates;
+  }
+
+  get sim(): Simulator | undefined {
+    return this.services.sim;
+  }
 
   constructor(deps: PlatformDeps) {
-    this.services = buildServices(deps);
+    this.services = buildServices({ ...deps, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
     this.startedAt = this.services.clock.now();
     const { config, log } = this.services;
     this.http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'web' }) });
@@ -71,19 +178,43 @@ export class Platform {
         uptimeSeconds: Math.round((this.services.clock.now() - this.startedAt) / 1000),
       });
     });
+    mountAudioRoutes(this.http.router, this.services.audio);
+    this.web = mountWeb(this.http, this.services);
   }
 
   /** Starts every listener; returns the HTTP base URL. */
   async start(): Promise<string> {
+    await this.services.telephony.start();
+    this.services.sim = this.services.telephony.sim;
     const port = await this.http.listen();
     const url = publicUrl(this.services.config, port);
+    this.boundUrl = url;
+    this.services.notifier.setBaseUrl(url);
+    this.disconnect = connectParts({
+      ...this.services,
+      log: this.services.log.child({ part: 'wiring' }),
+      prerender: (message, recipientId) => this.services.ivr.prerender(message, recipientId),
+    });
+    this.services.notifier.start();
+    this.services.presence.start();
+    this.services.presence.objects.start(url);
+    this.services.ivr.start();
+    if (this.services.config.demo) await seedDemo(this.services, this.sim);
     this.services.log.info({ url, dataDir: resolve(this.services.config.dataDir) }, 'platform started');
     return url;
   }
 
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.services.ivr.stop();
+      this.disconnect?.();
+      this.web.close();
+      this.services.presence.objects.stop();
+      await this.services.presence.stop();
       await this.http.close();
+      await this.services.notifier.stop();
+      await this.services.telephony.stop();
+      await this.services.audio.close();
       this.services.db.close();
       this.services.log.info('platform stopped');
     })();

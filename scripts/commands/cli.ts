@@ -4,9 +4,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../../src/app.js';
+import { registerAlert } from './alert.js';
 import { CliContext, type CliIo, reportError } from './cli-kit.js';
 import { registerDb } from './db.js';
 import { registerDevice } from './device.js';
+import { registerPrompts } from './prompts.js';
+import { registerPresence } from './presence.js';
+import { registerSim } from './sim.js';
 import { registerUser } from './user.js';
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -22,6 +26,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   registerUser(program, ctx);
   registerDevice(program, ctx);
   registerDb(program, ctx);
+  registerAlert(program, ctx);
+  registerPrompts(program, ctx);
+  registerPresence(program, ctx);
+  registerSim(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

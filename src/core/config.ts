@@ -118,20 +118,63 @@ const simSchema = z
     amiPort: int(0, 65535).default(0),
     /** How many times faster than real time playback and recording run. */
     speedFactor: num(z.number().min(0.01).max(10_000)).default(1),
+    /** Where `sound:<name>` prompts are found (Asterisk's sounds directory). */
+    soundsDir: z.string().min(1).default('./sounds'),
+    /** The control API (/sim/...: dev phone, CLI); 0 picks a free port. */
+    controlPort: int(0, 65535).default(0),
   })
   .strict();
 
 // ---- audio ------------------------------------------------------------------
+const engineName = z.enum(['espeak-ng', 'flite', 'festival', 'say']);
+/** A voice: which engine speaks, with which of its voices, how fast. */
+const voiceSchema = z
+  .object({
+    engine: engineName,
+    /** The engine's own voice name (espeak-ng -v, flite -voice, festival voice_NAME, say -v). */
+    voice: z.string().regex(/^[A-Za-z0-9_+-]{1,64}$/, 'must be 1-64 letters, digits, _, + or -'),
+    /** Speaking rate in percent of the engine's default. */
+    ratePercent: int(50, 200).default(100),
+  })
+  .strict();
+
+const DEFAULT_VOICES = {
+  'espeak-ng': { engine: 'espeak-ng', voice: 'en-us', ratePercent: 100 },
+  flite: { engine: 'flite', voice: 'slt', ratePercent: 100 },
+  festival: { engine: 'festival', voice: 'kal_diphone', ratePercent: 100 },
+  say: { engine: 'say', voice: 'Samantha', ratePercent: 100 },
+} as const;
+
 const audioSchema = z
   .object({
     /** Secret for signed media URLs; generated and kept in the data directory when absent. */
     urlSecret: z.string().min(16).optional(),
     urlTtlSeconds: int(10, 30 * 24 * 3600).default(24 * 3600),
     cacheMaxBytes: int(1024 * 1024, 1024 * 1024 * 1024 * 100).default(512 * 1024 * 1024),
-    defaultEngine: z.enum(['espeak-ng', 'flite', 'festival', 'say']).default('espeak-ng'),
+    /** The engine of the default voice when defaultVoice is absent (the voice of the same name). */
+    defaultEngine: engineName.default('espeak-ng'),
     maxTextChars: int(10, 100_000).default(2000),
+    /** Named voices; speechUrl(text, { voice }) picks one by name. */
+    voices: z
+      .record(z.string().regex(/^[a-z0-9-]{1,32}$/, 'voice names are 1-32 of a-z, 0-9 and -'), voiceSchema)
+      .default({ ...DEFAULT_VOICES }),
+    /** The voice used when a request names none; default: the voice named like defaultEngine. */
+    defaultVoice: z.string().optional(),
+    /** Where `phonectl prompts render` writes the prompt catalogue's files. */
+    soundsDir: z.string().min(1).default('./sounds'),
+    /** A speech engine run longer than this is killed. */
+    engineTimeoutMs: int(1000, 600_000).default(30_000),
   })
-  .strict();
+  .strict()
+  .superRefine((a, ctx) => {
+    const name = a.defaultVoice ?? a.defaultEngine;
+    if (!a.voices[name])
+      ctx.addIssue({
+        code: 'custom',
+        path: [a.defaultVoice ? 'defaultVoice' : 'voices'],
+        message: `names no voice "${name}"`,
+      });
+  });
 
 // ---- presence ---------------------------------------------------------------
 const presenceSchema = z
@@ -144,6 +187,10 @@ const presenceSchema = z
     sessionObjectIdleSeconds: int(10, 30 * 24 * 3600).default(24 * 3600),
     leaseSeconds: int(1, 3600).default(15),
     maxMessageBytes: int(16, 1024 * 1024).default(8192),
+    /** A thin (HTML/WML) client counts as a link this long after its last page. */
+    webLinkIdleSeconds: int(5, 24 * 3600).default(90),
+    /** How often thin-client pages reload themselves when JavaScript is off. */
+    pageRefreshSeconds: int(2, 3600).default(15),
   })
   .strict();
 
@@ -179,7 +226,80 @@ const ivrSchema = z
     amdSilenceSeconds: int(1, 10).default(1),
   })
   .strict();
-const notifySchema = z.object({}).strict();
+const deviceKind = z.enum(['phone', 'pager', 'email']);
+/**
+ * The notifier: the escalation ladder's timing, and the servers it reaches
+ * pagers and mailboxes through. Durations in seconds unless named *Ms.
+ */
+const notifySchema = z
+  .object({
+    /** Wait this long after the first unreachable message before the first step; later messages fold into the alert. */
+    collectDelaySeconds: int(0, 3600).default(20),
+    /** Device kinds the default ladder takes from the device registry (in the registry's order). */
+    ladderKinds: z.array(deviceKind).max(3).default(['phone', 'pager', 'email']),
+    /** How long to wait after each kind of step for the recipient to show up before the next step. */
+    waitAfterCallSeconds: int(0, 86_400).default(60),
+    waitAfterPageSeconds: int(0, 86_400).default(180),
+    waitAfterEmailSeconds: int(0, 86_400).default(0),
+    /** Ring a reverse log-on call this long. */
+    ringSeconds: int(5, 180).default(30),
+    /** When a machine answers a reverse log-on call, leave the message after the beep. */
+    leaveVoicemail: bool().default(false),
+    /** Tries of one step when the server is unreachable or says "try later" (SMTP 4xx, SNPP 4xx). */
+    maxAttempts: int(1, 10).default(3),
+    retryDelaySeconds: int(1, 3600).default(30),
+    /** The scheduler looks for work written by other processes (the CLI, other nodes) this often. */
+    pollSeconds: int(1, 3600).default(5),
+    /** Steps performed at the same time. */
+    concurrency: int(1, 1000).default(32),
+    /** The number to call to listen and reply, printed in pages and emails. */
+    callbackNumber: z
+      .string()
+      .regex(/^\+?[0-9][0-9 ()-]{2,24}$/, 'must be a phone number')
+      .optional(),
+    /** A page is cut to this many characters. */
+    pageMaxChars: int(40, 1000).default(160),
+    /** How long the reply link in an email keeps working. */
+    replyLinkTtlSeconds: int(60, 30 * 24 * 3600).default(7 * 24 * 3600),
+    /** HMAC key of reply links; generated and kept in the data directory when absent. */
+    linkSecret: z.string().min(16).optional(),
+    smtp: z
+      .object({
+        host: host().default('127.0.0.1'),
+        port: int(1, 65535).default(25),
+        /** TLS from the start (port 465); otherwise STARTTLS when the server offers it. */
+        secure: bool().default(false),
+        from: z.string().min(3).max(320).default('Phone IM <notify@localhost>'),
+        user: z.string().min(1).optional(),
+        password: z.string().min(1).optional(),
+        timeoutMs: int(100, 600_000).default(30_000),
+        /** SMTP connections kept open at once. */
+        maxConnections: int(1, 100).default(5),
+      })
+      .strict()
+      .prefault({}),
+    snpp: z
+      .object({
+        host: host().default('127.0.0.1'),
+        port: int(1, 65535).default(444),
+        timeoutMs: int(100, 600_000).default(15_000),
+      })
+      .strict()
+      .prefault({}),
+    smpp: z
+      .object({
+        host: host().default('127.0.0.1'),
+        port: int(1, 65535).default(2775),
+        systemId: z.string().min(1).max(15).default('phoneim'),
+        password: z.string().max(8).default(''),
+        /** The sender number or name shown on the handset. */
+        sourceAddr: z.string().min(1).max(20).default('PhoneIM'),
+        timeoutMs: int(100, 600_000).default(15_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
 const federationSchema = z.object({}).strict();
 const gatewaySchema = z.object({}).strict();
 

@@ -31,10 +31,56 @@ export const ERRORS = {
   WEB_BAD_REQUEST: { status: 400, doc: 'The request is malformed.' },
   WEB_PAYLOAD_TOO_LARGE: { status: 413, doc: 'The request body is over the size limit.' },
   WEB_METHOD_NOT_ALLOWED: { status: 405, doc: 'The resource does not accept that method.' },
+  WEB_UNAUTHORIZED: { status: 401, doc: 'Log in first: no session token, or an expired or unknown one.' },
+  WEB_CSRF_FAILED: { status: 403, doc: 'The form carried no valid CSRF token; reload the page and try again.' },
   // telephony
+  TELEPHONY_NOT_CONNECTED: { status: 503, doc: 'The connection to Asterisk (ARI) is down; the request was not sent.' },
+  TELEPHONY_REQUEST_FAILED: { status: 502, doc: 'Asterisk refused or failed an ARI request; the message says why.' },
+  TELEPHONY_RECORDING_NOT_FOUND: { status: 404, doc: 'Asterisk has no stored recording of that name.' },
+  TELEPHONY_INVALID_INPUT: { status: 400, doc: 'An endpoint, media URI, recording name or variable is malformed.' },
+  TELEPHONY_CLOSED: { status: 503, doc: 'The call-control adapter has been closed.' },
   // sim
+  SIM_APP_NOT_REGISTERED: { status: 409, doc: 'No ARI application of that name is connected to the simulator.' },
+  SIM_INVALID_INPUT: { status: 400, doc: 'A simulator request is malformed (numbers, keys, callee behaviour).' },
+  SIM_BAD_AUDIO: { status: 400, doc: 'A virtual caller was given speech that is not a 16-bit PCM WAV file.' },
+  SIM_CALL_ENDED: { status: 409, doc: 'The virtual call has already ended.' },
+  SIM_CALL_NOT_FOUND: { status: 404, doc: 'No live virtual call with that id.' },
+  SIM_TIMEOUT: { status: 504, doc: 'What a test waited for on a virtual call did not happen in time.' },
   // audio
+  AUDIO_TEXT_INVALID: { status: 400, doc: 'The text to speak is not a string or is not valid Unicode.' },
+  AUDIO_TEXT_TOO_LONG: { status: 413, doc: 'The text to speak is longer than audio.maxTextChars.' },
+  AUDIO_TEXT_EMPTY: {
+    status: 400,
+    doc: 'The text to speak has nothing that can be spoken (only punctuation, markup or emoji).',
+  },
+  AUDIO_VOICE_UNKNOWN: { status: 400, doc: 'No such voice in audio.voices.' },
+  AUDIO_ENGINE_UNAVAILABLE: {
+    status: 503,
+    doc: 'The speech engine of that voice is not installed or cannot export audio here.',
+  },
+  AUDIO_ENGINE_FAILED: { status: 502, doc: 'The speech engine failed, timed out or wrote no audio.' },
+  AUDIO_NOT_FOUND: { status: 404, doc: 'No such audio (unknown id or format, or evicted from the cache).' },
+  AUDIO_URL_INVALID: {
+    status: 403,
+    doc: 'The media URL signature does not match: it was altered or signed elsewhere.',
+  },
+  AUDIO_URL_EXPIRED: { status: 403, doc: 'The signed media URL has expired.' },
+  AUDIO_RANGE_NOT_SATISFIABLE: { status: 416, doc: 'The requested byte range lies outside the file.' },
+  AUDIO_RECORDING_INVALID: { status: 400, doc: 'The recording is empty or not in a format that can be decoded.' },
+  AUDIO_TRANSCODE_FAILED: { status: 500, doc: 'Converting audio (sox or ffmpeg) failed.' },
+  AUDIO_PROMPT_UNKNOWN: { status: 404, doc: 'No such prompt in the prompt catalogue.' },
   // presence
+  PRESENCE_INVALID_INPUT: { status: 400, doc: 'A presence state, status text, message or id is malformed.' },
+  PRESENCE_USER_NOT_FOUND: { status: 404, doc: 'No such user to add, invite or subscribe to.' },
+  PRESENCE_NOT_CONTACT: { status: 403, doc: 'Only approved contacts can be invited to a session.' },
+  PRESENCE_REQUEST_NOT_FOUND: { status: 404, doc: 'No pending contact request from that user.' },
+  PRESENCE_SESSION_NOT_FOUND: { status: 404, doc: 'No such IM session (or you were never invited to it).' },
+  PRESENCE_NOT_MEMBER: { status: 403, doc: 'Only members who joined the session may do that (send, invite).' },
+  PRESENCE_NOT_INVITED: { status: 409, doc: 'There is no open invitation to accept or decline.' },
+  PRESENCE_MESSAGE_TOO_LARGE: { status: 413, doc: 'The message is over presence.maxMessageBytes.' },
+  PRESENCE_STORE_FAILED: { status: 503, doc: 'The message cache could not commit; the message was not stored.' },
+  PRESENCE_CLOSED: { status: 503, doc: 'The presence server is shutting down; try again on another node.' },
+  PRESENCE_TOKEN_INVALID: { status: 401, doc: 'The resume token is unknown or its session object expired.' },
   // ivr
   IVR_MENU_INVALID: {
     status: 500,
@@ -50,6 +96,34 @@ export const ERRORS = {
   IVR_RECORDING_FAILED: { status: 502, doc: 'The PBX could not record the reply or hand over its audio.' },
   IVR_BAD_REQUEST: { status: 400, doc: 'A reverse log-on request is malformed (phone number, messages, ring time).' },
   // notify
+  NOTIFY_INVALID_INPUT: { status: 400, doc: 'A notifier request (message, ladder override, alert id) is malformed.' },
+  NOTIFY_ALERT_NOT_FOUND: { status: 404, doc: 'No such alert.' },
+  NOTIFY_NOT_RETRYABLE: { status: 409, doc: 'The alert or step is still running, or has nothing left to retry.' },
+  NOTIFY_ALERT_ENDED: { status: 409, doc: 'The alert has already ended (done or cancelled).' },
+  NOTIFY_ALERT_BUSY: { status: 409, doc: 'The user already has an open alert; wait for it or cancel it first.' },
+  NOTIFY_STEP_INTERRUPTED: {
+    status: 500,
+    doc: 'The notifier stopped while performing a step; it is not performed again (it may or may not have gone out).',
+  },
+  NOTIFY_SMTP_REJECTED: { status: 502, doc: 'The SMTP server refused the email for good (a 5xx reply).' },
+  NOTIFY_SMTP_UNAVAILABLE: {
+    status: 503,
+    doc: 'The SMTP server could not be reached, timed out or said try later (4xx); the step is retried.',
+  },
+  NOTIFY_SNPP_REJECTED: { status: 502, doc: 'The SNPP server refused the page for good (a 5xx reply).' },
+  NOTIFY_SNPP_UNAVAILABLE: { status: 503, doc: 'The SNPP server could not be reached, timed out or said try later.' },
+  NOTIFY_SNPP_PROTOCOL: { status: 502, doc: 'The SNPP server answered something that is not RFC 1861.' },
+  NOTIFY_SMPP_REJECTED: {
+    status: 502,
+    doc: 'The SMS centre refused the bind or the message (a non-zero command status).',
+  },
+  NOTIFY_SMPP_UNAVAILABLE: { status: 503, doc: 'The SMS centre could not be reached or did not answer in time.' },
+  NOTIFY_AUDIO_UNAVAILABLE: {
+    status: 502,
+    doc: 'The audio of a voice message could not be made into an MP3 attachment.',
+  },
+  NOTIFY_LINK_INVALID: { status: 401, doc: 'A reply link is malformed or its signature does not match.' },
+  NOTIFY_LINK_EXPIRED: { status: 401, doc: 'A reply link is past its expiry time.' },
   // federation
   // gateway
 } as const satisfies Record<string, ErrorSpec>;

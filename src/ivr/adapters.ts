@@ -139,6 +139,7 @@ export interface AudioLike {
     messageId?: string;
   }): Promise<{ id: string; durationMs: number; wavUrl: string }> | { id: string; durationMs: number; wavUrl: string };
   linkRecording?(id: string, link: { messageId?: string; sessionId?: string }): unknown;
+  prerender?(text: string, options?: { voice?: string }): Promise<void>;
 }
 
 export function audioForIvr(audio: AudioLike): IvrAudioPort {
@@ -147,6 +148,10 @@ export function audioForIvr(audio: AudioLike): IvrAudioPort {
     storeRecording: (input) => audio.storeRecording(input),
     linkRecording: (id, link) => {
       audio.linkRecording?.(id, link);
+    },
+    prerender: async (text, options) => {
+      if (audio.prerender) await audio.prerender(text, options);
+      else await audio.speechUrl(text, options);
     },
   };
 }

@@ -24,6 +24,7 @@ import { mainMenu, setPresence, startChat, whoIsOnline } from './flows/main-menu
 import { readMessages } from './flows/messages.js';
 import type { FlowServices, State } from './flows/types.js';
 import { validateMenus } from './menus.js';
+import { envelope, someoneSays } from './prompts.js';
 import type { IvrAudioPort, IvrPresencePort, IvrResumePort } from './ports.js';
 import { ReverseLogon } from './reverse-logon.js';
 import { Hangup, run } from './verbs.js';
@@ -191,6 +192,30 @@ export class IvrService {
       await run(ctx, new Hangup(prompts));
     } catch (e) {
       if (!(e instanceof CallEnded)) ctx.log.warn({ err: e }, 'could not say goodbye');
+    }
+  }
+
+  /**
+   * Renders ahead what the phone will say for a message to `recipientId` - its
+   * envelope in the recipient's time zone and its body, as read in the list
+   * and in a live chat - so that reading it later is a cache hit. Never fails.
+   */
+  async prerender(
+    message: { fromUserId: number; kind: string; text: string | null; createdAt: number },
+    recipientId: number,
+  ): Promise<void> {
+    const { accounts, audio, clock, config } = this.deps;
+    const user = accounts.userById(recipientId);
+    if (!user) return;
+    const from = accounts.userById(message.fromUserId)?.spokenName ?? 'someone';
+    const texts = [envelope(from, message.createdAt, clock.now(), user.timeZone)];
+    if (message.kind !== 'voice' && message.text) texts.push(message.text, someoneSays(from, message.text));
+    const voice = config.ivr.voice;
+    const opts = voice ? { voice } : {};
+    try {
+      for (const text of texts) await (audio.prerender ? audio.prerender(text, opts) : audio.speechUrl(text, opts));
+    } catch (e) {
+      this.deps.log.warn({ err: e }, 'rendering a message ahead failed');
     }
   }
 

@@ -19,6 +19,8 @@ export interface IvrAudioPort {
     sessionId?: string;
     messageId?: string;
   }): MaybePromise<{ id: string; durationMs: number; wavUrl: string }>;
+  /** Renders speech ahead of need, a few at a time, never failing (optional: speechUrl otherwise). */
+  prerender?(text: string, options?: { voice?: string }): MaybePromise<void>;
   /** Links a stored recording to the message that carries it (optional). */
   linkRecording?(id: string, link: { messageId?: string; sessionId?: string }): MaybePromise<void>;
 }

@@ -108,6 +108,23 @@ export interface CallControl {
   close(): Promise<void>;
 }
 
+/**
+ * A mixing bridge: the calls in it hear each other (for later: two phone
+ * users in one live chat). A call that has already ended is skipped quietly.
+ */
+export interface Bridge {
+  readonly id: string;
+  add(call: Call): Promise<void>;
+  remove(call: Call): Promise<void>;
+  /** Ends the bridge; the calls in it stay up, each on its own. */
+  destroy(): Promise<void>;
+}
+
+/** Bridges, beside call control (the ARI adapter implements both). */
+export interface BridgeControl {
+  createBridge(name?: string): Promise<Bridge>;
+}
+
 /** Device and extension state from AMI: a user's desk phone busy = "on the phone". */
 export interface DeviceStateEvent {
   /** e.g. 'PJSIP/bob-desk' */

@@ -1,0 +1,94 @@
+/** Contacts, IM sessions and session objects, for operators (the same presence service as the server). */
+import type { Command } from 'commander';
+import { when, type CliContext } from './cli-kit.js';
+
+export function registerPresence(program: Command, ctx: CliContext): void {
+  const contact = program.command('contact').description("a user's contacts (buddy list)");
+
+  contact
+    .command('add <user> <other>')
+    .description('make two users contacts of each other (both approved)')
+    .action((a: string, b: string) => {
+      const p = ctx.svc.presence;
+      const ua = ctx.svc.accounts.getUser(a);
+      const ub = ctx.svc.accounts.getUser(b);
+      if (p.requestContact(ua.id, ub.id) === 'requested') p.approveContact(ub.id, ua.id);
+      ctx.done(`${ua.username} and ${ub.username} are contacts`, { users: [ua.username, ub.username] });
+    });
+
+  contact
+    .command('remove <user> <other>')
+    .description('remove a contact, both ways')
+    .action((a: string, b: string) => {
+      const ua = ctx.svc.accounts.getUser(a);
+      const ub = ctx.svc.accounts.getUser(b);
+      ctx.svc.presence.removeContact(ua.id, ub.id);
+      ctx.done(`${ua.username} and ${ub.username} are no longer contacts`, { removed: [ua.username, ub.username] });
+    });
+
+  contact
+    .command('list <user>')
+    .description("a user's contacts with their presence, and requests waiting for the user")
+    .action((ref: string) => {
+      const u = ctx.svc.accounts.getUser(ref);
+      const list = ctx.svc.presence.contacts(u.id);
+      const requests = ctx.svc.presence.contactRequests(u.id);
+      ctx.table(
+        [
+          ...list.map((c) => ({
+            username: c.username,
+            name: c.displayName,
+            subscription: c.subscription,
+            presence: c.presence.state,
+            status: c.presence.statusText,
+          })),
+          ...requests.map((r) => ({ username: r.username, name: r.displayName, subscription: 'asks you' })),
+        ],
+        ['username', 'name', 'subscription', 'presence', 'status'],
+        { contacts: list, requests },
+      );
+    });
+
+  const session = program.command('session').description('IM sessions and session objects');
+
+  session
+    .command('list <user>')
+    .description('the IM sessions a user is invited to or has joined')
+    .action((ref: string) => {
+      const u = ctx.svc.accounts.getUser(ref);
+      const list = ctx.svc.presence.sessionsOf(u.id);
+      const name = (id: number) => ctx.svc.accounts.userById(id)?.username ?? String(id);
+      ctx.table(
+        list.map((s) => ({
+          id: s.id,
+          owner: name(s.ownerId),
+          members: s.members.map((m) => `${name(m.userId)} (${m.state})`).join(', '),
+          created: when(s.createdAt),
+          unread: ctx.svc.presence.unread(u.id, s.id).length,
+        })),
+        ['id', 'owner', 'members', 'unread', 'created'],
+        list,
+      );
+    });
+
+  session
+    .command('objects <user>')
+    .description("a user's session objects (resumable clients) and the node holding each")
+    .action((ref: string) => {
+      const u = ctx.svc.accounts.getUser(ref);
+      const list = ctx.svc.presence.objects.ofUser(u.id).map(({ csrf: _csrf, ...o }) => o);
+      ctx.table(
+        list.map((o) => ({ id: o.id, client: o.client, node: o.nodeId, lastSeen: when(o.lastSeenAt) })),
+        ['id', 'client', 'node', 'lastSeen'],
+        list,
+      );
+    });
+
+  session
+    .command('end <objectId>')
+    .description('end a session object: its client must log in again')
+    .action((id: string) => {
+      const ended = ctx.svc.presence.objects.end(id);
+      ctx.done(ended ? `ended ${id}` : `no session object ${id}`, { ended });
+    });
+}

@@ -1,0 +1,595 @@
+/**
+ * The audio file server's rules.
+ *
+ * - Speech is keyed by content: (engine, voice, rate, sanitised text) hashes
+ *   to the audio id, so the same words are synthesised once; concurrent
+ *   requests for one key share one synthesis (single flight).
+ * - The telephony file (8 kHz 16-bit mono WAV) is made on the synthesis path
+ *   in process (engine WAV -> resample -> file); compressed formats (MP3,
+ *   Ogg/Opus) are made with ffmpeg on first request, off that path.
+ * - Speech and prompts form a cache bounded by audio.cacheMaxBytes, evicted
+ *   least-recently-used; recordings are users' data and never evicted.
+ * - The index (SQLite) and files (<dataDir>/audio) survive a restart; the
+ *   index is also held in memory so a cache hit and textFor touch no disk.
+ * - Every URL handed out is signed and expires (url-signer.ts).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Clock } from '../core/clock.js';
+import type { Config } from '../core/config.js';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../store/db.js';
+import { createEngines, type EngineName, type SpeechEngine } from './engines.js';
+import { isPromptId, PROMPT_IDS, PROMPTS, type PromptId } from './prompts.js';
+import { speechText } from './speech-text.js';
+import { compress, decodeRecording } from './transcode.js';
+import { type AudioFormat, AUDIO_ID, loadUrlSecret, UrlSigner } from './url-signer.js';
+import { durationMs, encodeWav, resample, TELEPHONY_RATE, trimSilence } from './wav.js';
+
+/** Bumped when the pipeline's output changes, so old cache entries are not reused. */
+const PIPELINE_VERSION = 1;
+/** Background renders at once (two cores shared with live calls). */
+const PRERENDER_CONCURRENCY = 2;
+
+export interface AudioServiceDeps {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  /** This node's public HTTP origin (known only once the server listens). */
+  baseUrl: () => string;
+  /** Engine adapters by name; default: the real ones. Tests wrap them to count and inspect calls. */
+  engines?: Partial<Record<EngineName, SpeechEngine>>;
+  platform?: NodeJS.Platform;
+}
+
+export interface SpeechOptions {
+  /** A voice name from audio.voices; default audio.defaultVoice. */
+  voice?: string;
+}
+
+type Kind = 'speech' | 'prompt' | 'recording';
+
+interface Entry {
+  id: string;
+  kind: Kind;
+  text: string | null;
+  durationMs: number;
+  lastUsedAt: number;
+  /** Bytes of every file of this audio on disk. */
+  bytes: number;
+}
+
+export interface StoredRecording {
+  id: string;
+  durationMs: number;
+  /** True when the recording held no sound at all (kept whole, untrimmed). */
+  isSilent: boolean;
+  wavUrl: string;
+  mp3Url: string;
+  oggUrl: string;
+}
+
+export interface RecordingInput {
+  data: Buffer;
+  userId: number;
+  sessionId?: string;
+  messageId?: string;
+  /** The format Asterisk recorded in (wav, wav16, ulaw, alaw, sln, sln16, gsm); default wav. */
+  format?: string;
+}
+
+export interface AudioFile {
+  path: string;
+  contentType: string;
+  durationMs: number;
+  bytes: number;
+}
+
+export const CONTENT_TYPES: Record<AudioFormat, string> = {
+  wav: 'audio/x-wav',
+  mp3: 'audio/mpeg',
+  ogg: 'audio/ogg; codecs=opus',
+};
+
+export interface PromptRenderProgress {
+  done: number;
+  total: number;
+  id: PromptId;
+  synthesized: boolean;
+}
+
+export class AudioService {
+  readonly dir: string;
+  private readonly config: Config['audio'];
+  private readonly db: Db;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly baseUrl: () => string;
+  private readonly engines: Record<EngineName, SpeechEngine>;
+  private readonly signer: UrlSigner;
+  private readonly entries = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<Entry>>();
+  private readonly transcoding = new Map<string, Promise<void>>();
+  private cacheBytes = 0;
+  private prerendering = 0;
+  private readonly prerenderQueue: (() => void)[] = [];
+  private isClosed = false;
+  private readonly stmt: {
+    insert: Statement<unknown[]>;
+    insertFile: Statement<unknown[]>;
+    touch: Statement<unknown[]>;
+    remove: Statement<unknown[]>;
+    link: Statement<unknown[]>;
+    get: Statement<unknown[]>;
+  };
+
+  constructor(deps: AudioServiceDeps) {
+    this.config = deps.config.audio;
+    this.db = deps.db;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.baseUrl = deps.baseUrl;
+    this.dir = join(resolve(deps.config.dataDir), 'audio');
+    // Engine scratch files left by a crash are of no use.
+    rmSync(join(this.dir, 'tmp'), { recursive: true, force: true });
+    mkdirSync(join(this.dir, 'tmp'), { recursive: true });
+    const real = createEngines(
+      { tmpDir: join(this.dir, 'tmp'), timeoutMs: this.config.engineTimeoutMs },
+      deps.platform ?? process.platform,
+    );
+    this.engines = { ...real, ...deps.engines };
+    this.signer = new UrlSigner(
+      loadUrlSecret(this.config.urlSecret, join(resolve(deps.config.dataDir), 'audio-url.secret')),
+      this.config.urlTtlSeconds,
+    );
+    this.stmt = {
+      insert: this.db.prepare(`INSERT INTO audio (id, kind, engine, voice, rate_percent, text, spoken_text, prompt_id,
+        duration_ms, is_silent, user_id, session_id, message_id, created_at, last_used_at)
+        VALUES (@id, @kind, @engine, @voice, @ratePercent, @text, @spokenText, @promptId,
+        @durationMs, @isSilent, @userId, @sessionId, @messageId, @now, @now)`),
+      insertFile: this.db.prepare(
+        'INSERT OR REPLACE INTO audio_files (audio_id, format, bytes, original_ext) VALUES (?, ?, ?, ?)',
+      ),
+      touch: this.db.prepare('UPDATE audio SET last_used_at = ? WHERE id = ?'),
+      remove: this.db.prepare('DELETE FROM audio WHERE id = ?'),
+      link: this.db.prepare(
+        "UPDATE audio SET message_id = COALESCE(@messageId, message_id), session_id = COALESCE(@sessionId, session_id) WHERE id = @id AND kind = 'recording'",
+      ),
+      get: this.db.prepare(
+        'SELECT id, kind, text, duration_ms AS durationMs, user_id AS userId, session_id AS sessionId, message_id AS messageId, is_silent AS isSilent FROM audio WHERE id = ?',
+      ),
+    };
+    this.loadIndex();
+  }
+
+  private loadIndex(): void {
+    const rows = this.db
+      .prepare(
+        `SELECT a.id, a.kind, a.text, a.duration_ms AS durationMs, a.last_used_at AS lastUsedAt,
+           COALESCE((SELECT SUM(bytes) FROM audio_files f WHERE f.audio_id = a.id), 0) AS bytes
+         FROM audio a`,
+      )
+      .all() as Entry[];
+    const missing: string[] = [];
+    for (const r of rows) {
+      // A speech file lost from disk (copied database, cleaned folder) is rendered again on demand.
+      if (r.kind !== 'recording' && !existsSync(this.pathOf(r.id, 'wav'))) {
+        missing.push(r.id);
+        continue;
+      }
+      this.entries.set(r.id, r);
+      if (r.kind !== 'recording') this.cacheBytes += r.bytes;
+    }
+    for (const id of missing) this.stmt.remove.run(id);
+    this.log.debug(
+      { entries: this.entries.size, cacheBytes: this.cacheBytes, dropped: missing.length },
+      'audio index loaded',
+    );
+  }
+
+  // ---- speech -------------------------------------------------------------
+
+  private voiceOf(name: string | undefined): { engine: EngineName; voice: string; ratePercent: number } {
+    const key = name ?? this.config.defaultVoice ?? this.config.defaultEngine;
+    const v = this.config.voices[key];
+    if (!v) throw new AppError('AUDIO_VOICE_UNKNOWN', `no voice named "${key}"`, { voice: key });
+    return v;
+  }
+
+  /** The content key: what decides whether two requests sound the same. */
+  private keyOf(engine: string, voice: string, ratePercent: number, spoken: string): string {
+    return createHash('sha256')
+      .update(`${PIPELINE_VERSION}\0${engine}\0${voice}\0${ratePercent}\0${spoken}`)
+      .digest('hex')
+      .slice(0, 32);
+  }
+
+  /** The absolute signed URL of an 8 kHz WAV of the text: rendered on a miss, from the cache otherwise. */
+  async speechUrl(text: string, opts: SpeechOptions = {}): Promise<string> {
+    const entry = await this.speech(text, 'speech', opts);
+    return this.signedUrl(entry.id, 'wav');
+  }
+
+  /**
+   * Renders the text ahead of need so that a later speechUrl is a cache hit
+   * (presence calls this when a message arrives for a phone user). Runs at
+   * most PRERENDER_CONCURRENCY at once, leaving the engines to callers on the
+   * line; never rejects: text that cannot be spoken is logged and skipped,
+   * since the message itself is not at fault.
+   */
+  async prerender(text: string, opts: SpeechOptions = {}): Promise<void> {
+    if (this.isClosed) return;
+    while (this.prerendering >= PRERENDER_CONCURRENCY) await new Promise<void>((r) => this.prerenderQueue.push(r));
+    this.prerendering++;
+    try {
+      await this.speech(text, 'speech', opts);
+    } catch (e) {
+      this.log.warn({ err: e, code: (e as AppError).code }, 'prerender skipped');
+    } finally {
+      this.prerendering--;
+      this.prerenderQueue.shift()?.();
+    }
+  }
+
+  /** The audio id the text would have (rendered or not); throws the sanitiser's coded errors. */
+  speechId(text: string, opts: SpeechOptions = {}): string {
+    const v = this.voiceOf(opts.voice);
+    return this.keyOf(v.engine, v.voice, v.ratePercent, speechText(text, { maxChars: this.config.maxTextChars }));
+  }
+
+  private async speech(text: string, kind: Kind, opts: SpeechOptions, promptId?: PromptId): Promise<Entry> {
+    this.checkOpen();
+    const v = this.voiceOf(opts.voice);
+    const spoken = speechText(text, { maxChars: this.config.maxTextChars });
+    const id = this.keyOf(v.engine, v.voice, v.ratePercent, spoken);
+    const hit = this.entries.get(id);
+    if (hit) {
+      this.touch(hit);
+      return hit;
+    }
+    let pending = this.inflight.get(id);
+    if (!pending) {
+      pending = this.render(id, kind, text, spoken, v, promptId).finally(() => this.inflight.delete(id));
+      this.inflight.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async render(
+    id: string,
+    kind: Kind,
+    text: string,
+    spoken: string,
+    v: { engine: EngineName; voice: string; ratePercent: number },
+    promptId: PromptId | undefined,
+  ): Promise<Entry> {
+    let wav: Buffer | undefined;
+    if (promptId) wav = this.renderedPrompt(promptId, id);
+    if (!wav) {
+      const engine = this.engines[v.engine];
+      const pcm = await engine.synthesize({ text: spoken, voice: v.voice, ratePercent: v.ratePercent });
+      wav = encodeWav(resample(pcm, TELEPHONY_RATE));
+    }
+    this.writeFile(id, 'wav', wav);
+    const now = this.clock.now();
+    const entry: Entry = {
+      id,
+      kind,
+      text,
+      durationMs: Math.round(((wav.length - 44) / 2 / TELEPHONY_RATE) * 1000),
+      lastUsedAt: now,
+      bytes: wav.length,
+    };
+    this.db.transaction(() => {
+      this.stmt.insert.run({
+        id,
+        kind,
+        engine: v.engine,
+        voice: v.voice,
+        ratePercent: v.ratePercent,
+        text,
+        spokenText: spoken,
+        promptId: promptId ?? null,
+        durationMs: entry.durationMs,
+        isSilent: 0,
+        userId: null,
+        sessionId: null,
+        messageId: null,
+        now,
+      });
+      this.stmt.insertFile.run(id, 'wav', wav.length, null);
+    })();
+    this.entries.set(id, entry);
+    this.cacheBytes += entry.bytes;
+    this.evict(id);
+    return entry;
+  }
+
+  private touch(entry: Entry): void {
+    const now = this.clock.now();
+    // One write a second per entry is enough for LRU order, and keeps a hit cheap.
+    if (now - entry.lastUsedAt < 1000) return;
+    entry.lastUsedAt = now;
+    this.stmt.touch.run(now, entry.id);
+  }
+
+  /** Drops least-recently-used speech until the cache fits; never the entry just made or one being made. */
+  private evict(keep: string): void {
+    if (this.cacheBytes <= this.config.cacheMaxBytes) return;
+    const victims = [...this.entries.values()]
+      .filter((e) => e.kind !== 'recording' && e.id !== keep && !this.inflight.has(e.id) && !this.transcodingOf(e.id))
+      .sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+    for (const e of victims) {
+      if (this.cacheBytes <= this.config.cacheMaxBytes) break;
+      this.stmt.remove.run(e.id);
+      this.entries.delete(e.id);
+      this.cacheBytes -= e.bytes;
+      for (const f of ['wav', 'mp3', 'ogg'] as const) rmSync(this.pathOf(e.id, f), { force: true });
+      this.log.debug({ audio: e.id, bytes: e.bytes }, 'audio evicted');
+    }
+  }
+
+  private transcodingOf(id: string): boolean {
+    return this.transcoding.has(`${id}.mp3`) || this.transcoding.has(`${id}.ogg`);
+  }
+
+  // ---- prompts ------------------------------------------------------------
+
+  /** The signed URL of a catalogue prompt: from the cache, from the sounds folder, or rendered now. */
+  async promptUrl(promptId: string): Promise<string> {
+    if (!isPromptId(promptId)) throw new AppError('AUDIO_PROMPT_UNKNOWN', `no prompt "${promptId}"`, { promptId });
+    const entry = await this.speech(PROMPTS[promptId], 'prompt', {}, promptId);
+    return this.signedUrl(entry.id, 'wav');
+  }
+
+  private get soundsDir(): string {
+    return resolve(this.config.soundsDir);
+  }
+
+  private manifest(): Record<string, { key: string; text: string }> {
+    try {
+      return JSON.parse(readFileSync(join(this.soundsDir, 'manifest.json'), 'utf8')) as Record<
+        string,
+        { key: string; text: string }
+      >;
+    } catch {
+      return {};
+    }
+  }
+
+  /** A prompt file in the sounds folder, if it was rendered with the same content key. */
+  private renderedPrompt(promptId: PromptId, key: string): Buffer | undefined {
+    if (this.manifest()[promptId]?.key !== key) return undefined;
+    try {
+      return readFileSync(join(this.soundsDir, `${promptId}.wav`));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Renders every catalogue prompt into the sounds folder (and the cache), with
+   * a manifest of the content keys, reporting progress after each prompt.
+   */
+  async renderPrompts(onProgress: (p: PromptRenderProgress) => void = () => {}): Promise<{ synthesized: number }> {
+    mkdirSync(this.soundsDir, { recursive: true });
+    const manifest = this.manifest();
+    let synthesized = 0;
+    let done = 0;
+    for (const id of PROMPT_IDS) {
+      const key = this.speechId(PROMPTS[id]);
+      const had = this.entries.has(key) || (manifest[id]?.key === key && existsSync(join(this.soundsDir, `${id}.wav`)));
+      const entry = await this.speech(PROMPTS[id], 'prompt', {}, id);
+      const target = join(this.soundsDir, `${id}.wav`);
+      if (manifest[id]?.key !== entry.id || !existsSync(target)) copyFileSync(this.pathOf(entry.id, 'wav'), target);
+      manifest[id] = { key: entry.id, text: PROMPTS[id] };
+      if (!had) synthesized++;
+      onProgress({ done: ++done, total: PROMPT_IDS.length, id, synthesized: !had });
+    }
+    writeFileSync(join(this.soundsDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    return { synthesized };
+  }
+
+  // ---- recordings ---------------------------------------------------------
+
+  /**
+   * Stores a recorded reply: the original bytes as received, and an 8 kHz WAV
+   * with leading and trailing silence cut. Returns its id, duration and URLs
+   * (MP3 and Ogg are made on first request).
+   */
+  async storeRecording(input: RecordingInput): Promise<StoredRecording> {
+    this.checkOpen();
+    const format = input.format ?? 'wav';
+    if (!Number.isInteger(input.userId)) throw new AppError('AUDIO_RECORDING_INVALID', 'a recording needs a user id');
+    const pcm = resample(await decodeRecording(input.data, format), TELEPHONY_RATE);
+    const trimmed = trimSilence(pcm);
+    const wav = encodeWav(trimmed.pcm);
+    const id = randomBytes(16).toString('hex');
+    this.writeFile(id, 'original', input.data);
+    this.writeFile(id, 'wav', wav);
+    const now = this.clock.now();
+    const entry: Entry = {
+      id,
+      kind: 'recording',
+      text: null,
+      durationMs: durationMs(trimmed.pcm),
+      lastUsedAt: now,
+      bytes: wav.length + input.data.length,
+    };
+    this.db.transaction(() => {
+      this.stmt.insert.run({
+        id,
+        kind: 'recording',
+        engine: null,
+        voice: null,
+        ratePercent: null,
+        text: null,
+        spokenText: null,
+        promptId: null,
+        durationMs: entry.durationMs,
+        isSilent: trimmed.isSilent ? 1 : 0,
+        userId: input.userId,
+        sessionId: input.sessionId ?? null,
+        messageId: input.messageId ?? null,
+        now,
+      });
+      this.stmt.insertFile.run(id, 'original', input.data.length, format);
+      this.stmt.insertFile.run(id, 'wav', wav.length, null);
+    })();
+    this.entries.set(id, entry);
+    this.log.info({ audio: id, user: input.userId, durationMs: entry.durationMs, format }, 'recording stored');
+    return {
+      id,
+      durationMs: entry.durationMs,
+      isSilent: trimmed.isSilent,
+      wavUrl: this.signedUrl(id, 'wav'),
+      mp3Url: this.signedUrl(id, 'mp3'),
+      oggUrl: this.signedUrl(id, 'ogg'),
+    };
+  }
+
+  /** Links a stored recording to the message (and session) it became. */
+  linkRecording(id: string, link: { messageId?: string; sessionId?: string }): void {
+    const r = this.stmt.link.run({ id, messageId: link.messageId ?? null, sessionId: link.sessionId ?? null });
+    if (r.changes === 0) throw new AppError('AUDIO_NOT_FOUND', `no recording ${id}`, { audio: id });
+  }
+
+  /** What the store knows of one audio (recordings: who, which session and message). */
+  describe(id: string):
+    | {
+        id: string;
+        kind: Kind;
+        text: string | null;
+        durationMs: number;
+        userId: number | null;
+        sessionId: string | null;
+        messageId: string | null;
+        isSilent: boolean;
+      }
+    | undefined {
+    const row = this.stmt.get.get(id) as
+      | {
+          id: string;
+          kind: Kind;
+          text: string | null;
+          durationMs: number;
+          userId: number | null;
+          sessionId: string | null;
+          messageId: string | null;
+          isSilent: number;
+        }
+      | undefined;
+    return row ? { ...row, isSilent: row.isSilent === 1 } : undefined;
+  }
+
+  // ---- files and URLs -----------------------------------------------------
+
+  /** The text behind a rendered audio, from its id or any URL of it; null for recordings and unknown ids. */
+  textFor(urlOrAudioId: string): string | null {
+    const m = /(?:^|\/)([0-9a-f]{32})(?:$|[/.])/.exec(urlOrAudioId);
+    return m ? (this.entries.get(m[1] as string)?.text ?? null) : null;
+  }
+
+  /** The absolute signed URL of an audio in a format (the file need not exist yet for mp3/ogg). */
+  signedUrl(audioId: string, format: AudioFormat): string {
+    if (!AUDIO_ID.test(audioId)) throw new AppError('AUDIO_NOT_FOUND', 'no such audio');
+    return `${this.baseUrl().replace(/\/+$/, '')}${this.signer.sign(audioId, format, this.clock.now())}`;
+  }
+
+  /** Checks a request path below /audio/ (see UrlSigner.verify); maxAgeSeconds is what is left of its life. */
+  verifyPath(rest: string): { id: string; format: AudioFormat; expiresAt: number; maxAgeSeconds: number } {
+    const now = this.clock.now();
+    const v = this.signer.verify(rest, now);
+    return { ...v, maxAgeSeconds: Math.max(0, Math.floor((v.expiresAt - now) / 1000)) };
+  }
+
+  /** A file of an audio in a format, made (once, shared) with ffmpeg when it is a compressed one not made yet. */
+  async fileFor(audioId: string, format: AudioFormat): Promise<AudioFile> {
+    const entry = AUDIO_ID.test(audioId) ? this.entries.get(audioId) : undefined;
+    if (!entry) throw new AppError('AUDIO_NOT_FOUND', 'no such audio', { audio: audioId });
+    const path = this.pathOf(audioId, format);
+    if (format !== 'wav' && !existsSync(path)) {
+      const key = `${audioId}.${format}`;
+      let pending = this.transcoding.get(key);
+      if (!pending) {
+        pending = this.transcode(entry, format).finally(() => this.transcoding.delete(key));
+        this.transcoding.set(key, pending);
+      }
+      await pending;
+    }
+    let bytes: number;
+    try {
+      bytes = statSync(path).size;
+    } catch {
+      throw new AppError('AUDIO_NOT_FOUND', 'no such audio', { audio: audioId });
+    }
+    if (entry.kind !== 'recording') this.touch(entry);
+    return { path, contentType: CONTENT_TYPES[format], durationMs: entry.durationMs, bytes };
+  }
+
+  /** The notifier's AudioAttachmentPort: a voice message as an MP3 for an email. */
+  async mp3For(audioId: string): Promise<{ filename: string; content: Buffer; durationMs: number }> {
+    const f = await this.fileFor(audioId, 'mp3');
+    return {
+      filename: `voice-message-${audioId.slice(0, 8)}.mp3`,
+      content: await readFile(f.path),
+      durationMs: f.durationMs,
+    };
+  }
+
+  private async transcode(entry: Entry, format: 'mp3' | 'ogg'): Promise<void> {
+    const out = this.pathOf(entry.id, format);
+    await compress(this.pathOf(entry.id, 'wav'), out, format);
+    const bytes = statSync(out).size;
+    if (!this.entries.has(entry.id)) return;
+    this.stmt.insertFile.run(entry.id, format, bytes, null);
+    entry.bytes += bytes;
+    if (entry.kind !== 'recording') {
+      this.cacheBytes += bytes;
+      this.evict(entry.id);
+    }
+  }
+
+  /** Bytes of speech and prompts in the cache (what audio.cacheMaxBytes bounds). */
+  get cacheSize(): number {
+    return this.cacheBytes;
+  }
+
+  private pathOf(id: string, format: AudioFormat | 'original'): string {
+    return join(this.dir, id.slice(0, 2), `${id}.${format === 'original' ? 'orig' : format}`);
+  }
+
+  /** Writes through a temporary name, so a concurrent reader sees the whole file or none. */
+  private writeFile(id: string, format: AudioFormat | 'original', data: Buffer): void {
+    const path = this.pathOf(id, format);
+    mkdirSync(join(this.dir, id.slice(0, 2)), { recursive: true });
+    const tmp = `${path}.${randomBytes(4).toString('hex')}.part`;
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  }
+
+  private checkOpen(): void {
+    if (this.isClosed) throw new AppError('CORE_INTERNAL', 'the audio service is closed');
+  }
+
+  /** Waits for renders and conversions under way, then refuses new work. */
+  async close(): Promise<void> {
+    const pending = [...this.inflight.values(), ...this.transcoding.values()];
+    this.isClosed = true;
+    await Promise.allSettled(pending);
+  }
+}

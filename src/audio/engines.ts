@@ -1,0 +1,258 @@
+/**
+ * Speech engines behind one port. Each adapter starts its engine directly
+ * with an argument array (never a shell) and hands it text that speech-text.ts
+ * has already sanitised; where the engine can read standard input the text
+ * goes there, otherwise it is one argument after the flag that takes it.
+ *
+ * `say` (macOS) is the only engine that exports nothing on Linux: its adapter
+ * reports itself unavailable there, and the Linux engines are used directly.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AppError } from '../core/errors.js';
+import { type Pcm, parseWav } from './wav.js';
+
+export type EngineName = 'espeak-ng' | 'flite' | 'festival' | 'say';
+
+export interface SynthesisRequest {
+  /** Sanitised text (speech-text.ts): the adapter adds no escaping of its own. */
+  text: string;
+  /** The engine's own voice name, validated by the config schema. */
+  voice: string;
+  /** Speaking rate in percent of the engine's default. */
+  ratePercent: number;
+  signal?: AbortSignal;
+}
+
+/** A text-to-speech engine. `synthesize` resolves to mono 16-bit PCM at the engine's own rate. */
+export interface SpeechEngine {
+  readonly name: EngineName;
+  /** Whether the engine can export audio on this machine (probed once). */
+  isAvailable(): Promise<boolean>;
+  synthesize(request: SynthesisRequest): Promise<Pcm>;
+}
+
+export interface RunResult {
+  stdout: Buffer;
+  stderr: string;
+  code: number | null;
+}
+
+/** Runs a program with arguments and optional standard input, bounded in time and output. */
+export function run(
+  command: string,
+  args: string[],
+  options: { input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; maxBytes?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let stderr = '';
+    const max = options.maxBytes ?? 256 * 1024 * 1024;
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.stdout.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > max) child.kill('SIGKILL');
+      else chunks.push(d);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 4096) stderr += d.toString();
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ stdout: Buffer.concat(chunks), stderr, code });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Whether a program can be started (any exit status counts; only "not found" does not). */
+export async function canStart(program: string, args: string[]): Promise<boolean> {
+  try {
+    await run(program, args, { timeoutMs: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function failed(engine: EngineName, why: string, cause?: unknown): AppError {
+  return new AppError('AUDIO_ENGINE_FAILED', `${engine}: ${why}`, { engine }, cause ? { cause } : undefined);
+}
+
+async function toPcm(engine: EngineName, result: RunResult | Buffer): Promise<Pcm> {
+  const wav = Buffer.isBuffer(result) ? result : result.stdout;
+  if (!Buffer.isBuffer(result) && result.code !== 0)
+    throw failed(engine, `exited with ${result.code ?? 'a signal'}: ${result.stderr.trim().slice(0, 200)}`);
+  const pcm = parseWav(wav);
+  if (!pcm || pcm.samples.length === 0) throw failed(engine, 'wrote no audio');
+  return pcm;
+}
+
+export interface EngineOptions {
+  /** Where engines that cannot write to a pipe put their file. */
+  tmpDir: string;
+  timeoutMs: number;
+}
+
+abstract class ProgramEngine implements SpeechEngine {
+  abstract readonly name: EngineName;
+  protected abstract readonly program: string;
+
+  constructor(protected readonly options: EngineOptions) {}
+
+  private available: Promise<boolean> | undefined;
+
+  isAvailable(): Promise<boolean> {
+    this.available ??= canStart(this.program, this.probeArgs);
+    return this.available;
+  }
+
+  protected get probeArgs(): string[] {
+    return ['--version'];
+  }
+
+  async synthesize(request: SynthesisRequest): Promise<Pcm> {
+    try {
+      return await this.render(request);
+    } catch (e) {
+      if (e instanceof AppError) throw e;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new AppError('AUDIO_ENGINE_UNAVAILABLE', `${this.name} is not installed`, { engine: this.name });
+      throw failed(this.name, (e as Error).message, e);
+    }
+  }
+
+  protected abstract render(request: SynthesisRequest): Promise<Pcm>;
+
+  protected exec(args: string[], request: SynthesisRequest, input?: string): Promise<RunResult> {
+    return run(this.program, args, {
+      timeoutMs: this.options.timeoutMs,
+      ...(input !== undefined ? { input } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+  }
+}
+
+/** espeak-ng: text on standard input, WAV (22.05 kHz) on standard output. No -m, so no SSML is read. */
+export class EspeakEngine extends ProgramEngine {
+  readonly name = 'espeak-ng' as const;
+  protected readonly program: string = 'espeak-ng';
+
+  protected async render(r: SynthesisRequest): Promise<Pcm> {
+    const wpm = Math.round((175 * r.ratePercent) / 100);
+    return toPcm(this.name, await this.exec(['--stdin', '--stdout', '-v', r.voice, '-s', String(wpm)], r, r.text));
+  }
+}
+
+/** flite: it cannot open a socket as a file, so the text is one argument after -t and the WAV a temporary file. */
+export class FliteEngine extends ProgramEngine {
+  readonly name = 'flite' as const;
+  protected readonly program: string = 'flite';
+
+  protected async render(r: SynthesisRequest): Promise<Pcm> {
+    mkdirSync(this.options.tmpDir, { recursive: true });
+    const out = join(this.options.tmpDir, `flite-${randomBytes(8).toString('hex')}.wav`);
+    try {
+      const stretch = (100 / r.ratePercent).toFixed(3);
+      const result = await this.exec(
+        ['-voice', r.voice, '--setf', `duration_stretch=${stretch}`, '-t', r.text, '-o', out],
+        r,
+      );
+      if (result.code !== 0) return await toPcm(this.name, result);
+      return await toPcm(this.name, await readFile(out).catch(() => Buffer.alloc(0)));
+    } finally {
+      await unlink(out).catch(() => {});
+    }
+  }
+}
+
+/**
+ * festival's text2wave: text on standard input read as text (never as
+ * scheme); the voice and the rate are the only -eval expressions, built from
+ * config-validated names and a number.
+ */
+export class FestivalEngine extends ProgramEngine {
+  readonly name = 'festival' as const;
+  protected readonly program: string = 'text2wave';
+
+  protected override get probeArgs(): string[] {
+    return ['-h'];
+  }
+
+  protected async render(r: SynthesisRequest): Promise<Pcm> {
+    const stretch = (100 / r.ratePercent).toFixed(3);
+    const args = ['-eval', `(voice_${r.voice})`, '-eval', `(Parameter.set 'Duration_Stretch ${stretch})`];
+    return toPcm(this.name, await this.exec(args, r, `${r.text}\n`));
+  }
+}
+
+/** macOS say: exports 8 kHz 16-bit WAV directly; on other systems it cannot export audio. */
+export class SayEngine extends ProgramEngine {
+  readonly name = 'say' as const;
+  protected readonly program: string = 'say';
+
+  constructor(
+    options: EngineOptions,
+    private readonly platform: NodeJS.Platform,
+  ) {
+    super(options);
+  }
+
+  protected override get probeArgs(): string[] {
+    return ['-v', '?'];
+  }
+
+  override async isAvailable(): Promise<boolean> {
+    return this.platform === 'darwin' && (await super.isAvailable());
+  }
+
+  protected async render(r: SynthesisRequest): Promise<Pcm> {
+    if (this.platform !== 'darwin')
+      throw new AppError('AUDIO_ENGINE_UNAVAILABLE', 'say cannot export audio on this system', { engine: this.name });
+    mkdirSync(this.options.tmpDir, { recursive: true });
+    const out = join(this.options.tmpDir, `say-${randomBytes(8).toString('hex')}.wav`);
+    try {
+      const wpm = Math.round((175 * r.ratePercent) / 100);
+      const args = [
+        '-v',
+        r.voice,
+        '-r',
+        String(wpm),
+        '--file-format=WAVE',
+        '--data-format=LEI16@8000',
+        '-o',
+        out,
+        '-f',
+        '-',
+      ];
+      const result = await this.exec(args, r, r.text);
+      if (result.code !== 0) return await toPcm(this.name, result);
+      return await toPcm(this.name, await readFile(out));
+    } finally {
+      await unlink(out).catch(() => {});
+    }
+  }
+}
+
+/** The adapters of every engine this platform knows. */
+export function createEngines(options: EngineOptions, platform: NodeJS.Platform): Record<EngineName, SpeechEngine> {
+  return {
+    'espeak-ng': new EspeakEngine(options),
+    flite: new FliteEngine(options),
+    festival: new FestivalEngine(options),
+    say: new SayEngine(options, platform),
+  };
+}

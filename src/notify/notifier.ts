@@ -1,0 +1,714 @@
+/**
+ * The notifier: reaches a recipient who has no link, through the escalation
+ * ladder built from their device registry, with durable jobs.
+ *
+ * Rules:
+ * - An unreachable message opens an alert for its recipient (state
+ *   collecting) or folds into the one already open: at most one open alert
+ *   per recipient. After `collectDelaySeconds` the alert's ladder is built
+ *   (see ladder.ts) and it runs; messages that arrive later still fold in and
+ *   the later steps carry them.
+ * - Each step is a row: scheduled -> in-progress -> delivered | failed |
+ *   skipped, or cancelled while still scheduled. A step is claimed (one
+ *   UPDATE that moves it to in-progress and counts the attempt) before it is
+ *   performed, and recorded after. When it ends, the next step becomes due
+ *   after the step's wait; a skipped step (quiet hours, device gone, no call
+ *   port) passes on at once.
+ * - Exactly-once is impossible across a crash between "performed" and
+ *   "recorded"; we choose AT MOST ONCE. A step found in-progress at start-up
+ *   (this node stopped while performing it) is never performed again: it is
+ *   marked failed (NOTIFY_STEP_INTERRUPTED) and the ladder moves on, so the
+ *   next device is tried instead. Ringing someone's phone twice, or paging
+ *   them twice, is worse than moving on. Transport-level retries follow the
+ *   same rule: a server that says "try later" before taking the message is
+ *   retried (up to maxAttempts); a lost answer after the message was handed
+ *   over is not.
+ * - The ladder stops when the recipient opens any link (recipientActive),
+ *   reads one of the alert's messages (messageRead), accepts or declines the
+ *   reverse log-on call (declined: the sender is told), or an administrator
+ *   cancels it. Steps still scheduled become cancelled; a step in progress is
+ *   aborted where its channel can be (the call), and recorded as it ends.
+ * - All timing comes from the injected Clock.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AccountService } from '../accounts/account-service.js';
+import type { Device, User } from '../accounts/types.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Config } from '../core/config.js';
+import { AppError, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { checkText } from '../core/sanitize.js';
+import type { NotifyRepo } from '../store/notify-repo.js';
+import { emailText, oneLine, pageText } from './compose.js';
+import { buildLadder, stepIsQuiet } from './ladder.js';
+import type { EmailSender } from './mailer.js';
+import type { PagerPort } from './pager.js';
+import type { AudioAttachmentPort, SenderNoticePort } from './ports.js';
+import { replyLinkUrl, signReplyToken } from './reply-link.js';
+import type { ReverseLogonOutcome, ReverseLogonPort } from './reverse-logon-port.js';
+import type { Alert, AlertMessage, LadderOverride, PlannedStep, Step, UnreachableMessage } from './types.js';
+
+export interface NotifierDeps {
+  repo: NotifyRepo;
+  accounts: Pick<AccountService, 'userById' | 'devicesOf' | 'getUser'>;
+  clock: Clock;
+  config: Config;
+  log: Logger;
+  email: EmailSender;
+  pager: PagerPort;
+  /** Absent: call steps are skipped (and logged). */
+  reverseLogon?: ReverseLogonPort | undefined;
+  senderNotice?: SenderNoticePort | undefined;
+  audio?: AudioAttachmentPort | undefined;
+  linkSecret: string;
+  /** Told after each delivered step, with the messages it carried (presence marks them notified). */
+  onDelivered?: ((e: { recipientId: number; messageIds: string[]; channel: Step['channel'] }) => void) | undefined;
+  /** The public web URL reply links point to (setBaseUrl changes it once the port is bound). */
+  baseUrl: string;
+}
+
+export interface NotifierPorts {
+  reverseLogon: ReverseLogonPort | undefined;
+  senderNotice: SenderNoticePort | undefined;
+  audio: AudioAttachmentPort | undefined;
+}
+
+type StepResult = {
+  state: 'delivered' | 'failed' | 'skipped';
+  outcome: string;
+  code?: ErrorCode | string | undefined;
+  /** Ends the alert (the call was answered). */
+  stop?: 'accepted' | 'declined' | undefined;
+  retry?: boolean | undefined;
+};
+
+export interface AlertView extends Alert {
+  recipient: string;
+  messages: AlertMessage[];
+  steps: Step[];
+}
+
+export interface TraceEvent {
+  at: number;
+  alertId: string;
+  what: string;
+}
+
+const bad = (message: string, field: string) => new AppError('NOTIFY_INVALID_INPUT', message, { field });
+
+export class Notifier {
+  private readonly repo: NotifyRepo;
+  private readonly clock: Clock;
+  private readonly cfg: Config['notify'];
+  private readonly nodeId: string;
+  private readonly log: Logger;
+  private timer: TimerHandle | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private running = false;
+  private baseUrl: string;
+  private ports: NotifierPorts;
+  private readonly inflight = new Map<number, { alertId: string; abort: AbortController; done: Promise<void> }>();
+
+  constructor(private readonly deps: NotifierDeps) {
+    this.repo = deps.repo;
+    this.clock = deps.clock;
+    this.cfg = deps.config.notify;
+    this.nodeId = deps.config.presence.nodeId;
+    this.log = deps.log;
+    this.baseUrl = deps.baseUrl;
+    this.ports = { reverseLogon: deps.reverseLogon, senderNotice: deps.senderNotice, audio: deps.audio };
+  }
+
+  /**
+   * Plugs in ports built after the notifier (the IVR's reverse log-on, presence's sender notice, the audio
+   * server's MP3s); a port given as undefined is removed. Steps started later use them.
+   */
+  attach(ports: Partial<NotifierPorts>): void {
+    this.ports = { ...this.ports, ...ports };
+  }
+
+  /** The web server's public URL, once it is known (port 0 in tests). */
+  setBaseUrl(url: string): void {
+    this.baseUrl = url;
+  }
+
+  // ---- inputs from presence ---------------------------------------------------------
+
+  /** A message found no link of its recipient: open an alert or fold it into the open one. */
+  messageUnreachable(input: { recipientId: number; message: UnreachableMessage }): {
+    alertId: string;
+    folded: boolean;
+  } {
+    const recipient = this.recipient(input.recipientId);
+    const m = checkMessage(input.message);
+    const now = this.clock.now();
+    const r = this.repo.transaction(() => {
+      let alert = this.repo.openAlertOf(recipient.id);
+      const folded = alert !== null;
+      if (!alert) {
+        const id = newAlertId();
+        this.repo.insertAlert({
+          id,
+          recipientId: recipient.id,
+          isTest: false,
+          createdAt: now,
+          collectUntil: now + this.cfg.collectDelaySeconds * 1000,
+        });
+        alert = this.repo.alert(id) as Alert;
+      }
+      this.repo.addMessage(alert.id, m, now);
+      return { alertId: alert.id, folded };
+    });
+    this.log.info(
+      { alert: r.alertId, user: recipient.username, message: m.id, folded: r.folded },
+      r.folded ? 'message folded into the open alert' : 'alert opened',
+    );
+    this.pump();
+    return r;
+  }
+
+  /** The recipient opened a link (web, phone, XMPP): stop their ladder. Returns the alerts cancelled. */
+  recipientActive(userId: number): number {
+    const open = this.repo.openAlertOf(userId);
+    if (!open) return 0;
+    return this.cancelAlert(open.id, 'recipient active') ? 1 : 0;
+  }
+
+  /** The recipient read a message: stop the ladder of any open alert that carries it. */
+  messageRead(userId: number, messageId: string): number {
+    let n = 0;
+    for (const a of this.repo.alertsOfMessage(messageId))
+      if (a.recipientId === userId && (a.state === 'collecting' || a.state === 'running'))
+        if (this.cancelAlert(a.id, 'message read')) n++;
+    return n;
+  }
+
+  // ---- administration ---------------------------------------------------------------------
+
+  list(filter: { state?: Alert['state']; user?: string | number; limit?: number } = {}): Alert[] {
+    return this.repo.listAlerts({
+      state: filter.state,
+      recipientId: filter.user === undefined ? undefined : this.deps.accounts.getUser(filter.user).id,
+      limit: filter.limit,
+    });
+  }
+
+  show(alertId: string): AlertView {
+    const a = this.alertOrThrow(alertId);
+    return {
+      ...a,
+      recipient: this.deps.accounts.userById(a.recipientId)?.username ?? `#${a.recipientId}`,
+      messages: this.repo.messages(a.id),
+      steps: this.repo.steps(a.id),
+    };
+  }
+
+  /** An administrator stops an open alert. */
+  cancel(alertId: string): Alert {
+    const a = this.alertOrThrow(alertId);
+    if (!this.cancelAlert(a.id, 'cancelled by an administrator'))
+      throw new AppError('NOTIFY_ALERT_ENDED', `alert ${a.id} has already ended (${a.state})`);
+    return this.alertOrThrow(alertId);
+  }
+
+  /** An administrator runs an ended alert's failed and cancelled steps again, from the first of them. */
+  retry(alertId: string): Alert {
+    const a = this.alertOrThrow(alertId);
+    if (a.state === 'collecting' || a.state === 'running')
+      throw new AppError('NOTIFY_NOT_RETRYABLE', `alert ${a.id} is still ${a.state}`);
+    const now = this.clock.now();
+    this.repo.transaction(() => {
+      if (this.repo.openAlertOf(a.recipientId))
+        throw new AppError('NOTIFY_ALERT_BUSY', 'the recipient has another open alert; cancel it first');
+      if (this.repo.retryFailed(a.id, now) === 0)
+        throw new AppError('NOTIFY_NOT_RETRYABLE', `alert ${a.id} has no failed or cancelled step`);
+      this.repo.reopenAlert(a.id);
+    });
+    this.log.info({ alert: a.id }, 'alert retried by an administrator');
+    this.pump();
+    return this.alertOrThrow(alertId);
+  }
+
+  /** Fires a user's ladder now, with a test message and no collect delay. */
+  test(userRef: string | number): Alert {
+    const user = this.deps.accounts.getUser(userRef);
+    const now = this.clock.now();
+    const id = newAlertId();
+    this.repo.transaction(() => {
+      if (this.repo.openAlertOf(user.id))
+        throw new AppError('NOTIFY_ALERT_BUSY', `${user.username} already has an open alert; cancel it first`);
+      this.repo.insertAlert({ id, recipientId: user.id, isTest: true, createdAt: now, collectUntil: now });
+      this.repo.addMessage(
+        id,
+        {
+          id: `test-${id}`,
+          sessionId: `test-${id}`,
+          fromUserId: user.id,
+          fromName: 'Phone IM',
+          fromSpokenName: 'Phone I M',
+          text: 'This is a test alert. You can ignore it.',
+          at: now,
+        },
+        now,
+      );
+    });
+    this.log.info({ alert: id, user: user.username }, 'test alert fired');
+    this.pump();
+    return this.alertOrThrow(id);
+  }
+
+  /** Every step of how a message was, or was not, delivered through the notifier. */
+  trace(messageId: string): TraceEvent[] {
+    const out: TraceEvent[] = [];
+    for (const a of [...this.repo.alertsOfMessage(messageId)].reverse()) {
+      const m = this.repo.messages(a.id).find((x) => x.id === messageId);
+      const who = this.deps.accounts.userById(a.recipientId)?.username ?? `#${a.recipientId}`;
+      out.push({
+        at: a.createdAt,
+        alertId: a.id,
+        what: `alert opened for ${who}${a.isTest ? ' (test)' : ''}; collect delay until ${iso(a.collectUntil)}`,
+      });
+      if (m && m.addedAt > a.createdAt)
+        out.push({ at: m.addedAt, alertId: a.id, what: `message ${messageId} folded into the alert` });
+      for (const s of this.repo.steps(a.id)) {
+        const target = `step ${s.position} ${s.channel}${s.protocol ? `/${s.protocol}` : ''} ${s.address}`;
+        if (s.startedAt !== null)
+          out.push({ at: s.startedAt, alertId: a.id, what: `${target}: started (attempt ${s.attempts})` });
+        if (s.state === 'scheduled')
+          out.push({
+            at: s.dueAt ?? a.collectUntil,
+            alertId: a.id,
+            what: `${target}: scheduled${s.dueAt ? ` for ${iso(s.dueAt)}` : ' (after the step before it)'}${s.outcome ? `; last try: ${s.outcome}` : ''}`,
+          });
+        else if (s.state !== 'in-progress')
+          out.push({
+            at: s.endedAt ?? s.startedAt ?? a.createdAt,
+            alertId: a.id,
+            what: `${target}: ${s.state}${s.outcome ? ` (${s.outcome})` : ''}${s.errorCode ? ` [${s.errorCode}]` : ''}`,
+          });
+      }
+      if (a.endedAt !== null)
+        out.push({ at: a.endedAt, alertId: a.id, what: `alert ${a.state}: ${a.reason ?? ''}`.trimEnd() });
+    }
+    return out.sort((x, y) => x.at - y.at);
+  }
+
+  /** The user's ladder as it would run now: their own, or the default from the registry. */
+  ladder(userRef: string | number): { user: User; source: 'user' | 'default'; steps: PlannedStep[] } {
+    const user = this.deps.accounts.getUser(userRef);
+    const override = this.repo.ladderOf(user.id);
+    return {
+      user,
+      source: override ? 'user' : 'default',
+      steps: buildLadder(this.deps.accounts.devicesOf(user.id), override, this.cfg),
+    };
+  }
+
+  /** Sets a user's own ladder: device ids of their registry in order, each with an optional wait. Empty: never alert. */
+  setLadder(userRef: string | number, steps: LadderOverride[]): void {
+    const user = this.deps.accounts.getUser(userRef);
+    const devices = new Set(this.deps.accounts.devicesOf(user.id).map((d) => d.id));
+    const seen = new Set<number>();
+    for (const s of steps) {
+      if (!devices.has(s.deviceId))
+        throw new AppError('ACCOUNTS_DEVICE_NOT_FOUND', `user "${user.username}" has no device ${s.deviceId}`);
+      if (seen.has(s.deviceId)) throw bad(`device ${s.deviceId} appears twice in the ladder`, 'ladder');
+      seen.add(s.deviceId);
+      if (
+        s.waitSeconds !== undefined &&
+        (!Number.isInteger(s.waitSeconds) || s.waitSeconds < 0 || s.waitSeconds > 86_400)
+      )
+        throw bad('a wait must be 0 to 86400 seconds', 'wait');
+    }
+    this.repo.setLadder(
+      user.id,
+      steps.map((s) => (s.waitSeconds === undefined ? { deviceId: s.deviceId } : s)),
+      this.clock.now(),
+    );
+  }
+
+  clearLadder(userRef: string | number): boolean {
+    return this.repo.clearLadder(this.deps.accounts.getUser(userRef).id);
+  }
+
+  // ---- the scheduler ---------------------------------------------------------------------------
+
+  /** Recovers steps this node left in progress (never performing them again), then runs what is due. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const now = this.clock.now();
+    for (const s of this.repo.inProgressOf(this.nodeId)) {
+      this.log.warn({ alert: s.alertId, step: s.position }, 'step was in progress when the notifier stopped');
+      this.record(
+        s,
+        {
+          state: 'failed',
+          outcome: 'interrupted: the notifier stopped while performing this step; not repeated',
+          code: 'NOTIFY_STEP_INTERRUPTED',
+        },
+        now,
+      );
+    }
+    this.pump();
+  }
+
+  /** Stops scheduling, aborts what can be aborted, and waits for steps in flight to be recorded. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const pending = [...this.inflight.values()];
+    for (const f of pending) f.abort.abort();
+    await Promise.allSettled(pending.map((f) => f.done));
+    this.deps.email.close();
+  }
+
+  /** Resolves when no step is in flight (tests and the benchmark wait on it). */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight.values()].map((f) => f.done));
+  }
+
+  get stepsInFlight(): number {
+    return this.inflight.size;
+  }
+
+  private pump(): void {
+    if (!this.running) return;
+    const now = this.clock.now();
+    for (const a of this.repo.collectedAlerts(now, 1000)) this.startLadder(a, now);
+    const free = this.cfg.concurrency - this.inflight.size;
+    if (free > 0)
+      for (const s of this.repo.dueSteps(now, free)) {
+        if (this.repo.claimStep(s.id, this.nodeId, now)) this.launch({ ...s, attempts: s.attempts + 1 });
+      }
+    this.arm(now);
+  }
+
+  private arm(now: number): void {
+    // Also wake every pollSeconds: the CLI and other nodes write alerts this process has no timer for.
+    const poll = now + this.cfg.pollSeconds * 1000;
+    const next = this.inflight.size >= this.cfg.concurrency ? null : this.repo.nextDueAt(); // a finishing step pumps
+    const at = Math.max(Math.min(next ?? poll, poll), now);
+    if (this.timer && this.timerAt <= at) return;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.pump();
+    }, at - now);
+  }
+
+  private startLadder(a: Alert, now: number): void {
+    const recipient = this.deps.accounts.userById(a.recipientId);
+    const steps = recipient
+      ? buildLadder(this.deps.accounts.devicesOf(a.recipientId), this.repo.ladderOf(a.recipientId), this.cfg)
+      : [];
+    this.repo.transaction(() => {
+      if (!this.repo.startAlert(a.id)) return;
+      if (steps.length === 0) {
+        this.repo.endAlert(a.id, 'done', 'no devices in the ladder: nobody to reach', now);
+        return;
+      }
+      this.repo.insertSteps(a.id, steps, now);
+    });
+    this.log.info({ alert: a.id, user: recipient?.username, steps: steps.length }, 'ladder started');
+  }
+
+  private launch(step: Step): void {
+    const abort = new AbortController();
+    const done = this.perform(step, abort.signal)
+      .catch(
+        (e: unknown): StepResult => ({
+          state: 'failed',
+          outcome: `internal error: ${oneLine(String((e as Error)?.message ?? e), 200)}`,
+          code: 'CORE_INTERNAL',
+        }),
+      )
+      .then((result) => {
+        this.record(step, result, this.clock.now());
+      })
+      .catch((e: unknown) => {
+        this.log.error({ err: e, step: step.id }, 'could not record a step');
+      })
+      .finally(() => {
+        this.inflight.delete(step.id);
+        this.pump();
+      });
+    this.inflight.set(step.id, { alertId: step.alertId, abort, done });
+  }
+
+  /** Records a step's end and moves the ladder on, in one transaction. */
+  private record(step: Step, r: StepResult, now: number): void {
+    const after = this.repo.transaction(() => {
+      const alert = this.repo.alert(step.alertId);
+      const isOpen = alert?.state === 'running';
+      if (r.retry && step.attempts < this.cfg.maxAttempts && isOpen) {
+        this.repo.rescheduleStep(step.id, now + this.cfg.retryDelaySeconds * 1000, r.outcome, r.code ?? null);
+        return 'retry' as const;
+      }
+      this.repo.finishStep(step.id, r.state, r.outcome, r.code ?? null, now);
+      if (!isOpen) return 'closed' as const;
+      if (r.stop) {
+        this.repo.cancelOpenSteps(step.alertId, `call ${r.stop}`, now);
+        this.repo.endAlert(step.alertId, 'done', `call ${r.stop}`, now);
+        return r.stop;
+      }
+      const wait = r.state === 'skipped' ? 0 : step.waitMs;
+      if (!this.repo.scheduleNext(step.alertId, step.position, now + wait)) {
+        this.repo.endAlert(step.alertId, 'done', 'ladder finished', now);
+        return 'finished' as const;
+      }
+      return 'next' as const;
+    });
+    const fields = {
+      alert: step.alertId,
+      step: step.position,
+      channel: step.channel,
+      state: r.state,
+      outcome: r.outcome,
+      code: r.code,
+    };
+    if (r.state === 'failed' && after !== 'retry') this.log.warn(fields, 'alert step failed');
+    else this.log.info({ ...fields, next: after }, 'alert step ended');
+    if (after === 'declined') void this.tellDeclined(step);
+    if (r.state === 'delivered' && this.deps.onDelivered) {
+      const alert = this.repo.alert(step.alertId);
+      if (alert)
+        this.deps.onDelivered({
+          recipientId: alert.recipientId,
+          messageIds: this.repo.messages(alert.id).map((m) => m.id),
+          channel: step.channel,
+        });
+    }
+  }
+
+  private async perform(step: Step, signal: AbortSignal): Promise<StepResult> {
+    const alert = this.repo.alert(step.alertId);
+    if (alert?.state !== 'running') return { state: 'skipped', outcome: 'the alert is no longer running' };
+    const user = this.deps.accounts.userById(alert.recipientId);
+    if (!user) return { state: 'skipped', outcome: 'the recipient no longer exists' };
+    const device = this.deps.accounts.devicesOf(user.id).find((d) => d.id === step.deviceId);
+    if (!device) return { state: 'skipped', outcome: 'the device was removed from the registry' };
+    const now = this.clock.now();
+    if (stepIsQuiet(device, user.timeZone, now))
+      return {
+        state: 'skipped',
+        outcome: `quiet hours (${device.quietStart}-${device.quietEnd} ${user.timeZone})`,
+      };
+    const messages = this.repo.messages(alert.id);
+    if (messages.length === 0) return { state: 'skipped', outcome: 'no message to tell about' };
+    switch (step.channel) {
+      case 'call':
+        return this.call(alert, user, device, messages, signal);
+      case 'page':
+        return this.page(step, messages, now);
+      case 'email':
+        return this.email(step, alert, user, messages, now);
+    }
+  }
+
+  private async call(
+    alert: Alert,
+    user: User,
+    device: Device,
+    messages: AlertMessage[],
+    signal: AbortSignal,
+  ): Promise<StepResult> {
+    const port = this.ports.reverseLogon;
+    if (!port) {
+      this.log.warn({ alert: alert.id, user: user.username }, 'no reverse log-on port: call step skipped');
+      return { state: 'skipped', outcome: 'no reverse log-on port configured' };
+    }
+    const first = messages[0] as AlertMessage;
+    const outcome: ReverseLogonOutcome = await port.call(
+      {
+        alertId: alert.id,
+        userId: user.id,
+        phoneNumber: device.address,
+        senderSpokenName: first.fromSpokenName,
+        senderUserId: first.fromUserId,
+        sessionId: first.sessionId,
+        messages: messages
+          .filter((m) => m.sessionId === first.sessionId)
+          .map((m) => ({ id: m.id, text: m.text, ...(m.audioUrl ? { audioUrl: m.audioUrl } : {}) })),
+        ringSeconds: this.cfg.ringSeconds,
+        leaveVoicemail: this.cfg.leaveVoicemail,
+      },
+      signal,
+    );
+    switch (outcome.status) {
+      case 'accepted':
+        return { state: 'delivered', outcome: 'accepted: the recipient joined by phone', stop: 'accepted' };
+      case 'declined':
+        return { state: 'delivered', outcome: 'declined by the recipient', stop: 'declined' };
+      case 'machine':
+        return outcome.leftVoicemail
+          ? { state: 'delivered', outcome: 'answering machine: message left as voice mail' }
+          : { state: 'failed', outcome: 'answering machine' };
+      case 'no-answer':
+      case 'busy':
+      case 'no-response':
+        return { state: 'failed', outcome: outcome.status };
+      case 'failed':
+        return { state: 'failed', outcome: `call failed: ${oneLine(outcome.reason, 200)}` };
+    }
+  }
+
+  private async page(step: Step, messages: AlertMessage[], now: number): Promise<StepResult> {
+    const text = pageText(messages, { callbackNumber: this.cfg.callbackNumber, maxChars: this.cfg.pageMaxChars });
+    const r = await this.deps.pager.page(
+      { protocol: (step.protocol ?? 'snpp') as 'snpp' | 'smpp' | 'email', address: step.address },
+      text,
+      { messageId: this.messageIdOf(step), date: new Date(now) },
+    );
+    return this.fromDelivery(r);
+  }
+
+  private async email(
+    step: Step,
+    alert: Alert,
+    user: User,
+    messages: AlertMessage[],
+    now: number,
+  ): Promise<StepResult> {
+    const last = messages[messages.length - 1] as AlertMessage;
+    const token = signReplyToken(this.deps.linkSecret, {
+      userId: user.id,
+      sessionId: last.sessionId,
+      alertId: alert.id,
+      expiresAt: now + this.cfg.replyLinkTtlSeconds * 1000,
+    });
+    const parts = emailText(messages, {
+      recipientName: user.displayName,
+      timeZone: user.timeZone,
+      replyUrl: replyLinkUrl(this.baseUrl, token),
+      callbackNumber: this.cfg.callbackNumber,
+      isTest: alert.isTest,
+    });
+    const attachments: { filename: string; content: Buffer; contentType: string }[] = [];
+    const notes: string[] = [];
+    for (const m of messages) {
+      if (!m.audioId) continue;
+      if (!this.ports.audio) {
+        notes.push('no audio port: voice message not attached');
+        continue;
+      }
+      try {
+        const mp3 = await this.ports.audio.mp3For(m.audioId);
+        attachments.push({ filename: mp3.filename, content: mp3.content, contentType: 'audio/mpeg' });
+      } catch (e) {
+        notes.push(`audio ${m.audioId} not attached: ${oneLine(String((e as Error)?.message ?? e), 100)}`);
+        this.log.warn({ alert: alert.id, audio: m.audioId, code: 'NOTIFY_AUDIO_UNAVAILABLE' }, 'audio not attached');
+      }
+    }
+    const senders = [...new Set(messages.map((m) => m.fromName))];
+    const r = await this.deps.email.send({
+      to: step.address,
+      fromName: senders.length === 1 ? `${senders[0]} via Phone IM` : undefined,
+      subject: parts.subject,
+      text: parts.text,
+      messageId: this.messageIdOf(step),
+      date: new Date(now),
+      attachments,
+    });
+    const result = this.fromDelivery(r);
+    if (notes.length) result.outcome += `; ${notes.join('; ')}`;
+    return result;
+  }
+
+  private fromDelivery(r: import('./ports.js').DeliveryResult): StepResult {
+    if (r.status === 'delivered') return { state: 'delivered', outcome: r.detail };
+    return { state: 'failed', outcome: r.detail, code: r.code, retry: r.status === 'retry' };
+  }
+
+  private messageIdOf(step: Step): string {
+    return `<${step.alertId}.${step.position}.${step.attempts}@phoneim.notify>`;
+  }
+
+  private async tellDeclined(step: Step): Promise<void> {
+    const alert = this.repo.alert(step.alertId);
+    const first = alert ? this.repo.messages(alert.id)[0] : undefined;
+    const recipient = alert ? this.deps.accounts.userById(alert.recipientId) : null;
+    if (!alert || !first || !recipient) return;
+    if (!this.ports.senderNotice) {
+      this.log.warn({ alert: alert.id }, 'declined, but no sender-notice port: the sender is not told');
+      return;
+    }
+    try {
+      await this.ports.senderNotice.tellSender({
+        senderUserId: first.fromUserId,
+        sessionId: first.sessionId,
+        recipientId: recipient.id,
+        text: `${oneLine(recipient.displayName, 80)} declined your call-back request.`,
+      });
+    } catch (e) {
+      this.log.warn({ alert: alert.id, err: e }, 'could not tell the sender about the decline');
+    }
+  }
+
+  private cancelAlert(alertId: string, reason: string): boolean {
+    const now = this.clock.now();
+    const ended = this.repo.transaction(() => {
+      if (!this.repo.endAlert(alertId, 'cancelled', reason, now)) return false;
+      this.repo.cancelOpenSteps(alertId, reason, now);
+      return true;
+    });
+    if (!ended) return false;
+    for (const f of this.inflight.values()) if (f.alertId === alertId) f.abort.abort();
+    this.log.info({ alert: alertId, reason }, 'alert cancelled');
+    return true;
+  }
+
+  private alertOrThrow(id: string): Alert {
+    const a = this.repo.alert(id);
+    if (!a) throw new AppError('NOTIFY_ALERT_NOT_FOUND', `no alert "${oneLine(String(id), 40)}"`);
+    return a;
+  }
+
+  private recipient(id: number): User {
+    if (!Number.isSafeInteger(id)) throw bad('recipientId must be a user id', 'recipientId');
+    const u = this.deps.accounts.userById(id);
+    if (!u) throw new AppError('ACCOUNTS_USER_NOT_FOUND', `no user ${id}`);
+    return u;
+  }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function newAlertId(): string {
+  return `al-${randomBytes(5).toString('hex')}`;
+}
+
+function checkMessage(m: UnreachableMessage): UnreachableMessage {
+  if (typeof m !== 'object' || m === null) throw bad('message must be an object', 'message');
+  const id = checkText(m.id, { field: 'message id', maxChars: 128, code: 'NOTIFY_INVALID_INPUT' });
+  const sessionId = checkText(m.sessionId, { field: 'session id', maxChars: 128, code: 'NOTIFY_INVALID_INPUT' });
+  if (!Number.isSafeInteger(m.fromUserId)) throw bad('fromUserId must be a user id', 'fromUserId');
+  if (!Number.isFinite(m.at)) throw bad('at must be a time in ms', 'at');
+  // Names are kept as given (minus control characters): they are made safe again where they are used.
+  const fromName = oneLine(checkString(m.fromName, 'fromName'), 120) || 'someone';
+  const fromSpokenName = oneLine(checkString(m.fromSpokenName, 'fromSpokenName'), 120) || fromName;
+  const text = checkString(m.text, 'text');
+  if (text.length > 100_000) throw bad('text is longer than 100000 characters', 'text');
+  const opt = (v: unknown, field: string) =>
+    v === undefined || v === null ? undefined : checkText(v, { field, maxChars: 2048, code: 'NOTIFY_INVALID_INPUT' });
+  return {
+    id,
+    sessionId,
+    fromUserId: m.fromUserId,
+    fromName,
+    fromSpokenName,
+    text,
+    audioId: opt(m.audioId, 'audio id'),
+    audioUrl: opt(m.audioUrl, 'audio url'),
+    at: m.at,
+  };
+}
+
+function checkString(v: unknown, field: string): string {
+  if (typeof v !== 'string') throw bad(`${field} must be text`, field);
+  return v;
+}

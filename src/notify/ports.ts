@@ -1,0 +1,26 @@
+/** The ports the notifier needs from other parts; the composition root passes real ones. */
+
+/** A voice message's audio as an MP3 for an email attachment. The audio file server implements it. */
+export interface AudioAttachmentPort {
+  /** Throws (any error) when the audio is gone or cannot be transcoded; the email then goes without it. */
+  mp3For(audioId: string): Promise<{ filename: string; content: Buffer; durationMs: number }>;
+}
+
+/** Tells a sender something about their message (the recipient declined the call). Presence implements it. */
+export interface SenderNoticePort {
+  tellSender(notice: {
+    senderUserId: number;
+    sessionId: string;
+    recipientId: number;
+    /** A short system message, e.g. "Bob declined your call-back request." */
+    text: string;
+  }): Promise<void>;
+}
+
+/** The result of one delivery attempt by a channel (email, pager). */
+export type DeliveryResult =
+  | { status: 'delivered'; detail: string }
+  /** Try again later (server unreachable, 4xx, timeout). */
+  | { status: 'retry'; code: string; detail: string }
+  /** Refused for good (5xx, bad address). */
+  | { status: 'failed'; code: string; detail: string };

@@ -1,0 +1,110 @@
+/**
+ * One group commit of the message cache: a batch of messages and their
+ * delivery rows in one transaction; when the batch fails, each message alone,
+ * so one bad message cannot sink the others. Shared by the in-thread writer
+ * and the writer thread.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../store/db.js';
+
+export interface CommitEntry {
+  sessionId: string;
+  fromUserId: number;
+  kind: 'text' | 'voice';
+  text: string | null;
+  audioId: string | null;
+  audioUrl: string | null;
+  recipients: number[];
+  createdAt: number;
+}
+
+/** A recipient's link was given a message (pending or notified becomes delivered). */
+export interface DeliveredUpdate {
+  userId: number;
+  messageId: number;
+}
+
+/** The id given to each entry, or the reason it could not be stored. */
+export type CommitResult = { ok: true; id: number } | { ok: false; reason: string };
+
+export class BatchCommitter {
+  private readonly insertMessage: Statement;
+  private readonly insertDelivery: Statement;
+  private readonly markDelivered: Statement;
+  private readonly moveCursor: Statement;
+
+  constructor(
+    private readonly db: Db,
+    private readonly nodeId: string,
+  ) {
+    db.pragma('synchronous = FULL');
+    this.insertMessage = db.prepare(
+      `INSERT INTO messages (session_id, from_user_id, kind, text, audio_id, audio_url, node_id, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertDelivery = db.prepare(
+      "INSERT INTO deliveries (message_id, recipient_id, state, updated_at) VALUES (?, ?, 'pending', ?)",
+    );
+    this.markDelivered = db.prepare(
+      "UPDATE deliveries SET state = 'delivered', updated_at = ? WHERE recipient_id = ? AND message_id = ? AND state IN ('pending', 'notified')",
+    );
+    this.moveCursor = db.prepare('UPDATE session_objects SET cursor = MAX(cursor, ?) WHERE id = ?');
+  }
+
+  /**
+   * Stores the entries, and records deliveries and cursors (those ride along:
+   * they are not what anyone waits for, and must not take a write lock of
+   * their own on the main thread).
+   */
+  commit(
+    entries: CommitEntry[],
+    delivered: DeliveredUpdate[] = [],
+    cursors: [string, number][] = [],
+    now = Date.now(),
+  ): CommitResult[] {
+    const after = () => {
+      for (const d of delivered) this.markDelivered.run(now, d.userId, d.messageId);
+      for (const [id, cursor] of cursors) this.moveCursor.run(cursor, id);
+    };
+    try {
+      return this.db.transaction(() => {
+        const out = entries.map((e) => ({ ok: true as const, id: this.write(e) }));
+        after();
+        return out;
+      })();
+    } catch {
+      try {
+        this.db.transaction(after)();
+      } catch {
+        // Delivery states only: the messages stay pending and are given again (at least once).
+      }
+      return entries.map((e) => {
+        try {
+          return { ok: true as const, id: this.db.transaction(() => this.write(e))() };
+        } catch (err) {
+          return { ok: false as const, reason: (err as Error).message };
+        }
+      });
+    }
+  }
+
+  private write(e: CommitEntry): number {
+    const info = this.insertMessage.run(
+      e.sessionId,
+      e.fromUserId,
+      e.kind,
+      e.text,
+      e.audioId,
+      e.audioUrl,
+      this.nodeId,
+      e.createdAt,
+    );
+    const id = Number(info.lastInsertRowid);
+    for (const r of e.recipients) this.insertDelivery.run(id, r, e.createdAt);
+    return id;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

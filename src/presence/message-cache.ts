@@ -1,0 +1,258 @@
+/**
+ * The message cache's durable write path.
+ *
+ * Rules:
+ * - A message is acknowledged (its promise resolves) only after the
+ *   transaction that holds it has committed on a connection with
+ *   synchronous=FULL: an acknowledged message survives a crash or power loss.
+ * - Group commit: messages queue while a commit is under way and go together
+ *   in the next one (at most `maxBatch`), so ingest is not bounded by one
+ *   fsync per message. With a writer thread (the default), commits and their
+ *   fsyncs run off the main thread and only one batch is in flight at a time:
+ *   the batch size follows the disk's speed by itself. Inline (in-thread)
+ *   writing is there for the tools and tests that want it.
+ * - A message and its per-recipient delivery rows (all 'pending') are written
+ *   together or not at all; a message that cannot be stored rejects with
+ *   PRESENCE_STORE_FAILED and the others of its batch are still stored.
+ * - Delivery-state changes after the fact (delivered, read) are not on the
+ *   acknowledgement path; the service batches them separately.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Clock } from '../core/clock.js';
+import { AppError } from '../core/errors.js';
+import { openDb } from '../store/db.js';
+import { BatchCommitter, type CommitEntry, type CommitResult, type DeliveredUpdate } from './cache-commit.js';
+import type { StoredMessage } from './types.js';
+
+export type NewMessage = Omit<CommitEntry, 'createdAt'>;
+
+interface Pending {
+  entry: CommitEntry;
+  resolve: (m: StoredMessage) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface MessageCacheOptions {
+  /** The SQLite file; the cache opens its own connection to it, on the first message. */
+  dbPath: string;
+  nodeId: string;
+  clock: Clock;
+  maxBatch?: number;
+  /** Commit on the main thread instead of a writer thread. */
+  inline?: boolean;
+}
+
+const WRITER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './cache-writer.ts' : './cache-writer.js',
+  import.meta.url,
+);
+
+export class MessageCache {
+  private readonly options: MessageCacheOptions;
+  private readonly maxBatch: number;
+  private queue: Pending[] = [];
+  private inFlight: Pending[] | null = null;
+  private delivered: DeliveredUpdate[] = [];
+  private cursors = new Map<string, number>();
+  private inFlightDelivered: DeliveredUpdate[] = [];
+  /** Deliveries and cursors not yet committed, so that reads can see them meanwhile. */
+  private readonly unsettled = new Set<string>();
+  private readonly unsettledCursors = new Map<string, number>();
+  private scheduled = false;
+  private closed = false;
+  private committer: BatchCommitter | undefined;
+  private worker: Worker | undefined;
+  private seq = 0;
+  private idle: (() => void)[] = [];
+  private inFlightCursors: [string, number][] = [];
+  /** Figures for the benchmark and the health view. */
+  readonly stats = { batches: 0, messages: 0, largestBatch: 0 };
+
+  constructor(options: MessageCacheOptions) {
+    this.options = options;
+    this.maxBatch = options.maxBatch ?? 2000;
+  }
+
+  /** Stores a message; resolves after its commit. */
+  append(message: NewMessage): Promise<StoredMessage> {
+    if (this.closed) return Promise.reject(new AppError('PRESENCE_CLOSED', 'the message cache is closed'));
+    return new Promise<StoredMessage>((resolve, reject) => {
+      this.queue.push({ entry: { ...message, createdAt: this.options.clock.now() }, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Starts the writer (thread or connection) now, so the first message does not pay for it. */
+  warm(): void {
+    if (this.closed) return;
+    if (this.options.inline) {
+      try {
+        this.committer ??= new BatchCommitter(openDb({ path: this.options.dbPath }), this.options.nodeId);
+      } catch {
+        // The first message reports it.
+      }
+    } else this.writer();
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Records (with the next commit) that a link of `userId` was given a message. */
+  markDelivered(userId: number, messageId: number, sessionObjectId?: string): void {
+    this.delivered.push({ userId, messageId });
+    this.unsettled.add(`${userId}:${messageId}`);
+    if (sessionObjectId) {
+      const c = Math.max(this.cursors.get(sessionObjectId) ?? 0, messageId);
+      this.cursors.set(sessionObjectId, c);
+      this.unsettledCursors.set(sessionObjectId, Math.max(this.unsettledCursors.get(sessionObjectId) ?? 0, c));
+    }
+    this.schedule();
+  }
+
+  /** True while a delivery is recorded but not yet committed. */
+  isDeliveredUnsettled(userId: number, messageId: number): boolean {
+    return this.unsettled.has(`${userId}:${messageId}`);
+  }
+
+  /** The newest cursor of a session object not yet committed (0 when none). */
+  unsettledCursor(sessionObjectId: string): number {
+    return this.unsettledCursors.get(sessionObjectId) ?? 0;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.inFlight) return;
+    if (this.queue.length === 0 && this.delivered.length === 0 && this.cursors.size === 0) {
+      for (const f of this.idle.splice(0)) f();
+      return;
+    }
+    const batch = this.queue.splice(0, this.maxBatch);
+    const delivered = this.delivered;
+    const cursors = [...this.cursors];
+    this.delivered = [];
+    this.cursors = new Map();
+    if (batch.length > 0) {
+      this.stats.batches++;
+      this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    }
+    const entries = batch.map((p) => p.entry);
+    const now = this.options.clock.now();
+    if (this.options.inline) {
+      let results: CommitResult[];
+      try {
+        this.committer ??= new BatchCommitter(openDb({ path: this.options.dbPath }), this.options.nodeId);
+        results = this.committer.commit(entries, delivered, cursors, now);
+      } catch (e) {
+        results = entries.map(() => ({ ok: false, reason: (e as Error).message }));
+      }
+      this.settle(batch, results, delivered, cursors);
+      this.flush();
+      return;
+    }
+    this.inFlight = batch;
+    this.inFlightDelivered = delivered;
+    this.inFlightCursors = cursors;
+    const seq = ++this.seq;
+    const w = this.writer();
+    // The thread keeps the process alive only while a commit is under way.
+    w.ref();
+    w.postMessage({ type: 'batch', seq, entries, delivered, cursors, now });
+  }
+
+  private writer(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(WRITER_URL, { workerData: { path: this.options.dbPath, nodeId: this.options.nodeId } });
+    w.unref();
+    w.on('message', (m: { seq: number; results: CommitResult[] }) => {
+      w.unref();
+      const batch = this.inFlight;
+      this.inFlight = null;
+      if (batch && m.seq === this.seq) this.settle(batch, m.results, this.inFlightDelivered, this.inFlightCursors);
+      this.flush();
+    });
+    w.on('error', (e) => this.writerFailed(e));
+    w.on('exit', () => {
+      if (this.worker === w) this.worker = undefined;
+      if (this.inFlight) this.writerFailed(new Error('the writer thread exited'));
+    });
+    this.worker = w;
+    return w;
+  }
+
+  private writerFailed(e: unknown): void {
+    const batch = this.inFlight ?? [];
+    this.inFlight = null;
+    this.worker = undefined;
+    this.settle(
+      batch,
+      batch.map(() => ({ ok: false, reason: String(e) })),
+      this.inFlightDelivered,
+      this.inFlightCursors,
+    );
+    this.flush();
+  }
+
+  private settle(
+    batch: Pending[],
+    results: CommitResult[],
+    delivered: DeliveredUpdate[],
+    cursors: [string, number][],
+  ): void {
+    for (const d of delivered) this.unsettled.delete(`${d.userId}:${d.messageId}`);
+    for (const [id, c] of cursors) if ((this.unsettledCursors.get(id) ?? 0) <= c) this.unsettledCursors.delete(id);
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i] as Pending;
+      const r = results[i] ?? { ok: false, reason: 'no result' };
+      if (r.ok) {
+        this.stats.messages++;
+        const e = p.entry;
+        p.resolve({
+          id: String(r.id),
+          sessionId: e.sessionId,
+          fromUserId: e.fromUserId,
+          kind: e.kind,
+          text: e.text,
+          audioId: e.audioId,
+          audioUrl: e.audioUrl,
+          createdAt: e.createdAt,
+        });
+      } else
+        p.reject(
+          new AppError('PRESENCE_STORE_FAILED', 'the message could not be stored', undefined, {
+            cause: new Error(r.reason),
+          }),
+        );
+    }
+  }
+
+  /** Commits what is queued, refuses new messages, and closes the connection. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await new Promise<void>((resolve) => {
+      this.idle.push(resolve);
+      this.flush();
+    });
+    this.committer?.close();
+    this.committer = undefined;
+    const w = this.worker;
+    if (w) {
+      this.worker = undefined;
+      const exited = new Promise((r) => w.once('exit', r));
+      w.ref();
+      w.postMessage({ type: 'close' });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
+      await w.terminate();
+    }
+  }
+}

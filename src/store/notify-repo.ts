@@ -1,0 +1,390 @@
+/** The notifier's rows: alerts, their messages, ladder steps, per-user ladders. */
+import type {
+  Alert,
+  AlertMessage,
+  AlertState,
+  LadderOverride,
+  PlannedStep,
+  Step,
+  StepState,
+  UnreachableMessage,
+} from '../notify/types.js';
+import type { Db } from './db.js';
+
+interface AlertRow {
+  id: string;
+  recipient_id: number;
+  state: AlertState;
+  reason: string | null;
+  is_test: number;
+  created_at: number;
+  collect_until: number;
+  ended_at: number | null;
+}
+
+interface MessageRow {
+  alert_id: string;
+  message_id: string;
+  session_id: string;
+  from_user_id: number;
+  from_name: string;
+  from_spoken_name: string;
+  text: string;
+  audio_id: string | null;
+  audio_url: string | null;
+  at: number;
+  added_at: number;
+}
+
+interface StepRow {
+  id: number;
+  alert_id: string;
+  position: number;
+  channel: Step['channel'];
+  device_id: number | null;
+  protocol: string | null;
+  address: string;
+  wait_ms: number;
+  state: StepState;
+  attempts: number;
+  due_at: number | null;
+  node_id: string | null;
+  started_at: number | null;
+  ended_at: number | null;
+  outcome: string | null;
+  error_code: string | null;
+}
+
+const toAlert = (r: AlertRow): Alert => ({
+  id: r.id,
+  recipientId: r.recipient_id,
+  state: r.state,
+  reason: r.reason,
+  isTest: r.is_test === 1,
+  createdAt: r.created_at,
+  collectUntil: r.collect_until,
+  endedAt: r.ended_at,
+});
+
+const toMessage = (r: MessageRow): AlertMessage => ({
+  alertId: r.alert_id,
+  id: r.message_id,
+  sessionId: r.session_id,
+  fromUserId: r.from_user_id,
+  fromName: r.from_name,
+  fromSpokenName: r.from_spoken_name,
+  text: r.text,
+  audioId: r.audio_id ?? undefined,
+  audioUrl: r.audio_url ?? undefined,
+  at: r.at,
+  addedAt: r.added_at,
+});
+
+const toStep = (r: StepRow): Step => ({
+  id: r.id,
+  alertId: r.alert_id,
+  position: r.position,
+  channel: r.channel,
+  deviceId: r.device_id,
+  protocol: r.protocol,
+  address: r.address,
+  waitMs: r.wait_ms,
+  state: r.state,
+  attempts: r.attempts,
+  dueAt: r.due_at,
+  nodeId: r.node_id,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  outcome: r.outcome,
+  errorCode: r.error_code,
+});
+
+export interface AlertFilter {
+  state?: AlertState | undefined;
+  recipientId?: number | undefined;
+  limit?: number | undefined;
+}
+
+export class NotifyRepo {
+  constructor(private readonly db: Db) {}
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  // ---- alerts ------------------------------------------------------------------
+
+  openAlertOf(recipientId: number): Alert | null {
+    const r = this.db
+      .prepare(`SELECT * FROM notify_alerts WHERE recipient_id = ? AND state IN ('collecting', 'running')`)
+      .get(recipientId) as AlertRow | undefined;
+    return r ? toAlert(r) : null;
+  }
+
+  alert(id: string): Alert | null {
+    const r = this.db.prepare('SELECT * FROM notify_alerts WHERE id = ?').get(id) as AlertRow | undefined;
+    return r ? toAlert(r) : null;
+  }
+
+  insertAlert(a: { id: string; recipientId: number; isTest: boolean; createdAt: number; collectUntil: number }): void {
+    this.db
+      .prepare(
+        `INSERT INTO notify_alerts (id, recipient_id, state, is_test, created_at, collect_until)
+         VALUES (?, ?, 'collecting', ?, ?, ?)`,
+      )
+      .run(a.id, a.recipientId, a.isTest ? 1 : 0, a.createdAt, a.collectUntil);
+  }
+
+  listAlerts(f: AlertFilter = {}): Alert[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.state) {
+      where.push('state = ?');
+      args.push(f.state);
+    }
+    if (f.recipientId !== undefined) {
+      where.push('recipient_id = ?');
+      args.push(f.recipientId);
+    }
+    const sql = `SELECT * FROM notify_alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, f.limit ?? 100) as AlertRow[]).map(toAlert);
+  }
+
+  /** Alerts whose collect delay is over, due at or before `now`. */
+  collectedAlerts(now: number, limit: number): Alert[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM notify_alerts WHERE state = 'collecting' AND collect_until <= ? ORDER BY collect_until LIMIT ?`,
+        )
+        .all(now, limit) as AlertRow[]
+    ).map(toAlert);
+  }
+
+  /** Moves collecting -> running; false when someone else (or a cancel) got there first. */
+  startAlert(id: string): boolean {
+    return (
+      this.db.prepare(`UPDATE notify_alerts SET state = 'running' WHERE id = ? AND state = 'collecting'`).run(id)
+        .changes === 1
+    );
+  }
+
+  /** Ends an open alert; false when it had already ended. */
+  endAlert(id: string, state: 'done' | 'cancelled', reason: string, at: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE notify_alerts SET state = ?, reason = ?, ended_at = ? WHERE id = ? AND state IN ('collecting', 'running')`,
+        )
+        .run(state, reason, at, id).changes === 1
+    );
+  }
+
+  reopenAlert(id: string): void {
+    this.db.prepare(`UPDATE notify_alerts SET state = 'running', reason = NULL, ended_at = NULL WHERE id = ?`).run(id);
+  }
+
+  // ---- messages ----------------------------------------------------------------
+
+  /** Adds a message to an alert; false when it was already there. */
+  addMessage(alertId: string, m: UnreachableMessage, addedAt: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `INSERT OR IGNORE INTO notify_alert_messages
+           (alert_id, message_id, session_id, from_user_id, from_name, from_spoken_name, text, audio_id, audio_url, at, added_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          alertId,
+          m.id,
+          m.sessionId,
+          m.fromUserId,
+          m.fromName,
+          m.fromSpokenName,
+          m.text,
+          m.audioId ?? null,
+          m.audioUrl ?? null,
+          m.at,
+          addedAt,
+        ).changes === 1
+    );
+  }
+
+  messages(alertId: string): AlertMessage[] {
+    return (
+      this.db
+        .prepare('SELECT * FROM notify_alert_messages WHERE alert_id = ? ORDER BY at, rowid')
+        .all(alertId) as MessageRow[]
+    ).map(toMessage);
+  }
+
+  /** Every alert that carried this message, newest first. */
+  alertsOfMessage(messageId: string): Alert[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT a.* FROM notify_alerts a JOIN notify_alert_messages m ON m.alert_id = a.id
+           WHERE m.message_id = ? ORDER BY a.created_at DESC`,
+        )
+        .all(messageId) as AlertRow[]
+    ).map(toAlert);
+  }
+
+  // ---- steps ---------------------------------------------------------------------
+
+  insertSteps(alertId: string, steps: PlannedStep[], firstDueAt: number): void {
+    const ins = this.db.prepare(
+      `INSERT INTO notify_steps (alert_id, position, channel, device_id, protocol, address, wait_ms, state, due_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'scheduled', ?)`,
+    );
+    steps.forEach((s, i) => {
+      ins.run(alertId, i + 1, s.channel, s.deviceId, s.protocol, s.address, s.waitMs, i === 0 ? firstDueAt : null);
+    });
+  }
+
+  steps(alertId: string): Step[] {
+    return (
+      this.db.prepare('SELECT * FROM notify_steps WHERE alert_id = ? ORDER BY position').all(alertId) as StepRow[]
+    ).map(toStep);
+  }
+
+  step(id: number): Step | null {
+    const r = this.db.prepare('SELECT * FROM notify_steps WHERE id = ?').get(id) as StepRow | undefined;
+    return r ? toStep(r) : null;
+  }
+
+  dueSteps(now: number, limit: number): Step[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM notify_steps WHERE state = 'scheduled' AND due_at IS NOT NULL AND due_at <= ?
+           ORDER BY due_at, id LIMIT ?`,
+        )
+        .all(now, limit) as StepRow[]
+    ).map(toStep);
+  }
+
+  /** The earliest time anything is due: a step, or the end of a collect delay. */
+  nextDueAt(): number | null {
+    const r = this.db
+      .prepare(
+        `SELECT MIN(t) AS t FROM (
+           SELECT MIN(due_at) AS t FROM notify_steps WHERE state = 'scheduled' AND due_at IS NOT NULL
+           UNION ALL SELECT MIN(collect_until) FROM notify_alerts WHERE state = 'collecting')`,
+      )
+      .get() as { t: number | null };
+    return r.t;
+  }
+
+  /**
+   * Claims a scheduled step: scheduled -> in-progress, attempts + 1, in one
+   * statement, so two schedulers (or two nodes) never both perform it.
+   */
+  claimStep(id: number, nodeId: string, now: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE notify_steps SET state = 'in-progress', attempts = attempts + 1, node_id = ?, started_at = ?
+           WHERE id = ? AND state = 'scheduled'`,
+        )
+        .run(nodeId, now, id).changes === 1
+    );
+  }
+
+  /** Ends an in-progress or scheduled step. */
+  finishStep(id: number, state: StepState, outcome: string, errorCode: string | null, now: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE notify_steps SET state = ?, outcome = ?, error_code = ?, ended_at = ?
+           WHERE id = ? AND state IN ('scheduled', 'in-progress')`,
+        )
+        .run(state, outcome, errorCode, now, id).changes === 1
+    );
+  }
+
+  /** Puts an in-progress step back to scheduled for another attempt (the server said "try later"). */
+  rescheduleStep(id: number, dueAt: number, outcome: string, errorCode: string | null): void {
+    this.db
+      .prepare(
+        `UPDATE notify_steps SET state = 'scheduled', due_at = ?, outcome = ?, error_code = ?
+         WHERE id = ? AND state = 'in-progress'`,
+      )
+      .run(dueAt, outcome, errorCode, id);
+  }
+
+  /** Makes the next scheduled step after `position` due. Returns false when there is none. */
+  scheduleNext(alertId: string, position: number, dueAt: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE notify_steps SET due_at = ? WHERE id = (SELECT id FROM notify_steps
+           WHERE alert_id = ? AND position > ? AND state = 'scheduled' ORDER BY position LIMIT 1)`,
+        )
+        .run(dueAt, alertId, position).changes === 1
+    );
+  }
+
+  cancelOpenSteps(alertId: string, outcome: string, now: number): number {
+    return this.db
+      .prepare(
+        `UPDATE notify_steps SET state = 'cancelled', outcome = ?, ended_at = ? WHERE alert_id = ? AND state = 'scheduled'`,
+      )
+      .run(outcome, now, alertId).changes;
+  }
+
+  /** Steps this node left in progress when it stopped (crashed). */
+  inProgressOf(nodeId: string): Step[] {
+    return (
+      this.db
+        .prepare(`SELECT * FROM notify_steps WHERE state = 'in-progress' AND node_id = ? ORDER BY id`)
+        .all(nodeId) as StepRow[]
+    ).map(toStep);
+  }
+
+  /** Failed steps of an alert go back to scheduled (an administrator's retry); the first is due now. */
+  retryFailed(alertId: string, now: number): number {
+    const failed = this.db
+      .prepare(`SELECT id FROM notify_steps WHERE alert_id = ? AND state IN ('failed', 'cancelled') ORDER BY position`)
+      .all(alertId) as { id: number }[];
+    const upd = this.db.prepare(
+      `UPDATE notify_steps SET state = 'scheduled', due_at = ?, outcome = NULL, error_code = NULL,
+       started_at = NULL, ended_at = NULL WHERE id = ?`,
+    );
+    failed.forEach((f, i) => {
+      upd.run(i === 0 ? now : null, f.id);
+    });
+    return failed.length;
+  }
+
+  countOpenSteps(alertId: string): number {
+    const r = this.db
+      .prepare(`SELECT COUNT(*) AS n FROM notify_steps WHERE alert_id = ? AND state IN ('scheduled', 'in-progress')`)
+      .get(alertId) as { n: number };
+    return r.n;
+  }
+
+  // ---- per-user ladders ------------------------------------------------------------
+
+  ladderOf(userId: number): LadderOverride[] | null {
+    const r = this.db.prepare('SELECT steps FROM notify_ladders WHERE user_id = ?').get(userId) as
+      | { steps: string }
+      | undefined;
+    return r ? (JSON.parse(r.steps) as LadderOverride[]) : null;
+  }
+
+  setLadder(userId: number, steps: LadderOverride[], now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO notify_ladders (user_id, steps, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET steps = excluded.steps, updated_at = excluded.updated_at`,
+      )
+      .run(userId, JSON.stringify(steps), now);
+  }
+
+  clearLadder(userId: number): boolean {
+    return this.db.prepare('DELETE FROM notify_ladders WHERE user_id = ?').run(userId).changes === 1;
+  }
+}

@@ -1,0 +1,467 @@
+/**
+ * The presence server's tables: chosen presence, links, subscriptions, IM
+ * sessions and members, the message cache's reads and delivery states,
+ * session objects and node leases. The message cache's durable writes go
+ * through MessageCache (group commit) on its own connection.
+ */
+import type {
+  ChosenState,
+  DeliveryState,
+  ImSession,
+  LinkKind,
+  MemberState,
+  SessionObject,
+  StoredMessage,
+} from '../presence/types.js';
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './db.js';
+
+interface MessageRow {
+  id: number;
+  session_id: string;
+  from_user_id: number;
+  kind: 'text' | 'voice';
+  text: string | null;
+  audio_id: string | null;
+  audio_url: string | null;
+  created_at: number;
+}
+
+export function toMessage(r: MessageRow): StoredMessage {
+  return {
+    id: String(r.id),
+    sessionId: r.session_id,
+    fromUserId: r.from_user_id,
+    kind: r.kind,
+    text: r.text,
+    audioId: r.audio_id,
+    audioUrl: r.audio_url,
+    createdAt: r.created_at,
+  };
+}
+
+interface ObjectRow {
+  id: string;
+  user_id: number;
+  client: string;
+  csrf: string;
+  node_id: string;
+  cursor: number;
+  created_at: number;
+  last_seen_at: number;
+}
+
+const toObject = (r: ObjectRow): SessionObject => ({
+  id: r.id,
+  userId: r.user_id,
+  client: r.client,
+  csrf: r.csrf,
+  nodeId: r.node_id,
+  cursor: String(r.cursor),
+  createdAt: r.created_at,
+  lastSeenAt: r.last_seen_at,
+});
+
+const MESSAGE_COLS = 'm.id, m.session_id, m.from_user_id, m.kind, m.text, m.audio_id, m.audio_url, m.created_at';
+
+export class PresenceRepo {
+  private readonly db: Db;
+  private readonly stmt;
+
+  constructor(db: Db) {
+    this.db = db;
+    this.stmt = {
+      status: this.q('SELECT state, status_text AS statusText FROM presence_status WHERE user_id = ?'),
+      setStatus: this.q(
+        `INSERT INTO presence_status (user_id, state, status_text, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, status_text = excluded.status_text, updated_at = excluded.updated_at`,
+      ),
+      linkKinds: this.q('SELECT kind FROM links WHERE user_id = ?'),
+      insertLink: this.q('INSERT INTO links (id, user_id, kind, node_id, opened_at) VALUES (?, ?, ?, ?, ?)'),
+      deleteLink: this.q('DELETE FROM links WHERE id = ?'),
+      member: this.q('SELECT state FROM session_members WHERE session_id = ? AND user_id = ?'),
+      recipients: this.q(
+        "SELECT user_id AS userId FROM session_members WHERE session_id = ? AND user_id <> ? AND state IN ('invited', 'joined')",
+      ),
+    };
+  }
+
+  private readonly statements = new Map<string, Statement>();
+
+  /** A prepared statement, prepared once per SQL text. */
+  private q(sql: string): Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    return this.db.transaction(fn)();
+  }
+
+  // ---- presence -----------------------------------------------------------------
+
+  chosen(userId: number): { state: ChosenState; statusText: string | null } | null {
+    return (this.stmt.status.get(userId) as { state: ChosenState; statusText: string | null } | undefined) ?? null;
+  }
+
+  setChosen(userId: number, state: ChosenState, statusText: string | null, now: number): void {
+    this.stmt.setStatus.run(userId, state, statusText, now);
+  }
+
+  linkKinds(userId: number): LinkKind[] {
+    return (this.stmt.linkKinds.all(userId) as { kind: LinkKind }[]).map((r) => r.kind);
+  }
+
+  insertLink(id: string, userId: number, kind: LinkKind, nodeId: string, now: number): void {
+    this.stmt.insertLink.run(id, userId, kind, nodeId, now);
+  }
+
+  deleteLink(id: string): void {
+    this.stmt.deleteLink.run(id);
+  }
+
+  /** Drops the link rows of nodes (a restarted node's own, a dead node's); returns the users affected. */
+  deleteLinksOfNode(nodeId: string): number[] {
+    const users = this.q('SELECT DISTINCT user_id AS u FROM links WHERE node_id = ?').all(nodeId) as {
+      u: number;
+    }[];
+    this.q('DELETE FROM links WHERE node_id = ?').run(nodeId);
+    return users.map((r) => r.u);
+  }
+
+  // ---- subscriptions ---------------------------------------------------------------
+
+  subscription(subscriberId: number, targetId: number): 'requested' | 'approved' | null {
+    const r = this.db
+      .prepare('SELECT state FROM subscriptions WHERE subscriber_id = ? AND target_id = ?')
+      .get(subscriberId, targetId) as { state: 'requested' | 'approved' } | undefined;
+    return r?.state ?? null;
+  }
+
+  upsertSubscription(subscriberId: number, targetId: number, state: 'requested' | 'approved', now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO subscriptions (subscriber_id, target_id, state, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(subscriber_id, target_id) DO UPDATE SET state = excluded.state`,
+      )
+      .run(subscriberId, targetId, state, now);
+  }
+
+  deleteSubscription(subscriberId: number, targetId: number): boolean {
+    return (
+      this.q('DELETE FROM subscriptions WHERE subscriber_id = ? AND target_id = ?').run(subscriberId, targetId)
+        .changes > 0
+    );
+  }
+
+  /** Whom the user subscribes to (their buddy list). */
+  subscriptionsOf(userId: number): { targetId: number; state: 'requested' | 'approved' }[] {
+    return this.db
+      .prepare(
+        'SELECT target_id AS targetId, state FROM subscriptions WHERE subscriber_id = ? ORDER BY created_at, target_id',
+      )
+      .all(userId) as { targetId: number; state: 'requested' | 'approved' }[];
+  }
+
+  /** Who sees the user's presence. */
+  subscribersOf(userId: number): number[] {
+    return (
+      this.db
+        .prepare("SELECT subscriber_id AS s FROM subscriptions WHERE target_id = ? AND state = 'approved'")
+        .all(userId) as { s: number }[]
+    ).map((r) => r.s);
+  }
+
+  requestsTo(userId: number): { fromUserId: number; createdAt: number }[] {
+    return this.db
+      .prepare(
+        "SELECT subscriber_id AS fromUserId, created_at AS createdAt FROM subscriptions WHERE target_id = ? AND state = 'requested' ORDER BY created_at",
+      )
+      .all(userId) as { fromUserId: number; createdAt: number }[];
+  }
+
+  // ---- sessions ------------------------------------------------------------------
+
+  insertSession(id: string, ownerId: number, inviteeIds: number[], now: number): void {
+    this.transaction(() => {
+      this.q('INSERT INTO im_sessions (id, owner_id, created_at) VALUES (?, ?, ?)').run(id, ownerId, now);
+      const add = this.q(
+        'INSERT INTO session_members (session_id, user_id, state, invited_by, updated_at) VALUES (?, ?, ?, ?, ?)',
+      );
+      add.run(id, ownerId, 'joined', null, now);
+      for (const u of inviteeIds) add.run(id, u, 'invited', ownerId, now);
+    });
+  }
+
+  session(id: string): ImSession | null {
+    const s = this.db
+      .prepare('SELECT id, owner_id AS ownerId, created_at AS createdAt FROM im_sessions WHERE id = ?')
+      .get(id) as Omit<ImSession, 'members'> | undefined;
+    if (!s) return null;
+    const members = this.db
+      .prepare('SELECT user_id AS userId, state FROM session_members WHERE session_id = ? ORDER BY rowid')
+      .all(id) as ImSession['members'];
+    return { ...s, members };
+  }
+
+  memberState(sessionId: string, userId: number): MemberState | null {
+    return (this.stmt.member.get(sessionId, userId) as { state: MemberState } | undefined)?.state ?? null;
+  }
+
+  setMember(sessionId: string, userId: number, state: MemberState, invitedBy: number | null, now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO session_members (session_id, user_id, state, invited_by, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(session_id, user_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at,
+           invited_by = COALESCE(excluded.invited_by, session_members.invited_by)`,
+      )
+      .run(sessionId, userId, state, invitedBy, now);
+  }
+
+  /** Every member of a session and their state, in one read (the hot path of a post). */
+  membership(sessionId: string): { userId: number; state: MemberState }[] {
+    return this.q('SELECT user_id AS userId, state FROM session_members WHERE session_id = ?').all(sessionId) as {
+      userId: number;
+      state: MemberState;
+    }[];
+  }
+
+  /** Who receives a message: invited and joined members except the sender. */
+  recipients(sessionId: string, senderId: number): number[] {
+    return (this.stmt.recipients.all(sessionId, senderId) as { userId: number }[]).map((r) => r.userId);
+  }
+
+  sessionIdsOf(userId: number, states: MemberState[]): string[] {
+    const marks = states.map(() => '?').join(', ');
+    return (
+      this.db
+        .prepare(
+          `SELECT m.session_id AS id FROM session_members m JOIN im_sessions s ON s.id = m.session_id
+           WHERE m.user_id = ? AND m.state IN (${marks}) ORDER BY s.created_at DESC, s.id`,
+        )
+        .all(userId, ...states) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  // ---- messages and deliveries -------------------------------------------------------
+
+  message(id: number): StoredMessage | null {
+    const r = this.q(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.id = ?`).get(id) as MessageRow | undefined;
+    return r ? toMessage(r) : null;
+  }
+
+  /** A session's messages after `afterId`, oldest first, at most `limit`. */
+  history(sessionId: string, afterId: number, limit: number): StoredMessage[] {
+    return (
+      this.db
+        .prepare(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`)
+        .all(sessionId, afterId, limit) as MessageRow[]
+    ).map(toMessage);
+  }
+
+  /** The last `limit` messages of a session, oldest first. */
+  recent(sessionId: string, limit: number): StoredMessage[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM (SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? ORDER BY m.id DESC LIMIT ?) ORDER BY id`,
+        )
+        .all(sessionId, limit) as MessageRow[]
+    ).map(toMessage);
+  }
+
+  /** Messages to a recipient in the given delivery states, oldest first. */
+  messagesFor(
+    userId: number,
+    states: DeliveryState[],
+    opts: { sessionId?: string; afterId?: number; limit?: number } = {},
+  ): StoredMessage[] {
+    const marks = states.map(() => '?').join(', ');
+    const args: (string | number)[] = [userId, ...states, opts.afterId ?? 0];
+    let sql = `SELECT ${MESSAGE_COLS} FROM deliveries d JOIN messages m ON m.id = d.message_id
+      WHERE d.recipient_id = ? AND d.state IN (${marks}) AND d.message_id > ?`;
+    if (opts.sessionId !== undefined) {
+      sql += ' AND m.session_id = ?';
+      args.push(opts.sessionId);
+    }
+    sql += ' ORDER BY m.id LIMIT ?';
+    args.push(opts.limit ?? 1000);
+    return (this.q(sql).all(...args) as MessageRow[]).map(toMessage);
+  }
+
+  deliveryStates(messageId: number): { recipientId: number; state: DeliveryState }[] {
+    return this.db
+      .prepare('SELECT recipient_id AS recipientId, state FROM deliveries WHERE message_id = ? ORDER BY recipient_id')
+      .all(messageId) as { recipientId: number; state: DeliveryState }[];
+  }
+
+  /** Moves deliveries forward (pending < notified < delivered < read); returns the ids that changed. */
+  advanceDeliveries(userId: number, messageIds: number[], to: DeliveryState, now: number): number[] {
+    const from: Record<DeliveryState, DeliveryState[]> = {
+      pending: [],
+      notified: ['pending'],
+      delivered: ['pending', 'notified'],
+      read: ['pending', 'notified', 'delivered'],
+    };
+    const allowed = from[to];
+    if (allowed.length === 0 || messageIds.length === 0) return [];
+    const marks = allowed.map(() => '?').join(', ');
+    const stmt = this.q(
+      `UPDATE deliveries SET state = ?, updated_at = ? WHERE recipient_id = ? AND message_id = ? AND state IN (${marks})`,
+    );
+    const changed: number[] = [];
+    this.transaction(() => {
+      for (const id of messageIds) if (stmt.run(to, now, userId, id, ...allowed).changes > 0) changed.push(id);
+    });
+    return changed;
+  }
+
+  // ---- session objects ----------------------------------------------------------------
+
+  insertObject(o: SessionObject, tokenHash: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO session_objects (id, token_hash, user_id, client, csrf, node_id, cursor, created_at, last_seen_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(o.id, tokenHash, o.userId, o.client, o.csrf, o.nodeId, Number(o.cursor), o.createdAt, o.lastSeenAt);
+  }
+
+  objectByTokenHash(hash: string): SessionObject | null {
+    const r = this.db
+      .prepare(
+        'SELECT id, user_id, client, csrf, node_id, cursor, created_at, last_seen_at FROM session_objects WHERE token_hash = ?',
+      )
+      .get(hash) as ObjectRow | undefined;
+    return r ? toObject(r) : null;
+  }
+
+  objectById(id: string): SessionObject | null {
+    const r = this.db
+      .prepare(
+        'SELECT id, user_id, client, csrf, node_id, cursor, created_at, last_seen_at FROM session_objects WHERE id = ?',
+      )
+      .get(id) as ObjectRow | undefined;
+    return r ? toObject(r) : null;
+  }
+
+  touchObject(id: string, now: number): void {
+    this.q('UPDATE session_objects SET last_seen_at = ? WHERE id = ?').run(now, id);
+  }
+
+  setCursor(id: string, cursor: number): void {
+    this.q('UPDATE session_objects SET cursor = MAX(cursor, ?) WHERE id = ?').run(cursor, id);
+  }
+
+  /** Moves an object to `toNode` only if it is still held by `fromNode` (two takers cannot both win). */
+  takeOver(id: string, fromNode: string, toNode: string): boolean {
+    return (
+      this.q('UPDATE session_objects SET node_id = ? WHERE id = ? AND node_id = ?').run(toNode, id, fromNode).changes >
+      0
+    );
+  }
+
+  deleteObject(id: string): boolean {
+    return this.q('DELETE FROM session_objects WHERE id = ?').run(id).changes > 0;
+  }
+
+  deleteIdleObjects(seenBefore: number): number {
+    return this.q('DELETE FROM session_objects WHERE last_seen_at < ?').run(seenBefore).changes;
+  }
+
+  objectsOf(userId: number): SessionObject[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT id, user_id, client, csrf, node_id, cursor, created_at, last_seen_at FROM session_objects WHERE user_id = ? ORDER BY created_at',
+        )
+        .all(userId) as ObjectRow[]
+    ).map(toObject);
+  }
+
+  /** A secret shared by every node: the first node to ask creates it. */
+  sharedSecret(name: string, create: () => string): string {
+    this.q('INSERT OR IGNORE INTO web_secrets (name, value) VALUES (?, ?)').run(name, create());
+    return (this.q('SELECT value FROM web_secrets WHERE name = ?').get(name) as { value: string }).value;
+  }
+
+  // ---- node leases ---------------------------------------------------------------------
+
+  renewLease(nodeId: string, publicUrl: string, until: number, now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO node_leases (node_id, public_url, lease_until, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(node_id) DO UPDATE SET public_url = excluded.public_url, lease_until = excluded.lease_until,
+           updated_at = excluded.updated_at`,
+      )
+      .run(nodeId, publicUrl, until, now);
+  }
+
+  lease(nodeId: string): { publicUrl: string; leaseUntil: number } | null {
+    return (
+      (this.db
+        .prepare('SELECT public_url AS publicUrl, lease_until AS leaseUntil FROM node_leases WHERE node_id = ?')
+        .get(nodeId) as { publicUrl: string; leaseUntil: number } | undefined) ?? null
+    );
+  }
+
+  expiredNodes(now: number, except: string): string[] {
+    return (
+      this.db
+        .prepare('SELECT node_id AS n FROM node_leases WHERE lease_until < ? AND node_id <> ?')
+        .all(now, except) as {
+        n: string;
+      }[]
+    ).map((r) => r.n);
+  }
+
+  releaseLease(nodeId: string): void {
+    this.q('UPDATE node_leases SET lease_until = 0 WHERE node_id = ?').run(nodeId);
+  }
+
+  /** Messages committed by other nodes after `afterId` (for routing to this node's links). */
+  foreignMessages(afterId: number, nodeId: string, limit: number): StoredMessage[] {
+    return (
+      this.db
+        .prepare(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.id > ? AND m.node_id <> ? ORDER BY m.id LIMIT ?`)
+        .all(afterId, nodeId, limit) as MessageRow[]
+    ).map(toMessage);
+  }
+
+  hasLinksElsewhere(userId: number, nodeId: string): boolean {
+    return this.q('SELECT 1 FROM links WHERE user_id = ? AND node_id <> ? LIMIT 1').get(userId, nodeId) !== undefined;
+  }
+
+  insertNodeEvent(nodeId: string, recipientId: number, event: string, now: number): void {
+    this.q('INSERT INTO node_events (node_id, recipient_id, event, created_at) VALUES (?, ?, ?, ?)').run(
+      nodeId,
+      recipientId,
+      event,
+      now,
+    );
+  }
+
+  /** Events other nodes left for users after `afterId`, oldest first. */
+  nodeEvents(afterId: number, nodeId: string, limit: number): { id: number; recipientId: number; event: string }[] {
+    return this.q(
+      'SELECT id, recipient_id AS recipientId, event FROM node_events WHERE id > ? AND node_id <> ? ORDER BY id LIMIT ?',
+    ).all(afterId, nodeId, limit) as { id: number; recipientId: number; event: string }[];
+  }
+
+  maxNodeEventId(): number {
+    return (this.q('SELECT COALESCE(MAX(id), 0) AS m FROM node_events').get() as { m: number }).m;
+  }
+
+  deleteNodeEventsBefore(before: number): number {
+    return this.q('DELETE FROM node_events WHERE created_at < ?').run(before).changes;
+  }
+
+  maxMessageId(): number {
+    return (this.q('SELECT COALESCE(MAX(id), 0) AS m FROM messages').get() as { m: number }).m;
+  }
+}

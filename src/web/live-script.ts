@@ -1,0 +1,85 @@
+/**
+ * The script thin-client pages load when JavaScript is on: it opens the
+ * WebSocket (the session cookie authenticates it) and applies events to the
+ * page in place. User text only ever enters the page through textContent.
+ * Without it the pages still work: they reload themselves (noscript refresh).
+ */
+export const LIVE_JS = `'use strict';
+(function () {
+  var body = document.body;
+  var sessionId = body.getAttribute('data-session');
+  var me = body.getAttribute('data-me');
+  var names = {};
+  try { names = JSON.parse(body.getAttribute('data-names') || '{}'); } catch (e) { names = {}; }
+  var labels = { online: 'online', 'on-the-phone': 'on the phone', away: 'away', busy: 'busy', offline: 'offline' };
+  var proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  var ws = new WebSocket(proto + '//' + location.host + '/api/v1/ws?replay=false');
+  document.documentElement.setAttribute('data-live', 'connecting');
+  function seen(id) { return document.querySelector('#messages li[data-id="' + id + '"]') !== null; }
+  function addMessage(m) {
+    var list = document.getElementById('messages');
+    if (!list || seen(m.id)) return;
+    var li = document.createElement('li');
+    li.className = 'message';
+    li.setAttribute('data-id', m.id);
+    var b = document.createElement('b');
+    b.className = 'from';
+    b.textContent = (String(m.fromUserId) === me ? 'You' : (names[m.fromUserId] || ('user ' + m.fromUserId))) + ':';
+    var span = document.createElement('span');
+    span.className = 'text';
+    span.textContent = m.text === null ? '(voice message)' : m.text;
+    li.appendChild(b);
+    li.appendChild(document.createTextNode(' '));
+    li.appendChild(span);
+    list.appendChild(li);
+    if (String(m.fromUserId) !== me) ws.send(JSON.stringify({ type: 'read', messageIds: [m.id] }));
+  }
+  function notice(text) {
+    var box = document.getElementById('live-notices');
+    if (!box) return;
+    var p = document.createElement('p');
+    p.textContent = text;
+    box.appendChild(p);
+  }
+  ws.onopen = function () {
+    document.documentElement.setAttribute('data-live', 'open');
+    var last = document.querySelector('#messages li:last-child');
+    if (!sessionId) return;
+    var after = last ? last.getAttribute('data-id') : '0';
+    fetch('/api/v1/sessions/' + encodeURIComponent(sessionId) + '/messages?after=' + after, { credentials: 'same-origin' })
+      .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
+      .then(function (d) { d.messages.forEach(addMessage); })
+      .catch(function () {});
+  };
+  ws.onclose = function () { document.documentElement.setAttribute('data-live', 'closed'); };
+  ws.onmessage = function (ev) {
+    var e;
+    try { e = JSON.parse(ev.data); } catch (x) { return; }
+    if (e.type === 'message' && sessionId && e.message.sessionId === sessionId) addMessage(e.message);
+    else if (e.type === 'message' && !sessionId) notice('New message from ' + (names[e.message.fromUserId] || 'a contact'));
+    else if (e.type === 'presence') {
+      var el = document.querySelector('[data-presence-user="' + e.presence.userId + '"]');
+      if (el) el.textContent = labels[e.presence.state] || e.presence.state;
+    } else if (e.type === 'invite') notice('You are invited to a chat; reload to answer.');
+  };
+  var form = document.getElementById('send');
+  var input = document.getElementById('text');
+  if (form && input && sessionId) {
+    var ref = 0;
+    form.addEventListener('submit', function (ev) {
+      if (ws.readyState !== 1) return;
+      ev.preventDefault();
+      var text = input.value;
+      if (!text.trim()) return;
+      ws.send(JSON.stringify({ type: 'send', ref: ++ref, sessionId: sessionId, text: text }));
+      input.value = '';
+    });
+    ws.addEventListener('message', function (ev) {
+      var e;
+      try { e = JSON.parse(ev.data); } catch (x) { return; }
+      if (e.type === 'ack' && e.message) addMessage(e.message);
+      else if (e.type === 'error' && e.error) notice(e.error.message);
+    });
+  }
+})();
+`;

@@ -1,0 +1,39 @@
+/**
+ * Escaping for the thin clients. Every piece of user text goes through one of
+ * these on its way into a page; nothing is concatenated raw.
+ */
+
+const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text or attribute value in HTML. */
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"']/g, (c) => HTML[c] as string);
+}
+
+/**
+ * Text or attribute value in WML 1.1: XML escaping, and "$" doubled because a
+ * WML browser substitutes $(name) variables in text and attributes.
+ */
+export function escapeWml(value: unknown): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters outright
+  return escapeHtml(String(value ?? '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')).replace(
+    /\$/g,
+    '$$$$',
+  );
+}
+
+/** True when the client asks for WML over HTML (a WAP phone's Accept header). */
+export function prefersWml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let wml = -1;
+  let html = -1;
+  for (const part of accept.toLowerCase().split(',')) {
+    const [type, ...params] = part.trim().split(';');
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    const quality = Number.isFinite(q) ? q : 0;
+    if (type === 'text/vnd.wap.wml') wml = Math.max(wml, quality);
+    else if (type === 'text/html' || type === 'application/xhtml+xml') html = Math.max(html, quality);
+  }
+  return wml > 0 && wml >= html;
+}

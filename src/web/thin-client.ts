@@ -1,0 +1,526 @@
+/**
+ * The thin client: plain HTML pages that work with JavaScript off (forms and
+ * a self-reloading page), live updates over the WebSocket when it is on, and
+ * the same pages as WML 1.1 decks for WAP phones (chosen by the Accept
+ * header).
+ *
+ * Rules:
+ * - Browsers keep the resume token in an HttpOnly cookie; WML pages carry it
+ *   in every URL (`s=`), since many WAP phones keep no cookies.
+ * - Every form carries the session object's CSRF token (the login form a
+ *   signed, expiring one) and a POST without it changes nothing.
+ * - User text is escaped for the page's language (WML also doubles "$").
+ * - A thin client counts as a "web" link while it keeps asking for pages
+ *   (presence.webLinkIdleSeconds after the last one).
+ * - Showing a chat marks the messages on it read.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Services } from '../app.js';
+import type { TimerHandle } from '../core/clock.js';
+import { AppError, isAppError } from '../core/errors.js';
+import type { ImSession, Link, StoredMessage } from '../presence/types.js';
+import { REPLY_LINK_PATH, replyLinkSecret, verifyReplyToken } from '../notify/reply-link.js';
+import { login } from './api.js';
+import { COOKIE, checkCsrf, resolveAuth, sendRedirect, type WebAuth } from './auth.js';
+import { type RequestContext, type Router, readBody } from './http-server.js';
+import { escapeHtml, escapeWml, prefersWml } from './markup.js';
+import { LIVE_JS } from './live-script.js';
+
+type Format = 'html' | 'wml';
+
+const WML_HEAD =
+  '<?xml version="1.0"?>\n<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.1//EN" "http://www.wapforum.org/DTD/wml_1.1.xml">\n';
+
+const CSP =
+  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const STATE_LABEL: Record<string, string> = {
+  online: 'online',
+  'on-the-phone': 'on the phone',
+  away: 'away',
+  busy: 'busy',
+  offline: 'offline',
+};
+
+interface PageCtx {
+  fmt: Format;
+  auth: WebAuth;
+}
+
+export class ThinClient {
+  private loginKey: Buffer | undefined;
+  private replySecret: string | undefined;
+  private readonly webLinks = new Map<string, { link: Link; timer: TimerHandle }>();
+
+  constructor(private readonly services: Services) {}
+
+  mount(router: Router): void {
+    router.get('/', (ctx) => this.home(ctx));
+    router.get('/login', (ctx) => this.loginForm(ctx));
+    router.post('/login', (ctx) => this.loginPost(ctx));
+    router.get(REPLY_LINK_PATH, (ctx) => this.replyLink(ctx));
+    router.get('/static/live.js', ({ res }) => {
+      res.writeHead(200, {
+        'content-type': 'text/javascript; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(LIVE_JS);
+    });
+    router.get(
+      '/buddies',
+      this.page((ctx, p) => this.buddies(ctx, p)),
+    );
+    router.post(
+      '/logout',
+      this.form((ctx, p) => {
+        this.dropWebLink(p.auth.object.id);
+        this.services.presence.objects.end(p.auth.object.id);
+        ctx.res.setHeader('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`);
+        sendRedirect(ctx.res, 303, '/login');
+      }),
+    );
+    router.post(
+      '/presence',
+      this.form((ctx, p, f) => {
+        this.services.presence.setPresence(p.auth.user.id, f.get('state') as never, f.get('statusText'));
+        this.back(ctx, p, '/buddies');
+      }),
+    );
+    router.post(
+      '/contacts/add',
+      this.form((ctx, p, f) => {
+        const name = f.get('username') ?? '';
+        const target = this.services.accounts.findUser(name.slice(0, 64));
+        if (!target) throw new AppError('PRESENCE_USER_NOT_FOUND', `no user "${name.slice(0, 64)}"`);
+        this.services.presence.requestContact(p.auth.user.id, target.id);
+        this.back(ctx, p, '/buddies');
+      }),
+    );
+    for (const action of ['approve', 'decline'] as const)
+      router.post(
+        `/contacts/${action}`,
+        this.form((ctx, p, f) => {
+          const id = Number(f.get('userId'));
+          if (action === 'approve') this.services.presence.approveContact(p.auth.user.id, id);
+          else this.services.presence.declineContact(p.auth.user.id, id);
+          this.back(ctx, p, '/buddies');
+        }),
+      );
+    router.post(
+      '/chat/new',
+      this.form((ctx, p, f) => {
+        const s = this.services.presence.createSession(p.auth.user.id, [Number(f.get('contactId'))]);
+        this.back(ctx, p, `/chat/${s.id}`);
+      }),
+    );
+    router.get(
+      '/chat/:id',
+      this.page((ctx, p) => this.chat(ctx, p)),
+    );
+    router.post(
+      '/chat/:id/send',
+      this.form(async (ctx, p, f) => {
+        const id = ctx.params.id as string;
+        await this.services.presence.postMessage({
+          sessionId: id,
+          fromUserId: p.auth.user.id,
+          text: f.get('text') ?? '',
+        });
+        this.back(ctx, p, `/chat/${id}`);
+      }),
+    );
+    for (const action of ['accept', 'decline', 'leave'] as const)
+      router.post(
+        `/chat/:id/${action}`,
+        this.form((ctx, p) => {
+          const id = ctx.params.id as string;
+          this.services.presence[action](id, p.auth.user.id);
+          this.back(ctx, p, action === 'accept' ? `/chat/${id}` : '/buddies');
+        }),
+      );
+  }
+
+  close(): void {
+    for (const id of [...this.webLinks.keys()]) this.dropWebLink(id);
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------
+
+  private fmt(req: IncomingMessage): Format {
+    return prefersWml(req.headers.accept) ? 'wml' : 'html';
+  }
+
+  /** A page that needs a logged-in user: 307 to the holder node, 303 to /login without one. */
+  private page(fn: (ctx: RequestContext, p: PageCtx) => Promise<void> | void) {
+    return async (ctx: RequestContext) => {
+      const fmt = this.fmt(ctx.req);
+      const r = resolveAuth(ctx.req, ctx.url, this.services.presence.objects, this.services.accounts);
+      if (r.kind === 'redirect') return sendRedirect(ctx.res, 307, r.location);
+      if (r.kind === 'none') return sendRedirect(ctx.res, 303, '/login');
+      this.touchWebLink(r.auth);
+      try {
+        await fn(ctx, { fmt, auth: r.auth });
+      } catch (e) {
+        if (!isAppError(e)) throw e;
+        this.sendPage(ctx.res, fmt, e.status, 'Error', this.errorBody(fmt, e, r.auth));
+      }
+    };
+  }
+
+  /** A form POST: the page rules, the body parsed, the CSRF token checked before anything changes. */
+  private form(fn: (ctx: RequestContext, p: PageCtx, f: URLSearchParams) => Promise<void> | void) {
+    return this.page(async (ctx, p) => {
+      const body = await readBody(ctx.req, this.services.config.http.bodyLimitBytes);
+      const f = new URLSearchParams(body.toString('utf8'));
+      checkCsrf(p.auth.object, f.get('csrf'));
+      await fn(ctx, p, f);
+    });
+  }
+
+  private back(ctx: RequestContext, p: PageCtx, path: string): void {
+    sendRedirect(ctx.res, 303, this.href(p, path));
+  }
+
+  /** A link to one of our pages; WML links carry the token. */
+  private href(p: { fmt: Format; auth?: WebAuth }, path: string): string {
+    if (p.fmt !== 'wml' || !p.auth) return path;
+    return `${path}${path.includes('?') ? '&' : '?'}s=${encodeURIComponent(p.auth.token)}`;
+  }
+
+  private sendPage(res: ServerResponse, fmt: Format, status: number, title: string, body: string, extra = ''): void {
+    let text: string;
+    const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+    if (fmt === 'wml') {
+      text = `${WML_HEAD}<wml>\n${body}\n</wml>\n`;
+      headers['content-type'] = 'text/vnd.wap.wml; charset=utf-8';
+    } else {
+      text = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title>${extra}</head>\n${body}\n</html>\n`;
+      headers['content-type'] = 'text/html; charset=utf-8';
+      headers['content-security-policy'] = CSP;
+    }
+    headers['content-length'] = String(Buffer.byteLength(text));
+    res.writeHead(status, headers);
+    res.end(text);
+  }
+
+  private errorBody(fmt: Format, e: AppError, auth?: WebAuth): string {
+    if (fmt === 'wml')
+      return `<card id="error" title="Error"><p>${escapeWml(e.message)}<br/><a href="${escapeWml(this.href({ fmt, ...(auth ? { auth } : {}) }, '/buddies'))}">Back</a></p></card>`;
+    return `<body><h1>Sorry</h1><p class="error" data-code="${escapeHtml(e.code)}">${escapeHtml(e.message)}</p><p><a href="/buddies">Back to your buddy list</a></p></body>`;
+  }
+
+  private touchWebLink(auth: WebAuth): void {
+    const { presence, clock, config } = this.services;
+    const existing = this.webLinks.get(auth.object.id);
+    if (existing) clock.clearTimeout(existing.timer);
+    const link =
+      existing?.link.isOpen === true
+        ? existing.link
+        : presence.openLink(auth.user.id, { kind: 'web', deliver: () => {}, replay: false });
+    const timer = clock.setTimeout(() => this.dropWebLink(auth.object.id), config.presence.webLinkIdleSeconds * 1000);
+    this.webLinks.set(auth.object.id, { link, timer });
+  }
+
+  private dropWebLink(objectId: string): void {
+    const w = this.webLinks.get(objectId);
+    if (!w) return;
+    this.services.clock.clearTimeout(w.timer);
+    w.link.close();
+    this.webLinks.delete(objectId);
+  }
+
+  private name(userId: number): string {
+    const u = this.services.accounts.userById(userId);
+    return u ? u.displayName : `user ${userId}`;
+  }
+
+  // ---- log-in --------------------------------------------------------------------------
+
+  /** The log-in form's key, shared by every node, so a form served by one node may be posted to another. */
+  private get loginSecret(): Buffer {
+    this.loginKey ??= this.services.presence.sharedSecret('login-form');
+    return this.loginKey;
+  }
+
+  private loginToken(): string {
+    const ts = String(this.services.clock.now());
+    return `${ts}.${createHmac('sha256', this.loginSecret).update(ts).digest('base64url')}`;
+  }
+
+  private checkLoginToken(token: string | null): void {
+    const [ts, mac] = (token ?? '').split('.');
+    const want = createHmac('sha256', this.loginSecret)
+      .update(ts ?? '')
+      .digest('base64url');
+    const fresh = Number(ts) > this.services.clock.now() - 3600_000;
+    const a = Buffer.from(want);
+    const b = Buffer.from(mac ?? '');
+    if (!fresh || a.length !== b.length || !timingSafeEqual(a, b))
+      throw new AppError('WEB_CSRF_FAILED', 'the log-in form is stale; reload it and try again');
+  }
+
+  private home(ctx: RequestContext): void {
+    const r = resolveAuth(ctx.req, ctx.url, this.services.presence.objects, this.services.accounts);
+    const fmt = this.fmt(ctx.req);
+    if (r.kind === 'redirect') sendRedirect(ctx.res, 307, r.location);
+    else if (r.kind === 'ok') sendRedirect(ctx.res, 303, this.href({ fmt, auth: r.auth }, '/buddies'));
+    else sendRedirect(ctx.res, 303, '/login');
+  }
+
+  private loginForm(ctx: RequestContext, status = 200, error?: string, username = ''): void {
+    const fmt = this.fmt(ctx.req);
+    const csrf = this.loginToken();
+    if (fmt === 'wml') {
+      this.sendPage(
+        ctx.res,
+        fmt,
+        status,
+        'Log in',
+        `<card id="login" title="Log in"><p>${error ? `<b>${escapeWml(error)}</b><br/>` : ''}Username: <input name="u" value="${escapeWml(username)}" maxlength="32"/><br/>Password: <input name="pw" type="password" maxlength="256"/><br/><anchor>Log in<go method="post" href="/login"><postfield name="username" value="$(u)"/><postfield name="password" value="$(pw)"/><postfield name="csrf" value="${escapeWml(csrf)}"/></go></anchor></p></card>`,
+      );
+      return;
+    }
+    this.sendPage(
+      ctx.res,
+      fmt,
+      status,
+      'Log in',
+      `<body><h1>Log in</h1>${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}<form method="post" action="/login"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><p><label>Username <input name="username" value="${escapeHtml(username)}" maxlength="32" autocomplete="username" required></label></p><p><label>Password <input type="password" name="password" maxlength="256" autocomplete="current-password" required></label></p><p><button type="submit">Log in</button></p></form></body>`,
+    );
+  }
+
+  /**
+   * The link in an alert email: a signed, expiring token that logs its user
+   * straight into the session the message came from. Anything wrong with it
+   * sends the reader to the log-in form, never further.
+   */
+  private replyLink(ctx: RequestContext): void {
+    const fmt = this.fmt(ctx.req);
+    this.replySecret ??= replyLinkSecret(this.services.config);
+    const v = verifyReplyToken(this.replySecret, ctx.url.searchParams.get('t'), this.services.clock.now());
+    const user = v.ok ? this.services.accounts.userById(v.value.userId) : null;
+    if (!v.ok || !user) {
+      const expired = !v.ok && v.error.code === 'NOTIFY_LINK_EXPIRED';
+      this.loginForm(
+        ctx,
+        403,
+        expired ? 'That reply link has expired. Please log in.' : 'That reply link is not valid. Please log in.',
+      );
+      return;
+    }
+    const { object, token } = this.services.presence.objects.create(user.id, fmt === 'wml' ? 'wap' : 'web');
+    const auth: WebAuth = { token, object, user };
+    if (fmt === 'html')
+      ctx.res.setHeader('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Lax`);
+    this.touchWebLink(auth);
+    sendRedirect(ctx.res, 303, this.href({ fmt, auth }, `/chat/${encodeURIComponent(v.value.sessionId)}`));
+  }
+
+  private async loginPost(ctx: RequestContext): Promise<void> {
+    const fmt = this.fmt(ctx.req);
+    const body = await readBody(ctx.req, this.services.config.http.bodyLimitBytes);
+    const f = new URLSearchParams(body.toString('utf8'));
+    const username = (f.get('username') ?? '').slice(0, 64);
+    try {
+      this.checkLoginToken(f.get('csrf'));
+      const { token, object, user } = await login(
+        this.services,
+        username,
+        f.get('password') ?? '',
+        fmt === 'wml' ? 'wap' : 'web',
+      );
+      const auth: WebAuth = { token, object, user };
+      if (fmt === 'html')
+        ctx.res.setHeader('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Lax`);
+      this.touchWebLink(auth);
+      sendRedirect(ctx.res, 303, this.href({ fmt, auth }, '/buddies'));
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      const msg =
+        e.code === 'ACCOUNTS_LOCKED'
+          ? 'Too many failed tries: the account is locked for a while.'
+          : e.code === 'WEB_CSRF_FAILED'
+            ? 'The form was stale. Please try again.'
+            : 'Wrong username or password.';
+      this.loginForm(ctx, e.status, msg, username);
+    }
+  }
+
+  // ---- the buddy list -------------------------------------------------------------------
+
+  private buddies(ctx: RequestContext, p: PageCtx): void {
+    const { presence, config } = this.services;
+    const me = p.auth.user;
+    const mine = presence.presenceOf(me.id);
+    const contacts = presence.contacts(me.id);
+    const requests = presence.contactRequests(me.id);
+    const sessions = presence.sessionsOf(me.id);
+    const unread = new Map<string, number>();
+    for (const m of presence.unread(me.id)) unread.set(m.sessionId, (unread.get(m.sessionId) ?? 0) + 1);
+    const stateOf = (s: ImSession) => s.members.find((m) => m.userId === me.id)?.state;
+    const others = (s: ImSession) =>
+      s.members
+        .filter((m) => m.userId !== me.id && (m.state === 'joined' || m.state === 'invited'))
+        .map((m) => this.name(m.userId))
+        .join(', ') || 'nobody';
+    const csrf = p.auth.object.csrf;
+    const refresh = config.presence.pageRefreshSeconds;
+
+    if (p.fmt === 'wml') {
+      const e = escapeWml;
+      const h = (path: string) => e(this.href(p, path));
+      const post = (path: string, fields: Record<string, string>, label: string) =>
+        `<anchor>${e(label)}<go method="post" href="${h(path)}">${Object.entries(fields)
+          .map(([k, v]) => `<postfield name="${e(k)}" value="${v.startsWith('$(') ? v : e(v)}"/>`)
+          .join('')}<postfield name="csrf" value="${e(csrf)}"/></go></anchor>`;
+      const lines: string[] = [];
+      lines.push(`${e(me.displayName)}: ${e(STATE_LABEL[mine.state])}`);
+      for (const s of sessions) {
+        const n = unread.get(s.id) ?? 0;
+        lines.push(
+          stateOf(s) === 'invited'
+            ? `Invited by ${e(this.name(s.ownerId))}: ${post(`/chat/${s.id}/accept`, {}, 'Accept')} ${post(`/chat/${s.id}/decline`, {}, 'Decline')}`
+            : `<a href="${h(`/chat/${s.id}`)}">Chat with ${e(others(s))}${n > 0 ? ` (${n} new)` : ''}</a>`,
+        );
+      }
+      for (const c of contacts)
+        lines.push(
+          `${e(c.displayName)}: ${c.subscription === 'approved' ? e(STATE_LABEL[c.presence.state]) : 'asked'}${c.presence.statusText ? ` (${e(c.presence.statusText)})` : ''}${c.subscription === 'approved' ? ` ${post('/chat/new', { contactId: String(c.userId) }, 'Chat')}` : ''}`,
+        );
+      for (const r of requests)
+        lines.push(
+          `${e(r.displayName)} asks to add you: ${post('/contacts/approve', { userId: String(r.fromUserId) }, 'Approve')}`,
+        );
+      const body = `<card id="buddies" title="Buddies" ontimer="${h('/buddies')}"><timer value="${refresh * 10}"/><p>${lines.join('<br/>\n')}</p><p>Add: <input name="nu" maxlength="32"/> ${post('/contacts/add', { username: '$(nu)' }, 'Add')}<br/><select name="st"><option value="online">online</option><option value="away">away</option><option value="busy">busy</option><option value="offline">invisible</option></select> ${post('/presence', { state: '$(st)' }, 'Set')}<br/>${post('/logout', {}, 'Log out')}</p></card>`;
+      this.sendPage(ctx.res, 'wml', 200, 'Buddies', body);
+      return;
+    }
+
+    const e = escapeHtml;
+    const hidden = `<input type="hidden" name="csrf" value="${e(csrf)}">`;
+    const button = (path: string, label: string, fields: Record<string, string> = {}, cls = '') =>
+      `<form method="post" action="${e(path)}" class="inline ${cls}">${hidden}${Object.entries(fields)
+        .map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v)}">`)
+        .join('')}<button type="submit">${e(label)}</button></form>`;
+    const contactItems = contacts
+      .map(
+        (c) =>
+          `<li class="contact" data-user="${c.userId}"><span class="name">${e(c.displayName)}</span> (${e(c.username)}) <span class="presence" data-presence-user="${c.userId}">${c.subscription === 'approved' ? e(STATE_LABEL[c.presence.state]) : 'waiting for approval'}</span>${c.presence.statusText ? ` <q class="status-text">${e(c.presence.statusText)}</q>` : ''} ${c.subscription === 'approved' ? button('/chat/new', 'Chat', { contactId: String(c.userId) }) : ''}</li>`,
+      )
+      .join('\n');
+    const requestItems = requests
+      .map(
+        (r) =>
+          `<li class="request">${e(r.displayName)} (${e(r.username)}) asks to add you ${button('/contacts/approve', 'Approve', { userId: String(r.fromUserId) })} ${button('/contacts/decline', 'Decline', { userId: String(r.fromUserId) })}</li>`,
+      )
+      .join('\n');
+    const sessionItems = sessions
+      .map((s) => {
+        const n = unread.get(s.id) ?? 0;
+        return stateOf(s) === 'invited'
+          ? `<li class="invitation" data-session="${e(s.id)}">${e(this.name(s.ownerId))} invites you to chat ${button(`/chat/${s.id}/accept`, 'Accept')} ${button(`/chat/${s.id}/decline`, 'Decline')}</li>`
+          : `<li class="session" data-session="${e(s.id)}"><a href="/chat/${e(s.id)}">Chat with ${e(others(s))}</a>${n > 0 ? ` <strong class="unread">${n} new</strong>` : ''}</li>`;
+      })
+      .join('\n');
+    const options = ['online', 'away', 'busy', 'offline']
+      .map(
+        (s) =>
+          `<option value="${s}"${mine.state === s ? ' selected' : ''}>${s === 'offline' ? 'invisible' : s}</option>`,
+      )
+      .join('');
+    const body = `<body data-page="buddies"><h1>Buddies of ${e(me.displayName)}</h1>
+<p>You are <span id="my-presence">${e(STATE_LABEL[mine.state])}</span>. <form method="post" action="/presence" class="inline">${hidden}<select name="state">${options}</select> <input name="statusText" maxlength="140" placeholder="status" value="${e(mine.statusText ?? '')}"> <button type="submit">Set</button></form></p>
+<h2>Chats</h2><ul id="sessions">${sessionItems || '<li>No chats yet.</li>'}</ul>
+<div id="live-notices" aria-live="polite"></div>
+<h2>Contacts</h2><ul id="contacts">${contactItems || '<li>No contacts yet.</li>'}</ul>
+${requestItems ? `<h2>Requests</h2><ul id="requests">${requestItems}</ul>` : ''}
+<form method="post" action="/contacts/add">${hidden}<label>Add a contact <input name="username" maxlength="32" required></label> <button type="submit">Add</button></form>
+${button('/logout', 'Log out')}
+<script src="/static/live.js" defer></script></body>`;
+    this.sendPage(
+      ctx.res,
+      'html',
+      200,
+      'Buddies',
+      body,
+      `<noscript><meta http-equiv="refresh" content="${refresh}"></noscript>`,
+    );
+  }
+
+  // ---- a chat ---------------------------------------------------------------------------
+
+  private chat(ctx: RequestContext, p: PageCtx): void {
+    const { presence, config } = this.services;
+    const me = p.auth.user;
+    const id = ctx.params.id as string;
+    const session = presence.session(id, me.id);
+    const myState = session.members.find((m) => m.userId === me.id)?.state;
+    const messages = presence.history(me.id, id, { limit: 30 });
+    const toRead = messages.filter((m) => m.fromUserId !== me.id).map((m) => m.id);
+    if (toRead.length > 0) presence.markRead(me.id, toRead);
+    const csrf = p.auth.object.csrf;
+    const refresh = config.presence.pageRefreshSeconds;
+    const members = session.members.filter((m) => m.state === 'joined' || m.state === 'invited');
+    const who = (m: StoredMessage) => (m.fromUserId === me.id ? 'You' : this.name(m.fromUserId));
+    const body = (m: StoredMessage) => m.text ?? '(voice message)';
+
+    if (p.fmt === 'wml') {
+      const e = escapeWml;
+      const h = (path: string) => e(this.href(p, path));
+      const go = (path: string, label: string, fields = '') =>
+        `<anchor>${e(label)}<go method="post" href="${h(path)}">${fields}<postfield name="csrf" value="${e(csrf)}"/></go></anchor>`;
+      const lines = messages.map((m) => `<b>${e(who(m))}:</b> ${e(body(m))}`);
+      const actions =
+        myState === 'invited'
+          ? `${go(`/chat/${id}/accept`, 'Accept')} ${go(`/chat/${id}/decline`, 'Decline')}`
+          : myState === 'joined'
+            ? `<input name="t" maxlength="${config.presence.maxMessageBytes}"/> ${go(`/chat/${id}/send`, 'Send', '<postfield name="text" value="$(t)"/>')}<br/>${go(`/chat/${id}/leave`, 'Leave')}`
+            : 'You left this chat.';
+      const card = `<card id="chat" title="Chat" ontimer="${h(`/chat/${id}`)}"><onevent type="onenterforward"><refresh><setvar name="t" value=""/></refresh></onevent><timer value="${refresh * 10}"/><p>With ${e(
+        members
+          .filter((m) => m.userId !== me.id)
+          .map((m) => this.name(m.userId))
+          .join(', ') || 'nobody',
+      )}</p><p>${lines.join('<br/>\n') || 'No messages yet.'}</p><p>${actions}<br/><a href="${h('/buddies')}">Buddies</a></p></card>`;
+      this.sendPage(ctx.res, 'wml', 200, 'Chat', card);
+      return;
+    }
+
+    const e = escapeHtml;
+    const hidden = `<input type="hidden" name="csrf" value="${e(csrf)}">`;
+    const names: Record<string, string> = {};
+    for (const m of session.members) names[m.userId] = m.userId === me.id ? 'You' : this.name(m.userId);
+    const items = messages
+      .map(
+        (m) =>
+          `<li class="message" data-id="${e(m.id)}"><b class="from">${e(who(m))}:</b> <span class="text">${e(body(m))}</span>${m.audioUrl ? ` <a href="${e(m.audioUrl)}">listen</a>` : ''}</li>`,
+      )
+      .join('\n');
+    const actions =
+      myState === 'invited'
+        ? `<form method="post" action="/chat/${e(id)}/accept" class="inline">${hidden}<button type="submit">Accept</button></form> <form method="post" action="/chat/${e(id)}/decline" class="inline">${hidden}<button type="submit">Decline</button></form>`
+        : myState === 'joined'
+          ? `<form method="post" action="/chat/${e(id)}/send" id="send">${hidden}<label>Message <input name="text" id="text" maxlength="${config.presence.maxMessageBytes}" autocomplete="off" required autofocus></label> <button type="submit">Send</button></form><form method="post" action="/chat/${e(id)}/leave" class="inline">${hidden}<button type="submit">Leave</button></form>`
+          : '<p>You left this chat.</p>';
+    const page = `<body data-page="chat" data-session="${e(id)}" data-me="${me.id}" data-names="${e(JSON.stringify(names))}"><h1>Chat with ${e(
+      members
+        .filter((m) => m.userId !== me.id)
+        .map((m) => `${this.name(m.userId)}${m.state === 'invited' ? ' (invited)' : ''}`)
+        .join(', ') || 'nobody',
+    )}</h1>
+<ol id="messages">${items}</ol>
+${actions}
+<p><a href="/buddies">Buddies</a></p>
+<script src="/static/live.js" defer></script></body>`;
+    this.sendPage(
+      ctx.res,
+      'html',
+      200,
+      'Chat',
+      page,
+      `<noscript><meta http-equiv="refresh" content="${refresh}"></noscript>`,
+    );
+  }
+}

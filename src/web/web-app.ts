@@ -1,0 +1,31 @@
+/**
+ * Mounts the web capability on the HTTP server: the JSON API, the WebSocket
+ * and the thin HTML/WML client.
+ */
+import type { Services } from '../app.js';
+import { mountApi } from './api.js';
+import type { HttpServer } from './http-server.js';
+import { ThinClient } from './thin-client.js';
+import { WsGateway } from './ws-gateway.js';
+
+export interface WebMount {
+  ws: WsGateway;
+  thin: ThinClient;
+  close(): void;
+}
+
+export function mountWeb(http: HttpServer, services: Services): WebMount {
+  mountApi(http.router, services);
+  const ws = new WsGateway(services);
+  http.onUpgrade((req, socket, head) => ws.handleUpgrade(req, socket, head));
+  const thin = new ThinClient(services);
+  thin.mount(http.router);
+  return {
+    ws,
+    thin,
+    close() {
+      thin.close();
+      ws.close();
+    },
+  };
+}

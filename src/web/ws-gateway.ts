@@ -1,0 +1,181 @@
+/**
+ * The WebSocket for live updates (GET /api/v1/ws?token=..., or the session
+ * cookie from a thin-client page). One socket is one link of kind
+ * "websocket", bound to its session object: on open it gets what is waiting
+ * (from the object's cursor, oldest first), then every event as it happens.
+ *
+ * Frames are JSON. The server sends {type:"hello"} first, then events
+ * (message, presence, invite, member, contact-request, read), and answers
+ * each client request carrying a `ref` with {type:"ack"} or {type:"error"}.
+ * Client requests: send {sessionId, text}, read {messageIds}, presence
+ * {state, statusText}, ping. A frame that is not JSON, or too big, gets an
+ * error frame and changes nothing. An upgrade that reached the wrong node is
+ * answered 307 to the holder; one without a valid token, 401.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { Services } from '../app.js';
+import { AppError, isAppError } from '../core/errors.js';
+import type { Link, LinkEvent } from '../presence/types.js';
+import { resolveAuth, type WebAuth } from './auth.js';
+
+export const WS_PATH = '/api/v1/ws';
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+function refuse(socket: Duplex, status: string, headers: Record<string, string> = {}): void {
+  const lines = [`HTTP/1.1 ${status}`, 'Connection: close', 'Content-Length: 0'];
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+  socket.end(`${lines.join('\r\n')}\r\n\r\n`);
+}
+
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return false;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+export class WsGateway {
+  private readonly wss: WebSocketServer;
+
+  constructor(private readonly services: Services) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: services.config.presence.maxMessageBytes * 6 + 4096,
+      perMessageDeflate: false,
+    });
+  }
+
+  /** For HttpServer.onUpgrade: takes the sockets for our path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return false;
+    }
+    if (url.pathname !== WS_PATH) return false;
+    const r = resolveAuth(req, url, this.services.presence.objects, this.services.accounts);
+    if (r.kind === 'redirect') {
+      refuse(socket, '307 Temporary Redirect', { Location: r.location.replace(/^http/, 'ws') });
+      return true;
+    }
+    if (r.kind === 'none') {
+      refuse(socket, '401 Unauthorized');
+      return true;
+    }
+    // Cross-site WebSocket hijacking: a page cookie is good only from our own pages.
+    if (r.auth.via === 'cookie' && !sameOrigin(req)) {
+      refuse(socket, '403 Forbidden');
+      return true;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, r.auth, url));
+    return true;
+  }
+
+  private attach(ws: WebSocket, auth: WebAuth, url: URL): void {
+    const { presence } = this.services;
+    const send = (frame: unknown) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+    };
+    send({ type: 'hello', userId: auth.user.id, username: auth.user.username, sessionObjectId: auth.object.id });
+    let link: Link | undefined;
+    const deliver = (event: LinkEvent) => {
+      if (ws.readyState !== ws.OPEN) throw new Error('socket closed');
+      // A client that does not read is cut off rather than buffered for ever; what it missed stays waiting.
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        ws.terminate();
+        throw new Error('the client does not keep up');
+      }
+      ws.send(JSON.stringify(event));
+    };
+    try {
+      link = presence.openLink(auth.user.id, {
+        kind: 'websocket',
+        deliver,
+        sessionObjectId: auth.object.id,
+        replay: url.searchParams.get('replay') !== 'false',
+      });
+    } catch (e) {
+      send({ type: 'error', error: isAppError(e) ? e.toJSON() : { code: 'CORE_INTERNAL', message: 'internal error' } });
+      ws.close(1011);
+      return;
+    }
+    ws.on('message', (data, isBinary) => void this.onFrame(auth, link as Link, data, isBinary, send));
+    const closed = () => {
+      link?.close();
+      // The socket kept the session object in use: its idle time starts now.
+      try {
+        presence.objects.touch(auth.object.id);
+      } catch {
+        // Shutting down: the store is already closed.
+      }
+    };
+    ws.on('close', closed);
+    ws.on('error', closed);
+  }
+
+  private async onFrame(
+    auth: WebAuth,
+    link: Link,
+    data: unknown,
+    isBinary: boolean,
+    send: (frame: unknown) => void,
+  ): Promise<void> {
+    const { presence } = this.services;
+    let frame: Record<string, unknown>;
+    try {
+      if (isBinary) throw new Error('binary');
+      const parsed: unknown = JSON.parse(String(data));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      frame = parsed as Record<string, unknown>;
+    } catch {
+      send({ type: 'error', error: { code: 'WEB_BAD_REQUEST', message: 'a frame must be a JSON object' } });
+      return;
+    }
+    const ref = typeof frame.ref === 'string' || typeof frame.ref === 'number' ? frame.ref : undefined;
+    try {
+      switch (frame.type) {
+        case 'send': {
+          const message = await presence.postMessage(
+            { sessionId: frame.sessionId as string, fromUserId: auth.user.id, text: frame.text as string },
+            { viaLinkId: link.id },
+          );
+          send({ type: 'ack', ref, message });
+          break;
+        }
+        case 'read':
+          send({ type: 'ack', ref, read: presence.markRead(auth.user.id, frame.messageIds as string[]) });
+          break;
+        case 'presence':
+          send({
+            type: 'ack',
+            ref,
+            presence: presence.setPresence(auth.user.id, frame.state as never, frame.statusText as string | undefined),
+          });
+          break;
+        case 'ping':
+          send({ type: 'pong', ref });
+          break;
+        default:
+          throw new AppError('WEB_BAD_REQUEST', `unknown frame type ${JSON.stringify(frame.type)?.slice(0, 30)}`);
+      }
+    } catch (e) {
+      const error = isAppError(e) ? e.toJSON() : { code: 'CORE_INTERNAL', message: 'internal error' };
+      send({ type: 'error', ref, error });
+    }
+  }
+
+  get clients(): number {
+    return this.wss.clients.size;
+  }
+
+  close(): void {
+    for (const c of this.wss.clients) c.terminate();
+    this.wss.close();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * How the parts talk once built (the composition root's second half):
+ * - presence -> notifier: a recipient with no link starts (or joins) an alert;
+ *   any link the recipient opens, or reading the message, cancels it;
+ * - notifier -> presence: a delivered step marks the messages notified; a
+ *   declined call-back is told to the sender;
+ * - presence -> audio: a message for someone who may hear it by phone is
+ *   rendered ahead, so reading it later is a cache hit.
+ */
+import type { AccountService } from './accounts/account-service.js';
+import type { Logger } from './core/logger.js';
+import type { Notifier } from './notify/notifier.js';
+import type { SenderNoticePort } from './notify/ports.js';
+import type { PresenceService } from './presence/presence-service.js';
+import type { StoredMessage } from './presence/types.js';
+
+export interface WiringParts {
+  accounts: AccountService;
+  presence: PresenceService;
+  notifier: Notifier;
+  log: Logger;
+  /** Renders what the phone will say for a message (the IVR's envelope and body); absent: nothing is rendered ahead. */
+  prerender?: ((message: StoredMessage, recipientId: number) => Promise<void>) | undefined;
+}
+
+/** A declined call-back: the invitation the recipient had not accepted yet is declined, which tells every member. */
+export function senderNoticeFor(presence: PresenceService, log: Logger): SenderNoticePort {
+  return {
+    async tellSender(notice) {
+      const member = presence.members(notice.sessionId).find((m) => m.userId === notice.recipientId);
+      if (member?.state === 'invited') presence.decline(notice.sessionId, notice.recipientId);
+      else log.info({ session: notice.sessionId, user: notice.recipientId }, 'call-back declined by a joined member');
+    },
+  };
+}
+
+/** Connects the parts' hooks; returns a function that disconnects them. */
+export function connectParts(p: WiringParts): () => void {
+  const { accounts, presence, notifier, log } = p;
+  const offs = [
+    presence.onUnreachable(({ recipientId, message }) => {
+      const sender = accounts.userById(message.fromUserId);
+      try {
+        notifier.messageUnreachable({
+          recipientId,
+          message: {
+            id: message.id,
+            sessionId: message.sessionId,
+            fromUserId: message.fromUserId,
+            fromName: sender?.displayName ?? 'Someone',
+            fromSpokenName: sender?.spokenName ?? 'Someone',
+            text: message.text ?? 'a voice message',
+            audioId: message.audioId ?? undefined,
+            audioUrl: message.audioUrl ?? undefined,
+            at: message.createdAt,
+          },
+        });
+      } catch (e) {
+        log.error({ err: e, message: message.id, user: recipientId }, 'could not start an alert');
+      }
+    }),
+    presence.onLinkOpened(({ userId }) => notifier.recipientActive(userId)),
+    presence.onRead(({ userId, messageIds }) => {
+      for (const id of messageIds) notifier.messageRead(userId, id);
+    }),
+    presence.onMessageStored(({ message, recipients }) => {
+      if (!p.prerender) return;
+      for (const r of recipients) {
+        const mayHearByPhone = r.hasPhoneLink || accounts.devicesOf(r.userId).some((d) => d.kind === 'phone');
+        if (mayHearByPhone) void p.prerender(message, r.userId);
+      }
+    }),
+  ];
+  return () => {
+    for (const off of offs) off();
+  };
+}

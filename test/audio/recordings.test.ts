@@ -1,0 +1,149 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { parseWav } from '../../src/audio/wav.js';
+import { audioFixture, ffprobe, soxi, toneWav } from './helpers.js';
+
+t.test('a recorded reply is stored, measured, trimmed and linked', async (t) => {
+  const fx = audioFixture(t.testdir({}));
+  t.teardown(fx.close);
+  // What Asterisk records at 16 kHz: 1.5 s of silence, 2 s of voice, 1 s of silence.
+  const data = toneWav(16000, 1500, 2000, 1000);
+  const rec = await fx.audio.storeRecording({ data, userId: 7, sessionId: 'sess-1', format: 'wav16' });
+  t.ok(rec.durationMs >= 2000 && rec.durationMs <= 2400, `trimmed to the sound plus margins (${rec.durationMs} ms)`);
+  t.equal(rec.isSilent, false);
+  t.match(rec.wavUrl, new RegExp(`/audio/${rec.id}/\\d+/[\\w-]{43}\\.wav$`));
+  t.match(rec.mp3Url, /\.mp3$/);
+  t.match(rec.oggUrl, /\.ogg$/);
+
+  const wav = await fx.audio.fileFor(rec.id, 'wav');
+  const s = soxi(wav.path);
+  t.same({ rate: s.rate, channels: s.channels, bits: s.bits }, { rate: 8000, channels: 1, bits: 16 });
+  t.ok(Math.abs(s.seconds * 1000 - rec.durationMs) < 5);
+  const original = join(fx.audio.dir, rec.id.slice(0, 2), `${rec.id}.orig`);
+  t.same(readFileSync(original), data, 'the original bytes are kept as received');
+
+  t.match(fx.audio.describe(rec.id), { kind: 'recording', userId: 7, sessionId: 'sess-1', messageId: null });
+  fx.audio.linkRecording(rec.id, { messageId: 'msg-42' });
+  t.match(fx.audio.describe(rec.id), { userId: 7, sessionId: 'sess-1', messageId: 'msg-42' });
+  t.throws(() => fx.audio.linkRecording('f'.repeat(32), { messageId: 'x' }), { code: 'AUDIO_NOT_FOUND' });
+  t.equal(fx.audio.textFor(rec.wavUrl), null, 'a recording has no text');
+
+  const mp3 = await fx.audio.fileFor(rec.id, 'mp3');
+  t.equal(mp3.contentType, 'audio/mpeg');
+  const p = ffprobe(mp3.path);
+  t.equal(p.codec, 'mp3');
+  t.ok(Math.abs(p.seconds * 1000 - rec.durationMs) < 150, `MP3 as long as the WAV (${p.seconds} s)`);
+  const attachment = await fx.audio.mp3For(rec.id);
+  t.match(attachment, { filename: /^voice-message-[0-9a-f]{8}\.mp3$/, durationMs: rec.durationMs });
+  t.same(attachment.content, readFileSync(mp3.path), 'the notifier attaches the same MP3');
+  await t.rejects(fx.audio.mp3For('0'.repeat(32)), { code: 'AUDIO_NOT_FOUND' });
+  t.equal(fx.audio.cacheSize, 0, 'recordings are not cache and are never evicted');
+  t.equal(fx.calls(), 0);
+});
+
+t.test('recordings in other Asterisk formats are decoded with sox', async (t) => {
+  const fx = audioFixture(t.testdir({}));
+  t.teardown(fx.close);
+  const dir = t.testdir({ 'in.wav': toneWav(8000, 500, 1000, 500) });
+  const ulaw = execFileSync('sox', [join(dir, 'in.wav'), '-t', 'ul', '-']);
+  const rec = await fx.audio.storeRecording({ data: ulaw, userId: 1, format: 'ulaw' });
+  t.ok(rec.durationMs >= 1000 && rec.durationMs <= 1400, `${rec.durationMs} ms`);
+  const gsm = execFileSync('sox', [join(dir, 'in.wav'), '-t', 'gsm', '-']);
+  const rec2 = await fx.audio.storeRecording({ data: gsm, userId: 1, format: 'gsm', messageId: 'm1' });
+  // GSM is lossy: its rendering of silence is faint noise, so less of it is cut.
+  t.ok(rec2.durationMs >= 1000 && rec2.durationMs < 2000, `${rec2.durationMs} ms`);
+  t.match(fx.audio.describe(rec2.id), { messageId: 'm1' });
+});
+
+t.test('a silent recording is kept whole and flagged; garbage is refused and stores nothing', async (t) => {
+  const fx = audioFixture(t.testdir({}));
+  t.teardown(fx.close);
+  const silent = await fx.audio.storeRecording({ data: toneWav(8000, 1000, 0, 1000), userId: 3 });
+  t.equal(silent.isSilent, true);
+  t.equal(silent.durationMs, 2000);
+  await t.rejects(fx.audio.storeRecording({ data: Buffer.alloc(0), userId: 3 }), {
+    code: 'AUDIO_RECORDING_INVALID',
+    message: /empty/,
+  });
+  await t.rejects(fx.audio.storeRecording({ data: Buffer.from('not audio at all'), userId: 3 }), {
+    code: 'AUDIO_RECORDING_INVALID',
+  });
+  await t.rejects(fx.audio.storeRecording({ data: Buffer.from('x'), userId: 3, format: 'exe' }), {
+    code: 'AUDIO_RECORDING_INVALID',
+    message: /"exe"/,
+  });
+  await t.rejects(fx.audio.storeRecording({ data: toneWav(8000, 0, 100), userId: Number.NaN }), {
+    code: 'AUDIO_RECORDING_INVALID',
+  });
+  const rows = fx.db.prepare("SELECT COUNT(*) AS n FROM audio WHERE kind = 'recording'").get() as { n: number };
+  t.equal(rows.n, 1, 'only the silent one was stored');
+});
+
+t.test('WAV parsing copes with what engines and Asterisk write', async (t) => {
+  const good = toneWav(8000, 0, 100);
+  const pipeWritten = Buffer.from(good);
+  pipeWritten.writeUInt32LE(0, 40); // a data size left at 0 by a writer that could not seek
+  t.equal(parseWav(pipeWritten)?.samples.length, 800);
+  const overlong = Buffer.from(good);
+  overlong.writeUInt32LE(0x7ffff000, 40);
+  t.equal(parseWav(overlong)?.samples.length, 800);
+  t.equal(parseWav(Buffer.from('RIFF....WAVEjunk')), null);
+  t.equal(parseWav(good.subarray(0, 30)), null);
+  const stereo = execFileSync('sox', [
+    '-V1',
+    '-n',
+    '-r',
+    '22050',
+    '-c',
+    '2',
+    '-b',
+    '24',
+    '-t',
+    'wav',
+    '-',
+    'synth',
+    '0.5',
+    'sine',
+    '440',
+  ]);
+  const pcm = parseWav(stereo);
+  t.equal(pcm?.sampleRate, 22050);
+  t.equal(pcm?.samples.length, 11025, 'stereo 24-bit folds to mono');
+  const float = execFileSync('sox', [
+    '-V1',
+    '-n',
+    '-r',
+    '8000',
+    '-e',
+    'floating-point',
+    '-b',
+    '32',
+    '-t',
+    'wav',
+    '-',
+    'synth',
+    '0.25',
+    'sine',
+    '440',
+  ]);
+  t.equal(parseWav(float)?.samples.length, 2000);
+  const alaw = execFileSync('sox', [
+    '-V1',
+    '-n',
+    '-r',
+    '8000',
+    '-e',
+    'a-law',
+    '-t',
+    'wav',
+    '-',
+    'synth',
+    '0.25',
+    'sine',
+    '440',
+  ]);
+  t.equal(parseWav(alaw), null, 'a compressed WAV is not PCM: decoded by sox instead');
+  t.ok(existsSync('/usr/bin/sox'));
+});

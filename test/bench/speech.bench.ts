@@ -1,0 +1,131 @@
+/**
+ * Speech pipeline against the engines alone, for a 100-character message:
+ * - engine: the engine's own command writing its native WAV to a file;
+ * - uncached: speechUrl on text never seen (sanitise, synthesise, resample
+ *   to 8 kHz in process, write, index, sign) - time to first telephony audio;
+ * - cached: speechUrl on text already rendered;
+ * - ratio uncached / engine (goal <= 1.5), cached (goal <= 5 ms);
+ * - syntheses per second with 4 in parallel.
+ * Bounded: at most 15 runs (9 for festival) per measure and 30 s per engine.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AudioService } from '../../src/audio/audio-service.js';
+import { canStart, run } from '../../src/audio/engines.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { loadConfig } from '../../src/core/config.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { openStore } from '../../src/store/db.js';
+
+const BASE = 'From Alice: the meeting moved to Thursday afternoon, please bring the quarterly figures with you.';
+/** A distinct 100-character message for run n. */
+const message = (n: number, engine: string) => `${engine} ${n} ${BASE}`.slice(0, 100).padEnd(100, '.');
+
+const ENGINES = [
+  { name: 'espeak-ng', runs: 15, probe: ['--version'] },
+  { name: 'flite', runs: 15, probe: ['--version'] },
+  { name: 'festival', runs: 9, probe: ['-h'] },
+] as const;
+const MAX_MS_PER_ENGINE = 30_000;
+const CACHED_RUNS = 500;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+};
+const p95 = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.95))] ?? Number.NaN;
+};
+
+/** The engine alone: its own command line, writing its own WAV. */
+async function engineAlone(engine: string, text: string, out: string): Promise<void> {
+  const r =
+    engine === 'espeak-ng'
+      ? await run('espeak-ng', ['-v', 'en-us', '-w', out, text])
+      : engine === 'flite'
+        ? await run('flite', ['-voice', 'slt', '-t', text, '-o', out])
+        : await run('text2wave', ['-eval', '(voice_kal_diphone)', '-o', out], { input: text });
+  if (r.code !== 0) throw new Error(`${engine} failed: ${r.stderr}`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-speech-'));
+const config = loadConfig({ env: {}, overrides: { dataDir: dir, log: { level: 'silent' } } });
+const db = openStore(join(dir, 'phoneim.sqlite'));
+const audio = new AudioService({
+  config,
+  db,
+  clock: new ManualClock(),
+  log: silentLogger(),
+  baseUrl: () => 'http://127.0.0.1:8080',
+});
+
+try {
+  console.log('speech pipeline, 100-character messages, medians (p95)');
+  console.log(
+    `  ${'engine'.padEnd(10)} ${'engine alone'.padStart(14)} ${'uncached'.padStart(16)} ${'ratio'.padStart(6)} ${'cached'.padStart(18)} ${'4 parallel'.padStart(14)}`,
+  );
+  for (const e of ENGINES) {
+    const program = e.name === 'festival' ? 'text2wave' : e.name;
+    if (!(await canStart(program, [...e.probe]))) {
+      console.log(`  ${e.name.padEnd(10)} not installed`);
+      continue;
+    }
+    const started = performance.now();
+    const inTime = () => performance.now() - started < MAX_MS_PER_ENGINE;
+    // Warm both paths once (page cache, filter bank), then alternate to share any machine noise.
+    await engineAlone(e.name, message(0, e.name), join(dir, 'alone.wav'));
+    await audio.speechUrl(message(0, `${e.name}w`), { voice: e.name });
+    const alone: number[] = [];
+    const uncached: number[] = [];
+    const timeAlone = async (n: number) => {
+      const t0 = performance.now();
+      await engineAlone(e.name, message(n, e.name), join(dir, 'alone.wav'));
+      alone.push(performance.now() - t0);
+    };
+    const timePipeline = async (n: number) => {
+      const t0 = performance.now();
+      await audio.speechUrl(message(n, `${e.name}p`), { voice: e.name });
+      uncached.push(performance.now() - t0);
+    };
+    for (let n = 1; n <= e.runs && inTime(); n++) {
+      // Alternate which goes first, so drift in machine load falls on both.
+      if (n % 2) {
+        await timeAlone(n);
+        await timePipeline(n);
+      } else {
+        await timePipeline(n);
+        await timeAlone(n);
+      }
+    }
+    const cached: number[] = [];
+    for (let n = 0; n < CACHED_RUNS; n++) {
+      const t0 = performance.now();
+      await audio.speechUrl(message(1, `${e.name}p`), { voice: e.name });
+      cached.push(performance.now() - t0);
+    }
+    // Throughput: new texts, 4 at a time, for a bounded count.
+    const total = e.runs * 2;
+    let next = 0;
+    const t0 = performance.now();
+    const worker = async () => {
+      while (next < total) {
+        const n = next++;
+        await audio.speechUrl(message(1000 + n, `${e.name}t`), { voice: e.name });
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
+    const perSecond = total / ((performance.now() - t0) / 1000);
+    const ratio = median(uncached) / median(alone);
+    const f = (x: number) => x.toFixed(1);
+    console.log(
+      `  ${e.name.padEnd(10)} ${`${f(median(alone))} ms`.padStart(14)} ${`${f(median(uncached))} (${f(p95(uncached))}) ms`.padStart(16)} ${ratio.toFixed(2).padStart(6)} ${`${median(cached).toFixed(3)} (${p95(cached).toFixed(3)}) ms`.padStart(18)} ${`${perSecond.toFixed(1)}/s`.padStart(14)}`,
+    );
+  }
+  console.log('  goals: uncached <= 1.5 x engine alone; cached <= 5 ms');
+} finally {
+  await audio.close();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,441 @@
+/**
+ * The ladder, told as what the recipient and the sender see: Bob is away;
+ * Alice writes; after the collect delay Bob's phone rings (scripted reverse
+ * log-on), then his pager beeps (the Debian SNPP server, the SMS centre),
+ * then his mailbox gets the email (smtp-server, read with mailparser).
+ * Time moves only when the test moves the ManualClock.
+ */
+import t, { type Test } from 'tap';
+import { buildServices, type Services } from '../../src/app.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { replyLinkSecret, verifyReplyToken } from '../../src/notify/reply-link.js';
+import type { ReverseLogonOutcome } from '../../src/notify/reverse-logon-port.js';
+import type { UnreachableMessage } from '../../src/notify/types.js';
+import { testConfig } from '../support/env.js';
+import {
+  probeSeconds,
+  ScriptedReverseLogon,
+  type SmsCentre,
+  type SmtpCapture,
+  type SnppServer,
+  startSmsCentre,
+  startSmtp,
+  startSnpp,
+  toneMp3Port,
+} from '../support/notify.js';
+
+interface World {
+  svc: Services;
+  clock: ManualClock;
+  smtp: SmtpCapture;
+  snpp: SnppServer;
+  smsc: SmsCentre;
+  phone: ScriptedReverseLogon;
+  told: { senderUserId: number; sessionId: string; recipientId: number; text: string }[];
+  alice: number;
+  bob: number;
+  /** Moves time and lets every step that became due finish. */
+  advance(ms: number): Promise<void>;
+}
+
+let servers: { smtp: SmtpCapture; snpp: SnppServer; smsc: SmsCentre } | undefined;
+
+t.before(async () => {
+  servers = { smtp: await startSmtp(), snpp: await startSnpp(), smsc: await startSmsCentre() };
+});
+t.teardown(async () => {
+  await servers?.smtp.close();
+  await servers?.snpp.close();
+  await servers?.smsc.close();
+});
+
+async function world(
+  t: Test,
+  opts: { outcome?: ReverseLogonOutcome | ((n: number) => ReverseLogonOutcome); withPhonePort?: boolean } = {},
+): Promise<World> {
+  const s = servers as NonNullable<typeof servers>;
+  s.smtp.mails.length = 0;
+  s.smtp.rcpt.length = 0;
+  s.snpp.pages.length = 0;
+  s.smsc.messages.length = 0;
+  const dir = t.testdir({});
+  const clock = new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0));
+  const config = testConfig(dir, {
+    http: { publicUrl: 'https://im.example.com' },
+    notify: {
+      collectDelaySeconds: 20,
+      waitAfterCallSeconds: 60,
+      waitAfterPageSeconds: 120,
+      retryDelaySeconds: 30,
+      pollSeconds: 3600,
+      callbackNumber: '+1 555 0100',
+      smtp: { port: s.smtp.port, from: 'Phone IM <notify@im.example.com>' },
+      snpp: { port: s.snpp.port },
+      smpp: { port: s.smsc.port, password: 'secret' },
+    },
+  });
+  let n = 0;
+  const phone = new ScriptedReverseLogon(async (_req, signal) => {
+    const o = opts.outcome ?? { status: 'no-answer' };
+    if (typeof o === 'function') return o(n++);
+    if (o.status === 'failed' && o.reason === 'hang') {
+      // Rings until aborted.
+      await new Promise<void>((r) => signal?.addEventListener('abort', () => r()));
+      return { status: 'no-answer' };
+    }
+    return o;
+  });
+  const told: World['told'] = [];
+  const svc = buildServices({
+    config,
+    log: silentLogger(),
+    clock,
+    ...(opts.withPhonePort === false ? {} : { reverseLogon: phone }),
+    senderNotice: {
+      tellSender: async (notice) => {
+        told.push(notice);
+      },
+    },
+    audio: toneMp3Port(3),
+  });
+  t.teardown(async () => {
+    await svc.notifier.stop();
+    svc.db.close();
+  });
+  const alice = (await svc.accounts.createUser({ username: 'alice', displayName: 'Alice Jones' })).id;
+  const bob = (await svc.accounts.createUser({ username: 'bob', displayName: 'Bob Smith', timeZone: 'UTC' })).id;
+  svc.notifier.start();
+  return {
+    svc,
+    clock,
+    ...s,
+    phone,
+    told,
+    alice,
+    bob,
+    advance: async (ms: number) => {
+      clock.advance(ms);
+      await svc.notifier.idle();
+    },
+  };
+}
+
+const msg = (w: World, id: string, text: string, extra: Partial<UnreachableMessage> = {}): UnreachableMessage => ({
+  id,
+  sessionId: 'sess-1',
+  fromUserId: w.alice,
+  fromName: 'Alice Jones',
+  fromSpokenName: 'Alice',
+  text,
+  at: w.clock.now(),
+  ...extra,
+});
+
+const states = (w: World, alertId: string) => w.svc.notifier.show(alertId).steps.map((s) => `${s.channel}:${s.state}`);
+
+t.test(
+  'a burst of messages becomes one email: the text, a reply link that logs Bob in, the voice as MP3',
+  async (t) => {
+    const w = await world(t);
+    w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+    const first = w.svc.notifier.messageUnreachable({
+      recipientId: w.bob,
+      message: msg(w, 'm1', 'Are you free at 3?'),
+    });
+    t.equal(first.folded, false);
+    await w.advance(5_000);
+    const second = w.svc.notifier.messageUnreachable({
+      recipientId: w.bob,
+      message: msg(w, 'm2', '', { audioId: 'voice-7', audioUrl: 'https://im.example.com/a/voice-7' }),
+    });
+    t.same(second, { alertId: first.alertId, folded: true }, 'the second message folds into the same alert');
+    await w.advance(14_000);
+    t.equal(w.smtp.mails.length, 0, 'nothing is sent during the collect delay');
+    await w.advance(1_000);
+    t.equal(w.smtp.mails.length, 1, 'one email for the burst');
+    const mail = w.smtp.mails[0];
+    if (!mail) throw new Error('no mail');
+    t.same(w.smtp.rcpt[0], ['bob@example.com']);
+    t.equal(mail.subject, '2 new messages from Alice Jones');
+    t.equal(mail.from?.value[0]?.name, 'Alice Jones via Phone IM');
+    t.match(mail.text, /Hello Bob Smith,/);
+    t.match(mail.text, /Alice Jones \(1 Jan, 09:00\):\n {2}Are you free at 3\?/);
+    t.match(mail.text, /\[voice message: the recording is attached\]/);
+    t.match(mail.text, /Or call \+1 555 0100 to listen and reply by phone\./);
+    const link = /Reply on the web: (\S+)/.exec(mail.text ?? '')?.[1] ?? '';
+    t.match(link, /^https:\/\/im\.example\.com\/reply\?t=v1\./);
+    const token = new URL(link).searchParams.get('t');
+    const secret = replyLinkSecret(w.svc.config);
+    const claims = verifyReplyToken(secret, token, w.clock.now());
+    t.match(claims, { ok: true, value: { userId: w.bob, sessionId: 'sess-1', alertId: first.alertId } });
+    t.match(verifyReplyToken(secret, token, w.clock.now() + 8 * 24 * 3600_000), {
+      ok: false,
+      error: { code: 'NOTIFY_LINK_EXPIRED' },
+    });
+    t.match(verifyReplyToken(secret, `${token}x`, w.clock.now()), {
+      ok: false,
+      error: { code: 'NOTIFY_LINK_INVALID' },
+    });
+    t.match(verifyReplyToken('another secret of 32 characters.', token, w.clock.now()), {
+      ok: false,
+      error: { code: 'NOTIFY_LINK_INVALID' },
+    });
+    t.equal(mail.attachments.length, 1);
+    const mp3 = mail.attachments[0];
+    t.equal(mp3?.contentType, 'audio/mpeg');
+    t.equal(mp3?.filename, 'voice-7.mp3');
+    const seconds = await probeSeconds(mp3?.content as Buffer);
+    t.ok(Math.abs(seconds - 3) < 0.2, `the MP3 lasts 3 s (${seconds})`);
+    const view = w.svc.notifier.show(first.alertId);
+    t.match(view, { state: 'done', reason: 'ladder finished' });
+    t.match(view.steps, [{ channel: 'email', state: 'delivered', attempts: 1, outcome: /^smtp: 250/ }]);
+  },
+);
+
+t.test('pages go out over SNPP, SMPP and email-to-pager, each after the wait of the one before', async (t) => {
+  const w = await world(t);
+  w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'snpp', address: 'P-2001' });
+  w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'smpp', address: '+1 555 010 7777' });
+  w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'email', address: '5550107777@pager.example.com' });
+  const long = 'Can you look at the quarterly numbers before the meeting? '.repeat(5);
+  const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', long) });
+  await w.advance(20_000);
+  t.equal(w.snpp.pages.length, 1);
+  t.equal(w.snpp.pages[0]?.pager, 'P-2001');
+  const page = w.snpp.pages[0]?.mess ?? '';
+  t.match(page, /^Alice Jones: Can you look at the quarterly numbers.*\.\.\. Call \+1 555 0100 to listen and reply\.$/);
+  t.ok(page.length <= 160, `a page is short (${page.length})`);
+  t.equal(w.smsc.messages.length, 0, 'the next pager waits');
+  await w.advance(119_000);
+  t.equal(w.smsc.messages.length, 0);
+  await w.advance(1_000);
+  t.match(w.smsc.messages, [{ destination: '15550107777', text: page }]);
+  await w.advance(120_000);
+  t.same(w.smtp.rcpt, [['5550107777@pager.example.com']]);
+  t.equal(w.smtp.mails[0]?.text, `${page}\n`);
+  t.same(states(w, alertId), ['page:delivered', 'page:delivered', 'page:delivered']);
+  t.match(w.svc.notifier.show(alertId), { state: 'done', reason: 'ladder finished' });
+});
+
+t.test('the reverse log-on call: each outcome leads to the right next step', async (t) => {
+  const cases: { outcome: ReverseLogonOutcome; steps: string[]; reason: string | null; emailed: boolean }[] = [
+    {
+      outcome: { status: 'accepted' },
+      steps: ['call:delivered', 'email:cancelled'],
+      reason: 'call accepted',
+      emailed: false,
+    },
+    {
+      outcome: { status: 'declined' },
+      steps: ['call:delivered', 'email:cancelled'],
+      reason: 'call declined',
+      emailed: false,
+    },
+    {
+      outcome: { status: 'no-answer' },
+      steps: ['call:failed', 'email:delivered'],
+      reason: 'ladder finished',
+      emailed: true,
+    },
+    {
+      outcome: { status: 'busy' },
+      steps: ['call:failed', 'email:delivered'],
+      reason: 'ladder finished',
+      emailed: true,
+    },
+    {
+      outcome: { status: 'no-response' },
+      steps: ['call:failed', 'email:delivered'],
+      reason: 'ladder finished',
+      emailed: true,
+    },
+    {
+      outcome: { status: 'machine', leftVoicemail: false },
+      steps: ['call:failed', 'email:delivered'],
+      reason: 'ladder finished',
+      emailed: true,
+    },
+    {
+      outcome: { status: 'machine', leftVoicemail: true },
+      steps: ['call:delivered', 'email:delivered'],
+      reason: 'ladder finished',
+      emailed: true,
+    },
+    {
+      outcome: { status: 'failed', reason: 'trunk down' },
+      steps: ['call:failed', 'email:delivered'],
+      reason: 'ladder finished',
+      emailed: true,
+    },
+  ];
+  for (const c of cases) {
+    await t.test(
+      `callee: ${c.outcome.status}${c.outcome.status === 'machine' ? ` (voicemail ${c.outcome.leftVoicemail})` : ''}`,
+      async (t) => {
+        const w = await world(t, { outcome: c.outcome });
+        w.svc.accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 2222', label: 'mobile' });
+        w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+        const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Lunch?') });
+        await w.advance(20_000);
+        t.equal(w.phone.requests.length, 1, 'Bob is called once');
+        t.match(w.phone.requests[0], {
+          alertId,
+          userId: w.bob,
+          phoneNumber: '+15550102222',
+          senderSpokenName: 'Alice',
+          senderUserId: w.alice,
+          sessionId: 'sess-1',
+          messages: [{ id: 'm1', text: 'Lunch?' }],
+          ringSeconds: 30,
+          leaveVoicemail: false,
+        });
+        await w.advance(59_000);
+        t.equal(w.smtp.mails.length, 0, 'nothing before the wait after the call is over');
+        await w.advance(1_000);
+        t.equal(w.smtp.mails.length, c.emailed ? 1 : 0);
+        t.same(states(w, alertId), c.steps);
+        t.match(w.svc.notifier.show(alertId), { state: 'done', reason: c.reason });
+        if (c.outcome.status === 'declined')
+          t.same(w.told, [
+            {
+              senderUserId: w.alice,
+              sessionId: 'sess-1',
+              recipientId: w.bob,
+              text: 'Bob Smith declined your call-back request.',
+            },
+          ]);
+        else t.same(w.told, [], 'the sender is told only of a decline');
+      },
+    );
+  }
+});
+
+t.test('Bob logs on during the ladder: no further step; reading the message stops it too', async (t) => {
+  const w = await world(t, { outcome: { status: 'failed', reason: 'hang' } });
+  w.svc.accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 2222' });
+  w.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-3001' });
+  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
+  w.clock.advance(20_000);
+  t.equal(w.svc.notifier.stepsInFlight, 1, 'the phone rings');
+  t.equal(w.svc.notifier.recipientActive(w.bob), 1, 'Bob opens the web page');
+  await w.svc.notifier.idle();
+  t.equal(w.phone.aborted, 1, 'the ringing call is abandoned');
+  await w.advance(3600_000);
+  t.equal(w.snpp.pages.length, 0, 'no page');
+  t.equal(w.smtp.mails.length, 0, 'no email');
+  t.same(states(w, alertId), ['call:failed', 'page:cancelled', 'email:cancelled']);
+  t.match(w.svc.notifier.show(alertId), { state: 'cancelled', reason: 'recipient active' });
+  t.equal(w.svc.notifier.recipientActive(w.bob), 0, 'nothing left to cancel');
+
+  // A second alert; Bob reads the message on another device between the page and the email.
+  const w2 = await world(t, { outcome: { status: 'busy' } });
+  w2.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-3001' });
+  w2.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  const second = w2.svc.notifier.messageUnreachable({ recipientId: w2.bob, message: msg(w2, 'm9', 'Hi again') });
+  await w2.advance(20_000);
+  t.equal(w2.snpp.pages.length, 1);
+  t.equal(w2.svc.notifier.messageRead(w2.alice, 'm9'), 0, 'someone else reading it changes nothing');
+  t.equal(w2.svc.notifier.messageRead(w2.bob, 'm9'), 1);
+  await w2.advance(3600_000);
+  t.equal(w2.smtp.mails.length, 0);
+  t.match(w2.svc.notifier.show(second.alertId), { state: 'cancelled', reason: 'message read' });
+  const trace = w2.svc.notifier.trace('m9').map((e) => e.what);
+  t.match(trace, [
+    /alert opened for bob; collect delay until 2026-01-01T09:00:20/,
+    /step 1 page\/snpp P-3001: started \(attempt 1\)/,
+    /step 1 page\/snpp P-3001: delivered \(snpp: 250/,
+    /step 2 email bob@example.com: cancelled \(message read\)/,
+    /alert cancelled: message read/,
+  ]);
+});
+
+t.test('quiet hours skip a device at its turn; no call port skips the call; a removed device is skipped', async (t) => {
+  const w = await world(t, { withPhonePort: false });
+  await w.svc.accounts.updateUser('bob', { timeZone: 'America/New_York' });
+  // 09:00 UTC is 04:00 in New York.
+  w.svc.accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 2222' });
+  w.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-4001', quietHours: '22:00-07:00' });
+  const gone = w.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-4002' });
+  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com', quietHours: '12:00-13:00' });
+  const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
+  w.svc.accounts.removeDevice('bob', gone.id);
+  await w.advance(20_000);
+  t.equal(w.snpp.pages.length, 0);
+  t.equal(w.smtp.mails.length, 1, 'the email goes at once: every step before it was skipped');
+  const steps = w.svc.notifier.show(alertId).steps;
+  t.match(steps, [
+    { channel: 'call', state: 'skipped', outcome: 'no reverse log-on port configured' },
+    { channel: 'page', state: 'skipped', outcome: 'quiet hours (22:00-07:00 America/New_York)' },
+    { channel: 'email', state: 'delivered' },
+  ]);
+});
+
+t.test('a server that says "try later" is retried; one that refuses moves the ladder on', async (t) => {
+  const w = await world(t);
+  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@work.example.com' });
+  w.svc.notifier.setLadder('bob', [
+    { deviceId: w.svc.accounts.listDevices('bob')[1]?.id as number, waitSeconds: 10 },
+    { deviceId: w.svc.accounts.listDevices('bob')[0]?.id as number },
+  ]);
+  w.smtp.failNext.push({ code: 451, message: 'Mailbox busy' }, { code: 550, message: 'No such user' });
+  const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
+  await w.advance(20_000);
+  t.match(w.svc.notifier.show(alertId).steps[0], { state: 'scheduled', attempts: 1, outcome: /451/ });
+  await w.advance(30_000);
+  t.match(w.svc.notifier.show(alertId).steps[0], {
+    state: 'failed',
+    attempts: 2,
+    errorCode: 'NOTIFY_SMTP_REJECTED',
+  });
+  await w.advance(10_000);
+  t.same(w.smtp.rcpt, [['bob@example.com']], 'the user ladder: work address first (refused), then home');
+  t.same(states(w, alertId), ['email:failed', 'email:delivered']);
+
+  // An administrator retries the failed step.
+  t.throws(() => w.svc.notifier.cancel(alertId), { code: 'NOTIFY_ALERT_ENDED' });
+  w.svc.notifier.retry(alertId);
+  t.throws(() => w.svc.notifier.retry(alertId), { code: 'NOTIFY_NOT_RETRYABLE' });
+  await w.advance(0);
+  t.same(w.smtp.rcpt[1], ['bob@work.example.com']);
+  t.same(states(w, alertId), ['email:delivered', 'email:delivered']);
+  t.throws(() => w.svc.notifier.retry(alertId), { code: 'NOTIFY_NOT_RETRYABLE', message: /no failed/ });
+});
+
+t.test('bad input is refused with a coded error and changes nothing', async (t) => {
+  const w = await world(t);
+  const n = w.svc.notifier;
+  t.throws(() => n.messageUnreachable({ recipientId: 999, message: msg(w, 'm1', 'x') }), {
+    code: 'ACCOUNTS_USER_NOT_FOUND',
+  });
+  t.throws(() => n.messageUnreachable({ recipientId: w.bob, message: msg(w, '', 'x') }), {
+    code: 'NOTIFY_INVALID_INPUT',
+    message: /message id is empty/,
+  });
+  t.throws(() => n.messageUnreachable({ recipientId: w.bob, message: { ...msg(w, 'm1', 'x'), text: 5 as never } }), {
+    code: 'NOTIFY_INVALID_INPUT',
+  });
+  t.throws(() => n.show('al-nope'), { code: 'NOTIFY_ALERT_NOT_FOUND' });
+  t.throws(() => n.setLadder('bob', [{ deviceId: 12345 }]), { code: 'ACCOUNTS_DEVICE_NOT_FOUND' });
+  const d = w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  t.throws(() => n.setLadder('bob', [{ deviceId: d.id }, { deviceId: d.id }]), { code: 'NOTIFY_INVALID_INPUT' });
+  t.throws(() => n.setLadder('bob', [{ deviceId: d.id, waitSeconds: -1 }]), { code: 'NOTIFY_INVALID_INPUT' });
+  t.same(n.list(), []);
+
+  // An empty ladder of his own: Bob is never alerted.
+  n.setLadder('bob', []);
+  const { alertId } = n.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'x') });
+  await w.advance(20_000);
+  t.match(n.show(alertId), { state: 'done', reason: /no devices/ });
+  t.equal(w.smtp.mails.length, 0);
+  t.ok(n.clearLadder('bob'));
+  t.equal(n.ladder('bob').source, 'default');
+
+  const test = n.test('bob');
+  t.throws(() => n.test('bob'), { code: 'NOTIFY_ALERT_BUSY' });
+  await w.advance(0);
+  t.match(w.smtp.mails[0]?.subject, /^\[test\] New message from Phone IM/);
+  t.match(n.show(test.id), { state: 'done', isTest: true });
+});

@@ -1,0 +1,160 @@
+/**
+ * A real SIGKILL in the middle of a ladder: the notifier runs in a child
+ * process on a SQLite file; the test kills it, starts it again, and looks at
+ * what the SNPP and SMTP servers received: every step once, none lost, none
+ * repeated - and a step that was in progress at the kill is not performed
+ * again (at most once), the ladder moves on.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { buildServices, dbPath } from '../../src/app.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { ROOT, testConfig } from '../support/env.js';
+import { readSnppLog, startSmtp, startSnpp, until } from '../support/notify.js';
+
+function startChild(args: string[]): { child: ChildProcess; ready: Promise<string> } {
+  const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'test/fixtures/notify-child.ts'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready\n')) resolve(out);
+    });
+    child.once('exit', (code, signal) => reject(new Error(`child exited early (${code ?? signal})`)));
+  });
+  return { child, ready };
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    if (child.exitCode !== null || child.signalCode !== null) return r();
+    child.once('exit', () => r());
+    child.kill('SIGKILL');
+  });
+}
+
+async function setup(dir: string, snppPort: number, smtpPort: number) {
+  const config = testConfig(dir);
+  const svc = buildServices({ config, log: silentLogger() });
+  await svc.accounts.createUser({ username: 'alice', displayName: 'Alice' });
+  await svc.accounts.createUser({ username: 'bob', displayName: 'Bob' });
+  svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-1' });
+  svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-2' });
+  svc.db.close();
+  const peek = () => {
+    const db = new Database(dbPath(config), { readonly: true });
+    try {
+      return db
+        .prepare('SELECT position, state, attempts, error_code AS code FROM notify_steps ORDER BY position')
+        .all() as {
+        position: number;
+        state: string;
+        attempts: number;
+        code: string | null;
+      }[];
+    } finally {
+      db.close();
+    }
+  };
+  const alertState = () => {
+    const db = new Database(dbPath(config), { readonly: true });
+    try {
+      return (db.prepare('SELECT state FROM notify_alerts').get() as { state: string } | undefined)?.state;
+    } finally {
+      db.close();
+    }
+  };
+  return { args: [dir, String(smtpPort), String(snppPort)], peek, alertState };
+}
+
+t.test('SIGKILL while the ladder waits between steps: it resumes, nothing repeated, nothing lost', async (t) => {
+  const smtp = await startSmtp();
+  const snpp = await startSnpp();
+  t.teardown(async () => {
+    await smtp.close();
+    await snpp.close();
+  });
+  const dir = t.testdir({});
+  const s = await setup(dir, snpp.port, smtp.port);
+
+  const first = startChild([...s.args, 'post']);
+  t.teardown(() => kill(first.child));
+  await first.ready;
+  await until(() => s.peek()[0]?.state === 'delivered', 15_000, 'the first page');
+  await kill(first.child);
+  t.equal(first.child.signalCode, 'SIGKILL');
+  t.same(
+    readSnppLog(snpp.logFile).map((p) => p.pager),
+    ['P-1'],
+  );
+  t.equal(smtp.mails.length, 0, 'killed while waiting before the email');
+  t.match(s.peek(), [{ state: 'delivered' }, { state: 'scheduled' }, { state: 'scheduled' }]);
+
+  const second = startChild(s.args);
+  t.teardown(() => kill(second.child));
+  await second.ready;
+  await until(() => s.alertState() === 'done', 20_000, 'the ladder to finish');
+  await kill(second.child);
+  t.same(
+    readSnppLog(snpp.logFile).map((p) => p.pager),
+    ['P-1', 'P-2'],
+    'each pager paged exactly once',
+  );
+  t.equal(smtp.mails.length, 1, 'one email');
+  t.match(smtp.mails[0]?.text, /Still there\?/);
+  t.match(s.peek(), [
+    { state: 'delivered', attempts: 1 },
+    { state: 'delivered', attempts: 1 },
+    { state: 'delivered', attempts: 1 },
+  ]);
+});
+
+t.test(
+  'SIGKILL while a step is being performed: that step is never performed again; the ladder moves on',
+  async (t) => {
+    const smtp = await startSmtp();
+    const snpp = await startSnpp();
+    t.teardown(async () => {
+      await smtp.close();
+      await snpp.close();
+    });
+    // The mail server takes the whole message and then never answers: the kill lands between "sent" and "recorded".
+    let dataSeen = 0;
+    const hang = smtp.onDataHook;
+    hang.fn = () => {
+      dataSeen++;
+    };
+    const dir = t.testdir({});
+    const s = await setup(dir, snpp.port, smtp.port);
+    const first = startChild([...s.args, 'post']);
+    t.teardown(() => kill(first.child));
+    await first.ready;
+    await until(() => dataSeen === 1, 20_000, 'the email to reach the server');
+    t.match(s.peek(), [{ state: 'delivered' }, { state: 'in-progress', attempts: 1 }, { state: 'scheduled' }]);
+    await kill(first.child);
+    hang.fn = undefined;
+
+    const second = startChild(s.args);
+    t.teardown(() => kill(second.child));
+    await second.ready;
+    await until(() => s.alertState() === 'done', 20_000, 'the ladder to finish');
+    await kill(second.child);
+    t.equal(dataSeen, 1, 'the email was not sent again');
+    t.equal(smtp.mails.length, 0);
+    t.same(
+      readSnppLog(snpp.logFile).map((p) => p.pager),
+      ['P-1', 'P-2'],
+    );
+    t.match(s.peek(), [
+      { state: 'delivered', attempts: 1 },
+      { state: 'failed', attempts: 1, code: 'NOTIFY_STEP_INTERRUPTED' },
+      { state: 'delivered', attempts: 1 },
+    ]);
+  },
+);

@@ -1,0 +1,98 @@
+/**
+ * The parts together: a message for someone with no link becomes an alert,
+ * the email's reply link logs the recipient into the chat, delivery states
+ * follow, and showing up cancels the ladder.
+ */
+import t, { type Test } from 'tap';
+import { Platform } from '../src/app.js';
+import { silentLogger } from '../src/core/logger.js';
+import { testConfig } from './support/env.js';
+import { startSmtp } from './support/notify.js';
+
+async function until<T>(what: string, fn: () => T | undefined | null | false, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function community(t: Test, notify: Record<string, unknown>) {
+  const smtp = await startSmtp();
+  t.teardown(() => smtp.close());
+  const config = testConfig(t.testdir({}), {
+    notify: { collectDelaySeconds: 0, pollSeconds: 1, smtp: { port: smtp.port }, ...notify },
+  });
+  const platform = new Platform({ config, log: silentLogger() });
+  t.teardown(() => platform.stop());
+  const url = await platform.start();
+  const { accounts, presence } = platform.services;
+  const alice = await accounts.createUser({
+    username: 'alice',
+    displayName: 'Alice Jones',
+    password: 'alice-secret-1',
+  });
+  const bob = await accounts.createUser({ username: 'bob', displayName: 'Bob Smith', password: 'bob-secret-12' });
+  presence.requestContact(alice.id, bob.id);
+  presence.approveContact(bob.id, alice.id);
+  const session = presence.createSession(alice.id, [bob.id]);
+  presence.accept(session.id, bob.id);
+  return { platform, url, smtp, alice, bob, session };
+}
+
+t.test('Alice writes to Bob, who has no link: Bob gets an email whose link opens the chat', async (t) => {
+  const { platform, url, smtp, alice, bob, session } = await community(t, {});
+  const { accounts, presence, notifier } = platform.services;
+  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
+
+  const message = await presence.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Are you there?' });
+  const mail = await until('the alert email', () => smtp.mails[0]);
+  t.same(smtp.rcpt[0], ['bob@example.test']);
+  t.match(mail.text, /Alice Jones/);
+  t.match(mail.text, /Are you there\?/);
+  const link = await until(
+    'a reply link',
+    () => /(http:\/\/127\.0\.0\.1:\d+\/reply\?t=[\w.%-]+)/.exec(mail.text ?? '')?.[1],
+  );
+  t.ok(link.startsWith(url), 'the link points at this node');
+  await until('the message marked notified', () =>
+    presence.deliveryStates(message.id).some((d) => d.recipientId === bob.id && d.state === 'notified'),
+  );
+
+  const res = await fetch(link, { redirect: 'manual' });
+  t.equal(res.status, 303);
+  t.equal(res.headers.get('location'), `/chat/${encodeURIComponent(session.id)}`);
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  t.match(cookie, /^sid=/);
+  const page = await fetch(`${url}/chat/${encodeURIComponent(session.id)}`, { headers: { cookie } });
+  t.equal(page.status, 200);
+  t.match(await page.text(), /Are you there\?/);
+  t.equal(presence.presenceOf(bob.id).state, 'online', 'following the link made Bob present');
+  t.same(
+    notifier.list({ user: 'bob' }).map((a) => a.state),
+    ['done'],
+  );
+
+  const forged = await fetch(`${url}/reply?t=v1.eyJ1IjoxfQ.AAAA`, { redirect: 'manual' });
+  t.equal(forged.status, 403);
+  t.match(await forged.text(), /That reply link is not valid/);
+  t.notOk(forged.headers.get('set-cookie'), 'a forged link logs nobody in');
+});
+
+t.test('Bob shows up while the alert is collecting: no step is taken', async (t) => {
+  const { platform, smtp, alice, bob, session } = await community(t, { collectDelaySeconds: 600 });
+  const { accounts, presence, notifier } = platform.services;
+  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
+  await presence.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Lunch?' });
+  const [alert] = await until(
+    'an alert',
+    () => notifier.list({ user: 'bob' }).length > 0 && notifier.list({ user: 'bob' }),
+  );
+  t.equal(alert?.state, 'collecting');
+  const link = presence.openLink(bob.id, { kind: 'websocket', deliver: () => {} });
+  t.teardown(() => link.close());
+  t.equal(notifier.list({ user: 'bob' })[0]?.state, 'cancelled');
+  t.same(smtp.mails, []);
+});
