@@ -123,7 +123,6 @@ export function buildServices(deps: PlatformDeps): Services {
     log: log.child({ part: 'ivr' }),
     tracePrompts: config.demo,
   });
-  if (!deps.reverseLogon) notifier.attach({ reverseLogon: ivr.reverseLogon });
   return {
     config,
     log,
