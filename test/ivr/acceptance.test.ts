@@ -9,6 +9,7 @@ import t from 'tap';
 import { parseWav } from '../../src/sim/wav.js';
 import { ROOT } from '../support/env.js';
 import { ApiClient, WsClient } from '../support/presence.js';
+import type { VirtualCaller } from '../../src/sim/index.js';
 import { ivrOnSimulator, Transcript } from './support/sim-harness.js';
 
 const REPLY_WAV = join(ROOT, 'test/fixtures/ivr/reply.wav');
@@ -98,34 +99,73 @@ t.test('keys during prompts stop them (barge-in); silence repeats, then a polite
   t.equal((await caller.ended).by, 'app');
 });
 
-t.test('hang-up in the middle of a message and during recording leaves nothing behind', async (t) => {
+const STATES: [string, (c: VirtualCaller, call: Transcript) => Promise<void>][] = [
+  ['during the greeting', async (_c, call) => void (await call.hears(/^Welcome back/))],
+  ['while keying the PIN', async (c) => c.pressKeys('24')],
+  [
+    'during a message',
+    async (c, call) => {
+      await c.pressKeys('2468#');
+      await call.hears(/^A long story/);
+    },
+  ],
+  [
+    'while recording a reply',
+    async (c, call) => {
+      await c.pressKeys('2468#');
+      await call.hears(/^A long story/);
+      await c.pressKeys('5');
+      await call.hears(/^Record your reply/);
+      await new Promise((r) => setTimeout(r, 150));
+    },
+  ],
+  [
+    'while reviewing a reply',
+    async (c, call) => {
+      await c.pressKeys('2468#');
+      await call.hears(/^A long story/);
+      await c.pressKeys('5');
+      await call.hears(/^Record your reply/);
+      await c.speak(REPLY_WAV);
+      await c.pressKeys('#');
+      await call.hears(/^Press 1 to send it/);
+    },
+  ],
+  [
+    'in the main menu',
+    async (c, call) => {
+      await c.pressKeys('2468#*');
+      await call.hears(/^Main menu/);
+    },
+  ],
+  [
+    'in a live chat',
+    async (c, call) => {
+      await c.pressKeys('2468#8');
+      await call.hears(/^Messages will be read/);
+    },
+  ],
+];
+
+t.test('hang-up in every state leaves nothing behind: no flow, link, recording or reply', async (t) => {
   const { sim, bob, alice, platform, ivr, audio: sound } = await ivrOnSimulator(t);
   const presence = platform.services.presence;
   const s = presence.createSession(alice.id, [bob.id]);
-  await presence.postMessage({ sessionId: s.id, fromUserId: alice.id, text: 'A long story about many things.' });
-
-  const first = sim.placeCall({ from: '+15550101', to: '100' });
-  const c1 = new Transcript(first, sound);
-  await first.pressKeys('2468#');
-  await c1.hears(/^A long story/);
-  await first.hangup();
-  for (let i = 0; i < 200 && ivr.activeCalls > 0; i++) await new Promise((r) => setTimeout(r, 10));
-  t.equal(ivr.activeCalls, 0, 'the flow ended');
-  t.equal(presence.linksOf(bob.id).length, 0, 'the phone link closed');
-
-  const second = sim.placeCall({ from: '+15550101', to: '100' });
-  const c2 = new Transcript(second, sound);
-  await second.pressKeys('2468#');
-  await c2.hears(/^A long story/);
-  await second.pressKeys('5');
-  await c2.hears(/^Record your reply/);
-  await new Promise((r) => setTimeout(r, 200));
-  await second.hangup();
-  for (let i = 0; i < 200 && ivr.activeCalls > 0; i++) await new Promise((r) => setTimeout(r, 10));
-  t.equal(ivr.activeCalls, 0);
-  t.equal(presence.linksOf(bob.id).length, 0);
-  t.equal(presence.history(alice.id, s.id).length, 1, 'no reply was posted');
-  t.equal(sim.softswitch.storedRecordings.size, 0, 'no recording left on the PBX');
+  for (const [state, step] of STATES) {
+    await presence.postMessage({ sessionId: s.id, fromUserId: alice.id, text: 'A long story about many things.' });
+    const caller = sim.placeCall({ from: '+15550101', to: '100' });
+    await step(caller, new Transcript(caller, sound));
+    await caller.hangup();
+    for (let i = 0; i < 300 && ivr.activeCalls > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    t.equal(ivr.activeCalls, 0, `${state}: the flow ended`);
+    t.equal(presence.linksOf(bob.id).length, 0, `${state}: the phone link closed`);
+    t.equal(sim.softswitch.storedRecordings.size, 0, `${state}: no recording left on the PBX`);
+    t.ok(
+      presence.history(alice.id, s.id).every((m) => m.fromUserId === alice.id),
+      `${state}: no reply posted`,
+    );
+    t.equal(platform.callControl.isConnected, true, `${state}: the adapter is fine`);
+  }
 });
 
 t.test('live chat: a message typed on the web is heard on the phone as it arrives', async (t) => {
