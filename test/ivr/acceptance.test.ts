@@ -12,6 +12,9 @@ import { ApiClient, WsClient } from '../support/presence.js';
 import type { VirtualCaller } from '../../src/sim/index.js';
 import { ivrOnSimulator, Transcript } from './support/sim-harness.js';
 
+// Each test starts a whole platform with its simulator: slow when the machine is busy, never stuck.
+t.setTimeout(360_000);
+
 const REPLY_WAV = join(ROOT, 'test/fixtures/ivr/reply.wav');
 
 t.test(

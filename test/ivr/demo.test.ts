@@ -10,6 +10,9 @@ import { createLogger } from '../../src/core/logger.js';
 import { seedDemo } from '../../src/ivr/demo.js';
 import { testConfig } from '../support/env.js';
 
+// Each test starts a whole platform with its simulator: slow when the machine is busy, never stuck.
+t.setTimeout(360_000);
+
 t.test('the demo community is seeded once and a call through the control API is in the log', async (t) => {
   const dir = t.testdir({});
   const lines: Record<string, unknown>[] = [];

@@ -7,6 +7,9 @@ import t from 'tap';
 import type { ReverseLogonRequest } from '../../src/notify/reverse-logon-port.js';
 import { ivrOnSimulator, Transcript } from './support/sim-harness.js';
 
+// Each test starts a whole platform with its simulator: slow when the machine is busy, never stuck.
+t.setTimeout(360_000);
+
 const request = (userId: number, senderUserId: number, sessionId: string, over: Partial<ReverseLogonRequest> = {}) => ({
   alertId: 'alert-1',
   userId,
