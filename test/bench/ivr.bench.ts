@@ -22,7 +22,9 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { PROMPTS } from '../../src/ivr/prompts.js';
 
-const CALLS = Number(process.env.IVR_BENCH_CALLS ?? 500);
+/** `node ivr.bench.js [calls] [log level]`: 500 calls and no log by default. */
+const CALLS = Math.min(2000, Math.max(1, Number(process.argv[2] ?? 500) || 500));
+const LOG_LEVEL = process.argv[3];
 const MESSAGES = 3;
 const SPEED = 20;
 const RAMP_MS = 2000;
@@ -43,7 +45,7 @@ const config = loadConfig({
 });
 const platform = new Platform({
   config,
-  log: process.env.IVR_BENCH_LOG ? createLogger({ level: process.env.IVR_BENCH_LOG }) : silentLogger(),
+  log: LOG_LEVEL ? createLogger({ level: LOG_LEVEL }) : silentLogger(),
 });
 const number = (i: number) => `+1555020${String(i).padStart(4, '0')}`;
 let exitCode = 0;
@@ -83,7 +85,6 @@ try {
   for (let i = 0; i < toRender.length; i += 8)
     await Promise.all(toRender.slice(i, i + 8).map((text) => audio.prerender(text)));
   const setupSeconds = (performance.now() - setupStart) / 1000;
-  console.log(`setup done in ${setupSeconds.toFixed(1)} s`);
 
   // ---- instrument the simulator: key sent -> next play request on that channel -----------
   const lastKey = new Map<string, { at: number; digit: string }>();
