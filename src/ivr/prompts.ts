@@ -72,17 +72,38 @@ export function triesLeft(n: number): string {
 
 const DAY_MS = 24 * 3600 * 1000;
 
+// Building an Intl.DateTimeFormat costs far more than using one: one per time zone and shape, kept.
+const formats = new Map<string, Intl.DateTimeFormat>();
+function format(timeZone: string, shape: 'parts' | 'weekday' | 'date'): Intl.DateTimeFormat {
+  const key = `${shape} ${timeZone}`;
+  let f = formats.get(key);
+  if (!f) {
+    f =
+      shape === 'parts'
+        ? new Intl.DateTimeFormat('en-US', {
+            timeZone,
+            year: 'numeric',
+            month: '2-digit',
+            day: '2-digit',
+            hour: '2-digit',
+            minute: '2-digit',
+            hourCycle: 'h23',
+          })
+        : shape === 'weekday'
+          ? new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'long' })
+          : new Intl.DateTimeFormat('en-US', { timeZone, month: 'long', day: 'numeric' });
+    if (formats.size > 1000) formats.clear();
+    formats.set(key, f);
+  }
+  return f;
+}
+
 function parts(at: number, timeZone: string) {
-  const f = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  });
-  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]));
+  const p = Object.fromEntries(
+    format(timeZone, 'parts')
+      .formatToParts(at)
+      .map((x) => [x.type, x.value]),
+  );
   return { day: `${p.year}-${p.month}-${p.day}`, time: `${p.hour}:${p.minute}` };
 }
 
@@ -95,9 +116,8 @@ export function spokenWhen(at: number, now: number, timeZone: string): string {
   const then = parts(at, timeZone);
   if (then.day === parts(now, timeZone).day) return `today at ${then.time}`;
   if (then.day === parts(now - DAY_MS, timeZone).day) return `yesterday at ${then.time}`;
-  if (now - at < 6 * DAY_MS && at <= now)
-    return `on ${new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'long' }).format(at)} at ${then.time}`;
-  const date = new Intl.DateTimeFormat('en-US', { timeZone, month: 'long', day: 'numeric' }).format(at);
+  if (now - at < 6 * DAY_MS && at <= now) return `on ${format(timeZone, 'weekday').format(at)} at ${then.time}`;
+  const date = format(timeZone, 'date').format(at);
   return `on ${date} at ${then.time}`;
 }
 
