@@ -3,6 +3,9 @@
  * simulator's control API (what a person does with curl) that can be
  * followed in the log.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { Platform } from '../../src/app.js';
@@ -14,7 +17,7 @@ import { testConfig } from '../support/env.js';
 t.setTimeout(360_000);
 
 t.test('the demo community is seeded once and a call through the control API is in the log', async (t) => {
-  const dir = t.testdir({});
+  const dir = mkdtempSync(join(tmpdir(), 'ivr-demo-'));
   const lines: Record<string, unknown>[] = [];
   const out = new PassThrough();
   out.on('data', (d: Buffer) => {
@@ -27,7 +30,10 @@ t.test('the demo community is seeded once and a call through the control API is 
     ivr: { firstDigitTimeoutMs: 1500, interDigitTimeoutMs: 1000 },
   });
   const platform = new Platform({ config, log: createLogger({ level: 'info', destination: out }) });
-  t.teardown(() => platform.stop());
+  t.teardown(async () => {
+    await platform.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
   await platform.start();
   const { accounts, presence } = platform.services;
   const bob = accounts.getUser('bob');

@@ -5,6 +5,9 @@
  * virtual callers whose transcript is the text behind each playback (the
  * audio server's textFor).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Test } from 'tap';
 import type { VirtualCaller } from '../../../src/sim/index.js';
 import { befriend, startPlatform } from '../../support/presence.js';
@@ -17,8 +20,17 @@ export interface TextSource {
 export const FAST_IVR = { firstDigitTimeoutMs: 1500, interDigitTimeoutMs: 1000, amdListenSeconds: 0 };
 
 export async function ivrOnSimulator(t: Test, opts: { ivr?: Record<string, unknown>; speedFactor?: number } = {}) {
+  // Our own data directory, removed only after the platform has stopped: calls still
+  // hanging up and speech still being written at the end of a test must not race its removal.
+  const dir = mkdtempSync(join(tmpdir(), 'ivr-test-'));
   const { platform, url } = await startPlatform(t, {
+    dir,
+    stopOnTeardown: false,
     overrides: { ivr: { ...FAST_IVR, ...opts.ivr }, sim: { speedFactor: opts.speedFactor ?? 20 } },
+  });
+  t.teardown(async () => {
+    await platform.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
   const { accounts, audio, ivr } = platform.services;
   const { sim, callControl: control } = platform;
