@@ -12,6 +12,9 @@ import { mountAudioRoutes } from './audio/routes.js';
 import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
+import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
+import { seedDemo } from './ivr/demo.js';
+import { IvrService } from './ivr/ivr-service.js';
 import { SmtpSender } from './notify/mailer.js';
 import { Notifier } from './notify/notifier.js';
 import { PagerGateway } from './notify/pager.js';
@@ -22,6 +25,7 @@ import { buildPresence } from './presence/build.js';
 import { connectParts, senderNoticeFor } from './wiring.js';
 import type { PresenceService } from './presence/presence-service.js';
 import { AccountsRepo } from './store/accounts-repo.js';
+import { IvrResumeRepo } from './store/ivr-resume-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
 import type { Simulator } from './sim/index.js';
 import { type Db, openStore } from './store/db.js';
@@ -61,6 +65,10 @@ export interface Services {
   /** The embedded softswitch simulator, when no Asterisk is configured (set by Platform.start). */
   sim: Simulator | undefined;
   telephony: Telephony;
+  /** The IVR: takes the calls of callControl once the platform starts. */
+  ivr: IvrService;
+  /** The reverse log-on call (the IVR); answers 'failed' while telephony is not up. */
+  reverseLogon: ReverseLogonPort;
 }
 
 export function dbPath(config: Config): string {
@@ -104,6 +112,17 @@ export function buildServices(deps: PlatformDeps): Services {
     baseUrl: publicUrl(config),
   });
   const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
+  const ivr = new IvrService({
+    control: telephony.callControl,
+    audio: audioForIvr(audio),
+    presence: presenceForIvr(presence, accounts),
+    resume: new IvrResumeRepo(db, config.presence.sessionObjectIdleSeconds * 1000),
+    accounts,
+    clock,
+    config,
+    log: log.child({ part: 'ivr' }),
+    tracePrompts: config.demo,
+  });
   return {
     config,
     log,
@@ -117,6 +136,8 @@ export function buildServices(deps: PlatformDeps): Services {
     callControl: telephony.callControl,
     deviceStates: telephony.deviceStates,
     sim: undefined,
+    ivr,
+    reverseLogon: deps.reverseLogon ?? ivr.reverseLogon,
   };
 }
 
@@ -168,16 +189,23 @@ export class Platform {
     const url = publicUrl(this.services.config, port);
     this.boundUrl = url;
     this.services.notifier.setBaseUrl(url);
-    this.disconnect = connectParts({ ...this.services, log: this.services.log.child({ part: 'wiring' }) });
+    this.disconnect = connectParts({
+      ...this.services,
+      log: this.services.log.child({ part: 'wiring' }),
+      prerender: (message, recipientId) => this.services.ivr.prerender(message, recipientId),
+    });
     this.services.notifier.start();
     this.services.presence.start();
     this.services.presence.objects.start(url);
+    this.services.ivr.start();
+    if (this.services.config.demo) await seedDemo(this.services, this.sim);
     this.services.log.info({ url, dataDir: resolve(this.services.config.dataDir) }, 'platform started');
     return url;
   }
 
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.services.ivr.stop();
       this.disconnect?.();
       this.web.close();
       this.services.presence.objects.stop();

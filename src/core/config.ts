@@ -195,7 +195,37 @@ const presenceSchema = z
   .strict();
 
 // ---- ivr / notify / federation / gateway ------------------------------------
-const ivrSchema = z.object({}).strict();
+const ivrSchema = z
+  .object({
+    /** Silence after a prompt before it is said again (a "try"). */
+    firstDigitTimeoutMs: int(100, 60_000).default(5000),
+    /** Silence between two keys of a PIN or number before it counts as complete. */
+    interDigitTimeoutMs: int(100, 30_000).default(3000),
+    /** Silence or wrong keys this many times in a row, then a polite goodbye. */
+    maxTries: int(1, 10).default(3),
+    /** Speech voice for prompts and messages (the audio server's voice name); its default when absent. */
+    voice: z.string().min(1).max(64).optional(),
+    recordMaxSeconds: int(1, 600).default(120),
+    recordMaxSilenceSeconds: int(1, 60).default(8),
+    /** How many new messages the main menu reads per call before asking to go on. */
+    maxMessagesPerList: int(1, 500).default(50),
+    /** Endpoint of a reverse log-on call: {e164} is the number with its '+', {number} the digits only. */
+    dialTemplate: z
+      .string()
+      .min(3)
+      .max(200)
+      .refine((s) => s.includes('{number}') || s.includes('{e164}'), 'must contain {number} or {e164}')
+      .default('PJSIP/{e164}@trunk'),
+    /** Caller ID presented on reverse log-on calls. */
+    callerId: z.string().min(1).max(64).optional(),
+    /** Answering-machine detection: listen this long at most after answer; 0 turns it off. */
+    amdListenSeconds: int(0, 30).default(5),
+    /** A greeting that goes on this long without a pause is a machine. */
+    amdMachineSeconds: int(1, 30).default(3),
+    /** The pause that ends a human's "Hello?". */
+    amdSilenceSeconds: int(1, 10).default(1),
+  })
+  .strict();
 const deviceKind = z.enum(['phone', 'pager', 'email']);
 /**
  * The notifier: the escalation ladder's timing, and the servers it reaches

@@ -82,6 +82,19 @@ export const ERRORS = {
   PRESENCE_CLOSED: { status: 503, doc: 'The presence server is shutting down; try again on another node.' },
   PRESENCE_TOKEN_INVALID: { status: 401, doc: 'The resume token is unknown or its session object expired.' },
   // ivr
+  IVR_MENU_INVALID: {
+    status: 500,
+    doc: 'A menu definition is invalid (duplicate or bad key, unknown prompt); found at start-up.',
+  },
+  IVR_PROMPT_UNKNOWN: { status: 500, doc: 'No prompt with that id in the IVR prompt catalogue (src/ivr/prompts.ts).' },
+  IVR_VERB_PRECONDITION: {
+    status: 500,
+    doc: 'A verb was run where it cannot run (the call has ended, nobody is logged on, nothing to play).',
+  },
+  IVR_CALL_ENDED: { status: 410, doc: 'The caller hung up; the flow stops and cleans up.' },
+  IVR_PIN_LOCKED: { status: 423, doc: 'Too many wrong PINs: the caller hears goodbye and the call ends.' },
+  IVR_RECORDING_FAILED: { status: 502, doc: 'The PBX could not record the reply or hand over its audio.' },
+  IVR_BAD_REQUEST: { status: 400, doc: 'A reverse log-on request is malformed (phone number, messages, ring time).' },
   // notify
   NOTIFY_INVALID_INPUT: { status: 400, doc: 'A notifier request (message, ladder override, alert id) is malformed.' },
   NOTIFY_ALERT_NOT_FOUND: { status: 404, doc: 'No such alert.' },

@@ -1,0 +1,157 @@
+/**
+ * Thin adapters from the real presence and audio services to the IVR's ports.
+ * They are typed structurally (the few members the IVR uses), so the IVR does
+ * not depend on those services' internals. Decisions made here:
+ * - "Delete" on the phone marks the message read for that user (the message
+ *   cache keeps every message; other members still see it).
+ * - Replying to a session one was only invited to accepts the invitation
+ *   first: answering is accepting.
+ * - A chat started by speed dial reuses the newest open two-person session
+ *   with that contact, else creates one (the contact is invited).
+ * - The phone link opens without replay: the IVR reads waiting messages
+ *   itself, so they are not pushed to the link a second time.
+ */
+import type { AccountService } from '../accounts/account-service.js';
+import type { IvrAudioPort, IvrContact, IvrLink, IvrMessage, IvrPresencePort, PresenceState } from './ports.js';
+
+interface StoredMessageLike {
+  id: string;
+  sessionId: string;
+  fromUserId: number;
+  kind: 'text' | 'voice';
+  text: string | null;
+  audioId: string | null;
+  audioUrl: string | null;
+  createdAt: number;
+}
+
+interface MemberLike {
+  userId: number;
+  state: string;
+}
+
+/** The members of the presence server the IVR uses. */
+export interface PresenceLike {
+  openLink(
+    userId: number,
+    options: {
+      kind: 'phone';
+      deliver: (event: { type: string; message?: StoredMessageLike }) => void;
+      replay?: boolean;
+    },
+  ): { close(): void };
+  unread(userId: number, sessionId?: string): StoredMessageLike[];
+  markRead(userId: number, messageIds: string[]): unknown;
+  postMessage(
+    input:
+      | { sessionId: string; fromUserId: number; text: string }
+      | { sessionId: string; fromUserId: number; voice: { audioId: string; url: string; text?: string } },
+  ): Promise<{ id: string }>;
+  contacts(userId: number): { userId: number; subscription: string; presence: { state: PresenceState } }[];
+  setPresence(userId: number, state: 'online' | 'away' | 'busy' | 'offline'): unknown;
+  sessionsOf(userId: number): { id: string; members: MemberLike[] }[];
+  createSession(ownerId: number, inviteeIds: number[]): { id: string };
+  accept(sessionId: string, userId: number): unknown;
+  decline(sessionId: string, userId: number): unknown;
+  members(sessionId: string): MemberLike[];
+}
+
+const isActive = (m: MemberLike) => m.state === 'joined' || m.state === 'invited';
+
+export function presenceForIvr(presence: PresenceLike, accounts: AccountService): IvrPresencePort {
+  const nameOf = (userId: number) => accounts.userById(userId)?.spokenName ?? 'someone';
+  const toIvr = (m: StoredMessageLike): IvrMessage => ({
+    id: m.id,
+    sessionId: m.sessionId,
+    fromUserId: m.fromUserId,
+    fromName: nameOf(m.fromUserId),
+    sentAt: m.createdAt,
+    ...(m.text !== null ? { text: m.text } : {}),
+    ...(m.kind === 'voice' && m.audioUrl
+      ? { voice: { audioId: m.audioId ?? '', url: m.audioUrl, ...(m.text !== null ? { text: m.text } : {}) } }
+      : {}),
+  });
+  const acceptIfInvited = (userId: number, sessionId: string) => {
+    const me = presence.members(sessionId).find((m) => m.userId === userId);
+    if (me?.state === 'invited') presence.accept(sessionId, userId);
+  };
+  return {
+    openLink(userId, options): IvrLink {
+      return presence.openLink(userId, {
+        kind: 'phone',
+        replay: false,
+        deliver: (event) => {
+          if (event.type === 'message' && event.message) options.deliver(toIvr(event.message));
+        },
+      });
+    },
+    unread: (userId, sessionId) => presence.unread(userId, sessionId).map(toIvr),
+    markRead: (userId, ids) => {
+      presence.markRead(userId, ids);
+    },
+    dismiss: (userId, ids) => {
+      presence.markRead(userId, ids);
+    },
+    postMessage: async (message) => {
+      acceptIfInvited(message.fromUserId, message.sessionId);
+      const stored = await presence.postMessage(message);
+      return { id: stored.id };
+    },
+    contacts: (userId): IvrContact[] =>
+      presence
+        .contacts(userId)
+        .filter((c) => c.subscription === 'approved')
+        .map((c) => ({ userId: c.userId, spokenName: nameOf(c.userId), state: c.presence.state })),
+    setPresence: (userId, state) => {
+      presence.setPresence(userId, state);
+    },
+    startChat: (userId, contactUserId) => {
+      const existing = presence.sessionsOf(userId).find((s) => {
+        const active = s.members.filter(isActive);
+        return active.length === 2 && active.some((m) => m.userId === contactUserId);
+      });
+      if (existing) {
+        acceptIfInvited(userId, existing.id);
+        return { sessionId: existing.id };
+      }
+      return { sessionId: presence.createSession(userId, [contactUserId]).id };
+    },
+    joinSession: (userId, sessionId) => acceptIfInvited(userId, sessionId),
+    declineSession: (userId, sessionId) => {
+      const me = presence.members(sessionId).find((m) => m.userId === userId);
+      if (me?.state === 'invited') presence.decline(sessionId, userId);
+    },
+    sessionPeers: (userId, sessionId) =>
+      presence
+        .members(sessionId)
+        .filter((m) => m.userId !== userId && isActive(m))
+        .map((m) => nameOf(m.userId)),
+  };
+}
+
+/** The members of the audio server the IVR uses. */
+export interface AudioLike {
+  speechUrl(text: string, options?: { voice?: string }): string | Promise<string>;
+  storeRecording(input: {
+    data: Buffer;
+    userId: number;
+    sessionId?: string;
+    messageId?: string;
+  }): Promise<{ id: string; durationMs: number; wavUrl: string }> | { id: string; durationMs: number; wavUrl: string };
+  linkRecording?(id: string, link: { messageId?: string; sessionId?: string }): unknown;
+  prerender?(text: string, options?: { voice?: string }): Promise<void>;
+}
+
+export function audioForIvr(audio: AudioLike): IvrAudioPort {
+  return {
+    speechUrl: (text, options) => audio.speechUrl(text, options),
+    storeRecording: (input) => audio.storeRecording(input),
+    linkRecording: (id, link) => {
+      audio.linkRecording?.(id, link);
+    },
+    prerender: async (text, options) => {
+      if (audio.prerender) await audio.prerender(text, options);
+      else await audio.speechUrl(text, options);
+    },
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * One call's state while a flow runs: the call, the keys the caller pressed
+ * and not yet consumed, who is logged on, the phone link, and everything that
+ * must be undone when the call ends (timers, listeners, recordings left on
+ * the PBX, the link). dispose() undoes all of it exactly once, whoever ended
+ * the call.
+ *
+ * Keys are buffered from the first moment (type-ahead): a caller who knows the
+ * menu may key a choice or a PIN while a prompt plays; the key stops the
+ * prompt (barge-in) and is then consumed by the verb that reads keys.
+ */
+import type { User } from '../accounts/types.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Config } from '../core/config.js';
+import { AppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { cleanDtmf } from '../core/sanitize.js';
+import type { Call, CallControl } from '../telephony/port.js';
+import type { IvrAudioPort, IvrLink, IvrMessage } from './ports.js';
+import { type PromptId, promptText } from './prompts.js';
+
+/** The caller hung up: every verb stops and the flow unwinds to its cleanup. */
+export class CallEnded extends AppError {
+  constructor(callId: string) {
+    super('IVR_CALL_ENDED', `call ${callId} ended`, { callId });
+  }
+}
+
+/** Silence or wrong keys too many times: the flow says so politely and ends the call. */
+export class GiveUp extends Error {
+  constructor(readonly where: string) {
+    super(`gave up in ${where}`);
+  }
+}
+
+/** Something the caller hears: a catalogue prompt, a sentence to speak, or audio by URL. */
+export type Prompt = PromptId | { text: string } | { url: string } | { media: string };
+
+const MAX_BUFFERED_KEYS = 32;
+
+/** Keys pressed and not yet consumed, in order; at most one reader at a time. */
+export class DigitBuffer {
+  private readonly queue: string[] = [];
+  private waiter: ((digit: string | null) => void) | null = null;
+  private readonly listeners = new Set<(digit: string) => void>();
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  constructor(
+    call: Call,
+    private readonly clock: Clock,
+  ) {
+    this.unsubscribe = call.onDtmf((digit) => this.push(digit));
+  }
+
+  private push(raw: string): void {
+    const digit = cleanDtmf(raw).slice(0, 1);
+    if (!digit || this.closed) return;
+    for (const l of [...this.listeners]) l(digit);
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(digit);
+    } else if (this.queue.length < MAX_BUFFERED_KEYS) this.queue.push(digit);
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  peek(): string | undefined {
+    return this.queue[0];
+  }
+
+  take(): string | undefined {
+    return this.queue.shift();
+  }
+
+  clear(): void {
+    this.queue.length = 0;
+  }
+
+  /** Called for every key as it arrives (barge-in); returns the unsubscribe. */
+  onDigit(listener: (digit: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size + (this.waiter ? 1 : 0);
+  }
+
+  /**
+   * The next key: a buffered one at once, else the next pressed within
+   * `timeoutMs` (null after that, or when `signal` aborts; Infinity waits for
+   * ever). Rejects with CallEnded when `callSignal` aborts.
+   */
+  next(timeoutMs: number, callSignal: AbortSignal, callId: string, signal?: AbortSignal): Promise<string | null> {
+    const queued = this.queue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (callSignal.aborted) return Promise.reject(new CallEnded(callId));
+    if (signal?.aborted) return Promise.resolve(null);
+    if (this.waiter) throw new AppError('IVR_VERB_PRECONDITION', 'two verbs read keys at once');
+    return new Promise((resolve, reject) => {
+      let timer: TimerHandle | undefined;
+      const done = () => {
+        this.waiter = null;
+        if (timer) this.clock.clearTimeout(timer);
+        callSignal.removeEventListener('abort', onHangup);
+        signal?.removeEventListener('abort', onStop);
+      };
+      const onHangup = () => {
+        done();
+        reject(new CallEnded(callId));
+      };
+      const onStop = () => {
+        done();
+        resolve(null);
+      };
+      this.waiter = (digit) => {
+        done();
+        resolve(digit);
+      };
+      if (Number.isFinite(timeoutMs)) timer = this.clock.setTimeout(onStop, timeoutMs);
+      callSignal.addEventListener('abort', onHangup, { once: true });
+      signal?.addEventListener('abort', onStop, { once: true });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe();
+    this.listeners.clear();
+    this.queue.length = 0;
+    const w = this.waiter;
+    this.waiter = null;
+    w?.(null);
+  }
+}
+
+export interface CallContextDeps {
+  control: CallControl;
+  audio: IvrAudioPort;
+  clock: Clock;
+  config: Config['ivr'];
+  log: Logger;
+  /** Log each sentence the caller hears (the demo). */
+  tracePrompts?: boolean;
+}
+
+export class CallContext {
+  readonly call: Call;
+  readonly digits: DigitBuffer;
+  readonly control: CallControl;
+  readonly audio: IvrAudioPort;
+  readonly clock: Clock;
+  readonly config: Config['ivr'];
+  log: Logger;
+  user: User | null = null;
+  link: IvrLink | null = null;
+  /** Where the flow is, for logs and hang-up reports. */
+  state = 'start';
+  /** Recordings on the PBX not yet fetched or deleted: removed on dispose. */
+  readonly recordings = new Set<string>();
+  private readonly timers = new Set<TimerHandle>();
+  private readonly messageListeners = new Set<(m: IvrMessage) => void>();
+  private disposed: Promise<void> | undefined;
+  private readonly tracePrompts: boolean;
+
+  constructor(call: Call, deps: CallContextDeps) {
+    this.call = call;
+    this.control = deps.control;
+    this.audio = deps.audio;
+    this.clock = deps.clock;
+    this.config = deps.config;
+    this.log = deps.log;
+    this.digits = new DigitBuffer(call, deps.clock);
+    this.tracePrompts = deps.tracePrompts ?? false;
+  }
+
+  get signal(): AbortSignal {
+    return this.call.signal;
+  }
+
+  /** Throws CallEnded when the caller has gone. */
+  assertAlive(): void {
+    if (!this.call.isAlive || this.call.signal.aborted) throw new CallEnded(this.call.id);
+  }
+
+  /** The user logged on; misuse when nobody is. */
+  get userOrThrow(): User {
+    if (!this.user) throw new AppError('IVR_VERB_PRECONDITION', 'nobody is logged on in this call');
+    return this.user;
+  }
+
+  /** Turns prompts into media URIs the PBX plays; speech is rendered (or found in the cache) by the audio server. */
+  async media(prompts: readonly Prompt[]): Promise<string[]> {
+    const voice = this.config.voice;
+    const speak = async (text: string) => {
+      if (this.tracePrompts) this.log.info({ says: text }, 'caller hears');
+      return `sound:${await this.audio.speechUrl(text, voice ? { voice } : {})}`;
+    };
+    return Promise.all(
+      prompts.map(async (p) => {
+        if (typeof p === 'string') return speak(promptText(p));
+        if ('text' in p) return speak(p.text);
+        if ('url' in p) return `sound:${p.url}`;
+        return p.media;
+      }),
+    );
+  }
+
+  /** Waits `ms` on the injected clock; rejects with CallEnded on hang-up. */
+  async sleep(ms: number): Promise<void> {
+    this.assertAlive();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.clock.clearTimeout(handle);
+        this.timers.delete(handle);
+        reject(new CallEnded(this.call.id));
+      };
+      const handle = this.clock.setTimeout(() => {
+        this.timers.delete(handle);
+        this.signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      this.timers.add(handle);
+      this.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** New messages for the logged-on user while the link is open. */
+  deliver(message: IvrMessage): void {
+    for (const l of [...this.messageListeners]) l(message);
+  }
+
+  onMessage(listener: (m: IvrMessage) => void): () => void {
+    this.messageListeners.add(listener);
+    return () => this.messageListeners.delete(listener);
+  }
+
+  get listenerCount(): number {
+    return this.messageListeners.size + this.digits.listenerCount;
+  }
+
+  /** Undoes everything the call holds; safe to call more than once. */
+  dispose(): Promise<void> {
+    this.disposed ??= (async () => {
+      this.digits.close();
+      for (const t of this.timers) this.clock.clearTimeout(t);
+      this.timers.clear();
+      this.messageListeners.clear();
+      const link = this.link;
+      this.link = null;
+      if (link) {
+        try {
+          await link.close();
+        } catch (e) {
+          this.log.warn({ err: e }, 'closing the phone link failed');
+        }
+      }
+      for (const name of this.recordings) {
+        try {
+          await this.control.deleteRecording(name);
+        } catch (e) {
+          this.log.warn({ err: e, recording: name }, 'deleting a recording failed');
+        }
+      }
+      this.recordings.clear();
+    })();
+    return this.disposed;
+  }
+}

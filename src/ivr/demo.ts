@@ -1,0 +1,78 @@
+/**
+ * The demo community that `make run` seeds (config.demo): Alice and Bob,
+ * contacts of each other, and a chat in which Alice has left Bob two
+ * messages, so that a simulated call from Bob's phone has something to hear.
+ * Seeding is idempotent: what exists is left alone. The PINs are demo values
+ * documented in the README (never logged).
+ */
+import type { AccountService } from '../accounts/account-service.js';
+import type { User } from '../accounts/types.js';
+import type { Logger } from '../core/logger.js';
+
+export const DEMO_USERS = {
+  bob: { displayName: 'Bob', pin: '2468', callerId: '+15550100101', accountNumber: '100001' },
+  alice: { displayName: 'Alice', pin: '1357', callerId: '+15550100102', accountNumber: '100002' },
+} as const;
+export const DEMO_PASSWORD = 'demo-password';
+
+interface DemoPresence {
+  isContact(a: number, b: number): boolean;
+  requestContact(userId: number, targetId: number): 'requested' | 'approved';
+  approveContact(userId: number, fromUserId: number): void;
+  sessionsOf(userId: number): { id: string }[];
+  createSession(ownerId: number, inviteeIds: number[]): { id: string };
+  postMessage(input: { sessionId: string; fromUserId: number; text: string }): Promise<unknown>;
+}
+
+interface DemoSimulator {
+  readonly controlUrl: string | undefined;
+  readonly ariUrl: string;
+}
+
+export async function seedDemo(
+  svc: { accounts: AccountService; presence: DemoPresence; log: Logger },
+  sim?: DemoSimulator,
+): Promise<{ alice: User; bob: User }> {
+  const { accounts, presence, log } = svc;
+  const ensure = async (username: 'alice' | 'bob'): Promise<User> => {
+    const existing = accounts.findUser(username);
+    if (existing) return existing;
+    const d = DEMO_USERS[username];
+    return accounts.createUser({
+      username,
+      displayName: d.displayName,
+      pin: d.pin,
+      password: DEMO_PASSWORD,
+      callerIds: [d.callerId],
+      accountNumber: d.accountNumber,
+    });
+  };
+  const alice = await ensure('alice');
+  const bob = await ensure('bob');
+  if (!presence.isContact(alice.id, bob.id) && presence.requestContact(alice.id, bob.id) === 'requested')
+    presence.approveContact(bob.id, alice.id);
+  if (presence.sessionsOf(bob.id).length === 0) {
+    const session = presence.createSession(alice.id, [bob.id]);
+    await presence.postMessage({
+      sessionId: session.id,
+      fromUserId: alice.id,
+      text: 'Hi Bob, are you free for lunch?',
+    });
+    await presence.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Call me when you can.' });
+  }
+  const control = sim?.controlUrl;
+  log.info(
+    {
+      users: ['alice', 'bob'],
+      bobCallerId: DEMO_USERS.bob.callerId,
+      ...(control
+        ? {
+            placeCall: `curl -s -X POST ${control}/sim/calls -H 'content-type: application/json' -d '{"from":"${DEMO_USERS.bob.callerId}","to":"100"}'`,
+            pressKeys: `curl -s -X POST ${control}/sim/calls/<channelId>/keys -H 'content-type: application/json' -d '{"digits":"<keys>"}'`,
+          }
+        : {}),
+    },
+    'demo community ready: call in as Bob (PINs in the README); every prompt the caller hears is logged',
+  );
+  return { alice, bob };
+}

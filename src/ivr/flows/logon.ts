@@ -1,0 +1,91 @@
+/**
+ * Log-on. A caller ID bound to a user hears "Welcome back, <name>" and keys
+ * the PIN; any other caller keys an account number, then the PIN. The account
+ * server decides every try and the lock-out (a locked account hears so, then
+ * goodbye). The IVR counts only silence and, for callers from unknown phones,
+ * failed pairs (an unknown account number is not counted by the account
+ * server), so that no call can guess for ever. Success opens the phone link:
+ * presence "on the phone".
+ */
+import type { User } from '../../accounts/types.js';
+import type { CallContext, Prompt } from '../context.js';
+import { RESUME_MENU } from '../menus.js';
+import { resumeQuestion, triesLeft, welcomeBack } from '../prompts.js';
+import { gather, menu } from '../verbs.js';
+import type { FlowServices, State } from './types.js';
+
+const PIN_DIGITS = 10;
+const ACCOUNT_DIGITS = 12;
+/** Known callers: the account server locks long before this; a safety net only. */
+const MAX_PIN_TRIES_PER_CALL = 10;
+
+const GIVE_UP: State = { name: 'goodbye', prompts: ['tooManyTries', 'goodbye'] };
+const LOCKED: State = { name: 'goodbye', prompts: ['locked', 'goodbye'] };
+
+export async function logon(ctx: CallContext, svc: FlowServices): Promise<State> {
+  const caller = svc.accounts.lookupCaller(ctx.call.callerNumber);
+  let failures = 0;
+  let silences = 0;
+  let lead: Prompt[] = caller ? [] : ['welcome'];
+  const silence = (): boolean => {
+    lead = ['noInput'];
+    return ++silences >= ctx.config.maxTries;
+  };
+  for (;;) {
+    let account = '';
+    if (!caller) {
+      const a = await gather(ctx, { prompt: [...lead, 'enterAccount'], maxDigits: ACCOUNT_DIGITS, terminator: '#' });
+      lead = [];
+      if (!a.digits) {
+        if (silence()) return GIVE_UP;
+        continue;
+      }
+      account = a.digits;
+    }
+    const pinPrompt: Prompt[] =
+      caller && failures === 0 && silences === 0 ? [{ text: welcomeBack(caller.spokenName) }] : [...lead, 'enterPin'];
+    const p = await gather(ctx, { prompt: pinPrompt, maxDigits: PIN_DIGITS, terminator: '#' });
+    lead = [];
+    if (!p.digits) {
+      if (silence()) return GIVE_UP;
+      continue;
+    }
+    const result = caller
+      ? await svc.accounts.validateCallerPin(ctx.call.callerNumber, p.digits)
+      : await svc.accounts.validateAccountPin(account, p.digits);
+    ctx.assertAlive();
+    if (result.ok) return loggedOn(ctx, svc, result.user);
+    if (result.reason === 'locked') {
+      ctx.log.info({ caller: caller?.username ?? null }, 'log-on refused: locked');
+      return LOCKED;
+    }
+    failures++;
+    if (result.reason === 'unknown-caller') return GIVE_UP;
+    if (caller ? failures >= MAX_PIN_TRIES_PER_CALL : failures >= ctx.config.maxTries) return GIVE_UP;
+    lead = [caller ? 'wrongPin' : 'wrongAccount'];
+    if (caller && result.triesLeft > 0) lead.push({ text: triesLeft(result.triesLeft) });
+  }
+}
+
+async function loggedOn(ctx: CallContext, svc: FlowServices, user: User): Promise<State> {
+  ctx.user = user;
+  ctx.log = ctx.log.child({ user: user.username });
+  ctx.log.info('caller logged on');
+  ctx.link = await svc.presence.openLink(user.id, { kind: 'phone', deliver: (m) => ctx.deliver(m) });
+  ctx.assertAlive();
+  return { name: 'resume' };
+}
+
+/** Offers to go back to the chat the caller was in when the last call ended. */
+export async function offerResume(ctx: CallContext, svc: FlowServices): Promise<State> {
+  const user = ctx.userOrThrow;
+  const position = await svc.resume.recall(user.id, ctx.clock.now());
+  if (!position) return { name: 'messages' };
+  const peers = await svc.presence.sessionPeers(user.id, position.sessionId);
+  if (peers.length === 0) {
+    await svc.resume.forget(user.id);
+    return { name: 'messages' };
+  }
+  const choice = await menu(ctx, RESUME_MENU, [{ text: resumeQuestion(peers) }]);
+  return choice === 'resume' ? { name: 'live-chat', sessionId: position.sessionId } : { name: 'messages' };
+}

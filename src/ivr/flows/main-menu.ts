@@ -1,0 +1,68 @@
+/**
+ * The main menu and its short branches: who of your contacts is online, your
+ * own presence by keypad, and a new chat with a contact chosen by speed-dial
+ * number (the contact's place in the buddy list, 1 first).
+ */
+import type { CallContext, Prompt } from '../context.js';
+import { MAIN_MENU, PRESENCE_MENU } from '../menus.js';
+import { contactChoices, onlineList, presenceSet } from '../prompts.js';
+import { gather, menu, say } from '../verbs.js';
+import type { FlowServices, State } from './types.js';
+
+export async function mainMenu(ctx: CallContext): Promise<State> {
+  const choice = await menu(ctx, MAIN_MENU);
+  switch (choice) {
+    case 'messages':
+      return { name: 'messages' };
+    case 'online':
+      return { name: 'online' };
+    case 'set-presence':
+      return { name: 'set-presence' };
+    case 'start-chat':
+      return { name: 'start-chat' };
+    default:
+      return { name: 'goodbye' };
+  }
+}
+
+export async function whoIsOnline(ctx: CallContext, svc: FlowServices): Promise<State> {
+  const contacts = await svc.presence.contacts(ctx.userOrThrow.id);
+  const online = contacts.filter((c) => c.state !== 'offline');
+  await say(ctx, online.length === 0 ? ['noContactsOnline'] : [{ text: onlineList(online) }]);
+  return { name: 'main' };
+}
+
+export async function setPresence(ctx: CallContext, svc: FlowServices): Promise<State> {
+  const choice = await menu(ctx, PRESENCE_MENU);
+  if (choice === 'back') return { name: 'main' };
+  await svc.presence.setPresence(ctx.userOrThrow.id, choice);
+  ctx.log.info({ presence: choice }, 'presence set by keypad');
+  await say(ctx, [{ text: presenceSet(choice) }]);
+  return { name: 'main' };
+}
+
+export async function startChat(ctx: CallContext, svc: FlowServices): Promise<State> {
+  const user = ctx.userOrThrow;
+  const contacts = (await svc.presence.contacts(user.id)).slice(0, 99);
+  if (contacts.length === 0) {
+    await say(ctx, ['noContacts']);
+    return { name: 'main' };
+  }
+  let lead: Prompt[] = [];
+  for (let attempt = 0; attempt < ctx.config.maxTries; attempt++) {
+    const r = await gather(ctx, {
+      prompt: [...lead, 'chooseContact', { text: contactChoices(contacts.map((c) => c.spokenName)) }],
+      maxDigits: contacts.length > 9 ? 2 : 1,
+      terminator: '#',
+    });
+    if (r.digits === '*') return { name: 'main' };
+    const contact = /^\d+$/.test(r.digits) ? contacts[Number(r.digits) - 1] : undefined;
+    if (contact) {
+      const { sessionId } = await svc.presence.startChat(user.id, contact.userId);
+      ctx.log.info({ session: sessionId, contact: contact.userId }, 'chat started by speed dial');
+      return { name: 'live-chat', sessionId };
+    }
+    lead = [r.digits ? 'noSuchContact' : 'noInput'];
+  }
+  return { name: 'goodbye', prompts: ['tooManyTries', 'goodbye'] };
+}
