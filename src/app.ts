@@ -95,22 +95,6 @@ export function buildServices(deps: PlatformDeps): Services {
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
   });
   const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log });
-  const email = new SmtpSender(config.notify.smtp);
-  const notifier = new Notifier({
-    repo: new NotifyRepo(db),
-    accounts,
-    clock,
-    config,
-    log: log.child({ part: 'notify' }),
-    email,
-    pager: new PagerGateway(config.notify, email),
-    reverseLogon: deps.reverseLogon,
-    senderNotice: deps.senderNotice ?? senderNoticeFor(presence, log.child({ part: 'notify' })),
-    audio: deps.audio ?? audio,
-    linkSecret: replyLinkSecret(config),
-    onDelivered: (e) => presence.markNotified(e.recipientId, e.messageIds),
-    baseUrl: publicUrl(config),
-  });
   const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
   const ivr = new IvrService({
     control: telephony.callControl,
@@ -122,6 +106,22 @@ export function buildServices(deps: PlatformDeps): Services {
     config,
     log: log.child({ part: 'ivr' }),
     tracePrompts: config.demo,
+  });
+  const email = new SmtpSender(config.notify.smtp);
+  const notifier = new Notifier({
+    repo: new NotifyRepo(db),
+    accounts,
+    clock,
+    config,
+    log: log.child({ part: 'notify' }),
+    email,
+    pager: new PagerGateway(config.notify, email),
+    reverseLogon: deps.reverseLogon ?? ivr.reverseLogon,
+    senderNotice: deps.senderNotice ?? senderNoticeFor(presence, log.child({ part: 'notify' })),
+    audio: deps.audio ?? audio,
+    linkSecret: replyLinkSecret(config),
+    onDelivered: (e) => presence.markNotified(e.recipientId, e.messageIds),
+    baseUrl: publicUrl(config),
   });
   return {
     config,

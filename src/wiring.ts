@@ -59,7 +59,7 @@ export function connectParts(p: WiringParts): () => void {
         log.error({ err: e, message: message.id, user: recipientId }, 'could not start an alert');
       }
     }),
-    presence.onLinkOpened(({ userId }) => notifier.recipientActive(userId)),
+    presence.onLinkOpened(({ userId, kind }) => notifier.recipientActive(userId, { viaPhone: kind === 'phone' })),
     presence.onRead(({ userId, messageIds }) => {
       for (const id of messageIds) notifier.messageRead(userId, id);
     }),

@@ -96,3 +96,35 @@ t.test('Bob shows up while the alert is collecting: no step is taken', async (t)
   t.equal(notifier.list({ user: 'bob' })[0]?.state, 'cancelled');
   t.same(smtp.mails, []);
 });
+
+t.test('Alice writes to Bob, who has only a phone: the notifier calls him back and he accepts', async (t) => {
+  const { ivrOnSimulator, Transcript } = await import('./ivr/support/sim-harness.js');
+  const { platform, sim, audio, bob, alice } = await ivrOnSimulator(t, {});
+  const { accounts, presence, notifier } = platform.services;
+  accounts.addDevice('bob', { kind: 'phone', address: '+15550100199' });
+  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
+  const callee = sim.setCallee('+15550100199', { behavior: 'answer', answerAfterMs: 500 });
+
+  const session = presence.createSession(alice.id, [bob.id]);
+  await presence.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Can you talk now?' });
+  const phone = new Transcript(await callee.nextCall(30_000), audio);
+  await phone.hears(/^Hello\. Alice wants to chat with you\.$/);
+  await phone.hears(/^Can you talk now\?$/);
+  await phone.hears(/^Press 1 to accept/);
+  await phone.caller.pressKeys('1');
+  await phone.hears(/^You are in a chat with Alice\.$/);
+  const [alert] = notifier.list({ user: 'bob' });
+  const steps = () => notifier.show(alert?.id as string).steps;
+  await until('the call step to end', () => steps()[0]?.state === 'delivered');
+  t.match(
+    steps(),
+    [
+      { channel: 'call', state: 'delivered' },
+      { channel: 'email', state: 'cancelled' },
+    ],
+    'no email',
+  );
+  t.match(notifier.show(alert?.id as string), { state: 'cancelled', reason: 'recipient active' }, 'Bob came by phone');
+  t.equal(presence.presenceOf(bob.id).state, 'on-the-phone');
+  await phone.caller.hangup();
+});

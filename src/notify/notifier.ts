@@ -107,7 +107,10 @@ export class Notifier {
   private running = false;
   private baseUrl: string;
   private ports: NotifierPorts;
-  private readonly inflight = new Map<number, { alertId: string; abort: AbortController; done: Promise<void> }>();
+  private readonly inflight = new Map<
+    number,
+    { alertId: string; channel: Step['channel']; abort: AbortController; done: Promise<void> }
+  >();
 
   constructor(private readonly deps: NotifierDeps) {
     this.repo = deps.repo;
@@ -168,18 +171,25 @@ export class Notifier {
   }
 
   /** The recipient opened a link (web, phone, XMPP): stop their ladder. Returns the alerts cancelled. */
-  recipientActive(userId: number): number {
+  /**
+   * The recipient showed up: the alert ends and no further step is taken. A
+   * call-back still ringing is abandoned, unless the activity came by phone:
+   * then it is most likely that very call (the callee accepted and became a
+   * phone link), and its own outcome ends it.
+   */
+  recipientActive(userId: number, options: { viaPhone?: boolean } = {}): number {
     const open = this.repo.openAlertOf(userId);
     if (!open) return 0;
-    return this.cancelAlert(open.id, 'recipient active') ? 1 : 0;
+    return this.cancelAlert(open.id, 'recipient active', !options.viaPhone) ? 1 : 0;
   }
 
-  /** The recipient read a message: stop the ladder of any open alert that carries it. */
   messageRead(userId: number, messageId: string): number {
     let n = 0;
     for (const a of this.repo.alertsOfMessage(messageId))
       if (a.recipientId === userId && (a.state === 'collecting' || a.state === 'running'))
-        if (this.cancelAlert(a.id, 'message read')) n++;
+        if (this.cancelAlert(a.id, 'message read', false))
+          // A call in progress is not cut: hearing the message on that call is how it gets read.
+          n++;
     return n;
   }
 
@@ -437,7 +447,7 @@ export class Notifier {
         this.inflight.delete(step.id);
         this.pump();
       });
-    this.inflight.set(step.id, { alertId: step.alertId, abort, done });
+    this.inflight.set(step.id, { alertId: step.alertId, channel: step.channel, abort, done });
   }
 
   /** Records a step's end and moves the ladder on, in one transaction. */
@@ -649,7 +659,7 @@ export class Notifier {
     }
   }
 
-  private cancelAlert(alertId: string, reason: string): boolean {
+  private cancelAlert(alertId: string, reason: string, abortCalls = true): boolean {
     const now = this.clock.now();
     const ended = this.repo.transaction(() => {
       if (!this.repo.endAlert(alertId, 'cancelled', reason, now)) return false;
@@ -657,7 +667,8 @@ export class Notifier {
       return true;
     });
     if (!ended) return false;
-    for (const f of this.inflight.values()) if (f.alertId === alertId) f.abort.abort();
+    for (const f of this.inflight.values())
+      if (f.alertId === alertId && (abortCalls || f.channel !== 'call')) f.abort.abort();
     this.log.info({ alert: alertId, reason }, 'alert cancelled');
     return true;
   }

@@ -6,7 +6,7 @@ import { replyLinkSecret, verifyReplyToken } from '../../src/notify/reply-link.j
 import { testConfig } from '../support/env.js';
 import { startSmtp, until } from '../support/notify.js';
 
-t.test('a platform with no reverse log-on port skips the call and emails, linking to its own URL', async (t) => {
+t.test('a platform whose reverse log-on port is detached skips the call and emails, linking to its own URL', async (t) => {
   const smtp = await startSmtp();
   t.teardown(smtp.close);
   const config = testConfig(t.testdir({}), { notify: { smtp: { port: smtp.port }, collectDelaySeconds: 0 } });
@@ -17,6 +17,8 @@ t.test('a platform with no reverse log-on port skips the call and emails, linkin
   const bob = await accounts.createUser({ username: 'bob', displayName: 'Bob' });
   accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 3333' });
   accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  t.ok(platform.services.reverseLogon, 'the platform has the IVR as its call-back port');
+  notifier.attach({ reverseLogon: undefined });
   const url = await platform.start();
   const { alertId } = notifier.messageUnreachable({
     recipientId: bob.id,
@@ -43,7 +45,7 @@ t.test('a platform with no reverse log-on port skips the call and emails, linkin
     { channel: 'email', state: 'delivered' },
   ]);
 
-  // The IVR is built later and plugs its reverse log-on in: the next alert rings Bob first.
+  // A port plugged in later (as the IVR's is): the next alert rings Bob first.
   const rang: string[] = [];
   notifier.attach({
     reverseLogon: {
