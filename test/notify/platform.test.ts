@@ -6,7 +6,7 @@ import { replyLinkSecret, verifyReplyToken } from '../../src/notify/reply-link.j
 import { testConfig } from '../support/env.js';
 import { startSmtp, until } from '../support/notify.js';
 
-t.test('a platform whose reverse log-on port is detached skips the call and emails, linking to its own URL', async (t) => {
+t.test('with the call-back port detached the call is skipped; the email links to the bound URL', async (t) => {
   const smtp = await startSmtp();
   t.teardown(smtp.close);
   const config = testConfig(t.testdir({}), { notify: { smtp: { port: smtp.port }, collectDelaySeconds: 0 } });
