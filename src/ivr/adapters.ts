@@ -12,25 +12,12 @@
  *   itself, so they are not pushed to the link a second time.
  */
 import type { AccountService } from '../accounts/account-service.js';
+import type { SessionMember, StoredMessage } from '../presence/types.js';
 import type { IvrAudioPort, IvrContact, IvrLink, IvrMessage, IvrPresencePort, PresenceState } from './ports.js';
 
-interface StoredMessageLike {
-  id: string;
-  sessionId: string;
-  fromUserId: number;
-  kind: 'text' | 'voice';
-  text: string | null;
-  audioId: string | null;
-  audioUrl: string | null;
-  createdAt: number;
-}
+type StoredMessageLike = StoredMessage;
+type MemberLike = Pick<SessionMember, 'userId'> & { state: string };
 
-interface MemberLike {
-  userId: number;
-  state: string;
-}
-
-/** The members of the presence server the IVR uses. */
 export interface PresenceLike {
   openLink(
     userId: number,
