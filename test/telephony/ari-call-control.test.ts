@@ -2,16 +2,8 @@ import { Writable } from 'node:stream';
 import t from 'tap';
 import { WebSocket } from 'ws';
 import { createLogger } from '../../src/core/logger.js';
-import type { Call, CallControl } from '../../src/telephony/port.js';
-import { SIM_PASSWORD, SIM_USER, adapter, simulator, until } from './support.js';
-
-const nextCall = (control: CallControl) =>
-  new Promise<Call>((resolve) => {
-    const off = control.onCall((c) => {
-      off();
-      resolve(c);
-    });
-  });
+import type { Call } from '../../src/telephony/port.js';
+import { SIM_PASSWORD, SIM_USER, adapter, simulator, until, nextCall } from './support.js';
 
 t.test('bad input is refused with a coded error before anything is sent', async (t) => {
   const sim = await simulator(t);

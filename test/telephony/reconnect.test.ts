@@ -2,8 +2,7 @@ import { Writable } from 'node:stream';
 import t from 'tap';
 import { createLogger } from '../../src/core/logger.js';
 import { startSimulator } from '../../src/sim/index.js';
-import type { Call } from '../../src/telephony/port.js';
-import { SIM_PASSWORD, SIM_USER, adapter, simulator, until } from './support.js';
+import { SIM_PASSWORD, SIM_USER, adapter, simulator, until, nextCall } from './support.js';
 import { silentLogger } from '../../src/core/logger.js';
 
 function capture() {
@@ -16,14 +15,6 @@ function capture() {
   });
   return { lines, log: createLogger({ level: 'info', destination: stream }) };
 }
-
-const nextCall = (control: { onCall(l: (c: Call) => void): () => void }) =>
-  new Promise<Call>((resolve) => {
-    const off = control.onCall((c) => {
-      off();
-      resolve(c);
-    });
-  });
 
 t.test('Asterisk not up at start-up: the adapter keeps trying, says so, and connects when it comes', async (t) => {
   const probe = await simulator(t);

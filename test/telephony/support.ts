@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/sim/index.js';
 import { tone, writeWav } from '../../src/sim/wav.js';
 import { AriCallControl } from '../../src/telephony/ari-call-control.js';
+import type { Call, CallControl } from '../../src/telephony/port.js';
 
 export const SIM_USER = 'phoneim';
 export const SIM_PASSWORD = 'sim-secret';
@@ -80,3 +81,12 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 5000)
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** The next call that enters the application. */
+export const nextCall = (control: Pick<CallControl, 'onCall'>) =>
+  new Promise<Call>((resolve) => {
+    const off = control.onCall((c) => {
+      off();
+      resolve(c);
+    });
+  });
