@@ -112,6 +112,17 @@ export interface PromptRenderProgress {
   synthesized: boolean;
 }
 
+export interface AudioDescription {
+  id: string;
+  kind: Kind;
+  text: string | null;
+  durationMs: number;
+  userId: number | null;
+  sessionId: string | null;
+  messageId: string | null;
+  isSilent: boolean;
+}
+
 export class AudioService {
   readonly dir: string;
   private readonly config: Config['audio'];
@@ -469,30 +480,8 @@ export class AudioService {
   }
 
   /** What the store knows of one audio (recordings: who, which session and message). */
-  describe(id: string):
-    | {
-        id: string;
-        kind: Kind;
-        text: string | null;
-        durationMs: number;
-        userId: number | null;
-        sessionId: string | null;
-        messageId: string | null;
-        isSilent: boolean;
-      }
-    | undefined {
-    const row = this.stmt.get.get(id) as
-      | {
-          id: string;
-          kind: Kind;
-          text: string | null;
-          durationMs: number;
-          userId: number | null;
-          sessionId: string | null;
-          messageId: string | null;
-          isSilent: number;
-        }
-      | undefined;
+  describe(id: string): AudioDescription | undefined {
+    const row = this.stmt.get.get(id) as (Omit<AudioDescription, 'isSilent'> & { isSilent: number }) | undefined;
     return row ? { ...row, isSilent: row.isSilent === 1 } : undefined;
   }
 

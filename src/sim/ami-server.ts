@@ -8,8 +8,8 @@
  * connection, as on Asterisk.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { isAppError } from '../core/errors.js';
+import { listenOn } from '../core/net.js';
 import type { Logger } from '../core/logger.js';
 import { parseCallerId, type Softswitch } from './softswitch.js';
 
@@ -62,15 +62,8 @@ export class AmiServer {
     this.hints.set(`${exten}@${context}`, device);
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return (this.server.address() as AddressInfo).port;
+  listen(): Promise<number> {
+    return listenOn(this.server, this.opts.port, this.opts.host);
   }
 
   /** Drops every manager connection (a test of the client's reconnect). */

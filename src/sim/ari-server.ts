@@ -8,10 +8,10 @@
  * gets ApplicationReplaced), as on Asterisk.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../core/logger.js';
+import { listenOn } from '../core/net.js';
 import { apiDeclaration, resourceListing } from './ari-declarations.js';
 import { type AriEvent, AriHttpError, type Softswitch } from './softswitch.js';
 
@@ -50,15 +50,8 @@ export class AriServer {
     this.defineRoutes();
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return (this.server.address() as AddressInfo).port;
+  listen(): Promise<number> {
+    return listenOn(this.server, this.opts.port, this.opts.host);
   }
 
   /** Cuts every events WebSocket; refuses new ones for `refuseMs` of clock time. */

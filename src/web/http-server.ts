@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError, isAppError } from '../core/errors.js';
+import { listenOn } from '../core/net.js';
 import type { Logger } from '../core/logger.js';
 
 export interface RequestContext {
@@ -194,15 +195,8 @@ export class HttpServer {
     }
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.port;
+  listen(): Promise<number> {
+    return listenOn(this.server, this.options.port, this.options.host);
   }
 
   get port(): number {
