@@ -114,6 +114,7 @@ export class Simulator {
       port: opts.ariPort ?? 0,
       user: this.user,
       password: this.password,
+      soundsDir: opts.soundsDir,
       log,
     });
     this.ami = new AmiServer(sw, {
