@@ -185,6 +185,7 @@ export class Platform {
   async start(): Promise<string> {
     await this.services.telephony.start();
     this.services.sim = this.services.telephony.sim;
+    await this.services.accounts.warmUp();
     const port = await this.http.listen();
     const url = publicUrl(this.services.config, port);
     this.boundUrl = url;
