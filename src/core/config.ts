@@ -122,6 +122,8 @@ const simSchema = z
     soundsDir: z.string().min(1).default('./sounds'),
     /** The control API (/sim/...: dev phone, CLI); 0 picks a free port. */
     controlPort: int(0, 65535).default(0),
+    /** The control API's bearer token; generated at each start when not set. */
+    controlToken: z.string().min(16).max(256).optional(),
   })
   .strict();
 

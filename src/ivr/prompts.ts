@@ -158,6 +158,11 @@ export function someoneSays(name: string, text?: string): string {
   return text ? `${name} says: ${text}` : `${name} sent a voice message.`;
 }
 
+/** Said instead of a message the speech engine cannot say (only symbols or emoji, markup, far too long). */
+export function cannotBeRead(name: string): string {
+  return `A message from ${name} that cannot be read aloud; read it on the web.`;
+}
+
 export function wantsToChat(name: string): string {
   return `Hello. ${name} wants to chat with you.`;
 }

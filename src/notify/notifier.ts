@@ -520,6 +520,17 @@ export class Notifier {
     }
   }
 
+  /** A voice message's audio URL, signed now: the one stored with the alert may have expired. */
+  private audioUrlOf(m: AlertMessage): string | undefined {
+    if (m.audioId && this.ports.audio?.signedUrl)
+      try {
+        return this.ports.audio.signedUrl(m.audioId, 'wav');
+      } catch (e) {
+        this.log.warn({ audio: m.audioId, err: e }, 'could not sign an audio URL; using the stored one');
+      }
+    return m.audioUrl;
+  }
+
   private async call(
     alert: Alert,
     user: User,
@@ -543,7 +554,10 @@ export class Notifier {
         sessionId: first.sessionId,
         messages: messages
           .filter((m) => m.sessionId === first.sessionId)
-          .map((m) => ({ id: m.id, text: m.text, ...(m.audioUrl ? { audioUrl: m.audioUrl } : {}) })),
+          .map((m) => {
+            const audioUrl = this.audioUrlOf(m);
+            return { id: m.id, text: m.text, ...(audioUrl ? { audioUrl } : {}) };
+          }),
         ringSeconds: this.cfg.ringSeconds,
         leaveVoicemail: this.cfg.leaveVoicemail,
       },

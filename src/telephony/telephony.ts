@@ -58,6 +58,7 @@ export class Telephony {
         ariPort: s.ariPort,
         amiPort: s.amiPort,
         controlPort: s.controlPort,
+        controlToken: s.controlToken,
         user: t.ari.user,
         password: t.ari.password,
         amiUser: t.ami.user,
