@@ -12,6 +12,7 @@ import { HttpServer } from '../web/http-server.js';
 import { AmiServer } from './ami-server.js';
 import { AriServer } from './ari-server.js';
 import { mountControlApi } from './control-api.js';
+import { mountDevPhone } from './dev-phone.js';
 import { MediaResolver } from './media.js';
 import { type CallAttempt, type CalleeBehavior, Softswitch, type StoredRecording } from './softswitch.js';
 import type { VirtualCaller } from './virtual-caller.js';
@@ -83,6 +84,8 @@ export class Simulator {
    */
   readonly controlToken: string;
   private readonly control: HttpServer | undefined;
+  /** Who a dev phone offers to call as (the demo users, when seeded). */
+  readonly directory: { name: string; number: string }[] = [];
   /** Callers of live calls, by channel id. */
   readonly callers = new Map<string, VirtualCaller>();
   private readonly clock: Clock;
@@ -136,6 +139,7 @@ export class Simulator {
     if (opts.controlPort !== null) {
       this.control = new HttpServer({ host: this.host, port: opts.controlPort ?? 0, log });
       mountControlApi(this.control.router, this, this.controlToken);
+      mountDevPhone(this.control.router, this, this.controlToken);
     }
   }
 
@@ -156,6 +160,12 @@ export class Simulator {
 
   get controlUrl(): string | undefined {
     return this.controlPort === undefined ? undefined : `http://${this.host}:${this.controlPort}`;
+  }
+
+  /** The dev phone page, with the control token it needs (a developer tool on loopback). */
+  get devPhoneUrl(): string | undefined {
+    const base = this.controlUrl;
+    return base === undefined ? undefined : `${base}/dev/phone?token=${encodeURIComponent(this.controlToken)}`;
   }
 
   /** An inbound call: a virtual caller dials `to`. Throws SIM_APP_NOT_REGISTERED when no application is connected. */

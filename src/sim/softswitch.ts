@@ -470,6 +470,26 @@ export class Softswitch {
     this.callees.set(key, behavior);
   }
 
+  /** How a callee was set to behave, if it was. */
+  calleeOf(key: string): CalleeBehavior | undefined {
+    return this.callees.get(key);
+  }
+
+  removeCallee(key: string): void {
+    this.callees.delete(key);
+  }
+
+  /** The dev phone declines a call that rings it: busy, as a phone that rejects. */
+  rejectRinging(channelId: string): boolean {
+    const ch = this.channels.get(channelId);
+    if (!ch?.pickUp || ch.dead) return false;
+    ch.pickUp = undefined;
+    if (ch.attempt) ch.attempt.outcome = 'busy';
+    this.emit(ch, 'Dial', { peer: this.snapshot(ch), forward: '', dialstring: ch.name, dialstatus: 'BUSY' });
+    this.destroy(ch, 17, 17);
+    return true;
+  }
+
   setDefaultCallee(behavior: CalleeBehavior): void {
     this.defaultCallee = behavior;
   }
@@ -953,22 +973,25 @@ export class Softswitch {
    * the next one (so a test may speak before the application starts
    * recording). `said` runs once the speech has been heard out, or the call ended.
    */
-  speak(ch: SimChannel, pcm: Buffer, said: () => void = () => {}): void {
+  speak(ch: SimChannel, pcm: Buffer, said: () => void = () => {}, continues = false): void {
     if (ch.dead) {
       said();
       return;
     }
     const rec = ch.recording;
-    if (rec?.state === 'recording') this.speechInto(rec, pcm, said);
-    else ch.pendingSpeech.push({ pcm, said });
+    if (rec?.state === 'recording') {
+      const last = rec.speech.at(-1);
+      this.speechInto(rec, pcm, said, continues && last ? last.atMs + last.pcm.length / 16 : this.recElapsed(rec));
+    } else ch.pendingSpeech.push({ pcm, said });
   }
 
-  private speechInto(rec: LiveRecording, pcm: Buffer, said: () => void, now = this.recElapsed(rec)): void {
+  private speechInto(rec: LiveRecording, pcm: Buffer, said: () => void, from = this.recElapsed(rec)): void {
+    const now = this.recElapsed(rec);
     const last = rec.speech.at(-1);
     const lastEnd = last ? last.atMs + last.pcm.length / 16 : 0;
-    const atMs = Math.max(now, lastEnd);
+    const atMs = Math.max(from, lastEnd);
     rec.speech.push({ atMs, pcm });
-    this.after(undefined, atMs + pcm.length / 16 - now, said);
+    this.after(undefined, Math.max(0, atMs + pcm.length / 16 - now), said);
     this.armSilence(rec, atMs + pcm.length / 16);
   }
 
