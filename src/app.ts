@@ -193,6 +193,9 @@ export class Platform {
   async start(): Promise<string> {
     await this.services.telephony.start();
     this.services.sim = this.services.telephony.sim;
+    // The dev phone shows the words of each prompt it plays (as the demo log does).
+    if (this.services.sim)
+      this.services.sim.captions = (uri) => this.services.audio.textFor(uri.replace(/^sound:/, ''));
     await this.services.accounts.warmUp();
     const port = await this.http.listen();
     const url = publicUrl(this.services.config, port);

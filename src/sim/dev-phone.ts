@@ -84,7 +84,14 @@ export function mountDevPhone(router: Router, sim: Simulator, token: string): vo
         claim: claim || undefined,
         directory: sim.directory,
       });
-      const offEvents = sw.onEvent((e) => send('ari', withoutDigits(e)));
+      const offEvents = sw.onEvent((e) => {
+        send('ari', withoutDigits(e));
+        const pb = e.playback as { id?: string; media_uri?: string } | undefined;
+        if (pb?.media_uri && (e.type === 'PlaybackStarted' || e.type === 'PlaybackContinuing')) {
+          const text = sim.captions(pb.media_uri);
+          if (text) send('caption', { playbackId: pb.id, media: pb.media_uri, text });
+        }
+      });
       const offRinging = sw.onRinging((r) => {
         if (claim && (r.callee === claim || r.endpoint === claim)) send('ringing', r);
       });

@@ -84,6 +84,8 @@ export class Simulator {
    */
   readonly controlToken: string;
   private readonly control: HttpServer | undefined;
+  /** The words behind a media URI, when the platform knows them: the dev phone shows them. */
+  captions: (uri: string) => string | null | undefined = () => undefined;
   /** Who a dev phone offers to call as (the demo users, when seeded). */
   readonly directory: { name: string; number: string }[] = [];
   /** Callers of live calls, by channel id. */

@@ -20,6 +20,8 @@ const phone = {
   sending: Promise.resolve(),
   events: undefined,
   played: 0,
+  /** The words of media URIs, as the platform told them. */
+  captions: new Map(),
   /** Keys go out one after another, in the order pressed. */
   keys: Promise.resolve(),
 };
@@ -111,8 +113,8 @@ function callEnded(why) {
 
 function startAudio(playbackId, uri) {
   stopAudio(playbackId);
-  $('now').textContent = `▶ ${mediaName(uri)}`;
-  const entry = { uri, began: performance.now(), heard: false, el: undefined };
+  $('now').textContent = `▶ ${phone.captions.get(uri) ?? mediaName(uri)}`;
+  const entry = { uri, began: performance.now(), heard: false, keyed: false, el: undefined };
   phone.audio.set(playbackId, entry);
   if (!/^(sound|recording):/.test(uri)) return;
   const el = new Audio(`/dev/phone/media?token=${encodeURIComponent(token)}&uri=${encodeURIComponent(uri)}`);
@@ -138,12 +140,13 @@ function stopAudio(playbackId, how) {
   if (how === undefined) return;
   phone.played++;
   document.body.dataset.played = String(phone.played);
-  const heard = !el ? 'no audio file' : entry.heard ? `${(ms / 1000).toFixed(1)} s` : 'not heard';
+  const length = !el ? 'no audio file' : entry.heard ? `${(ms / 1000).toFixed(1)} s` : 'not heard';
+  const words = phone.captions.get(entry.uri);
   log(
     'played',
-    how === 'stopped' ? '⏹' : '▶',
-    `${how === 'stopped' ? 'Stopped' : 'Played'} ${mediaName(entry.uri)}`,
-    heard,
+    how === 'stopped' ? '✂' : '♪',
+    words ? `“${words}”` : mediaName(entry.uri),
+    `${how === 'stopped' ? 'cut short by a key' : 'played'} · ${length}`,
     {
       media: entry.uri,
       ms: entry.heard ? ms : 0,
@@ -228,7 +231,7 @@ async function startMic() {
   };
   source.connect(proc);
   proc.connect(ctx.destination);
-  log('you', '🎙', 'Speaking from the microphone', 'press # when you are done');
+  log('you', '●', 'Speaking from the microphone', 'press # when you are done');
 }
 
 function flushMic(mic) {
@@ -255,7 +258,7 @@ function stopMic(send = true) {
   mic.ctx.close();
   const ms = Math.round((mic.total / RATE) * 1000);
   document.body.dataset.recordedMs = String(ms);
-  log('you', '🎙', 'Microphone off', `${(ms / 1000).toFixed(1)} s of speech sent`, { recordedMs: ms });
+  log('you', '●', 'Microphone off', `${(ms / 1000).toFixed(1)} s of speech sent`, { recordedMs: ms });
   return phone.sending;
 }
 
@@ -267,7 +270,7 @@ async function speakFile() {
   }
   try {
     await api('POST', `/sim/calls/${encodeURIComponent(phone.call)}/speech`, file, 'audio/wav');
-    log('you', '🗣', `Said ${file.name}`, `${Math.round(file.size / 1024)} KB`);
+    log('you', '♪', `Said ${file.name}`, `${Math.round(file.size / 1024)} KB`);
   } catch (e) {
     log('error', '⚠', `${file.name} was refused`, e.message);
   }
@@ -293,6 +296,7 @@ async function sendKey(key) {
   const button = $('keypad').querySelector(`[data-key="${CSS.escape(key)}"]`);
   button?.classList.add('pressed');
   setTimeout(() => button?.classList.remove('pressed'), 150);
+  for (const entry of phone.audio.values()) entry.keyed = true;
   // Speech streamed so far reaches the simulator before the key that ends the recording.
   if (phone.mic) await stopMic();
   log('you', '⌨', `You pressed ${key}`);
@@ -315,14 +319,14 @@ function concerns(e) {
 }
 
 const DESCRIBE = {
-  StasisStart: (e) => ['📲', 'The IVR took the call', `application ${e.application}`],
-  StasisEnd: () => ['📴', 'The IVR let the call go'],
-  ChannelStateChange: (e) => ['〰', `Line ${e.channel.state}`],
+  StasisStart: (e) => ['☎', 'The IVR took the call', `application ${e.application}`],
+  StasisEnd: () => ['☎', 'The IVR let the call go'],
+  ChannelStateChange: (e) => ['↔', `Line ${e.channel.state}`],
   ChannelDtmfReceived: () => ['⌨', 'The IVR got a key'],
   ChannelHangupRequest: (e) => ['☎', 'Hang-up', `cause ${e.cause}`],
   ChannelDestroyed: (e) => ['☎', 'Channel gone', e.cause_txt],
-  ChannelVarset: (e) => ['𝑥', `${e.variable} = ${e.value === '' ? '""' : e.value}`],
-  Dial: (e) => ['📞', `Dial ${e.dialstatus || 'started'}`],
+  ChannelVarset: (e) => ['=', `${e.variable} = ${e.value === '' ? '""' : e.value}`],
+  Dial: (e) => ['☎', `Dial ${e.dialstatus || 'started'}`],
   PlaybackStarted: (e) => ['▶', `Playing ${mediaName(e.playback.media_uri)}`],
   PlaybackContinuing: (e) => ['▶', `Then ${mediaName(e.playback.media_uri)}`],
   PlaybackFinished: (e) => ['■', `Playback ${e.playback.state}`],
@@ -334,10 +338,13 @@ const DESCRIBE = {
   ],
 };
 
+/** Told by the entry of what was played instead. */
+const QUIET = new Set(['PlaybackStarted', 'PlaybackContinuing', 'PlaybackFinished']);
+
 function onAri(e) {
   if (!concerns(e)) return;
   const [icon, text, detail] = (DESCRIBE[e.type] ?? (() => ['·', e.type]))(e);
-  log('event', icon, text, detail, { type: e.type });
+  if (!QUIET.has(e.type)) log('event', icon, text, detail, { type: e.type });
   switch (e.type) {
     case 'StasisStart':
       setState('up', 'Connected');
@@ -350,10 +357,7 @@ function onAri(e) {
       startAudio(e.playback.id, e.playback.media_uri);
       break;
     case 'PlaybackFinished':
-      stopAudio(
-        e.playback.id,
-        e.playback.state === 'done' && !phone.audio.get(e.playback.id)?.el?.ended ? 'stopped' : 'done',
-      );
+      stopAudio(e.playback.id, phone.audio.get(e.playback.id)?.keyed ? 'stopped' : 'done');
       $('now').textContent = '\u00a0';
       break;
     case 'RecordingStarted':
@@ -390,6 +394,11 @@ function connectEvents() {
   });
   es.addEventListener('ari', (m) => onAri(JSON.parse(m.data)));
   es.addEventListener('ringing', (m) => ringing(JSON.parse(m.data)));
+  es.addEventListener('caption', (m) => {
+    const c = JSON.parse(m.data);
+    phone.captions.set(c.media, c.text);
+    if (phone.audio.has(c.playbackId)) $('now').textContent = `▶ ${c.text}`;
+  });
   es.onerror = () => {
     $('link').dataset.link = 'down';
     $('link').textContent = token ? 'simulator unreachable: retrying' : 'no token: open the URL printed at start-up';
@@ -415,7 +424,7 @@ function ringing(r) {
   $('incoming-from').textContent = who;
   $('incoming').hidden = false;
   document.body.dataset.state = 'ringing';
-  log('call', '🔔', `Incoming call from ${who}`, `to ${r.callee}`);
+  log('call', '☎', `Incoming call from ${who}`, `to ${r.callee}`);
 }
 
 async function answerRinging(accept) {
@@ -460,7 +469,7 @@ $('dial-form').addEventListener('submit', async (ev) => {
   try {
     const call = await api('POST', '/sim/calls', { from, to });
     phone.call = call.channelId;
-    log('call', '📞', `Calling ${to} as ${from}`, call.channelId);
+    log('call', '☎', `Calling ${to} as ${from}`, call.channelId);
     setState('up', 'Connected');
   } catch (e) {
     setState('idle', 'Idle');
