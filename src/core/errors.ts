@@ -50,6 +50,11 @@ export const ERRORS = {
     status: 404,
     doc: 'The dev phone asked for audio the simulator is not playing, or that has no file a browser can play.',
   },
+  SIM_CONTROL_REFUSED: {
+    status: 400,
+    doc: "The simulator's control API refused a phonectl sim request (its reason follows).",
+  },
+  SIM_CONTROL_UNREACHABLE: { status: 503, doc: "phonectl sim could not reach the simulator's control API." },
   SIM_TOO_MANY_PHONES: { status: 503, doc: 'Too many dev phone pages hold an event stream at once.' },
   SIM_UNAUTHORIZED: {
     status: 401,

@@ -37,7 +37,7 @@ async function api(method, path, body, type = 'application/json') {
   if (body !== undefined) init.body = type === 'application/json' ? JSON.stringify(body) : body;
   const res = await fetch(path, init);
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.message ?? `${method} ${path}: ${res.status}`);
+  if (!res.ok) throw new Error(data.error?.message ?? `${method} ${path}: ${res.status}`);
   return data;
 }
 
