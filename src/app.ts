@@ -202,6 +202,11 @@ export class Platform {
       ...this.services,
       log: this.services.log.child({ part: 'wiring' }),
       prerender: (message, recipientId) => this.services.ivr.prerender(message, recipientId),
+      recover: {
+        sinceMs: this.services.config.notify.recoverHours * 3600_000,
+        limit: this.services.config.notify.recoverMaxMessages,
+        now: this.services.clock.now(),
+      },
     });
     this.services.notifier.start();
     this.services.presence.start();

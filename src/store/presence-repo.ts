@@ -288,6 +288,21 @@ export class PresenceRepo {
     ).map((r) => this.toMessage(r));
   }
 
+  /**
+   * Deliveries still pending (no link took the message) of messages stored since `since`, oldest first:
+   * each is the intent of an alert, written in the same transaction as its message.
+   */
+  pendingDeliveries(since: number, limit: number): { recipientId: number; message: StoredMessage }[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT d.recipient_id AS recipientId, ${MESSAGE_COLS} FROM deliveries d JOIN messages m ON m.id = d.message_id
+           WHERE d.state = 'pending' AND m.created_at >= ? ORDER BY m.id LIMIT ?`,
+        )
+        .all(since, limit) as (MessageRow & { recipientId: number })[]
+    ).map((r) => ({ recipientId: r.recipientId, message: this.toMessage(r) }));
+  }
+
   /** Messages to a recipient in the given delivery states, oldest first. */
   messagesFor(
     userId: number,
