@@ -27,6 +27,7 @@ export async function ivrOnSimulator(
     speedFactor?: number;
     clock?: Clock;
     telephony?: Record<string, unknown>;
+    notify?: Record<string, unknown>;
   } = {},
 ) {
   // Our own data directory, removed only after the platform has stopped: calls still
@@ -40,6 +41,7 @@ export async function ivrOnSimulator(
       ivr: { ...FAST_IVR, ...opts.ivr },
       sim: { speedFactor: opts.speedFactor ?? 20 },
       ...(opts.telephony ? { telephony: opts.telephony } : {}),
+      ...(opts.notify ? { notify: opts.notify } : {}),
     },
   });
   t.teardown(async () => {
