@@ -94,7 +94,15 @@ export function buildServices(deps: PlatformDeps): Services {
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
   });
-  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log });
+  // Voice messages keep their audio id; a URL is signed each time one is read (signed URLs expire).
+  const audioUrl = (audioId: string): string | null => {
+    try {
+      return audio.signedUrl(audioId, 'wav');
+    } catch {
+      return null;
+    }
+  };
+  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log, audioUrl });
   const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
   const ivr = new IvrService({
     control: telephony.callControl,
@@ -185,6 +193,7 @@ export class Platform {
   async start(): Promise<string> {
     await this.services.telephony.start();
     this.services.sim = this.services.telephony.sim;
+    await this.services.accounts.warmUp();
     const port = await this.http.listen();
     const url = publicUrl(this.services.config, port);
     this.boundUrl = url;
@@ -193,6 +202,11 @@ export class Platform {
       ...this.services,
       log: this.services.log.child({ part: 'wiring' }),
       prerender: (message, recipientId) => this.services.ivr.prerender(message, recipientId),
+      recover: {
+        sinceMs: this.services.config.notify.recoverHours * 3600_000,
+        limit: this.services.config.notify.recoverMaxMessages,
+        now: this.services.clock.now(),
+      },
     });
     this.services.notifier.start();
     this.services.presence.start();
