@@ -166,7 +166,13 @@ export class Platform {
     this.services = buildServices({ ...deps, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
     this.startedAt = this.services.clock.now();
     const { config, log } = this.services;
-    this.http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'web' }) });
+    this.http = new HttpServer({
+      host: config.http.host,
+      port: config.http.port,
+      log: log.child({ part: 'web' }),
+      maxUrlBytes: config.http.maxUrlBytes,
+      maxHeaderBytes: config.http.maxHeaderBytes,
+    });
     this.http.router.get('/health', ({ res }) => {
       const row = this.services.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number };
       sendJson(res, 200, {
