@@ -27,6 +27,7 @@ import type { PresenceService } from './presence/presence-service.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { IvrResumeRepo } from './store/ivr-resume-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
+import { ReplyLinkRepo } from './store/reply-link-repo.js';
 import type { Simulator } from './sim/index.js';
 import { type Db, openStore } from './store/db.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
@@ -184,7 +185,7 @@ export class Platform {
       });
     });
     mountAudioRoutes(this.http.router, this.services.audio);
-    this.web = mountWeb(this.http, this.services);
+    this.web = mountWeb(this.http, this.services, new ReplyLinkRepo(this.services.db));
   }
 
   /** Starts every listener; returns the HTTP base URL. */

@@ -99,12 +99,18 @@ export function sendJson(
   res.end(text);
 }
 
+/** Retry-After for an error that says when to try again. */
+export function retryHeaders(error: AppError): Record<string, string> {
+  const after = error.details?.retryAfterSeconds;
+  return typeof after === 'number' ? { 'retry-after': String(after) } : {};
+}
+
 export function sendError(res: ServerResponse, error: AppError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, error.status, { error: error.toJSON() });
+  sendJson(res, error.status, { error: error.toJSON() }, retryHeaders(error));
 }
 
 /** Reads a request body up to `limit` bytes; over it, WEB_PAYLOAD_TOO_LARGE. */
