@@ -174,6 +174,7 @@ export function openApiDocument(): Record<string, unknown> {
             '403': { description: 'Not a joined member', ...json(ref('Error')) },
             '404': { description: 'No such session', ...json(ref('Error')) },
             '413': { description: 'Over the size limit', ...json(ref('Error')) },
+            '429': { description: 'Too many messages (http.postsPerUser); see Retry-After', ...json(ref('Error')) },
             ...errors,
           },
         },
