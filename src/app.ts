@@ -27,6 +27,7 @@ import type { PresenceService } from './presence/presence-service.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { IvrResumeRepo } from './store/ivr-resume-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
+import { ReplyLinkRepo } from './store/reply-link-repo.js';
 import type { Simulator } from './sim/index.js';
 import { type Db, openStore } from './store/db.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
@@ -174,7 +175,13 @@ export class Platform {
     this.services = buildServices({ ...deps, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
     this.startedAt = this.services.clock.now();
     const { config, log } = this.services;
-    this.http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'web' }) });
+    this.http = new HttpServer({
+      host: config.http.host,
+      port: config.http.port,
+      log: log.child({ part: 'web' }),
+      maxUrlBytes: config.http.maxUrlBytes,
+      maxHeaderBytes: config.http.maxHeaderBytes,
+    });
     this.http.router.get('/health', ({ res }) => {
       const row = this.services.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number };
       sendJson(res, 200, {
@@ -186,7 +193,7 @@ export class Platform {
       });
     });
     mountAudioRoutes(this.http.router, this.services.audio);
-    this.web = mountWeb(this.http, this.services);
+    this.web = mountWeb(this.http, this.services, new ReplyLinkRepo(this.services.db));
   }
 
   /** Starts every listener; returns the HTTP base URL. */
