@@ -4,6 +4,9 @@ import type { CapturedMail, CapturedPage } from './mailbox.js';
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
+/** Links in a mail's text (the reply link) become clickable; the text was escaped first. */
+const linkify = (escaped: string) => escaped.replace(/\bhttps?:\/\/[^\s<>"']+/g, (u) => `<a href="${u}">${u}</a>`);
+
 const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
 const size = (n: number) =>
@@ -74,7 +77,7 @@ export function mailPage(m: CapturedMail): string {
     `<p><a href="/">&larr; All mail and pages</a></p>
 <h1>${esc(m.subject || '(no subject)')}</h1>
 <dl><dt>From</dt><dd>${esc(m.from)}</dd><dt>To</dt><dd>${esc(m.to.join(', '))}</dd><dt>Date</dt><dd>${esc(m.date ?? time(m.at))}</dd></dl>
-<pre>${esc(m.text)}</pre>
+<pre>${linkify(esc(m.text))}</pre>
 ${m.attachments.length ? `<h2>Attachments</h2><ul>\n${attachments}\n</ul>` : ''}`,
   );
 }

@@ -87,6 +87,7 @@ t.test(
     t.match(mail.body, /<dt>To<\/dt><dd>bob@example\.com<\/dd>/);
     t.match(mail.body, /<pre>[\s\S]*Lunch moved to 1 pm &lt;by the window&gt; &amp; bring the slides[\s\S]*<\/pre>/);
     t.notMatch(mail.body, /<by the window>/, 'what a sender wrote is never markup');
+    t.match(mail.body, new RegExp(`<a href="${url}/[^"]+">${url}/`), 'the reply link can be clicked');
     t.equal((await text(`${mailbox.url}/mail/999999`)).status, 404);
     t.equal((await fetch(`${mailbox.url}/`, { method: 'POST' })).status, 405);
   },
