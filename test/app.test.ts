@@ -1,10 +1,8 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { Platform } from '../src/app.js';
 import { silentLogger } from '../src/core/logger.js';
-import { listenOn } from '../src/core/net.js';
-import { ROOT, runEntry, testConfig } from './support/env.js';
+import { ROOT, testConfig } from './support/env.js';
 
 t.test('the platform starts on its embedded defaults and answers its health endpoint', async (t) => {
   const dir = t.testdir({});
@@ -47,36 +45,4 @@ t.test('the server process starts from the environment and stops on SIGTERM', as
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   child.kill('SIGTERM');
   t.equal(await exited, 0);
-});
-
-t.test('bad configuration stops start-up with a message naming the key', async (t) => {
-  const r = await runEntry('src/main.ts', [], {
-    env: { PHONEIM_HTTP__PORT: '99999', PHONEIM_DATA_DIR: t.testdir({}) },
-  });
-  t.equal(r.code, 78);
-  t.match(r.stderr, /config: http\.port is invalid/);
-});
-
-t.test('a port in use stops start-up with one line naming http.port and its variable', async (t) => {
-  const taken = createServer();
-  const port = await listenOn(taken, 0, '127.0.0.1');
-  t.teardown(() => new Promise<void>((r) => taken.close(() => r())));
-  const dir = t.testdir({});
-  const platform = new Platform({
-    config: testConfig(join(dir, 'in-process'), { http: { port } }),
-    log: silentLogger(),
-  });
-  t.teardown(() => platform.stop());
-  await t.rejects(platform.start(), {
-    code: 'CORE_PORT_UNAVAILABLE',
-    message: `http.port: 127.0.0.1:${port} is already in use; set http.port (PHONEIM_HTTP__PORT) to a free port`,
-  });
-  const r = await runEntry('src/main.ts', [], {
-    env: { PHONEIM_HTTP__PORT: String(port), PHONEIM_DATA_DIR: join(dir, 'data'), PHONEIM_LOG__LEVEL: 'silent' },
-  });
-  t.equal(r.code, 1);
-  t.equal(
-    r.stderr,
-    `start-up failed: http.port: 127.0.0.1:${port} is already in use; set http.port (PHONEIM_HTTP__PORT) to a free port\n`,
-  );
 });
