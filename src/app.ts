@@ -12,9 +12,11 @@ import { mountAudioRoutes } from './audio/routes.js';
 import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
+import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
 import { IvrService } from './ivr/ivr-service.js';
+import { PROMPTS as IVR_PROMPTS } from './ivr/prompts.js';
 import { SmtpSender } from './notify/mailer.js';
 import { Notifier } from './notify/notifier.js';
 import { PagerGateway } from './notify/pager.js';
@@ -94,6 +96,7 @@ export function buildServices(deps: PlatformDeps): Services {
     clock,
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
+    prompts: IVR_PROMPTS,
   });
   // Voice messages keep their audio id; a URL is signed each time one is read (signed URLs expire).
   const audioUrl = (audioId: string): string | null => {
@@ -201,7 +204,9 @@ export class Platform {
     await this.services.telephony.start();
     this.services.sim = this.services.telephony.sim;
     await this.services.accounts.warmUp();
-    const port = await this.http.listen();
+    const port = await this.http.listen().catch((e: unknown) => {
+      throw portError(e, 'http.port');
+    });
     const url = publicUrl(this.services.config, port);
     this.boundUrl = url;
     this.services.notifier.setBaseUrl(url);

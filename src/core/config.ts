@@ -334,6 +334,16 @@ const notifySchema = z
       .prefault({}),
   })
   .strict();
+/** The demo's captured mailbox and pager log (src/dev/mailbox.ts); started only in demo mode. */
+const devMailboxSchema = z
+  .object({
+    host: host().default('127.0.0.1'),
+    /** The mailbox web page; its SMTP and SNPP servers take any free port. */
+    port: int(0, 65535).default(8025),
+    /** Mails kept, and pages kept; the oldest go first. */
+    maxMessages: int(1, 10_000).default(500),
+  })
+  .strict();
 const federationSchema = z.object({}).strict();
 const gatewaySchema = z.object({}).strict();
 
@@ -353,6 +363,7 @@ export const configSchema = z
     presence: presenceSchema.prefault({}),
     ivr: ivrSchema.prefault({}),
     notify: notifySchema.prefault({}),
+    devMailbox: devMailboxSchema.prefault({}),
     federation: federationSchema.prefault({}),
     gateway: gatewaySchema.prefault({}),
   })

@@ -13,6 +13,10 @@ export const ERRORS = {
   // core
   CORE_CONFIG_INVALID: { status: 500, doc: 'The configuration is invalid; the message names the key.' },
   CORE_INTERNAL: { status: 500, doc: 'An unexpected internal error.' },
+  CORE_PORT_UNAVAILABLE: {
+    status: 409,
+    doc: 'A listener cannot bind its port (in use, or not allowed); the message names the config key to change.',
+  },
   // store
   STORE_MIGRATION_FAILED: { status: 500, doc: 'A schema migration failed and was rolled back.' },
   STORE_SCHEMA_TOO_NEW: { status: 500, doc: 'The database was written by a newer version of the platform.' },
