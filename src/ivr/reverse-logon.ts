@@ -122,6 +122,11 @@ export class ReverseLogon implements ReverseLogonPort {
     }
     for (let replays = 0; replays <= MAX_REPLAYS; replays++) {
       const choice = await menu(ctx, REVERSE_MENU, intro);
+      if (req.isTest && (choice === 'accept' || choice === 'decline')) {
+        // A test alert has no session to join or decline: the call-back itself was the test.
+        await run(ctx, new Hangup(['testAlertAnswered', 'goodbye']));
+        return { status: choice === 'accept' ? 'accepted' : 'declined' };
+      }
       if (choice === 'accept') {
         const user = ctx.userOrThrow;
         await this.deps.presence.joinSession(user.id, req.sessionId);

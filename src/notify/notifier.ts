@@ -239,6 +239,11 @@ export class Notifier {
     return this.alertOrThrow(alertId);
   }
 
+  /** Whether a message to this recipient has been in an alert already (a restart must not alert it twice). */
+  hasAlerted(recipientId: number, messageId: string): boolean {
+    return this.repo.hasAlerted(recipientId, messageId);
+  }
+
   /** Fires a user's ladder now, with a test message and no collect delay. */
   test(userRef: string | number): Alert {
     const user = this.deps.accounts.getUser(userRef);
@@ -466,9 +471,11 @@ export class Notifier {
         this.repo.endAlert(step.alertId, 'done', `call ${r.stop}`, now);
         return r.stop;
       }
-      const wait = r.state === 'skipped' ? 0 : step.waitMs;
+      // A step that reached nobody leaves nothing to wait for: the next one runs at once.
+      const wait = r.state === 'skipped' || r.state === 'failed' ? 0 : step.waitMs;
       if (!this.repo.scheduleNext(step.alertId, step.position, now + wait)) {
-        this.repo.endAlert(step.alertId, 'done', 'ladder finished', now);
+        if (this.repo.anyDelivered(step.alertId)) this.repo.endAlert(step.alertId, 'done', 'ladder finished', now);
+        else this.repo.endAlert(step.alertId, 'failed', 'ladder finished: no step reached the recipient', now);
         return 'finished' as const;
       }
       return 'next' as const;
@@ -560,6 +567,7 @@ export class Notifier {
           }),
         ringSeconds: this.cfg.ringSeconds,
         leaveVoicemail: this.cfg.leaveVoicemail,
+        isTest: alert.isTest,
       },
       signal,
     );
@@ -611,10 +619,12 @@ export class Notifier {
       replyUrl: replyLinkUrl(this.baseUrl, token),
       callbackNumber: this.cfg.callbackNumber,
       isTest: alert.isTest,
+      maxMessages: this.cfg.emailMaxMessages,
     });
     const attachments: { filename: string; content: Buffer; contentType: string }[] = [];
     const notes: string[] = [];
-    for (const m of messages) {
+    // Only the messages the email lists carry their audio.
+    for (const m of messages.slice(-this.cfg.emailMaxMessages)) {
       if (!m.audioId) continue;
       if (!this.ports.audio) {
         notes.push('no audio port: voice message not attached');
@@ -656,7 +666,7 @@ export class Notifier {
     const alert = this.repo.alert(step.alertId);
     const first = alert ? this.repo.messages(alert.id)[0] : undefined;
     const recipient = alert ? this.deps.accounts.userById(alert.recipientId) : null;
-    if (!alert || !first || !recipient) return;
+    if (!alert || !first || !recipient || alert.isTest) return;
     if (!this.ports.senderNotice) {
       this.log.warn({ alert: alert.id }, 'declined, but no sender-notice port: the sender is not told');
       return;

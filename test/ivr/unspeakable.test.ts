@@ -49,3 +49,23 @@ t.test('Bob hears "cannot be read aloud" for each poison message, then the next 
   t.ok(caller.isUp, 'the live chat goes on');
   await caller.hangup();
 });
+
+t.test('the call-back for a message that cannot be spoken announces it and offers the chat', async (t) => {
+  const { url, sim, audio, platform } = await ivrOnSimulator(t, { notify: { collectDelaySeconds: 0 } });
+  platform.services.accounts.addDevice('bob', { kind: 'phone', address: '+15550100199' });
+  const callee = sim.setCallee('+15550100199', { behavior: 'answer' });
+  const alice = await ApiClient.login(url, 'alice');
+  const created = await alice.call('POST', '/api/v1/sessions', { invitees: ['bob'] });
+  const sessionId = (created.body as { id: string }).id;
+  await alice.call('POST', `/api/v1/sessions/${sessionId}/messages`, { text: '\u{1F984}' });
+  const caller = await callee.nextCall(20_000);
+  const call = new Transcript(caller, audio);
+  await call.hears(/^Hello\. Alice wants to chat with you\.$/);
+  await call.hears(/^A message from Alice that cannot be read aloud; read it on the web\.$/);
+  await call.hears(/^Press 1 to accept/);
+  t.notOk(
+    call.heard.some((h) => /something went wrong/i.test(h)),
+    'never "Sorry, something went wrong"',
+  );
+  await caller.hangup();
+});

@@ -22,7 +22,13 @@ export const FAST_IVR = { firstDigitTimeoutMs: 1500, interDigitTimeoutMs: 1000, 
 
 export async function ivrOnSimulator(
   t: Test,
-  opts: { ivr?: Record<string, unknown>; speedFactor?: number; clock?: Clock } = {},
+  opts: {
+    ivr?: Record<string, unknown>;
+    speedFactor?: number;
+    clock?: Clock;
+    telephony?: Record<string, unknown>;
+    notify?: Record<string, unknown>;
+  } = {},
 ) {
   // Our own data directory, removed only after the platform has stopped: calls still
   // hanging up and speech still being written at the end of a test must not race its removal.
@@ -31,7 +37,12 @@ export async function ivrOnSimulator(
     dir,
     stopOnTeardown: false,
     ...(opts.clock ? { clock: opts.clock } : {}),
-    overrides: { ivr: { ...FAST_IVR, ...opts.ivr }, sim: { speedFactor: opts.speedFactor ?? 20 } },
+    overrides: {
+      ivr: { ...FAST_IVR, ...opts.ivr },
+      sim: { speedFactor: opts.speedFactor ?? 20 },
+      ...(opts.telephony ? { telephony: opts.telephony } : {}),
+      ...(opts.notify ? { notify: opts.notify } : {}),
+    },
   });
   t.teardown(async () => {
     await platform.stop();
