@@ -15,8 +15,8 @@ import { startPlatform } from '../../support/presence.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const VOICE = join(ROOT, 'test/fixtures/ivr/reply.wav');
-/** Prompts play 8 times faster than real time, in the simulator and in the page. */
-export const SPEED = 8;
+/** Prompts play 16 times faster than real time, in the simulator and in the page. */
+export const SPEED = 16;
 
 export const hasChromium = () => existsSync(CHROMIUM);
 
