@@ -16,7 +16,8 @@
  * - A recording's duration is whole seconds; the caller's speech (a WAV the
  *   virtual caller speaks) becomes its audio, silence fills the rest.
  * - Hanging up from either side raises ChannelHangupRequest, then the end of
- *   any playback or recording, then StasisEnd and ChannelDestroyed.
+ *   any playback or recording, then StasisEnd and (for a channel the
+ *   application originated) ChannelDestroyed.
  * - An originated channel (subscribed from its creation) sees STASISSTATUS
  *   set as ChannelVarset: empty just before StasisStart, SUCCESS between
  *   StasisEnd and ChannelDestroyed. A Local channel that answers goes Up
@@ -765,7 +766,10 @@ export class Softswitch {
         this.emitChannel(ch, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
       }
     }
-    this.emitChannel(ch, 'ChannelDestroyed', { cause, cause_txt: CAUSE_TEXT[cause] ?? 'Unknown' });
+    // A call that came in through the dialplan was the application's only while in Stasis: after
+    // StasisEnd it hears nothing more of it (Asterisk 22 sends no ChannelDestroyed for it).
+    if (!(ch.inStasis && ch.direction === 'inbound'))
+      this.emitChannel(ch, 'ChannelDestroyed', { cause, cause_txt: CAUSE_TEXT[cause] ?? 'Unknown' });
     this.channels.delete(ch.id);
     if (ch.device) this.setDeviceState(ch.device, 'NOT_INUSE');
     ch.party?.ended_(cause, CAUSE_TEXT[cause] ?? 'Unknown', by);

@@ -190,4 +190,13 @@ t.test('REST answers: status codes and bodies of Asterisk 22', async (t) => {
   await client.events.userEvent({ eventName: 'hello', application: 'generic-app', source: `channel:${id}` });
   await until('ChannelUserevent', () => events.some((e) => e.type === 'ChannelUserevent'));
   t.equal((await ari('DELETE', `/channels/${id}`)).status, 204, 'hang up: 204');
+  // Events on one socket keep their order: a user event sent now arrives after any for the call.
+  await client.events.userEvent({ eventName: 'after', application: 'generic-app' });
+  await until('the marker', () => events.some((e) => (e as { eventname?: string }).eventname === 'after'));
+  const mine = events.filter((e) => (e as { channel?: { id?: string } }).channel?.id === id).map((e) => e.type);
+  t.same(
+    mine.slice(-2),
+    ['ChannelHangupRequest', 'StasisEnd'],
+    'an inbound call ends at StasisEnd for the application, with no ChannelDestroyed (as on Asterisk 22)',
+  );
 });
