@@ -127,6 +127,11 @@ export class AmiDeviceStates implements DeviceStateSource {
     return this.loggedIn && (this.manager?.isConnected() ?? false);
   }
 
+  /** Closes the manager connection; it is opened again after the backoff and the states read afresh (admin, tests). */
+  reconnect(): void {
+    this.manager?.disconnect();
+  }
+
   /** The last state heard for each device and hint. */
   snapshot(): Map<string, State> {
     return new Map(this.states);
