@@ -5,7 +5,8 @@
  * starts (demo community seeded on this first start); the first call
  * Asterisk can hand over - placed the instant the ARI application registers -
  * is greeted by name, because the application registers only once accounts,
- * presence and audio are up. Stopping unregisters the application first.
+ * presence and audio are up. A desk phone already in use shows its user on
+ * the phone. Stopping unregisters the application first.
  */
 import { PassThrough } from 'node:stream';
 import t from 'tap';
@@ -48,9 +49,15 @@ t.test('a call waiting at start-up is greeted by name once the platform is up', 
   t.teardown(off);
   const platform = new Platform({ config, log: createLogger({ level: 'info', destination: out }) });
   t.teardown(() => platform.stop());
+  // Carol is already on her desk phone when the platform starts.
+  const { accounts, presence } = platform.services;
+  const carol = await accounts.createUser({ username: 'carol', displayName: 'Carol' });
+  accounts.addDevice('carol', { kind: 'phone', address: '+1 555 010 0103', asteriskDevice: 'PJSIP/carol-desk' });
+  sim.setDeviceState('PJSIP/carol-desk', 'INUSE');
   t.notOk(platform.isReady);
   await platform.start();
   t.ok(platform.isReady, 'the platform says it is ready');
+  await until('Carol on the phone', () => presence.presenceOf(carol.id).state === 'on-the-phone', 10_000);
   await until('the call', () => waiting !== undefined, 10_000);
   const heard = () => lines.filter((l) => l.msg === 'caller hears').map((l) => String(l.says));
   await until('a greeting', () => heard().length > 0, 20_000);

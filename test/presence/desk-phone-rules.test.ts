@@ -21,8 +21,8 @@ t.test(
     accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 0198', asteriskDevice: '202@phoneim-hints' });
     const aliceApi = await ApiClient.login(url, 'alice');
     const bobApi = await ApiClient.login(url, 'bob');
-  const bobWs = await WsClient.connect(url, bobApi.token);
-  t.teardown(() => bobWs.close());
+    const bobWs = await WsClient.connect(url, bobApi.token);
+    t.teardown(() => bobWs.close());
     const seen = async () =>
       (
         (await aliceApi.call('GET', '/api/v1/contacts')).body as {

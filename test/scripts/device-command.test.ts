@@ -61,6 +61,13 @@ t.test('an admin ties a desk phone to its Asterisk device, changes it, and is to
   t.equal(r.code, 1);
   t.match(r.stderr, /only phones have an Asterisk device/);
 
+  r = await run(['--json', 'device', 'add', 'bob', 'email', 'bob@example.org']);
+  const mail = JSON.parse(r.stdout);
+  r = await run(['device', 'set', 'bob', String(mail.id), '--asterisk-device', 'PJSIP/x']);
+  t.match(r.stderr, /only phones have an Asterisk device/);
+  r = await run(['device', 'set', 'bob', String(mail.id)]);
+  t.match(r.stderr, /nothing to change/);
+
   r = await run(['device', 'set', 'bob', '99', '--label', 'x']);
   t.match(r.stderr, /has no device 99 \[ACCOUNTS_DEVICE_NOT_FOUND\]/);
 
