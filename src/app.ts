@@ -94,7 +94,15 @@ export function buildServices(deps: PlatformDeps): Services {
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
   });
-  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log });
+  // Voice messages keep their audio id; a URL is signed each time one is read (signed URLs expire).
+  const audioUrl = (audioId: string): string | null => {
+    try {
+      return audio.signedUrl(audioId, 'wav');
+    } catch {
+      return null;
+    }
+  };
+  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log, audioUrl });
   const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
   const ivr = new IvrService({
     control: telephony.callControl,
@@ -200,6 +208,7 @@ export class Platform {
     const { telephony, presence, notifier, ivr, config, log } = this.services;
     await telephony.start();
     this.services.sim = telephony.sim;
+    await this.services.accounts.warmUp();
     const port = await this.http.listen();
     const url = publicUrl(config, port);
     this.boundUrl = url;
@@ -210,6 +219,11 @@ export class Platform {
       ...this.services,
       log: log.child({ part: 'wiring' }),
       prerender: (message, recipientId) => ivr.prerender(message, recipientId),
+      recover: {
+        sinceMs: config.notify.recoverHours * 3600_000,
+        limit: config.notify.recoverMaxMessages,
+        now: this.services.clock.now(),
+      },
     });
     ivr.start();
     if (config.demo) await seedDemo(this.services, this.sim);

@@ -39,7 +39,7 @@ t.test('Bob on his desk phone is "on the phone" to Alice, is not called back the
   const post = async (path: string, body?: unknown) => {
     const res = await fetch(`${control}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${sim.controlToken}` },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return (await res.json()) as Record<string, unknown>;

@@ -137,7 +137,10 @@ export class AudioService {
   private readonly transcoding = new Map<string, Promise<void>>();
   private cacheBytes = 0;
   private prerendering = 0;
-  private readonly prerenderQueue: (() => void)[] = [];
+  /** Pre-renders waiting for an engine; each is told whether to run (false: dropped, the queue was full). */
+  private readonly prerenderQueue: ((run: boolean) => void)[] = [];
+  /** How many pre-renders were dropped because the queue was full (oldest first). */
+  prerenderDropped = 0;
   private isClosed = false;
   private readonly stmt: {
     insert: Statement<unknown[]>;
@@ -244,7 +247,19 @@ export class AudioService {
    */
   async prerender(text: string, opts: SpeechOptions = {}): Promise<void> {
     if (this.isClosed) return;
-    while (this.prerendering >= PRERENDER_CONCURRENCY) await new Promise<void>((r) => this.prerenderQueue.push(r));
+    while (this.prerendering >= PRERENDER_CONCURRENCY) {
+      if (this.prerenderQueue.length >= this.config.prerenderQueueMax) {
+        // A burst must not grow without bound: the oldest waiting pre-render is dropped (read later, rendered then).
+        this.prerenderQueue.shift()?.(false);
+        this.prerenderDropped++;
+        this.log.warn(
+          { queued: this.config.prerenderQueueMax, dropped: this.prerenderDropped },
+          'pre-render queue full: the oldest was dropped',
+        );
+      }
+      const run = await new Promise<boolean>((r) => this.prerenderQueue.push(r));
+      if (!run) return;
+    }
     this.prerendering++;
     try {
       await this.speech(text, 'speech', opts);
@@ -252,7 +267,7 @@ export class AudioService {
       this.log.warn({ err: e, code: (e as AppError).code }, 'prerender skipped');
     } finally {
       this.prerendering--;
-      this.prerenderQueue.shift()?.();
+      this.prerenderQueue.shift()?.(true);
     }
   }
 

@@ -106,6 +106,10 @@ const telephonySchema = z
       .prefault({}),
     reconnectInitialMs: int(10, 60_000).default(500),
     reconnectMaxMs: int(100, 600_000).default(30_000),
+    /** A playback whose finished event never comes ends as failed after this long. */
+    playbackWatchdogSeconds: int(1, 3600).default(300),
+    /** A recording whose finished event never comes ends as failed this long after its maximum duration. */
+    recordingWatchdogMarginSeconds: int(1, 3600).default(30),
   })
   .strict();
 
@@ -122,6 +126,8 @@ const simSchema = z
     soundsDir: z.string().min(1).default('./sounds'),
     /** The control API (/sim/...: dev phone, CLI); 0 picks a free port. */
     controlPort: int(0, 65535).default(0),
+    /** The control API's bearer token; generated at each start when not set. */
+    controlToken: z.string().min(16).max(256).optional(),
   })
   .strict();
 
@@ -150,6 +156,8 @@ const audioSchema = z
     /** Secret for signed media URLs; generated and kept in the data directory when absent. */
     urlSecret: z.string().min(16).optional(),
     urlTtlSeconds: int(10, 30 * 24 * 3600).default(24 * 3600),
+    /** Messages rendered ahead wait in a queue of at most this many; when full the oldest is dropped. */
+    prerenderQueueMax: int(1, 1_000_000).default(1000),
     cacheMaxBytes: int(1024 * 1024, 1024 * 1024 * 1024 * 100).default(512 * 1024 * 1024),
     /** The engine of the default voice when defaultVoice is absent (the voice of the same name). */
     defaultEngine: engineName.default('espeak-ng'),
@@ -259,6 +267,12 @@ const notifySchema = z
       .optional(),
     /** A page is cut to this many characters. */
     pageMaxChars: int(40, 1000).default(160),
+    /** On start, messages no link took in this many past hours, and in no alert yet, open their alert. */
+    recoverHours: int(0, 24 * 30).default(24),
+    /** At most this many such messages are picked up on one start. */
+    recoverMaxMessages: int(0, 1_000_000).default(1000),
+    /** At most this many messages are listed in one alert email; the rest are counted ("and N more"). */
+    emailMaxMessages: int(1, 1000).default(20),
     /** How long the reply link in an email keeps working. */
     replyLinkTtlSeconds: int(60, 30 * 24 * 3600).default(7 * 24 * 3600),
     /** HMAC key of reply links; generated and kept in the data directory when absent. */

@@ -46,6 +46,14 @@ export const ERRORS = {
   SIM_CALL_ENDED: { status: 409, doc: 'The virtual call has already ended.' },
   SIM_CALL_NOT_FOUND: { status: 404, doc: 'No live virtual call with that id.' },
   SIM_TIMEOUT: { status: 504, doc: 'What a test waited for on a virtual call did not happen in time.' },
+  SIM_UNAUTHORIZED: {
+    status: 401,
+    doc: "The control API needs its token (printed with its URL) as 'authorization: Bearer <token>' or ?token=.",
+  },
+  SIM_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    doc: 'The control API takes JSON only as application/json, and speech only as audio/wav.',
+  },
   // audio
   AUDIO_TEXT_INVALID: { status: 400, doc: 'The text to speak is not a string or is not valid Unicode.' },
   AUDIO_TEXT_TOO_LONG: { status: 413, doc: 'The text to speak is longer than audio.maxTextChars.' },

@@ -684,6 +684,11 @@ export class PresenceService {
     }, this.tailIntervalMs);
   }
 
+  /** Messages no link took (delivery pending), stored since `since`: what the notifier picks up on start. */
+  pendingDeliveries(since: number, limit: number): { recipientId: number; message: StoredMessage }[] {
+    return this.repo.pendingDeliveries(since, limit);
+  }
+
   /** Messages not yet read by the user (pending, notified or delivered), oldest first. */
   unread(userId: number, sessionId?: string): StoredMessage[] {
     return this.repo.messagesFor(

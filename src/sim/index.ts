@@ -4,6 +4,7 @@
  * tests, from its small HTTP control API (/sim/...), or from `phonectl sim
  * start`. Every listener binds 127.0.0.1 unless told otherwise.
  */
+import { randomBytes } from 'node:crypto';
 import { type Clock, SystemClock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -25,6 +26,8 @@ export interface SimulatorOptions {
   amiPort?: number;
   /** The control API's port; 0 picks one, null turns it off. Default 0. */
   controlPort?: number | null;
+  /** The control API's bearer token; generated when not given. */
+  controlToken?: string;
   /** ARI user and password; AMI uses the same unless given its own. */
   user: string;
   password: string;
@@ -78,6 +81,11 @@ export class Simulator {
   ariPort = 0;
   amiPort = 0;
   controlPort: number | undefined;
+  /**
+   * What the control API wants as `authorization: Bearer <token>` (or `?token=`): only a developer who
+   * was shown it drives the simulator, never a web page that guessed the port.
+   */
+  readonly controlToken: string;
   private readonly control: HttpServer | undefined;
   /** Callers of live calls, by channel id. */
   readonly callers = new Map<string, VirtualCaller>();
@@ -91,6 +99,7 @@ export class Simulator {
     this.amiUser = opts.amiUser ?? opts.user;
     this.amiSecret = opts.amiSecret ?? opts.password;
     this.app = opts.app ?? 'phoneim';
+    this.controlToken = opts.controlToken ?? randomBytes(24).toString('base64url');
     const log = opts.log;
     let sw: Softswitch | undefined;
     this.media = new MediaResolver({
@@ -129,7 +138,7 @@ export class Simulator {
     });
     if (opts.controlPort !== null) {
       this.control = new HttpServer({ host: this.host, port: opts.controlPort ?? 0, log });
-      mountControlApi(this.control.router, this);
+      mountControlApi(this.control.router, this, this.controlToken);
     }
   }
 

@@ -68,7 +68,14 @@ export class PresenceRepo {
   private readonly db: Db;
   private readonly stmt;
 
-  constructor(db: Db) {
+  /**
+   * `audioUrl` signs a voice message's audio URL at the moment the message is read: a stored signed URL
+   * expires (audio.urlTtlSeconds), the audio id does not.
+   */
+  constructor(
+    db: Db,
+    private readonly audioUrl?: (audioId: string) => string | null,
+  ) {
     this.db = db;
     this.stmt = {
       status: this.q('SELECT state, status_text AS statusText FROM presence_status WHERE user_id = ?'),
@@ -89,6 +96,12 @@ export class PresenceRepo {
   private readonly statements = new Map<string, Statement>();
 
   /** A prepared statement, prepared once per SQL text. */
+  private toMessage(r: MessageRow): StoredMessage {
+    const m = toMessage(r);
+    const fresh = m.audioId && this.audioUrl ? this.audioUrl(m.audioId) : null;
+    return fresh ? { ...m, audioUrl: fresh } : m;
+  }
+
   private q(sql: string): Statement {
     let st = this.statements.get(sql);
     if (!st) {
@@ -290,7 +303,7 @@ export class PresenceRepo {
 
   message(id: number): StoredMessage | null {
     const r = this.q(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.id = ?`).get(id) as MessageRow | undefined;
-    return r ? toMessage(r) : null;
+    return r ? this.toMessage(r) : null;
   }
 
   /** A session's messages after `afterId`, oldest first, at most `limit`. */
@@ -299,7 +312,7 @@ export class PresenceRepo {
       this.db
         .prepare(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`)
         .all(sessionId, afterId, limit) as MessageRow[]
-    ).map(toMessage);
+    ).map((r) => this.toMessage(r));
   }
 
   /** The last `limit` messages of a session, oldest first. */
@@ -310,7 +323,22 @@ export class PresenceRepo {
           `SELECT * FROM (SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? ORDER BY m.id DESC LIMIT ?) ORDER BY id`,
         )
         .all(sessionId, limit) as MessageRow[]
-    ).map(toMessage);
+    ).map((r) => this.toMessage(r));
+  }
+
+  /**
+   * Deliveries still pending (no link took the message) of messages stored since `since`, oldest first:
+   * each is the intent of an alert, written in the same transaction as its message.
+   */
+  pendingDeliveries(since: number, limit: number): { recipientId: number; message: StoredMessage }[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT d.recipient_id AS recipientId, ${MESSAGE_COLS} FROM deliveries d JOIN messages m ON m.id = d.message_id
+           WHERE d.state = 'pending' AND m.created_at >= ? ORDER BY m.id LIMIT ?`,
+        )
+        .all(since, limit) as (MessageRow & { recipientId: number })[]
+    ).map((r) => ({ recipientId: r.recipientId, message: this.toMessage(r) }));
   }
 
   /** Messages to a recipient in the given delivery states, oldest first. */
@@ -329,7 +357,7 @@ export class PresenceRepo {
     }
     sql += ' ORDER BY m.id LIMIT ?';
     args.push(opts.limit ?? 1000);
-    return (this.q(sql).all(...args) as MessageRow[]).map(toMessage);
+    return (this.q(sql).all(...args) as MessageRow[]).map((r) => this.toMessage(r));
   }
 
   deliveryStates(messageId: number): { recipientId: number; state: DeliveryState }[] {
@@ -468,7 +496,7 @@ export class PresenceRepo {
       this.db
         .prepare(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.id > ? AND m.node_id <> ? ORDER BY m.id LIMIT ?`)
         .all(afterId, nodeId, limit) as MessageRow[]
-    ).map(toMessage);
+    ).map((r) => this.toMessage(r));
   }
 
   hasLinksElsewhere(userId: number, nodeId: string): boolean {

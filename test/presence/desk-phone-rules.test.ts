@@ -32,7 +32,7 @@ t.test(
     const device = async (name: string, state: string) => {
       const res = await fetch(`${sim.controlUrl}/sim/devices/${encodeURIComponent(name)}`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${sim.controlToken}` },
         body: JSON.stringify({ state }),
       });
       t.equal(res.status, 200);

@@ -30,7 +30,7 @@ t.test('phonectl sim start prints the ARI URL and credentials, serves ARI, stops
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /controlUrl:\s+\S+/.test(out) && /ariUrl:\s+(http:\/\/\S+)/.exec(out);
+      const m = /controlToken:\s+\S+/.test(out) && /ariUrl:\s+(http:\/\/\S+)/.exec(out);
       if (m) resolve(m[1] as string);
     });
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
@@ -42,6 +42,11 @@ t.test('phonectl sim start prints the ARI URL and credentials, serves ARI, stops
   const res = await fetch(`${url}/ari/api-docs/resources.json`, { headers: { authorization: auth } });
   t.equal(res.status, 200);
   t.match(await res.json(), { apis: [{ path: /api-docs/ }] });
+  const controlUrl = /controlUrl:\s+(\S+)/.exec(out)?.[1] as string;
+  const token = /controlToken:\s+(\S+)/.exec(out)?.[1] as string;
+  t.equal((await fetch(`${controlUrl}/sim/status`)).status, 401, 'the control API wants the printed token');
+  const status = await fetch(`${controlUrl}/sim/status`, { headers: { authorization: `Bearer ${token}` } });
+  t.equal(status.status, 200, 'and takes it');
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   child.kill('SIGTERM');
   t.equal(await exited, 0);

@@ -81,7 +81,7 @@ t.test('a call from the desk phone to elsewhere: the application never sees it, 
   sim.softswitch.onDeviceState((d, s) => d === 'PJSIP/bob-desk' && states.push(s));
   const placed = await fetch(`${sim.controlUrl}/sim/calls`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${sim.controlToken}` },
     body: JSON.stringify({ from: '201', to: '+15550100777', device: 'PJSIP/bob-desk', toApp: false }),
   });
   t.equal(placed.status, 201);
@@ -93,7 +93,10 @@ t.test('a call from the desk phone to elsewhere: the application never sees it, 
     })
   ).json()) as { channel_ids: string[] };
   t.same(apps.channel_ids, [], 'not in the application');
-  const hung = await fetch(`${sim.controlUrl}/sim/calls/${channelId}/hangup`, { method: 'POST' });
+  const hung = await fetch(`${sim.controlUrl}/sim/calls/${channelId}/hangup`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${sim.controlToken}` },
+  });
   t.equal(hung.status, 200);
   t.same(states, ['INUSE', 'NOT_INUSE']);
   t.same(calls, [], 'the application was never offered it');
