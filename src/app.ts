@@ -12,9 +12,11 @@ import { mountAudioRoutes } from './audio/routes.js';
 import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
+import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
 import { IvrService } from './ivr/ivr-service.js';
+import { PROMPTS as IVR_PROMPTS } from './ivr/prompts.js';
 import { SmtpSender } from './notify/mailer.js';
 import { Notifier } from './notify/notifier.js';
 import { PagerGateway } from './notify/pager.js';
@@ -27,6 +29,7 @@ import type { PresenceService } from './presence/presence-service.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { IvrResumeRepo } from './store/ivr-resume-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
+import { ReplyLinkRepo } from './store/reply-link-repo.js';
 import type { Simulator } from './sim/index.js';
 import { type Db, openStore } from './store/db.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
@@ -93,6 +96,7 @@ export function buildServices(deps: PlatformDeps): Services {
     clock,
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
+    prompts: IVR_PROMPTS,
   });
   // Voice messages keep their audio id; a URL is signed each time one is read (signed URLs expire).
   const audioUrl = (audioId: string): string | null => {
@@ -175,7 +179,13 @@ export class Platform {
     this.services = buildServices({ ...deps, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
     this.startedAt = this.services.clock.now();
     const { config, log } = this.services;
-    this.http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'web' }) });
+    this.http = new HttpServer({
+      host: config.http.host,
+      port: config.http.port,
+      log: log.child({ part: 'web' }),
+      maxUrlBytes: config.http.maxUrlBytes,
+      maxHeaderBytes: config.http.maxHeaderBytes,
+    });
     this.http.router.get('/health', ({ res }) => {
       const row = this.services.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number };
       sendJson(res, 200, {
@@ -187,7 +197,7 @@ export class Platform {
       });
     });
     mountAudioRoutes(this.http.router, this.services.audio);
-    this.web = mountWeb(this.http, this.services);
+    this.web = mountWeb(this.http, this.services, new ReplyLinkRepo(this.services.db));
   }
 
   /** True once start() has brought every part up, the ARI application last; false again when stopping. */
@@ -209,7 +219,9 @@ export class Platform {
     await telephony.start();
     this.services.sim = telephony.sim;
     await this.services.accounts.warmUp();
-    const port = await this.http.listen();
+    const port = await this.http.listen().catch((e: unknown) => {
+      throw portError(e, 'http.port');
+    });
     const url = publicUrl(config, port);
     this.boundUrl = url;
     notifier.setBaseUrl(url);

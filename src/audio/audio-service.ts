@@ -33,7 +33,6 @@ import type { Logger } from '../core/logger.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/db.js';
 import { createEngines, type EngineName, type SpeechEngine } from './engines.js';
-import { isPromptId, PROMPT_IDS, PROMPTS, type PromptId } from './prompts.js';
 import { speechText } from './speech-text.js';
 import { compress, decodeRecording } from './transcode.js';
 import { type AudioFormat, AUDIO_ID, loadUrlSecret, UrlSigner } from './url-signer.js';
@@ -54,7 +53,15 @@ export interface AudioServiceDeps {
   /** Engine adapters by name; default: the real ones. Tests wrap them to count and inspect calls. */
   engines?: Partial<Record<EngineName, SpeechEngine>>;
   platform?: NodeJS.Platform;
+  /**
+   * The fixed prompts (id -> text) that `promptUrl` serves and `renderPrompts`
+   * writes into the sounds folder: the IVR's own catalogue (src/ivr/prompts.ts),
+   * handed in by the composition root. Default: none.
+   */
+  prompts?: Readonly<Record<string, string>>;
 }
+
+type PromptId = string;
 
 export interface SpeechOptions {
   /** A voice name from audio.voices; default audio.defaultVoice. */
@@ -130,6 +137,7 @@ export class AudioService {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly baseUrl: () => string;
+  private readonly prompts: Readonly<Record<string, string>>;
   private readonly engines: Record<EngineName, SpeechEngine>;
   private readonly signer: UrlSigner;
   private readonly entries = new Map<string, Entry>();
@@ -157,6 +165,7 @@ export class AudioService {
     this.clock = deps.clock;
     this.log = deps.log;
     this.baseUrl = deps.baseUrl;
+    this.prompts = deps.prompts ?? {};
     this.dir = join(resolve(deps.config.dataDir), 'audio');
     // Engine scratch files left by a crash are of no use.
     rmSync(join(this.dir, 'tmp'), { recursive: true, force: true });
@@ -377,8 +386,9 @@ export class AudioService {
 
   /** The signed URL of a catalogue prompt: from the cache, from the sounds folder, or rendered now. */
   async promptUrl(promptId: string): Promise<string> {
-    if (!isPromptId(promptId)) throw new AppError('AUDIO_PROMPT_UNKNOWN', `no prompt "${promptId}"`, { promptId });
-    const entry = await this.speech(PROMPTS[promptId], 'prompt', {}, promptId);
+    const text = Object.hasOwn(this.prompts, promptId) ? this.prompts[promptId] : undefined;
+    if (text === undefined) throw new AppError('AUDIO_PROMPT_UNKNOWN', `no prompt "${promptId}"`, { promptId });
+    const entry = await this.speech(text, 'prompt', {}, promptId);
     return this.signedUrl(entry.id, 'wav');
   }
 
@@ -416,15 +426,17 @@ export class AudioService {
     const manifest = this.manifest();
     let synthesized = 0;
     let done = 0;
-    for (const id of PROMPT_IDS) {
-      const key = this.speechId(PROMPTS[id]);
+    const ids = Object.keys(this.prompts);
+    for (const id of ids) {
+      const text = this.prompts[id] as string;
+      const key = this.speechId(text);
       const had = this.entries.has(key) || (manifest[id]?.key === key && existsSync(join(this.soundsDir, `${id}.wav`)));
-      const entry = await this.speech(PROMPTS[id], 'prompt', {}, id);
+      const entry = await this.speech(text, 'prompt', {}, id);
       const target = join(this.soundsDir, `${id}.wav`);
       if (manifest[id]?.key !== entry.id || !existsSync(target)) copyFileSync(this.pathOf(entry.id, 'wav'), target);
-      manifest[id] = { key: entry.id, text: PROMPTS[id] };
+      manifest[id] = { key: entry.id, text };
       if (!had) synthesized++;
-      onProgress({ done: ++done, total: PROMPT_IDS.length, id, synthesized: !had });
+      onProgress({ done: ++done, total: ids.length, id, synthesized: !had });
     }
     writeFileSync(join(this.soundsDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     return { synthesized };

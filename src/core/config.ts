@@ -35,6 +35,26 @@ const httpSchema = z
     /** The URL clients and Asterisk use to reach this node; derived from host and port when absent. */
     publicUrl: z.url().optional(),
     bodyLimitBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    /** A longer request target (path and query) is answered 414. */
+    maxUrlBytes: int(256, 1024 * 1024).default(8192),
+    /** The request line and headers together; over it, 431 (414 when the URL alone is over it). */
+    maxHeaderBytes: int(1024, 1024 * 1024).default(16 * 1024),
+    /**
+     * Believe X-Forwarded-Proto from the peer (only behind a TLS proxy you run). Cookies are marked Secure
+     * when http.publicUrl is https, or when this is on and the proxy says https.
+     */
+    trustForwardedProto: bool().default(false),
+    /** Log-in tries (API and form) per client address, and per account name, in a window; over it, 429. */
+    loginsPerAddress: int(1, 100_000).default(20),
+    loginsPerAccount: int(1, 100_000).default(10),
+    loginWindowSeconds: int(1, 24 * 3600).default(60),
+    /** Messages one user may post (API, form, WebSocket) in a window; over it, 429. */
+    postsPerUser: int(1, 100_000).default(60),
+    postWindowSeconds: int(1, 24 * 3600).default(60),
+    /** Open WebSockets per user; one more is refused (429 on the upgrade). */
+    maxWebSocketsPerUser: int(1, 1000).default(8),
+    /** The server pings every WebSocket this often; one that has not answered by the next ping is cut. */
+    wsPingSeconds: int(1, 3600).default(30),
   })
   .strict();
 
@@ -314,6 +334,16 @@ const notifySchema = z
       .prefault({}),
   })
   .strict();
+/** The demo's captured mailbox and pager log (src/dev/mailbox.ts); started only in demo mode. */
+const devMailboxSchema = z
+  .object({
+    host: host().default('127.0.0.1'),
+    /** The mailbox web page; its SMTP and SNPP servers take any free port. */
+    port: int(0, 65535).default(8025),
+    /** Mails kept, and pages kept; the oldest go first. */
+    maxMessages: int(1, 10_000).default(500),
+  })
+  .strict();
 const federationSchema = z.object({}).strict();
 const gatewaySchema = z.object({}).strict();
 
@@ -333,6 +363,7 @@ export const configSchema = z
     presence: presenceSchema.prefault({}),
     ivr: ivrSchema.prefault({}),
     notify: notifySchema.prefault({}),
+    devMailbox: devMailboxSchema.prefault({}),
     federation: federationSchema.prefault({}),
     gateway: gatewaySchema.prefault({}),
   })

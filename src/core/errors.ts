@@ -13,6 +13,10 @@ export const ERRORS = {
   // core
   CORE_CONFIG_INVALID: { status: 500, doc: 'The configuration is invalid; the message names the key.' },
   CORE_INTERNAL: { status: 500, doc: 'An unexpected internal error.' },
+  CORE_PORT_UNAVAILABLE: {
+    status: 409,
+    doc: 'A listener cannot bind its port (in use, or not allowed); the message names the config key to change.',
+  },
   // store
   STORE_MIGRATION_FAILED: { status: 500, doc: 'A schema migration failed and was rolled back.' },
   STORE_SCHEMA_TOO_NEW: { status: 500, doc: 'The database was written by a newer version of the platform.' },
@@ -33,6 +37,14 @@ export const ERRORS = {
   WEB_METHOD_NOT_ALLOWED: { status: 405, doc: 'The resource does not accept that method.' },
   WEB_UNAUTHORIZED: { status: 401, doc: 'Log in first: no session token, or an expired or unknown one.' },
   WEB_CSRF_FAILED: { status: 403, doc: 'The form carried no valid CSRF token; reload the page and try again.' },
+  WEB_URL_TOO_LONG: { status: 414, doc: 'The request target (path and query) is over http.maxUrlBytes.' },
+  WEB_HEADERS_TOO_LARGE: { status: 431, doc: 'The request line and headers are over http.maxHeaderBytes.' },
+  WEB_RATE_LIMITED: {
+    status: 429,
+    doc: 'Too many log-ins or posts in a short time; wait the seconds in Retry-After and try again.',
+  },
+  WEB_TOO_MANY_SOCKETS: { status: 429, doc: 'The user already holds http.maxWebSocketsPerUser WebSockets.' },
+  WEB_LINK_USED: { status: 410, doc: 'A reply link was already used once; log in to reply.' },
   // telephony
   TELEPHONY_NOT_CONNECTED: { status: 503, doc: 'The connection to Asterisk (ARI) is down; the request was not sent.' },
   TELEPHONY_REQUEST_FAILED: { status: 502, doc: 'Asterisk refused or failed an ARI request; the message says why.' },

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { type Clock, SystemClock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { portError } from '../core/net.js';
 import { HttpServer } from '../web/http-server.js';
 import { AmiServer } from './ami-server.js';
 import { AriServer } from './ari-server.js';
@@ -143,9 +144,18 @@ export class Simulator {
   }
 
   async start(): Promise<this> {
-    this.ariPort = await this.ari.listen();
-    this.amiPort = await this.ami.listen();
-    if (this.control) this.controlPort = await this.control.listen();
+    // A port that cannot be bound is reported by its config key (phonectl sim start's flags set the same keys).
+    const named = (key: 'ariPort' | 'amiPort' | 'controlPort') => (e: unknown) => {
+      throw portError(e, `sim.${key}`);
+    };
+    try {
+      this.ariPort = await this.ari.listen().catch(named('ariPort'));
+      this.amiPort = await this.ami.listen().catch(named('amiPort'));
+      if (this.control) this.controlPort = await this.control.listen().catch(named('controlPort'));
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
     this.opts.log.info(
       { ariUrl: this.ariUrl, amiPort: this.amiPort, controlUrl: this.controlUrl },
       'softswitch simulator listening',

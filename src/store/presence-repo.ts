@@ -264,14 +264,35 @@ export class PresenceRepo {
     return (this.stmt.member.get(sessionId, userId) as { state: MemberState } | undefined)?.state ?? null;
   }
 
+  /**
+   * Sets a member's state. Leaving or declining fixes what they may read (the session's last message now);
+   * being invited or joining again lifts it.
+   */
   setMember(sessionId: string, userId: number, state: MemberState, invitedBy: number | null, now: number): void {
+    const until =
+      state === 'left' || state === 'declined'
+        ? (
+            this.q('SELECT COALESCE(MAX(id), 0) AS n FROM messages WHERE session_id = ?').get(sessionId) as {
+              n: number;
+            }
+          ).n
+        : null;
     this.db
       .prepare(
-        `INSERT INTO session_members (session_id, user_id, state, invited_by, updated_at) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO session_members (session_id, user_id, state, invited_by, updated_at, read_until) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(session_id, user_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at,
-           invited_by = COALESCE(excluded.invited_by, session_members.invited_by)`,
+           invited_by = COALESCE(excluded.invited_by, session_members.invited_by), read_until = excluded.read_until`,
       )
-      .run(sessionId, userId, state, invitedBy, now);
+      .run(sessionId, userId, state, invitedBy, now, until);
+  }
+
+  /** The last message id a member may read, or null when they may read all (invited or joined). */
+  readUntil(sessionId: string, userId: number): number | null {
+    const r = this.q('SELECT read_until AS n FROM session_members WHERE session_id = ? AND user_id = ?').get(
+      sessionId,
+      userId,
+    ) as { n: number | null } | undefined;
+    return r?.n ?? null;
   }
 
   /** Every member of a session and their state, in one read (the hot path of a post). */
@@ -307,22 +328,24 @@ export class PresenceRepo {
   }
 
   /** A session's messages after `afterId`, oldest first, at most `limit`. */
-  history(sessionId: string, afterId: number, limit: number): StoredMessage[] {
-    return (
-      this.db
-        .prepare(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`)
-        .all(sessionId, afterId, limit) as MessageRow[]
-    ).map((r) => this.toMessage(r));
-  }
-
-  /** The last `limit` messages of a session, oldest first. */
-  recent(sessionId: string, limit: number): StoredMessage[] {
+  history(sessionId: string, afterId: number, limit: number, untilId = Number.MAX_SAFE_INTEGER): StoredMessage[] {
     return (
       this.db
         .prepare(
-          `SELECT * FROM (SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? ORDER BY m.id DESC LIMIT ?) ORDER BY id`,
+          `SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? AND m.id > ? AND m.id <= ? ORDER BY m.id LIMIT ?`,
         )
-        .all(sessionId, limit) as MessageRow[]
+        .all(sessionId, afterId, untilId, limit) as MessageRow[]
+    ).map((r) => this.toMessage(r));
+  }
+
+  /** The last `limit` messages of a session up to `untilId`, oldest first. */
+  recent(sessionId: string, limit: number, untilId = Number.MAX_SAFE_INTEGER): StoredMessage[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM (SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? AND m.id <= ? ORDER BY m.id DESC LIMIT ?) ORDER BY id`,
+        )
+        .all(sessionId, untilId, limit) as MessageRow[]
     ).map((r) => this.toMessage(r));
   }
 

@@ -18,7 +18,7 @@
  *   (reconnectInitialMs doubling to reconnectMaxMs), and a heartbeat that
  *   goes unanswered replaces it at once (a half-open TCP connection never
  *   closes). asterisk-manager's own reconnect (fixed 10 s steps, written to
- *   the console) is not used.
+ *   the console, never cancelled) is not used.
  */
 import { createRequire } from 'node:module';
 import type { Clock, TimerHandle } from '../core/clock.js';
@@ -168,7 +168,7 @@ export class AmiDeviceStates implements DeviceStateSource {
       this.manager = undefined;
       const wait = this.backoffMs;
       this.backoffMs = Math.min(this.backoffMs * 2, this.opts.reconnectMaxMs);
-      log.warn({ host, port, retryInMs: wait }, 'AMI connection closed or refused; reconnecting');
+      log.warn({ host, port, retryInMs: wait }, 'AMI connection closed; reconnecting');
       this.reconnectTimer = this.opts.clock.setTimeout(() => {
         this.reconnectTimer = undefined;
         this.connect();

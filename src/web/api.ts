@@ -9,6 +9,7 @@ import { AppError } from '../core/errors.js';
 import type { ImSession } from '../presence/types.js';
 import { resolveAuth, sendRedirect, type WebAuth } from './auth.js';
 import { type Handler, type RequestContext, type Router, readJson, sendJson } from './http-server.js';
+import { clientAddress, type WebLimits } from './limits.js';
 import { openApiDocument } from './openapi.js';
 
 export type AuthedHandler = (ctx: RequestContext, auth: WebAuth) => Promise<void> | void;
@@ -55,12 +56,13 @@ export function sessionView(services: Services, s: ImSession) {
 
 export async function login(
   services: Services,
-  username: unknown,
-  password: unknown,
-  client: string,
+  limits: WebLimits,
+  attempt: { username: unknown; password: unknown; client: string; address: string },
 ): Promise<{ token: string; user: User; object: WebAuth['object'] }> {
+  const { username, password, client, address } = attempt;
   if (typeof username !== 'string' || typeof password !== 'string')
     throw new AppError('WEB_BAD_REQUEST', 'give a username and a password');
+  limits.checkLogin(address, username);
   const r = await services.accounts.validatePassword(username, password);
   if (!r.ok) {
     if (r.reason === 'locked')
@@ -71,7 +73,16 @@ export async function login(
   return { token, user: r.user, object };
 }
 
-export function mountApi(router: Router, services: Services): void {
+/**
+ * Mounts the JSON API. `endObject` cuts the live connections of a session
+ * object that has ended (log-out, another session's password change).
+ */
+export function mountApi(
+  router: Router,
+  services: Services,
+  limits: WebLimits,
+  endObject: (objectId: string) => void,
+): void {
   const { presence } = services;
   const limit = services.config.http.bodyLimitBytes;
   const authed = (h: AuthedHandler) => apiAuthed(services, h);
@@ -81,7 +92,12 @@ export function mountApi(router: Router, services: Services): void {
 
   router.post('/api/v1/login', async (ctx) => {
     const b = await body(ctx);
-    const { token, user, object } = await login(services, b.username, b.password, 'api');
+    const { token, user, object } = await login(services, limits, {
+      username: b.username,
+      password: b.password,
+      client: 'api',
+      address: clientAddress(ctx.req),
+    });
     sendJson(ctx.res, 201, {
       token,
       sessionObjectId: object.id,
@@ -93,7 +109,34 @@ export function mountApi(router: Router, services: Services): void {
     '/api/v1/logout',
     authed(({ res }, auth) => {
       presence.objects.end(auth.object.id);
+      endObject(auth.object.id);
       res.writeHead(204).end();
+    }),
+  );
+
+  // A new password ends every other session of the user (a thief's included); the one that changed it goes on.
+  router.post(
+    '/api/v1/password',
+    authed(async (ctx, auth) => {
+      const b = await body(ctx);
+      if (typeof b.currentPassword !== 'string' || typeof b.newPassword !== 'string')
+        throw new AppError('WEB_BAD_REQUEST', 'give currentPassword and newPassword');
+      limits.checkLogin(clientAddress(ctx.req), auth.user.username);
+      const r = await services.accounts.validatePassword(auth.user.username, b.currentPassword);
+      if (!r.ok) {
+        if (r.reason === 'locked')
+          throw new AppError('ACCOUNTS_LOCKED', 'too many failed tries; the account is locked for a while');
+        throw new AppError('ACCOUNTS_BAD_CREDENTIALS', 'the current password is wrong');
+      }
+      await services.accounts.setPassword(auth.user.id, b.newPassword);
+      let ended = 0;
+      for (const o of presence.objects.ofUser(auth.user.id)) {
+        if (o.id === auth.object.id) continue;
+        presence.objects.end(o.id);
+        endObject(o.id);
+        ended++;
+      }
+      sendJson(ctx.res, 200, { changed: true, endedSessions: ended });
     }),
   );
 
@@ -222,6 +265,7 @@ export function mountApi(router: Router, services: Services): void {
     '/api/v1/sessions/:id/messages',
     authed(async (ctx, { user }) => {
       const b = await body(ctx);
+      limits.checkPost(user.id);
       const message = await presence.postMessage({
         sessionId: ctx.params.id as string,
         fromUserId: user.id,

@@ -50,10 +50,28 @@ export function openApiDocument(): Record<string, unknown> {
             }),
             '401': { description: 'Wrong username or password', ...json(ref('Error')) },
             '423': { description: 'Locked after too many failures', ...json(ref('Error')) },
+            '429': { description: 'Too many log-in tries; see Retry-After', ...json(ref('Error')) },
           },
         },
       },
       '/api/v1/logout': { post: { summary: 'End the session object', responses: { '204': { description: 'Done' } } } },
+      '/api/v1/password': {
+        post: {
+          summary: "Change your password; ends the user's other session objects, keeps this one",
+          requestBody: json({
+            type: 'object',
+            required: ['currentPassword', 'newPassword'],
+            properties: { currentPassword: { type: 'string' }, newPassword: { type: 'string' } },
+          }),
+          responses: {
+            '200': ok('Changed', {
+              type: 'object',
+              properties: { changed: { type: 'boolean' }, endedSessions: { type: 'integer' } },
+            }),
+            ...errors,
+          },
+        },
+      },
       '/api/v1/me': {
         get: {
           summary: 'Who you are and your presence',
@@ -156,6 +174,7 @@ export function openApiDocument(): Record<string, unknown> {
             '403': { description: 'Not a joined member', ...json(ref('Error')) },
             '404': { description: 'No such session', ...json(ref('Error')) },
             '413': { description: 'Over the size limit', ...json(ref('Error')) },
+            '429': { description: 'Too many messages (http.postsPerUser); see Retry-After', ...json(ref('Error')) },
             ...errors,
           },
         },

@@ -10,7 +10,13 @@
  * Client requests: send {sessionId, text}, read {messageIds}, presence
  * {state, statusText}, ping. A frame that is not JSON, or too big, gets an
  * error frame and changes nothing. An upgrade that reached the wrong node is
- * answered 307 to the holder; one without a valid token, 401.
+ * answered 307 to the holder; one without a valid token, 401; one more than
+ * http.maxWebSocketsPerUser for its user, 429.
+ *
+ * The server pings every socket each http.wsPingSeconds; a socket that has not
+ * answered the previous ping by then is dead: it is cut and its link closed
+ * (the user goes offline, messages stay pending, the notifier may escalate).
+ * Posts over WebSocket count against the same per-user limit as the API.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -18,15 +24,19 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Services } from '../app.js';
 import { AppError, isAppError } from '../core/errors.js';
 import type { Link, LinkEvent } from '../presence/types.js';
+import type { TimerHandle } from '../core/clock.js';
 import { resolveAuth, type WebAuth } from './auth.js';
+import type { WebLimits } from './limits.js';
 
 export const WS_PATH = '/api/v1/ws';
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
-function refuse(socket: Duplex, status: string, headers: Record<string, string> = {}): void {
-  const lines = [`HTTP/1.1 ${status}`, 'Connection: close', 'Content-Length: 0'];
+function refuse(socket: Duplex, status: string, headers: Record<string, string> = {}, error?: AppError): void {
+  const body = error ? JSON.stringify({ error: error.toJSON() }) : '';
+  const lines = [`HTTP/1.1 ${status}`, 'Connection: close', `Content-Length: ${Buffer.byteLength(body)}`];
+  if (error) lines.push('Content-Type: application/json; charset=utf-8');
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-  socket.end(`${lines.join('\r\n')}\r\n\r\n`);
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
 }
 
 function sameOrigin(req: IncomingMessage): boolean {
@@ -39,15 +49,61 @@ function sameOrigin(req: IncomingMessage): boolean {
   }
 }
 
+interface Held {
+  userId: number;
+  objectId: string;
+  /** Answered the last ping (or is new). */
+  isAlive: boolean;
+}
+
 export class WsGateway {
   private readonly wss: WebSocketServer;
+  private readonly held = new Map<WebSocket, Held>();
+  private pingTimer: TimerHandle | undefined;
+  private isClosed = false;
 
-  constructor(private readonly services: Services) {
+  constructor(
+    private readonly services: Services,
+    private readonly limits: WebLimits,
+  ) {
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: services.config.presence.maxMessageBytes * 6 + 4096,
       perMessageDeflate: false,
     });
+    this.schedulePing();
+  }
+
+  private schedulePing(): void {
+    const { clock, config } = this.services;
+    this.pingTimer = clock.setTimeout(() => {
+      if (this.isClosed) return;
+      for (const [ws, h] of this.held) {
+        if (!h.isAlive) {
+          // No pong since the last ping: the peer is gone (or stopped reading); its link closes with the socket.
+          ws.terminate();
+          continue;
+        }
+        h.isAlive = false;
+        try {
+          ws.ping();
+        } catch {
+          ws.terminate();
+        }
+      }
+      this.schedulePing();
+    }, config.http.wsPingSeconds * 1000);
+  }
+
+  private socketsOf(userId: number): number {
+    let n = 0;
+    for (const h of this.held.values()) if (h.userId === userId) n++;
+    return n;
+  }
+
+  /** Cuts the sockets of a session object that has ended (log-out, a password change elsewhere). */
+  closeObject(objectId: string): void {
+    for (const [ws, h] of this.held) if (h.objectId === objectId) ws.close(4001, 'the session has ended');
   }
 
   /** For HttpServer.onUpgrade: takes the sockets for our path. */
@@ -73,12 +129,27 @@ export class WsGateway {
       refuse(socket, '403 Forbidden');
       return true;
     }
+    const max = this.services.config.http.maxWebSocketsPerUser;
+    if (this.socketsOf(r.auth.user.id) >= max) {
+      refuse(
+        socket,
+        '429 Too Many Requests',
+        { 'Retry-After': String(this.services.config.http.wsPingSeconds) },
+        new AppError('WEB_TOO_MANY_SOCKETS', `you already have ${max} live connections; close one first`),
+      );
+      return true;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, r.auth, url));
     return true;
   }
 
   private attach(ws: WebSocket, auth: WebAuth, url: URL): void {
     const { presence } = this.services;
+    const held: Held = { userId: auth.user.id, objectId: auth.object.id, isAlive: true };
+    this.held.set(ws, held);
+    ws.on('pong', () => {
+      held.isAlive = true;
+    });
     const send = (frame: unknown) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
     };
@@ -102,11 +173,13 @@ export class WsGateway {
       });
     } catch (e) {
       send({ type: 'error', error: isAppError(e) ? e.toJSON() : { code: 'CORE_INTERNAL', message: 'internal error' } });
+      this.held.delete(ws);
       ws.close(1011);
       return;
     }
     ws.on('message', (data, isBinary) => void this.onFrame(auth, link as Link, data, isBinary, send));
     const closed = () => {
+      this.held.delete(ws);
       link?.close();
       // The socket kept the session object in use: its idle time starts now.
       try {
@@ -141,6 +214,7 @@ export class WsGateway {
     try {
       switch (frame.type) {
         case 'send': {
+          this.limits.checkPost(auth.user.id);
           const message = await presence.postMessage(
             { sessionId: frame.sessionId as string, fromUserId: auth.user.id, text: frame.text as string },
             { viaLinkId: link.id },
@@ -175,6 +249,8 @@ export class WsGateway {
   }
 
   close(): void {
+    this.isClosed = true;
+    if (this.pingTimer) this.services.clock.clearTimeout(this.pingTimer);
     for (const c of this.wss.clients) c.terminate();
     this.wss.close();
   }
