@@ -1,25 +1,10 @@
 /** `phonectl device add|set --asterisk-device`: a phone names the Asterisk device or hint whose state is its user's. */
-import { Readable } from 'node:stream';
 import t from 'tap';
-import { runCli } from '../../scripts/commands/cli.js';
+import { phonectl } from '../support/cli.js';
 
 t.test('an admin ties a desk phone to its Asterisk device, changes it, and is told when it is malformed', async (t) => {
   const dir = t.testdir({});
-  // The command tree in this process (the entry point around it is tested in phonectl.test.ts).
-  const run = async (args: string[]) => {
-    const r = { code: 0, stdout: '', stderr: '' };
-    r.code = await runCli(['--data-dir', dir, ...args], {
-      out: (s) => {
-        r.stdout += s;
-      },
-      err: (s) => {
-        r.stderr += s;
-      },
-      env: { PHONEIM_ACCOUNTS__KDF_COST: '1024' },
-      stdin: Readable.from([]),
-    });
-    return r;
-  };
+  const run = phonectl(dir);
   await run(['user', 'add', 'bob', '--name', 'Bob']);
   let r = await run([
     '--json',
