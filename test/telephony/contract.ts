@@ -8,6 +8,7 @@
 import type { Test } from 'tap';
 import type { AmiDeviceStates } from '../../src/telephony/ami-device-states.js';
 import type { Call, CallControl, DeviceStateEvent } from '../../src/telephony/port.js';
+import { eventually } from '../support/env.js';
 
 export interface FarEnd {
   /** Answers, sends DTMF 1234# about a second later, talks for a while, stays until hung up. */
@@ -169,15 +170,15 @@ export function deviceStateContract(
     source.onDeviceState((e) => {
       if (e.device === desk.device || e.device === desk.hint) heard.push(e);
     });
-    const settled = async (what: string, state: DeviceStateEvent['state']) => {
-      const start = Date.now();
-      const snap = source.snapshot();
-      while (source.snapshot().get(desk.device) !== state || source.snapshot().get(desk.hint) !== state) {
-        if (Date.now() - start > 10_000)
-          throw new Error(`${what}: ${JSON.stringify([...source.snapshot()])} (was ${JSON.stringify([...snap])})`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    };
+    const settled = (what: string, state: DeviceStateEvent['state']) =>
+      eventually(
+        () => {
+          const snap = source.snapshot();
+          if (snap.get(desk.device) !== state || snap.get(desk.hint) !== state)
+            throw new Error(`${what}: ${JSON.stringify([...snap])}`);
+        },
+        { timeoutMs: 10_000 },
+      );
     await desk.inUse(false);
     await settled('idle at first', 'NOT_INUSE');
     heard.length = 0;
@@ -190,11 +191,12 @@ export function deviceStateContract(
     );
     const logins = source.logins;
     source.reconnect();
-    const start = Date.now();
-    while (source.logins === logins || !source.isLoggedIn) {
-      if (Date.now() - start > 15_000) throw new Error('no AMI reconnect');
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await eventually(
+      () => {
+        if (source.logins === logins || !source.isLoggedIn) throw new Error('no AMI reconnect');
+      },
+      { timeoutMs: 15_000 },
+    );
     await desk.inUse(false);
     await settled('idle again', 'NOT_INUSE');
     t.same(
