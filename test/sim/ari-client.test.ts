@@ -200,3 +200,98 @@ t.test('REST answers: status codes and bodies of Asterisk 22', async (t) => {
     'an inbound call ends at StasisEnd for the application, with no ChannelDestroyed (as on Asterisk 22)',
   );
 });
+
+t.test('the rest of what IVR applications use, over raw REST', async (t) => {
+  const sounds = t.testdir({
+    'beep.wav': writeWav(Buffer.alloc(1600), 8000),
+    fr: { 'beep.wav': writeWav(Buffer.alloc(1600), 8000) },
+  });
+  const sim = await simulator(t, { soundsDir: sounds });
+  const { events } = await connect(t, sim.ariUrl, 'generic-app');
+  const auth = { authorization: `Basic ${Buffer.from(`${SIM_USER}:${SIM_PASSWORD}`).toString('base64')}` };
+  const call = async (method: string, path: string) => {
+    const r = await fetch(`${sim.ariUrl}/ari${path}`, { method, headers: auth });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const caller = sim.placeCall({ from: '+15550100101', to: '100', app: 'generic-app' });
+  await until('StasisStart', () => events.some((e) => e.type === 'StasisStart'));
+  const id = caller.channelId;
+  for (const [method, what] of [
+    ['POST', 'hold'],
+    ['DELETE', 'hold'],
+    ['POST', 'mute'],
+    ['DELETE', 'mute'],
+    ['POST', 'moh'],
+    ['DELETE', 'moh'],
+    ['POST', 'silence'],
+    ['DELETE', 'silence'],
+    ['POST', 'progress'],
+    ['DELETE', 'ring'],
+    ['POST', 'dtmf?dtmf=12'],
+  ] as const)
+    t.equal((await call(method, `/channels/${id}/${what}`)).status, 204, `${method} ${what}: 204`);
+  t.equal((await call('POST', `/channels/${id}/dtmf`)).status, 400, 'dtmf wants digits');
+  t.equal((await call('POST', '/channels/nope/hold')).status, 404);
+
+  t.same(await call('GET', '/asterisk/info?only=nothing'), {
+    status: 400,
+    body: { message: "Unknown 'only' value nothing" },
+  });
+  t.equal((await call('GET', '/asterisk/variable')).status, 400, 'a global variable needs a name');
+  t.same((await call('GET', '/asterisk/variable?variable=UNSET')).body, { value: '' });
+
+  t.match((await call('POST', '/bridges/conf-1?type=mixing&name=conf')).body, { id: 'conf-1', name: 'conf' });
+  t.equal((await call('POST', '/bridges/conf-1')).status, 409, 'a bridge id is taken once');
+
+  await call('POST', `/channels/${id}/record?name=memo&format=wav&maxDurationSeconds=1`);
+  await until('memo stored', () => sim.recording('memo') !== undefined);
+  t.same(await call('POST', '/recordings/stored/memo/copy?destinationRecordingName=memo-2'), {
+    status: 200,
+    body: { name: 'memo-2', format: 'wav' },
+  });
+  t.equal((await call('POST', '/recordings/stored/memo/copy?destinationRecordingName=memo-2')).status, 409);
+  t.equal((await call('POST', '/recordings/stored/memo/copy?destinationRecordingName=../x')).status, 400);
+
+  t.match((await call('GET', '/endpoints/PJSIP')).body, [{ technology: 'PJSIP', resource: 'sim-trunk' }]);
+  t.match((await call('GET', '/endpoints/PJSIP/sim-trunk')).body, { channel_ids: [id], state: 'online' });
+  t.equal((await call('GET', '/endpoints/PJSIP/nobody')).status, 404);
+  t.equal((await call('GET', '/endpoints/XMPP')).status, 404);
+
+  t.same((await call('GET', '/deviceStates/PJSIP%2Fnobody')).body, { name: 'PJSIP/nobody', state: 'UNKNOWN' });
+  t.equal((await call('PUT', '/deviceStates/Stasis:lamp?deviceState=GLOWING')).status, 500, 'an unknown state');
+  t.equal((await call('DELETE', '/deviceStates/Stasis:lamp')).status, 404);
+  await call('PUT', '/deviceStates/Stasis:lamp?deviceState=INUSE');
+  t.equal((await call('DELETE', '/deviceStates/Stasis:lamp')).status, 204);
+  t.same((await call('GET', '/deviceStates')).body, []);
+
+  t.equal((await call('PUT', '/mailboxes/9@x')).status, 400, 'counts are required');
+  await call('PUT', '/mailboxes/9@x?oldMessages=0&newMessages=1');
+  t.same((await call('GET', '/mailboxes')).body, [{ name: '9@x', old_messages: 0, new_messages: 1 }]);
+  t.equal((await call('DELETE', '/mailboxes/9@x')).status, 204);
+  t.equal((await call('GET', '/mailboxes/9@x')).status, 404);
+
+  t.same((await call('GET', '/sounds/beep')).body, {
+    id: 'beep',
+    formats: [
+      { language: 'en', format: 'wav' },
+      { language: 'fr', format: 'wav' },
+    ],
+  });
+  t.same((await call('GET', '/sounds?lang=fr')).body, [{ id: 'beep', formats: [{ language: 'fr', format: 'wav' }] }]);
+  t.equal((await call('GET', '/sounds/none')).status, 404);
+
+  t.equal((await call('POST', '/applications/generic-app/subscription')).status, 400, 'an event source is needed');
+  t.equal((await call('POST', '/applications/generic-app/subscription?eventSource=channel:nope')).status, 422);
+  t.match((await call('POST', `/applications/generic-app/subscription?eventSource=bridge:conf-1`)).body, {
+    bridge_ids: ['conf-1'],
+  });
+  t.match((await call('DELETE', '/applications/generic-app/subscription?eventSource=bridge:conf-1')).body, {
+    bridge_ids: [],
+  });
+  t.equal((await call('DELETE', '/applications/generic-app/subscription?eventSource=bridge:conf-1')).status, 409);
+  t.equal((await call('GET', '/applications/nobody')).status, 404);
+  t.equal((await call('POST', '/events/user/x')).status, 400, 'a user event names its application');
+  t.equal((await call('POST', '/events/user/x?application=generic-app&source=endpoint:PJSIP/x')).status, 422);
+  await call('DELETE', `/channels/${id}`);
+});
