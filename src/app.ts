@@ -218,6 +218,9 @@ export class Platform {
     const { telephony, presence, notifier, ivr, config, log } = this.services;
     await telephony.start();
     this.services.sim = telephony.sim;
+    // The dev phone shows the words of each prompt it plays (as the demo log does).
+    if (this.services.sim)
+      this.services.sim.captions = (uri) => this.services.audio.textFor(uri.replace(/^sound:/, ''));
     await this.services.accounts.warmUp();
     const port = await this.http.listen().catch((e: unknown) => {
       throw portError(e, 'http.port');
