@@ -102,16 +102,19 @@ function view(c: VirtualCaller): Record<string, unknown> {
 }
 
 /** Mounts the control API; every route wants `token`. */
-export function mountControlApi(outer: Router, sim: Simulator, token: string): void {
+/** Wraps a handler so that it runs only for a request that presents `token` (compared in constant time). */
+export function tokenGuard(token: string): (h: Handler) => Handler {
   const expected = digest(token);
-  const guard =
-    (h: Handler): Handler =>
-    (ctx) => {
-      const got = presentedToken(ctx.req, ctx.url);
-      if (got === undefined || !timingSafeEqual(digest(got), expected))
-        throw new AppError('SIM_UNAUTHORIZED', 'the control API needs its token');
-      return h(ctx);
-    };
+  return (h) => (ctx) => {
+    const got = presentedToken(ctx.req, ctx.url);
+    if (got === undefined || !timingSafeEqual(digest(got), expected))
+      throw new AppError('SIM_UNAUTHORIZED', 'the control API needs its token');
+    return h(ctx);
+  };
+}
+
+export function mountControlApi(outer: Router, sim: Simulator, token: string): void {
+  const guard = tokenGuard(token);
   const router = {
     get: (p: string, h: Handler) => outer.get(p, guard(h)),
     post: (p: string, h: Handler) => outer.post(p, guard(h)),

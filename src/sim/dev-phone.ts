@@ -14,11 +14,10 @@
  * - /dev/phone/ringing/:id/answer|decline.
  * Everything but the static files wants the control token (header or ?token=).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../core/errors.js';
 import { type Handler, type Router, sendJson } from '../web/http-server.js';
-import { digest, presentedToken } from './control-api.js';
+import { tokenGuard } from './control-api.js';
 import type { Simulator } from './index.js';
 import type { AriEvent } from './softswitch.js';
 
@@ -34,15 +33,7 @@ const MAX_STREAMS = 32;
 const CLAIM = /^\+?[0-9A-Za-z*#-]{1,32}$/;
 
 export function mountDevPhone(router: Router, sim: Simulator, token: string): void {
-  const expected = digest(token);
-  const guard =
-    (h: Handler): Handler =>
-    (ctx) => {
-      const got = presentedToken(ctx.req, ctx.url);
-      if (got === undefined || !timingSafeEqual(digest(got), expected))
-        throw new AppError('SIM_UNAUTHORIZED', 'the control API needs its token');
-      return h(ctx);
-    };
+  const guard = tokenGuard(token);
   const sw = sim.softswitch;
   let streams = 0;
 
