@@ -1,9 +1,9 @@
 /** AMI: the simulator's manager face, and the device-state source reading it through asterisk-manager. */
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
 import t from 'tap';
+import { capturedLog } from '../support/env.js';
 import { ManualClock, SystemClock } from '../../src/core/clock.js';
-import { createLogger, silentLogger } from '../../src/core/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { AmiDeviceStates } from '../../src/telephony/ami-device-states.js';
 import type { DeviceStateEvent } from '../../src/telephony/port.js';
 import { SIM_PASSWORD, SIM_USER, simulator, until } from '../telephony/support.js';
@@ -88,16 +88,7 @@ t.test('device states reach the presence stream: DeviceStateChange, ExtensionSta
   const sim = await simulator(t);
   sim.setDeviceState('PJSIP/carol-desk', 'UNAVAILABLE');
   sim.addHint('201', 'phones', 'PJSIP/bob-desk');
-  const lines: Record<string, unknown>[] = [];
-  const log = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(c, _e, cb) {
-        for (const l of c.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-        cb();
-      },
-    }),
-  });
+  const { lines, log } = capturedLog();
   const source = new AmiDeviceStates({
     host: '127.0.0.1',
     port: sim.amiPort,
@@ -156,7 +147,7 @@ t.test('a call to a desk phone drives its device state', async (t) => {
 
 t.test('a wrong AMI secret is logged as such', async (t) => {
   const sim = await simulator(t);
-  const lines: string[] = [];
+  const { lines, log } = capturedLog();
   const source = new AmiDeviceStates({
     host: '127.0.0.1',
     port: sim.amiPort,
@@ -165,20 +156,12 @@ t.test('a wrong AMI secret is logged as such', async (t) => {
     pingIntervalSeconds: 60,
     reconnectInitialMs: 20,
     reconnectMaxMs: 200,
-    log: createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(c, _e, cb) {
-          lines.push(c.toString());
-          cb();
-        },
-      }),
-    }),
+    log,
     clock: new SystemClock(),
   });
   t.teardown(() => source.close());
   await source.start();
-  await until('refusal logged', () => lines.some((l) => /AMI login refused/.test(l)));
+  await until('refusal logged', () => lines.some((l) => /AMI login refused/.test(String(l.msg))));
   t.notOk(source.isLoggedIn);
   void silentLogger;
 });
@@ -187,7 +170,7 @@ t.test(
   'a dropped manager connection is reopened on schedule, reported in our log and not on the console',
   async (t) => {
     const sim = await simulator(t);
-    const lines: { msg: string; retryInMs?: number }[] = [];
+    const { lines, log } = capturedLog();
     const clock = new ManualClock();
     const source = new AmiDeviceStates({
       host: '127.0.0.1',
@@ -197,15 +180,7 @@ t.test(
       pingIntervalSeconds: 3600,
       reconnectInitialMs: 10_000,
       reconnectMaxMs: 60_000,
-      log: createLogger({
-        level: 'info',
-        destination: new Writable({
-          write(c, _e, cb) {
-            lines.push(JSON.parse(c.toString()));
-            cb();
-          },
-        }),
-      }),
+      log,
       clock,
     });
     t.teardown(() => source.close());

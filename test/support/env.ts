@@ -1,7 +1,9 @@
 /** Shared test scaffolding: a config on a temporary data directory, quiet logs, fast hashing. */
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type Config, type ConfigInput, loadConfig } from '../../src/core/config.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -78,4 +80,16 @@ export async function eventually<T>(fn: () => T | Promise<T>, opts: { timeoutMs?
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/** A logger whose lines a test reads back, parsed (one object per pino line). */
+export function capturedLog(): { lines: Record<string, unknown>[]; log: Logger } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { lines, log: createLogger({ level: 'info', destination }) };
 }

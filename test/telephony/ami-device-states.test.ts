@@ -1,8 +1,6 @@
-/** The AMI device-state source keeps its own connection: Asterisk down at start, restarted, or silent. */
-import { Writable } from 'node:stream';
 import t from 'tap';
+import { capturedLog } from '../support/env.js';
 import { SystemClock } from '../../src/core/clock.js';
-import { createLogger } from '../../src/core/logger.js';
 import { AmiDeviceStates } from '../../src/telephony/ami-device-states.js';
 import type { DeviceStateEvent } from '../../src/telephony/port.js';
 import { SIM_PASSWORD, SIM_USER, simulator, until } from './support.js';
@@ -11,16 +9,7 @@ t.test('Asterisk comes up late, then restarts: states are read afresh, forgotten
   const probe = await simulator(t);
   const port = probe.amiPort;
   await probe.close();
-  const lines: Record<string, unknown>[] = [];
-  const log = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(c, _e, cb) {
-        for (const l of c.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-        cb();
-      },
-    }),
-  });
+  const { lines, log } = capturedLog();
   const source = new AmiDeviceStates({
     host: '127.0.0.1',
     port,

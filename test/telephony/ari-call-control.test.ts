@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
 import t from 'tap';
+import { capturedLog } from '../support/env.js';
 import { WebSocket } from 'ws';
-import { createLogger } from '../../src/core/logger.js';
 import type { Call } from '../../src/telephony/port.js';
 import { SIM_PASSWORD, SIM_USER, adapter, simulator, until, nextCall } from './support.js';
 
@@ -60,23 +59,14 @@ t.test('calls left from an earlier run are hung up when the adapter connects', a
 
 t.test('another client taking the application over is logged; malformed events are ignored', async (t) => {
   const sim = await simulator(t);
-  const lines: string[] = [];
-  const log = createLogger({
-    level: 'info',
-    destination: new Writable({
-      write(c, _e, cb) {
-        lines.push(c.toString());
-        cb();
-      },
-    }),
-  });
+  const { lines, log } = capturedLog();
   const control = adapter(t, sim.ariUrl, { log });
   await control.ready();
   const other = new WebSocket(
     `ws://127.0.0.1:${sim.ariPort}/ari/events?app=phoneim&api_key=${SIM_USER}:${SIM_PASSWORD}`,
   );
   t.teardown(() => other.terminate());
-  await until('replaced', () => lines.some((l) => /took over the application/.test(l)));
+  await until('replaced', () => lines.some((l) => /took over the application/.test(String(l.msg))));
   t.pass('logged');
 });
 

@@ -1,26 +1,14 @@
-import { Writable } from 'node:stream';
 import t from 'tap';
-import { createLogger } from '../../src/core/logger.js';
+import { capturedLog } from '../support/env.js';
 import { startSimulator } from '../../src/sim/index.js';
 import { SIM_PASSWORD, SIM_USER, adapter, simulator, until, nextCall } from './support.js';
 import { silentLogger } from '../../src/core/logger.js';
-
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { lines, log: createLogger({ level: 'info', destination: stream }) };
-}
 
 t.test('Asterisk not up at start-up: the adapter keeps trying, says so, and connects when it comes', async (t) => {
   const probe = await simulator(t);
   const port = probe.ariPort;
   await probe.close();
-  const { lines, log } = capture();
+  const { lines, log } = capturedLog();
   const control = adapter(t, `http://127.0.0.1:${port}`, { log });
   await until('two failed tries', () => lines.filter((l) => /not reachable/.test(String(l.msg))).length >= 2);
   t.notOk(control.isConnected);
