@@ -5,13 +5,16 @@
  * directory, exactly as `make run` starts it.
  */
 import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
 import { AudioService } from './audio/audio-service.js';
-import { mountAudioRoutes } from './audio/routes.js';
+import { audioPlugin } from './audio/routes.js';
 import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
+import { type Metrics, noMetrics } from './core/metrics.js';
+import { PrometheusMetrics } from './core/prometheus.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
 import { IvrService } from './ivr/ivr-service.js';
@@ -28,10 +31,11 @@ import { AccountsRepo } from './store/accounts-repo.js';
 import { IvrResumeRepo } from './store/ivr-resume-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
 import type { Simulator } from './sim/index.js';
-import { type Db, openStore } from './store/db.js';
+import { type Db, isWritable, openStore, schemaVersion } from './store/db.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
 import { Telephony } from './telephony/telephony.js';
-import { HttpServer, sendJson } from './web/http-server.js';
+import { opsPlugin } from './web/ops.js';
+import { createWebServer, type WebServer } from './web/server.js';
 import { mountWeb, type WebMount } from './web/web-app.js';
 
 export const VERSION = '0.1.0';
@@ -46,6 +50,8 @@ export interface PlatformDeps {
   reverseLogon?: ReverseLogonPort;
   senderNotice?: SenderNoticePort;
   audio?: AudioAttachmentPort;
+  /** Where the parts report their figures; default: nowhere (the Platform keeps Prometheus metrics). */
+  metrics?: Metrics;
 }
 
 /** The services a running platform exposes (to tests, the CLI and each other). */
@@ -53,6 +59,7 @@ export interface Services {
   config: Config;
   log: Logger;
   clock: Clock;
+  metrics: Metrics;
   db: Db;
   accounts: AccountService;
   audio: AudioService;
@@ -79,6 +86,7 @@ export function dbPath(config: Config): string {
 export function buildServices(deps: PlatformDeps): Services {
   const { config, log } = deps;
   const clock = deps.clock ?? new SystemClock();
+  const metrics = deps.metrics ?? noMetrics;
   mkdirSync(resolve(config.dataDir), { recursive: true });
   const db = openStore(dbPath(config));
   const accounts = new AccountService({
@@ -127,6 +135,7 @@ export function buildServices(deps: PlatformDeps): Services {
     config,
     log,
     clock,
+    metrics,
     db,
     accounts,
     audio,
@@ -143,8 +152,9 @@ export function buildServices(deps: PlatformDeps): Services {
 
 export class Platform {
   readonly services: Services;
-  readonly http: HttpServer;
+  readonly http: WebServer;
   readonly web: WebMount;
+  readonly metrics: PrometheusMetrics;
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
   private boundUrl: string | undefined;
@@ -163,29 +173,53 @@ export class Platform {
   }
 
   constructor(deps: PlatformDeps) {
-    this.services = buildServices({ ...deps, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
+    const metrics = new PrometheusMetrics();
+    this.metrics = metrics;
+    this.services = buildServices({ ...deps, metrics, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
     this.startedAt = this.services.clock.now();
-    const { config, log } = this.services;
-    this.http = new HttpServer({ host: config.http.host, port: config.http.port, log: log.child({ part: 'web' }) });
-    this.http.router.get('/health', ({ res }) => {
-      const row = this.services.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number };
-      sendJson(res, 200, {
-        status: 'ok',
-        version: VERSION,
-        node: config.presence.nodeId,
-        schema: row.v,
-        uptimeSeconds: Math.round((this.services.clock.now() - this.startedAt) / 1000),
-      });
+    const { config, log, db, telephony } = this.services;
+    this.http = createWebServer({
+      log: log.child({ part: 'web' }),
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      wsMaxPayloadBytes: config.presence.maxMessageBytes * 6 + 4096,
     });
-    mountAudioRoutes(this.http.router, this.services.audio);
+    const usesAmi = config.telephony.ari.url === undefined || config.telephony.ami.host !== undefined;
+    this.http.register(
+      opsPlugin({
+        health: () => ({
+          status: 'ok',
+          version: VERSION,
+          node: config.presence.nodeId,
+          schema: schemaVersion(db),
+          uptimeSeconds: Math.round((this.services.clock.now() - this.startedAt) / 1000),
+        }),
+        readiness: () => ({
+          database: isWritable(db),
+          ari: telephony.callControl.isConnected,
+          ...(usesAmi ? { ami: telephony.deviceStates.isLoggedIn } : {}),
+        }),
+        metrics: () => metrics.text(),
+        metricsToken: config.http.metricsToken,
+      }),
+    );
+    this.http.register(audioPlugin(this.services.audio));
     this.web = mountWeb(this.http, this.services);
+    metrics.observe({
+      callsActive: () => this.services.ivr.activeCalls,
+      webSockets: () => this.web.ws.clients,
+      connected: (link) =>
+        link === 'ari' ? telephony.callControl.isConnected : usesAmi ? telephony.deviceStates.isLoggedIn : undefined,
+      reconnects: (link) =>
+        Math.max(0, (link === 'ari' ? telephony.callControl.connections : telephony.deviceStates.logins) - 1),
+    });
   }
 
   /** Starts every listener; returns the HTTP base URL. */
   async start(): Promise<string> {
     await this.services.telephony.start();
     this.services.sim = this.services.telephony.sim;
-    const port = await this.http.listen();
+    await this.http.listen({ host: this.services.config.http.host, port: this.services.config.http.port });
+    const port = (this.http.server.address() as AddressInfo).port;
     const url = publicUrl(this.services.config, port);
     this.boundUrl = url;
     this.services.notifier.setBaseUrl(url);

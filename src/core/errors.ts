@@ -33,6 +33,18 @@ export const ERRORS = {
   WEB_METHOD_NOT_ALLOWED: { status: 405, doc: 'The resource does not accept that method.' },
   WEB_UNAUTHORIZED: { status: 401, doc: 'Log in first: no session token, or an expired or unknown one.' },
   WEB_CSRF_FAILED: { status: 403, doc: 'The form carried no valid CSRF token; reload the page and try again.' },
+  WEB_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    doc: 'The body is of a type the route does not read (the API reads application/json, pages read forms).',
+  },
+  WEB_NOT_READY: {
+    status: 503,
+    doc: 'Not ready for traffic: the database is not writable or Asterisk (ARI, AMI) is not connected.',
+  },
+  WEB_METRICS_FORBIDDEN: {
+    status: 403,
+    doc: 'Metrics are served to loopback clients, or to others with http.metricsToken as a bearer token.',
+  },
   // telephony
   TELEPHONY_NOT_CONNECTED: { status: 503, doc: 'The connection to Asterisk (ARI) is down; the request was not sent.' },
   TELEPHONY_REQUEST_FAILED: { status: 502, doc: 'Asterisk refused or failed an ARI request; the message says why.' },

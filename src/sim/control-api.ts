@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
-import { type Router, readBody, readJson, sendJson } from '../web/http-server.js';
+import { type Router, readBody, readJson, sendJson } from './http-server.js';
 import type { Simulator } from './index.js';
 import type { VirtualCaller } from './virtual-caller.js';
 

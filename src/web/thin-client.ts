@@ -15,7 +15,7 @@
  * - Showing a chat marks the messages on it read.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.js';
 import type { TimerHandle } from '../core/clock.js';
 import { AppError, isAppError } from '../core/errors.js';
@@ -23,7 +23,7 @@ import type { ImSession, Link, StoredMessage } from '../presence/types.js';
 import { REPLY_LINK_PATH, replyLinkSecret, verifyReplyToken } from '../notify/reply-link.js';
 import { login } from './api.js';
 import { COOKIE, checkCsrf, resolveAuth, sendRedirect, type WebAuth } from './auth.js';
-import { type RequestContext, type Router, readBody } from './http-server.js';
+import { toAppError } from './server.js';
 import { escapeHtml, escapeWml, prefersWml } from './markup.js';
 import { LIVE_JS } from './live-script.js';
 
@@ -43,6 +43,24 @@ const STATE_LABEL: Record<string, string> = {
   offline: 'offline',
 };
 
+/** One request to a page: Fastify's request and reply, the path parameters. */
+interface RequestContext {
+  req: FastifyRequest;
+  res: FastifyReply;
+  params: Record<string, string>;
+}
+
+/** A form's fields (parsed by @fastify/formbody); a repeated field gives its first value. */
+class FormFields {
+  constructor(private readonly body: unknown) {}
+
+  get(name: string): string | null {
+    const v = this.body && typeof this.body === 'object' ? (this.body as Record<string, unknown>)[name] : undefined;
+    const first = Array.isArray(v) ? v[0] : v;
+    return typeof first === 'string' ? first : null;
+  }
+}
+
 interface PageCtx {
   fmt: Format;
   auth: WebAuth;
@@ -55,19 +73,51 @@ export class ThinClient {
 
   constructor(private readonly services: Services) {}
 
-  mount(router: Router): void {
+  /** The thin client's pages, as a plugin; its errors become pages too. */
+  plugin() {
+    return async (app: FastifyInstance): Promise<void> => {
+      const wrap =
+        (fn: (ctx: RequestContext) => Promise<unknown> | unknown) => async (req: FastifyRequest, res: FastifyReply) => {
+          await fn({ req, res, params: (req.params ?? {}) as Record<string, string> });
+          return res;
+        };
+      const router = {
+        get: (path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown) =>
+          app.get(path, { schema: { summary: `Thin client: ${path}`, tags: ['thin client'] } }, wrap(fn)),
+        post: (path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown) =>
+          app.post(path, { schema: { summary: `Thin client form: ${path}`, tags: ['thin client'] } }, wrap(fn)),
+      };
+      app.setErrorHandler((e, req, res) => {
+        const error = toAppError(e, req);
+        const fmt = this.fmt(req);
+        if (!error) {
+          req.log.error({ err: e }, 'page failed');
+          const internal = new AppError('CORE_INTERNAL', 'Something went wrong on our side; try again.');
+          return this.sendPage(res, fmt, 500, 'Error', this.errorBody(fmt, internal));
+        }
+        return this.sendPage(res, fmt, error.status, 'Error', this.errorBody(fmt, error));
+      });
+      this.mount(router);
+    };
+  }
+
+  private mount(router: {
+    get(path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown): unknown;
+    post(path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown): unknown;
+  }): void {
     router.get('/', (ctx) => this.home(ctx));
     router.get('/login', (ctx) => this.loginForm(ctx));
     router.post('/login', (ctx) => this.loginPost(ctx));
     router.get(REPLY_LINK_PATH, (ctx) => this.replyLink(ctx));
-    router.get('/static/live.js', ({ res }) => {
-      res.writeHead(200, {
-        'content-type': 'text/javascript; charset=utf-8',
-        'cache-control': 'no-cache',
-        'x-content-type-options': 'nosniff',
-      });
-      res.end(LIVE_JS);
-    });
+    router.get('/static/live.js', ({ res }) =>
+      res
+        .headers({
+          'content-type': 'text/javascript; charset=utf-8',
+          'cache-control': 'no-cache',
+          'x-content-type-options': 'nosniff',
+        })
+        .send(LIVE_JS),
+    );
     router.get(
       '/buddies',
       this.page((ctx, p) => this.buddies(ctx, p)),
@@ -77,7 +127,7 @@ export class ThinClient {
       this.form((ctx, p) => {
         this.dropWebLink(p.auth.object.id);
         this.services.presence.objects.end(p.auth.object.id);
-        ctx.res.setHeader('set-cookie', `${COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`);
+        ctx.res.clearCookie(COOKIE, { path: '/', httpOnly: true, sameSite: 'lax' });
         sendRedirect(ctx.res, 303, '/login');
       }),
     );
@@ -148,7 +198,7 @@ export class ThinClient {
 
   // ---- plumbing ---------------------------------------------------------------------
 
-  private fmt(req: IncomingMessage): Format {
+  private fmt(req: FastifyRequest): Format {
     return prefersWml(req.headers.accept) ? 'wml' : 'html';
   }
 
@@ -156,7 +206,7 @@ export class ThinClient {
   private page(fn: (ctx: RequestContext, p: PageCtx) => Promise<void> | void) {
     return async (ctx: RequestContext) => {
       const fmt = this.fmt(ctx.req);
-      const r = resolveAuth(ctx.req, ctx.url, this.services.presence.objects, this.services.accounts);
+      const r = resolveAuth(ctx.req, this.services.presence.objects, this.services.accounts);
       if (r.kind === 'redirect') return sendRedirect(ctx.res, 307, r.location);
       if (r.kind === 'none') return sendRedirect(ctx.res, 303, '/login');
       this.touchWebLink(r.auth);
@@ -170,10 +220,9 @@ export class ThinClient {
   }
 
   /** A form POST: the page rules, the body parsed, the CSRF token checked before anything changes. */
-  private form(fn: (ctx: RequestContext, p: PageCtx, f: URLSearchParams) => Promise<void> | void) {
+  private form(fn: (ctx: RequestContext, p: PageCtx, f: FormFields) => Promise<void> | void) {
     return this.page(async (ctx, p) => {
-      const body = await readBody(ctx.req, this.services.config.http.bodyLimitBytes);
-      const f = new URLSearchParams(body.toString('utf8'));
+      const f = new FormFields(ctx.req.body);
       checkCsrf(p.auth.object, f.get('csrf'));
       await fn(ctx, p, f);
     });
@@ -189,7 +238,14 @@ export class ThinClient {
     return `${path}${path.includes('?') ? '&' : '?'}s=${encodeURIComponent(p.auth.token)}`;
   }
 
-  private sendPage(res: ServerResponse, fmt: Format, status: number, title: string, body: string, extra = ''): void {
+  private sendPage(
+    res: FastifyReply,
+    fmt: Format,
+    status: number,
+    title: string,
+    body: string,
+    extra = '',
+  ): FastifyReply {
     let text: string;
     const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
     if (fmt === 'wml') {
@@ -200,9 +256,7 @@ export class ThinClient {
       headers['content-type'] = 'text/html; charset=utf-8';
       headers['content-security-policy'] = CSP;
     }
-    headers['content-length'] = String(Buffer.byteLength(text));
-    res.writeHead(status, headers);
-    res.end(text);
+    return res.code(status).headers(headers).send(text);
   }
 
   private errorBody(fmt: Format, e: AppError, auth?: WebAuth): string {
@@ -262,7 +316,7 @@ export class ThinClient {
   }
 
   private home(ctx: RequestContext): void {
-    const r = resolveAuth(ctx.req, ctx.url, this.services.presence.objects, this.services.accounts);
+    const r = resolveAuth(ctx.req, this.services.presence.objects, this.services.accounts);
     const fmt = this.fmt(ctx.req);
     if (r.kind === 'redirect') sendRedirect(ctx.res, 307, r.location);
     else if (r.kind === 'ok') sendRedirect(ctx.res, 303, this.href({ fmt, auth: r.auth }, '/buddies'));
@@ -299,7 +353,8 @@ export class ThinClient {
   private replyLink(ctx: RequestContext): void {
     const fmt = this.fmt(ctx.req);
     this.replySecret ??= replyLinkSecret(this.services.config);
-    const v = verifyReplyToken(this.replySecret, ctx.url.searchParams.get('t'), this.services.clock.now());
+    const t = new URLSearchParams(ctx.req.url.split('?')[1] ?? '').get('t');
+    const v = verifyReplyToken(this.replySecret, t, this.services.clock.now());
     const user = v.ok ? this.services.accounts.userById(v.value.userId) : null;
     if (!v.ok || !user) {
       const expired = !v.ok && v.error.code === 'NOTIFY_LINK_EXPIRED';
@@ -312,16 +367,14 @@ export class ThinClient {
     }
     const { object, token } = this.services.presence.objects.create(user.id, fmt === 'wml' ? 'wap' : 'web');
     const auth: WebAuth = { token, object, user };
-    if (fmt === 'html')
-      ctx.res.setHeader('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Lax`);
+    if (fmt === 'html') ctx.res.setCookie(COOKIE, token, { path: '/', httpOnly: true, sameSite: 'lax' });
     this.touchWebLink(auth);
     sendRedirect(ctx.res, 303, this.href({ fmt, auth }, `/chat/${encodeURIComponent(v.value.sessionId)}`));
   }
 
   private async loginPost(ctx: RequestContext): Promise<void> {
     const fmt = this.fmt(ctx.req);
-    const body = await readBody(ctx.req, this.services.config.http.bodyLimitBytes);
-    const f = new URLSearchParams(body.toString('utf8'));
+    const f = new FormFields(ctx.req.body);
     const username = (f.get('username') ?? '').slice(0, 64);
     try {
       this.checkLoginToken(f.get('csrf'));
@@ -332,8 +385,7 @@ export class ThinClient {
         fmt === 'wml' ? 'wap' : 'web',
       );
       const auth: WebAuth = { token, object, user };
-      if (fmt === 'html')
-        ctx.res.setHeader('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Lax`);
+      if (fmt === 'html') ctx.res.setCookie(COOKIE, token, { path: '/', httpOnly: true, sameSite: 'lax' });
       this.touchWebLink(auth);
       sendRedirect(ctx.res, 303, this.href({ fmt, auth }, '/buddies'));
     } catch (e) {

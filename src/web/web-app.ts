@@ -1,10 +1,10 @@
 /**
- * Mounts the web capability on the HTTP server: the JSON API, the WebSocket
- * and the thin HTML/WML client.
+ * The web capability as one Fastify plugin: the JSON API, the WebSocket and
+ * the thin HTML/WML client.
  */
+import type { FastifyInstance } from 'fastify';
 import type { Services } from '../app.js';
-import { mountApi } from './api.js';
-import type { HttpServer } from './http-server.js';
+import { apiPlugin } from './api.js';
 import { ThinClient } from './thin-client.js';
 import { WsGateway } from './ws-gateway.js';
 
@@ -14,12 +14,13 @@ export interface WebMount {
   close(): void;
 }
 
-export function mountWeb(http: HttpServer, services: Services): WebMount {
-  mountApi(http.router, services);
+/** Registers the web routes on `app`; the mount closes what they keep open (web links, sockets). */
+export function mountWeb(app: FastifyInstance, services: Services): WebMount {
   const ws = new WsGateway(services);
-  http.onUpgrade((req, socket, head) => ws.handleUpgrade(req, socket, head));
   const thin = new ThinClient(services);
-  thin.mount(http.router);
+  app.register(apiPlugin(services));
+  app.register(ws.plugin());
+  app.register(thin.plugin());
   return {
     ws,
     thin,

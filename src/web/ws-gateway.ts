@@ -12,9 +12,8 @@
  * error frame and changes nothing. An upgrade that reached the wrong node is
  * answered 307 to the holder; one without a valid token, 401.
  */
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 import type { Services } from '../app.js';
 import { AppError, isAppError } from '../core/errors.js';
 import type { Link, LinkEvent } from '../presence/types.js';
@@ -23,13 +22,7 @@ import { resolveAuth, type WebAuth } from './auth.js';
 export const WS_PATH = '/api/v1/ws';
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
-function refuse(socket: Duplex, status: string, headers: Record<string, string> = {}): void {
-  const lines = [`HTTP/1.1 ${status}`, 'Connection: close', 'Content-Length: 0'];
-  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-  socket.end(`${lines.join('\r\n')}\r\n\r\n`);
-}
-
-function sameOrigin(req: IncomingMessage): boolean {
+function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (!origin) return false;
   try {
@@ -39,46 +32,48 @@ function sameOrigin(req: IncomingMessage): boolean {
   }
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The session object a WebSocket upgrade named, set by its auth hook. */
+    wsAuth: WebAuth | undefined;
+  }
+}
+
 export class WsGateway {
-  private readonly wss: WebSocketServer;
+  private readonly sockets = new Set<WebSocket>();
 
-  constructor(private readonly services: Services) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: services.config.presence.maxMessageBytes * 6 + 4096,
-      perMessageDeflate: false,
-    });
+  constructor(private readonly services: Pick<Services, 'accounts' | 'presence'>) {}
+
+  /** The WebSocket route, as a plugin: the upgrade is refused (307, 401, 403) before it happens. */
+  plugin() {
+    return async (app: FastifyInstance): Promise<void> => {
+      app.decorateRequest('wsAuth', undefined);
+      app.get(
+        WS_PATH,
+        { websocket: true, onRequest: (request, reply) => this.authorize(request, reply) },
+        (socket, request) => {
+          if (request.wsAuth) this.attach(socket, request.wsAuth, request.url);
+          else socket.terminate();
+        },
+      );
+    };
   }
 
-  /** For HttpServer.onUpgrade: takes the sockets for our path. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      return false;
-    }
-    if (url.pathname !== WS_PATH) return false;
-    const r = resolveAuth(req, url, this.services.presence.objects, this.services.accounts);
-    if (r.kind === 'redirect') {
-      refuse(socket, '307 Temporary Redirect', { Location: r.location.replace(/^http/, 'ws') });
-      return true;
-    }
-    if (r.kind === 'none') {
-      refuse(socket, '401 Unauthorized');
-      return true;
-    }
+  private async authorize(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const r = resolveAuth(request, this.services.presence.objects, this.services.accounts);
+    if (r.kind === 'redirect') return reply.code(307).header('location', r.location.replace(/^http/, 'ws')).send();
+    if (r.kind === 'none') throw new AppError('WEB_UNAUTHORIZED', 'log in first (the token is missing or expired)');
     // Cross-site WebSocket hijacking: a page cookie is good only from our own pages.
-    if (r.auth.via === 'cookie' && !sameOrigin(req)) {
-      refuse(socket, '403 Forbidden');
-      return true;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, r.auth, url));
-    return true;
+    if (r.auth.via === 'cookie' && !sameOrigin(request))
+      throw new AppError('WEB_CSRF_FAILED', 'a WebSocket with the page cookie must come from our own pages');
+    request.wsAuth = r.auth;
+    return undefined;
   }
 
-  private attach(ws: WebSocket, auth: WebAuth, url: URL): void {
+  private attach(ws: WebSocket, auth: WebAuth, target: string): void {
     const { presence } = this.services;
+    this.sockets.add(ws);
+    ws.once('close', () => this.sockets.delete(ws));
     const send = (frame: unknown) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
     };
@@ -98,7 +93,7 @@ export class WsGateway {
         kind: 'websocket',
         deliver,
         sessionObjectId: auth.object.id,
-        replay: url.searchParams.get('replay') !== 'false',
+        replay: !/[?&]replay=false(&|$)/.test(target),
       });
     } catch (e) {
       send({ type: 'error', error: isAppError(e) ? e.toJSON() : { code: 'CORE_INTERNAL', message: 'internal error' } });
@@ -171,11 +166,11 @@ export class WsGateway {
   }
 
   get clients(): number {
-    return this.wss.clients.size;
+    return this.sockets.size;
   }
 
   close(): void {
-    for (const c of this.wss.clients) c.terminate();
-    this.wss.close();
+    for (const c of this.sockets) c.terminate();
+    this.sockets.clear();
   }
 }

@@ -1,0 +1,211 @@
+/**
+ * The platform's one HTTP server (Fastify): each capability registers its
+ * routes on it as a plugin (web: the JSON API, the WebSocket and the thin
+ * clients; audio: the media routes), the composition root adds health,
+ * readiness and metrics. Rules:
+ * - Every failure leaves as the registry's `{error: {code, message}}` with the
+ *   code's status; Fastify's own refusals (bad JSON, too large, unsupported
+ *   type, failed validation) are mapped onto registered codes. Nothing of an
+ *   unexpected error leaks; it is logged.
+ * - Request shapes are zod schemas (fastify-type-provider-zod): the same
+ *   schemas validate, serialise and feed the generated OpenAPI document. A
+ *   route names the code its field errors take (`config.invalidInput`); a body
+ *   that is not a JSON object at all is WEB_BAD_REQUEST.
+ * - One log line per request, from the platform's pino logger: request id,
+ *   method, path with its secrets masked (?token=, ?s=, ?t=, the signature of
+ *   a media URL), status, time, user. Authorization and cookies never appear.
+ * - A path served with another method answers 405 with Allow.
+ */
+import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifySwagger from '@fastify/swagger';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { AppError, ERRORS, type ErrorCode, isAppError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The code a field that fails the route's schema is refused with (default WEB_BAD_REQUEST). */
+    invalidInput?: ErrorCode;
+  }
+  interface FastifyRequest {
+    /** Who made the request, once known (for the log line). */
+    userName: string | undefined;
+  }
+}
+
+export type WebServer = FastifyInstance;
+export type ZodApp = ReturnType<FastifyInstance['withTypeProvider']> & FastifyInstance;
+
+export interface WebServerOptions {
+  log: Logger;
+  bodyLimitBytes: number;
+  /** Largest WebSocket frame accepted. */
+  wsMaxPayloadBytes: number;
+}
+
+const SECRET_QUERY = /([?&](?:token|s|t|api_key)=)[^&#]*/gi;
+const MEDIA_SIGNATURE = /^(\/audio\/[^/]+\/[^/]+\/)[^/.?]+/;
+
+/** A request target as it may be logged: tokens in the query and media URL signatures masked. */
+export function loggablePath(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[redacted]').replace(MEDIA_SIGNATURE, '$1[redacted]');
+}
+
+const byStatus: Record<number, ErrorCode> = {
+  404: 'WEB_NOT_FOUND',
+  405: 'WEB_METHOD_NOT_ALLOWED',
+  413: 'WEB_PAYLOAD_TOO_LARGE',
+  415: 'WEB_UNSUPPORTED_MEDIA_TYPE',
+};
+
+/** Any error thrown while serving a request, as the registry's coded error (null: an unexpected fault). */
+export function toAppError(e: unknown, request?: FastifyRequest): AppError | null {
+  if (isAppError(e)) return e;
+  const fe = e as FastifyError & { validationContext?: string };
+  if (Array.isArray(fe.validation)) {
+    const issues = fe.validation.map((v) => ({ path: v.instancePath, message: v.message }));
+    const isRoot = fe.validationContext === 'body' && issues.some((i) => i.path === '/' || i.path === '');
+    if (isRoot) return new AppError('WEB_BAD_REQUEST', 'the body must be a JSON object');
+    const code = request?.routeOptions.config.invalidInput ?? 'WEB_BAD_REQUEST';
+    const first = issues[0];
+    const field = first?.path.replace(/^\//, '').replace(/\//g, '.') || fe.validationContext || 'request';
+    return new AppError(code, `${field}: ${first?.message ?? 'invalid'}`, { issues });
+  }
+  if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+    return new AppError('WEB_BAD_REQUEST', 'the body is not valid JSON');
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new AppError('WEB_PAYLOAD_TOO_LARGE', 'the body is over the size limit');
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new AppError('WEB_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json (or a form, for pages)');
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    const code = byStatus[status] ?? 'WEB_BAD_REQUEST';
+    return new AppError(code, status === 400 ? 'the request is malformed' : ERRORS[code].doc);
+  }
+  return null;
+}
+
+/** Sends a coded error as JSON (the API's shape). */
+export function sendAppError(reply: FastifyReply, error: AppError): FastifyReply {
+  return reply
+    .code(error.status)
+    .header('cache-control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send({ error: error.toJSON() });
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+
+/**
+ * One line per request when it is done (Fastify's default is two, with the
+ * whole request object): no headers, so no Authorization or Cookie, and the
+ * path with its secrets masked.
+ */
+class RequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      method: request.method,
+      path: loggablePath(request.url),
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      ...(request.userName ? { user: request.userName } : {}),
+    };
+    if (error) reply.log.error({ ...line, err: error }, 'request failed');
+    else reply.log.info(line, 'request');
+  }
+}
+
+export function createWebServer(opts: WebServerOptions): WebServer {
+  const app = Fastify({
+    loggerInstance: opts.log as FastifyBaseLogger,
+    logController: new RequestLog(),
+    // A path that cannot be decoded, or a segment longer than any id we hand out, names nothing we have.
+    frameworkErrors: (_e, _request, reply) => sendAppError(reply, new AppError('WEB_NOT_FOUND', 'no such resource')),
+    genReqId: () => randomUUID(),
+    bodyLimit: opts.bodyLimitBytes,
+    // Asterisk's media cache, browsers and API clients reuse connections; Node's 5 s default closes an idle
+    // socket just as a client may be reusing it (ECONNRESET on the client's next request).
+    keepAliveTimeout: 65_000,
+    forceCloseConnections: true,
+    routerOptions: { ignoreDuplicateSlashes: false },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('userName', undefined);
+
+  // Bodies: JSON (Fastify's own parser) and forms; nothing else is read.
+  app.removeContentTypeParser('text/plain');
+  app.register(fastifyFormbody, { bodyLimit: opts.bodyLimitBytes });
+  app.register(fastifyCookie);
+  app.register(fastifyWebsocket, {
+    options: { maxPayload: opts.wsMaxPayloadBytes, perMessageDeflate: false },
+    // A socket that errors after the upgrade is closed; its link closes with it.
+    errorHandler: (_e, socket) => socket.terminate(),
+  });
+  app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Presence and IM API',
+        version: '1',
+        description:
+          'Log in for a bearer token (the resume token of a session object); send it as `Authorization: Bearer`. ' +
+          'Live events come over the WebSocket at /api/v1/ws?token=... (JSON frames: message, presence, invite, ' +
+          'member, contact-request, read; send {type:"send",ref,sessionId,text} and get {type:"ack",ref,message}). ' +
+          'Every error is `{error: {code, message}}`; the codes are listed in the Error schema.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.setErrorHandler((e, request, reply) => {
+    const error = toAppError(e, request);
+    if (!error) {
+      request.log.error({ err: e, path: loggablePath(request.url) }, 'request failed');
+      return sendAppError(reply, new AppError('CORE_INTERNAL', 'internal error'));
+    }
+    return sendAppError(reply, error);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    // An upgrade to a path that is not a WebSocket is not ours: the socket is closed.
+    if (request.headers.upgrade) {
+      reply.hijack();
+      request.raw.socket.destroy();
+      return;
+    }
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = METHODS.filter((m) => m !== request.method && app.findRoute({ method: m, url: path }) !== null);
+    if (allowed.length > 0 && request.method !== 'HEAD') {
+      reply.header('allow', allowed.join(', '));
+      return sendAppError(reply, new AppError('WEB_METHOD_NOT_ALLOWED', `${request.method} is not allowed here`));
+    }
+    return sendAppError(reply, new AppError('WEB_NOT_FOUND', 'no such resource'));
+  });
+  return app;
+}
+
+/** The instance with zod schemas for routes. */
+export function zodRoutes(app: FastifyInstance) {
+  return app.withTypeProvider<ZodTypeProvider>();
+}
