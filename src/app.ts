@@ -94,6 +94,7 @@ export function buildServices(deps: PlatformDeps): Services {
     clock,
     config,
     log: log.child({ part: 'accounts' }),
+    metrics,
   });
   const audio = new AudioService({
     config,
@@ -101,8 +102,9 @@ export function buildServices(deps: PlatformDeps): Services {
     clock,
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
+    metrics,
   });
-  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log });
+  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log, metrics });
   const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
   const ivr = new IvrService({
     control: telephony.callControl,
@@ -114,6 +116,7 @@ export function buildServices(deps: PlatformDeps): Services {
     config,
     log: log.child({ part: 'ivr' }),
     tracePrompts: config.demo,
+    metrics,
   });
   const email = new SmtpSender(config.notify.smtp);
   const notifier = new Notifier({
@@ -130,6 +133,7 @@ export function buildServices(deps: PlatformDeps): Services {
     linkSecret: replyLinkSecret(config),
     onDelivered: (e) => presence.markNotified(e.recipientId, e.messageIds),
     baseUrl: publicUrl(config),
+    metrics,
   });
   return {
     config,

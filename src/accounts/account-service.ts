@@ -19,6 +19,7 @@ import type { Config } from '../core/config.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { type LogonChannel, type Metrics, noMetrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
 import type { AccountsRepo } from '../store/accounts-repo.js';
 import { checkDevice, type DeviceInput } from './device-registry.js';
@@ -42,6 +43,8 @@ export interface AccountServiceDeps {
   clock: Clock;
   config: Pick<Config, 'accounts' | 'phone'>;
   log: Logger;
+  /** Where log-on results are reported. */
+  metrics?: Metrics;
 }
 
 export function isTrivialPin(pin: string): boolean {
@@ -69,6 +72,7 @@ export class AccountService {
   private readonly clock: Clock;
   private readonly config: AccountServiceDeps['config'];
   private readonly log: Logger;
+  private readonly metrics: Metrics;
   private decoy: Promise<string> | undefined;
 
   constructor(deps: AccountServiceDeps) {
@@ -76,6 +80,13 @@ export class AccountService {
     this.clock = deps.clock;
     this.config = deps.config;
     this.log = deps.log;
+    this.metrics = deps.metrics ?? noMetrics;
+  }
+
+  /** Counts a log-on result (by password or PIN) and passes it on. */
+  private counted(channel: LogonChannel, r: LogonResult): LogonResult {
+    this.metrics.logon(channel, r.ok ? 'ok' : r.reason);
+    return r;
   }
 
   // ---- checks -------------------------------------------------------------------
@@ -301,18 +312,18 @@ export class AccountService {
     } catch {
       user = null;
     }
-    return this.validate(user, 'password', password);
+    return this.counted('password', await this.validate(user, 'password', password));
   }
 
   async validateCallerPin(callerId: string, pin: string): Promise<LogonResult> {
     const user = this.lookupCaller(callerId);
-    if (!user) return { ok: false, reason: 'unknown-caller' };
-    return this.validate(user, 'pin', pin);
+    if (!user) return this.counted('pin', { ok: false, reason: 'unknown-caller' });
+    return this.counted('pin', await this.validate(user, 'pin', pin));
   }
 
   async validateAccountPin(accountNumber: string, pin: string): Promise<LogonResult> {
     const user = /^\d{1,12}$/.test(accountNumber) ? this.repo.userByAccountNumber(accountNumber) : null;
-    return this.validate(user, 'pin', pin);
+    return this.counted('pin', await this.validate(user, 'pin', pin));
   }
 
   private async validate(user: User | null, kind: CredentialKind, secret: string): Promise<LogonResult> {
