@@ -118,7 +118,7 @@ export function apiPlugin(services: Pick<Services, 'accounts' | 'presence'>) {
     const common = errorAnswers(400, 401, 403, 404, 429);
     const tags = ['presence'];
 
-    app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => base.swagger());
+    app.get('/api/v1/openapi.json', async () => base.swagger());
 
     app.post(
       '/api/v1/login',

@@ -31,6 +31,7 @@ import Fastify, {
 } from 'fastify';
 import {
   jsonSchemaTransform,
+  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -46,6 +47,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who made the request, once known (for the log line). */
     userName: string | undefined;
+  }
+  interface FastifyInstance {
+    /** Every route registered (HEAD twins left out), for the check that the document shows them all. */
+    routeList: readonly { method: string | string[]; url: string }[];
   }
 }
 
@@ -133,7 +138,28 @@ class RequestLog extends LogController {
   }
 }
 
+/**
+ * The generated document's view of a route: zod schemas as JSON Schema; the
+ * WebSocket (which @fastify/websocket hides) and the document itself shown too.
+ */
+const describeRoute: typeof jsonSchemaTransform = (route) => {
+  if (route.url === '/api/v1/ws')
+    return {
+      url: route.url,
+      schema: {
+        summary:
+          'The WebSocket for live updates (upgrade with ?token= or the page cookie; JSON frames, see the description)',
+        tags: ['presence'],
+        response: { 101: { description: 'Switching protocols' } },
+      },
+    };
+  if (route.url === '/api/v1/openapi.json')
+    return { url: route.url, schema: { summary: 'This document (OpenAPI 3.1)', tags: ['session'], security: [] } };
+  return jsonSchemaTransform(route);
+};
+
 export function createWebServer(opts: WebServerOptions): WebServer {
+  const routes: { method: string | string[]; url: string }[] = [];
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
     logController: new RequestLog(),
@@ -175,8 +201,21 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: describeRoute,
+    transformObject: (doc) => ({
+      ...jsonSchemaTransformObject(doc),
+      // The error registry, each code with its status and meaning (the Error schema's codes).
+      'x-error-codes': Object.fromEntries(
+        Object.entries(ERRORS).map(([code, spec]) => [code, { status: spec.status, description: spec.doc }]),
+      ),
+    }),
   });
+  // Every route is in the document (a route's schema may hide it; none here does).
+  app.addHook('onRoute', (route) => {
+    if (route.method !== 'HEAD' && !(Array.isArray(route.method) && route.method.every((m) => m === 'HEAD')))
+      routes.push({ method: route.method, url: route.url });
+  });
+  app.decorate('routeList', routes);
 
   app.setErrorHandler((e, request, reply) => {
     const error = toAppError(e, request);
