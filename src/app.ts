@@ -186,6 +186,8 @@ export class Platform {
       log: log.child({ part: 'web' }),
       bodyLimitBytes: config.http.bodyLimitBytes,
       wsMaxPayloadBytes: config.presence.maxMessageBytes * 6 + 4096,
+      maxUrlBytes: config.http.maxUrlBytes,
+      maxHeaderBytes: config.http.maxHeaderBytes,
     });
     const usesAmi = config.telephony.ari.url === undefined || config.telephony.ami.host !== undefined;
     this.http.register(

@@ -35,6 +35,10 @@ const httpSchema = z
     /** The URL clients and Asterisk use to reach this node; derived from host and port when absent. */
     publicUrl: z.url().optional(),
     bodyLimitBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    /** A longer request target (path and query) is answered 414. */
+    maxUrlBytes: int(256, 1024 * 1024).default(8192),
+    /** The request line and headers together; over it, 431 (414 when the URL alone is over it). */
+    maxHeaderBytes: int(1024, 1024 * 1024).default(16 * 1024),
     /** GET /metrics wants this as a bearer token from every client; unset, it answers loopback clients only. */
     metricsToken: z.string().min(16).max(256).optional(),
   })

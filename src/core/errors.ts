@@ -33,6 +33,8 @@ export const ERRORS = {
   WEB_METHOD_NOT_ALLOWED: { status: 405, doc: 'The resource does not accept that method.' },
   WEB_UNAUTHORIZED: { status: 401, doc: 'Log in first: no session token, or an expired or unknown one.' },
   WEB_CSRF_FAILED: { status: 403, doc: 'The form carried no valid CSRF token; reload the page and try again.' },
+  WEB_URL_TOO_LONG: { status: 414, doc: 'The request target (path and query) is over http.maxUrlBytes.' },
+  WEB_HEADERS_TOO_LARGE: { status: 431, doc: 'The request line and headers are over http.maxHeaderBytes.' },
   WEB_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     doc: 'The body is of a type the route does not read (the API reads application/json, pages read forms).',

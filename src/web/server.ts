@@ -17,6 +17,8 @@
  * - A path served with another method answers 405 with Allow.
  */
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifySwagger from '@fastify/swagger';
@@ -27,6 +29,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  type FastifyServerOptions,
   LogController,
 } from 'fastify';
 import {
@@ -62,6 +65,56 @@ export interface WebServerOptions {
   bodyLimitBytes: number;
   /** Largest WebSocket frame accepted. */
   wsMaxPayloadBytes: number;
+  /** A longer request target (path and query) is answered 414. */
+  maxUrlBytes: number;
+  /** The request line and headers; over it 431, or 414 when the request line alone is over the URL limit. */
+  maxHeaderBytes: number;
+}
+
+/** Writes a coded error on a socket the HTTP parser gave up on, then closes it without a reset. */
+function answerOnSocket(socket: Duplex, error: AppError): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: error.toJSON() });
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  // The client may still be sending (the rest of a huge URL): read and drop it, so that closing does not reset
+  // the connection before the answer is read; give up after a while.
+  socket.resume();
+  setTimeout(() => socket.destroy(), 2000).unref();
+}
+
+/**
+ * What the HTTP parser refuses (bad HTTP, a URL or headers over the limits)
+ * gets a coded answer; a peer's reset is only closed. Nothing a peer sends to
+ * a socket ends the process.
+ */
+function clientErrorHandler(maxUrlBytes: number, maxHeaderBytes: number) {
+  return (error: Error, socket: Duplex): void => {
+    const e = error as NodeJS.ErrnoException & { rawPacket?: unknown };
+    if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
+    if (e.code === 'ECONNRESET' || e.code === 'EPIPE') {
+      socket.destroy();
+      return;
+    }
+    if (e.code === 'HPE_HEADER_OVERFLOW') {
+      // More than maxHeaderBytes: a request line with no end in sight is the URL's fault.
+      const raw = Buffer.isBuffer(e.rawPacket) ? e.rawPacket.toString('latin1') : '';
+      const lineEnd = raw.indexOf('\r\n');
+      const isUrl = lineEnd < 0 ? raw.length > maxUrlBytes || raw.length === 0 : lineEnd > maxUrlBytes;
+      answerOnSocket(
+        socket,
+        isUrl
+          ? new AppError('WEB_URL_TOO_LONG', `the URL is over ${maxUrlBytes} bytes`)
+          : new AppError('WEB_HEADERS_TOO_LARGE', `the request headers are over ${maxHeaderBytes} bytes`),
+      );
+      return;
+    }
+    answerOnSocket(socket, new AppError('WEB_BAD_REQUEST', 'the request is not valid HTTP/1.1'));
+  };
 }
 
 const SECRET_QUERY = /([?&](?:token|s|t|api_key)=)[^&#]*/gi;
@@ -108,6 +161,8 @@ export function toAppError(e: unknown, request?: FastifyRequest): AppError | nul
 
 /** Sends a coded error as JSON (the API's shape). */
 export function sendAppError(reply: FastifyReply, error: AppError): FastifyReply {
+  const after = error.details?.retryAfterSeconds;
+  if (typeof after === 'number') reply.header('retry-after', String(after));
   return reply
     .code(error.status)
     .header('cache-control', 'no-store')
@@ -163,6 +218,11 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
     logController: new RequestLog(),
+    http: { maxHeaderSize: opts.maxHeaderBytes },
+    clientErrorHandler: clientErrorHandler(
+      opts.maxUrlBytes,
+      opts.maxHeaderBytes,
+    ) as FastifyServerOptions['clientErrorHandler'],
     // A path that cannot be decoded, or a segment longer than any id we hand out, names nothing we have.
     frameworkErrors: (_e, _request, reply) => sendAppError(reply, new AppError('WEB_NOT_FOUND', 'no such resource')),
     genReqId: () => randomUUID(),
@@ -216,6 +276,12 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       routes.push({ method: route.method, url: route.url });
   });
   app.decorate('routeList', routes);
+
+  // A URL the parser let through (it fits the header limit) may still be over the URL limit.
+  app.addHook('onRequest', async (request) => {
+    if (request.url.length > opts.maxUrlBytes)
+      throw new AppError('WEB_URL_TOO_LONG', `the URL is over ${opts.maxUrlBytes} bytes`);
+  });
 
   app.setErrorHandler((e, request, reply) => {
     const error = toAppError(e, request);
