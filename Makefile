@@ -56,8 +56,14 @@ lint: node_modules/.package-lock.json
 typecheck: node_modules/.package-lock.json
 	npx tsc --noEmit -p tsconfig.json
 
+# The demo listens on fixed ports (each can be changed from the environment), so
+# the URLs and curl lines it prints stay the same from one start to the next.
 run: deps build
-	PHONEIM_DEMO=$${PHONEIM_DEMO:-true} node dist/src/main.js
+	PHONEIM_DEMO=$${PHONEIM_DEMO:-true} \
+	PHONEIM_SIM__ARI_PORT=$${PHONEIM_SIM__ARI_PORT:-8088} \
+	PHONEIM_SIM__AMI_PORT=$${PHONEIM_SIM__AMI_PORT:-5038} \
+	PHONEIM_SIM__CONTROL_PORT=$${PHONEIM_SIM__CONTROL_PORT:-8089} \
+	node dist/src/main.js
 
 test: deps build lint typecheck
 	npx tap

@@ -15,9 +15,11 @@ import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
 import { type Metrics, noMetrics } from './core/metrics.js';
 import { PrometheusMetrics } from './core/prometheus.js';
+import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
 import { IvrService } from './ivr/ivr-service.js';
+import { PROMPTS as IVR_PROMPTS } from './ivr/prompts.js';
 import { SmtpSender } from './notify/mailer.js';
 import { Notifier } from './notify/notifier.js';
 import { PagerGateway } from './notify/pager.js';
@@ -30,6 +32,7 @@ import type { PresenceService } from './presence/presence-service.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { IvrResumeRepo } from './store/ivr-resume-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
+import { ReplyLinkRepo } from './store/reply-link-repo.js';
 import type { Simulator } from './sim/index.js';
 import { type Db, isWritable, openStore, schemaVersion } from './store/db.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
@@ -103,8 +106,17 @@ export function buildServices(deps: PlatformDeps): Services {
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
     metrics,
+    prompts: IVR_PROMPTS,
   });
-  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log, metrics });
+  // Voice messages keep their audio id; a URL is signed each time one is read (signed URLs expire).
+  const audioUrl = (audioId: string): string | null => {
+    try {
+      return audio.signedUrl(audioId, 'wav');
+    } catch {
+      return null;
+    }
+  };
+  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log, audioUrl, metrics });
   const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
   const ivr = new IvrService({
     control: telephony.callControl,
@@ -209,7 +221,7 @@ export class Platform {
       }),
     );
     this.http.register(audioPlugin(this.services.audio));
-    this.web = mountWeb(this.http, this.services);
+    this.web = mountWeb(this.http, this.services, new ReplyLinkRepo(this.services.db));
     metrics.observe({
       callsActive: () => this.services.ivr.activeCalls,
       webSockets: () => this.web.ws.clients,
@@ -224,7 +236,12 @@ export class Platform {
   async start(): Promise<string> {
     await this.services.telephony.start();
     this.services.sim = this.services.telephony.sim;
-    await this.http.listen({ host: this.services.config.http.host, port: this.services.config.http.port });
+    await this.services.accounts.warmUp();
+    await this.http
+      .listen({ host: this.services.config.http.host, port: this.services.config.http.port })
+      .catch((e: unknown) => {
+        throw portError(e, 'http.port');
+      });
     const port = (this.http.server.address() as AddressInfo).port;
     const url = publicUrl(this.services.config, port);
     this.boundUrl = url;
@@ -233,6 +250,11 @@ export class Platform {
       ...this.services,
       log: this.services.log.child({ part: 'wiring' }),
       prerender: (message, recipientId) => this.services.ivr.prerender(message, recipientId),
+      recover: {
+        sinceMs: this.services.config.notify.recoverHours * 3600_000,
+        limit: this.services.config.notify.recoverMaxMessages,
+        now: this.services.clock.now(),
+      },
     });
     this.services.notifier.start();
     this.services.presence.start();

@@ -1,33 +1,18 @@
 /**
- * Composition root of the running server: configuration from the process,
- * one logger, the platform, and a clean stop on SIGINT/SIGTERM.
+ * The server process: src/server.ts on this process's environment and
+ * output, stopped cleanly on SIGINT/SIGTERM.
  */
-import { Platform } from './app.js';
-import { type Config, loadProcessConfig } from './core/config.js';
-import { isAppError } from './core/errors.js';
-import { createLogger } from './core/logger.js';
+import { processEnvironment } from './core/config.js';
+import { startServer } from './server.js';
 
-async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadProcessConfig();
-  } catch (e) {
-    process.stderr.write(`${isAppError(e) ? e.message : String(e)}\n`);
-    process.exit(78); // EX_CONFIG
-  }
-  const log = createLogger({ level: config.log.level });
-  const platform = new Platform({ config, log });
-  const url = await platform.start();
-  process.stdout.write(`platform listening on ${url} (health: ${url}/health)\n`);
-  const stop = (signal: string) => {
-    log.info({ signal }, 'stopping');
-    void platform.stop().then(() => process.exit(0));
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-}
-
-main().catch((e: unknown) => {
-  process.stderr.write(`start-up failed: ${isAppError(e) ? e.message : (e as Error).stack}\n`);
-  process.exit(1);
+const started = await startServer({
+  env: processEnvironment(),
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
 });
+if (!started.ok) process.exit(started.exitCode);
+else {
+  const stop = () => void started.stop().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,7 +1,11 @@
 /**
  * How the parts talk once built (the composition root's second half):
  * - presence -> notifier: a recipient with no link starts (or joins) an alert;
- *   any link the recipient opens, or reading the message, cancels it;
+ *   any link the recipient opens, or reading the message, cancels it. The
+ *   intent of that alert is the message's pending delivery, written in the
+ *   same transaction as the message: on start, every pending delivery of the
+ *   last `notify.recoverHours` that is in no alert yet opens one (a crash
+ *   between storing a message and opening its alert loses nothing);
  * - notifier -> presence: a delivered step marks the messages notified; a
  *   declined call-back is told to the sender;
  * - presence -> audio: a message for someone who may hear it by phone is
@@ -19,6 +23,8 @@ export interface WiringParts {
   presence: PresenceService;
   notifier: Notifier;
   log: Logger;
+  /** How far back pending deliveries are picked up on start (ms), and at most how many. */
+  recover?: { sinceMs: number; limit: number; now: number };
   /** Renders what the phone will say for a message (the IVR's envelope and body); absent: nothing is rendered ahead. */
   prerender?: ((message: StoredMessage, recipientId: number) => Promise<void>) | undefined;
 }
@@ -37,28 +43,29 @@ export function senderNoticeFor(presence: PresenceService, log: Logger): SenderN
 /** Connects the parts' hooks; returns a function that disconnects them. */
 export function connectParts(p: WiringParts): () => void {
   const { accounts, presence, notifier, log } = p;
+  const unreachable = ({ recipientId, message }: { recipientId: number; message: StoredMessage }) => {
+    const sender = accounts.userById(message.fromUserId);
+    try {
+      notifier.messageUnreachable({
+        recipientId,
+        message: {
+          id: message.id,
+          sessionId: message.sessionId,
+          fromUserId: message.fromUserId,
+          fromName: sender?.displayName ?? 'Someone',
+          fromSpokenName: sender?.spokenName ?? 'Someone',
+          text: message.text ?? 'a voice message',
+          audioId: message.audioId ?? undefined,
+          audioUrl: message.audioUrl ?? undefined,
+          at: message.createdAt,
+        },
+      });
+    } catch (e) {
+      log.error({ err: e, message: message.id, user: recipientId }, 'could not start an alert');
+    }
+  };
   const offs = [
-    presence.onUnreachable(({ recipientId, message }) => {
-      const sender = accounts.userById(message.fromUserId);
-      try {
-        notifier.messageUnreachable({
-          recipientId,
-          message: {
-            id: message.id,
-            sessionId: message.sessionId,
-            fromUserId: message.fromUserId,
-            fromName: sender?.displayName ?? 'Someone',
-            fromSpokenName: sender?.spokenName ?? 'Someone',
-            text: message.text ?? 'a voice message',
-            audioId: message.audioId ?? undefined,
-            audioUrl: message.audioUrl ?? undefined,
-            at: message.createdAt,
-          },
-        });
-      } catch (e) {
-        log.error({ err: e, message: message.id, user: recipientId }, 'could not start an alert');
-      }
-    }),
+    presence.onUnreachable(unreachable),
     presence.onLinkOpened(({ userId, kind }) => notifier.recipientActive(userId, { viaPhone: kind === 'phone' })),
     presence.onRead(({ userId, messageIds }) => {
       for (const id of messageIds) notifier.messageRead(userId, id);
@@ -71,6 +78,16 @@ export function connectParts(p: WiringParts): () => void {
       }
     }),
   ];
+  if (p.recover) {
+    const { sinceMs, limit, now } = p.recover;
+    let recovered = 0;
+    for (const d of presence.pendingDeliveries(now - sinceMs, limit))
+      if (presence.linksOf(d.recipientId).length === 0 && !notifier.hasAlerted(d.recipientId, d.message.id)) {
+        unreachable(d);
+        recovered++;
+      }
+    if (recovered > 0) log.warn({ messages: recovered }, 'alerts opened for messages stored before a stop');
+  }
   return () => {
     for (const off of offs) off();
   };

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Platform } from '../src/app.js';
 import { silentLogger } from '../src/core/logger.js';
-import { ROOT, runEntry, testConfig } from './support/env.js';
+import { ROOT, testConfig } from './support/env.js';
 
 t.test('the platform starts on its embedded defaults and answers its health endpoint', async (t) => {
   const dir = t.testdir({});
@@ -45,12 +45,4 @@ t.test('the server process starts from the environment and stops on SIGTERM', as
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   child.kill('SIGTERM');
   t.equal(await exited, 0);
-});
-
-t.test('bad configuration stops start-up with a message naming the key', async (t) => {
-  const r = await runEntry('src/main.ts', [], {
-    env: { PHONEIM_HTTP__PORT: '99999', PHONEIM_DATA_DIR: t.testdir({}) },
-  });
-  t.equal(r.code, 78);
-  t.match(r.stderr, /config: http\.port is invalid/);
 });

@@ -8,7 +8,7 @@ import { AppError } from '../../src/core/errors.js';
 import type { Alert, AlertState, LadderOverride } from '../../src/notify/types.js';
 import { type CliContext, when } from './cli-kit.js';
 
-const STATES: AlertState[] = ['collecting', 'running', 'done', 'cancelled'];
+const STATES: AlertState[] = ['collecting', 'running', 'done', 'failed', 'cancelled'];
 
 function parseStep(text: string): LadderOverride {
   const m = /^(\d+)(?::(\d+))?$/.exec(text);

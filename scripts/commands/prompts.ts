@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { PROMPT_IDS, PROMPTS } from '../../src/audio/prompts.js';
+import { PROMPTS } from '../../src/ivr/prompts.js';
+
+/** The IVR's own catalogue: what a caller hears. */
+const PROMPT_IDS = Object.keys(PROMPTS) as (keyof typeof PROMPTS)[];
 import type { CliContext } from './cli-kit.js';
 
 const BAR_WIDTH = 30;
@@ -16,7 +19,7 @@ export function registerPrompts(program: Command, ctx: CliContext): void {
 
   prompts
     .command('list')
-    .description('list the prompts and their text')
+    .description('list the prompts the IVR says, and their text')
     .action(() => {
       const rows = PROMPT_IDS.map((id) => ({ id, text: PROMPTS[id] }));
       ctx.table(rows, ['id', 'text']);

@@ -47,6 +47,7 @@ export function registerSim(program: Command, ctx: CliContext): void {
           ariPort: o.port ?? config.sim.ariPort,
           amiPort: o.amiPort ?? config.sim.amiPort,
           controlPort: o.controlPort ?? config.sim.controlPort,
+          controlToken: config.sim.controlToken,
           user: t.ari.user,
           password: t.ari.password,
           amiUser: t.ami.user,
@@ -66,6 +67,7 @@ export function registerSim(program: Command, ctx: CliContext): void {
           amiUser: s.amiUser,
           amiSecret: s.amiSecret,
           controlUrl: s.controlUrl,
+          controlToken: s.controlToken,
           speedFactor: speed,
         });
         await new Promise<void>((done) => {

@@ -6,11 +6,18 @@
  *   one repeated digit, or a straight run up or down (1234, 9876).
  * - Every check of a PIN or password counts against that credential; after
  *   `maxFailedTries` failures in a row it is locked for `lockoutSeconds`, and
- *   while locked nothing is verified. A success resets the count.
- * - Unknown account numbers and usernames cost the same scrypt time as known
- *   ones and answer "bad credentials", so they cannot be enumerated. An
- *   unknown caller ID answers "unknown-caller": the IVR then asks for the
- *   account number (the caller already knows their own number is unknown).
+ *   while locked nothing is verified. A success resets the count. The try is
+ *   reserved in the store before the secret is hashed, so at most
+ *   `maxFailedTries` wrong secrets are checked per lock-out window however
+ *   many arrive at once.
+ * - Known and unknown accounts cannot be told apart: every try costs exactly
+ *   one scrypt verification (against a decoy hash for an unknown name, a
+ *   missing credential, a locked account or an over-long secret), and an
+ *   unknown username or account number counts its failed tries and locks like
+ *   a real one, with the same answers ("bad credentials" with the same tries
+ *   left, then "locked"). An unknown caller ID answers "unknown-caller": the
+ *   IVR then asks for the account number (the caller already knows their own
+ *   number is unknown).
  * - Every input is checked before anything is written, and each change is one
  *   transaction: a bad field leaves nothing half-written.
  */
@@ -45,7 +52,12 @@ export interface AccountServiceDeps {
   log: Logger;
   /** Where log-on results are reported. */
   metrics?: Metrics;
+  /** The KDF check; tests observe it to count the cost of a try. Default: scrypt (secrets.ts). */
+  verifySecret?: (secret: string, stored: string) => Promise<boolean>;
 }
+
+/** The longest password or PIN that is ever checked; longer ones are wrong, at the same cost. */
+const MAX_SECRET_CHARS = 256;
 
 export function isTrivialPin(pin: string): boolean {
   if (/^(\d)\1*$/.test(pin)) return true;
@@ -74,8 +86,10 @@ export class AccountService {
   private readonly log: Logger;
   private readonly metrics: Metrics;
   private decoy: Promise<string> | undefined;
+  private readonly verify: (secret: string, stored: string) => Promise<boolean>;
 
   constructor(deps: AccountServiceDeps) {
+    this.verify = deps.verifySecret ?? verifySecret;
     this.repo = deps.repo;
     this.clock = deps.clock;
     this.config = deps.config;
@@ -87,6 +101,11 @@ export class AccountService {
   private counted(channel: LogonChannel, r: LogonResult): LogonResult {
     this.metrics.logon(channel, r.ok ? 'ok' : r.reason);
     return r;
+  }
+
+  /** Makes the decoy hash now, so that the first unknown name costs what every later one does. */
+  warmUp(): Promise<void> {
+    return this.decoyHash().then(() => {});
   }
 
   // ---- checks -------------------------------------------------------------------
@@ -107,7 +126,11 @@ export class AccountService {
   checkPassword(password: unknown): string {
     const min = this.config.accounts.minPasswordLength;
     if (typeof password !== 'string') throw new AppError('ACCOUNTS_PASSWORD_WEAK', 'a password must be text');
-    const text = checkText(password, { field: 'password', maxChars: 256, code: 'ACCOUNTS_PASSWORD_WEAK' });
+    const text = checkText(password, {
+      field: 'password',
+      maxChars: MAX_SECRET_CHARS,
+      code: 'ACCOUNTS_PASSWORD_WEAK',
+    });
     if ([...text].length < min)
       throw new AppError('ACCOUNTS_PASSWORD_WEAK', `a password must have at least ${min} characters`);
     return password;
@@ -306,55 +329,70 @@ export class AccountService {
   // ---- validation -----------------------------------------------------------------
 
   async validatePassword(username: string, password: string): Promise<LogonResult> {
+    let name = typeof username === 'string' ? username.trim().toLowerCase().slice(0, 64) : '';
     let user: User | null = null;
     try {
-      user = this.repo.userByUsername(this.checkUsername(username));
+      name = this.checkUsername(username);
+      user = this.repo.userByUsername(name);
     } catch {
       user = null;
     }
-    return this.counted('password', await this.validate(user, 'password', password));
+    return this.counted('password', await this.validate(user, 'password', password, `password:${name}`));
   }
 
   async validateCallerPin(callerId: string, pin: string): Promise<LogonResult> {
     const user = this.lookupCaller(callerId);
     if (!user) return this.counted('pin', { ok: false, reason: 'unknown-caller' });
-    return this.counted('pin', await this.validate(user, 'pin', pin));
+    return this.counted('pin', await this.validate(user, 'pin', pin, `pin:user:${user.id}`));
   }
 
   async validateAccountPin(accountNumber: string, pin: string): Promise<LogonResult> {
-    const user = /^\d{1,12}$/.test(accountNumber) ? this.repo.userByAccountNumber(accountNumber) : null;
-    return this.counted('pin', await this.validate(user, 'pin', pin));
+    const valid = typeof accountNumber === 'string' && /^\d{1,12}$/.test(accountNumber);
+    const user = valid ? this.repo.userByAccountNumber(accountNumber) : null;
+    return this.counted('pin', await this.validate(user, 'pin', pin, `pin:${valid ? accountNumber : '-'}`));
   }
 
-  private async validate(user: User | null, kind: CredentialKind, secret: string): Promise<LogonResult> {
-    const { maxFailedTries, lockoutSeconds, kdfCost } = this.config.accounts;
+  /**
+   * One try: reserve it (or find the lock), then exactly one KDF check - of
+   * the real hash when there is one to check, else of the decoy - then the
+   * answer. `nameKey` counts the tries of a name with no such credential.
+   */
+  private async validate(
+    user: User | null,
+    kind: CredentialKind,
+    secret: unknown,
+    nameKey: string,
+  ): Promise<LogonResult> {
+    const { maxFailedTries, lockoutSeconds } = this.config.accounts;
     const now = this.clock.now();
     const cred = user ? this.repo.credential(user.id, kind) : null;
-    if (!user || !cred) {
-      this.decoy ??= decoyHash(kdfCost);
-      await verifySecret(typeof secret === 'string' ? secret : '', await this.decoy);
-      this.log.info({ user: user?.username, kind }, 'log-on refused: no such account or credential');
-      return { ok: false, reason: 'bad-credentials', triesLeft: maxFailedTries };
+    const lockUntil = now + lockoutSeconds * 1000;
+    const target = user && cred ? { userId: user.id, kind } : { key: nameKey };
+    const reserved = this.repo.reserveTry(target, now, maxFailedTries, lockUntil);
+    const usable = typeof secret === 'string' && secret.length <= MAX_SECRET_CHARS;
+    const checked = usable ? secret : typeof secret === 'string' ? secret.slice(0, MAX_SECRET_CHARS + 1) : '';
+    const real = reserved.ok && usable && cred ? cred.hash : undefined;
+    const good = await this.verify(checked, real ?? (await this.decoyHash()));
+    if (!reserved.ok) {
+      this.log.info({ user: user?.username, kind }, 'log-on refused: locked');
+      return { ok: false, reason: 'locked', lockedUntil: reserved.lockedUntil };
     }
-    if (cred.lockedUntil !== null && cred.lockedUntil > now) {
-      this.log.info({ user: user.username, kind }, 'log-on refused: locked');
-      return { ok: false, reason: 'locked', lockedUntil: cred.lockedUntil };
-    }
-    if (cred.lockedUntil !== null) this.repo.clearFailures(user.id, kind);
-    const good = typeof secret === 'string' && secret.length <= 256 && (await verifySecret(secret, cred.hash));
-    if (good) {
-      if (cred.failedCount > 0 || cred.lockedUntil !== null) this.repo.clearFailures(user.id, kind);
+    if (good && real !== undefined && user) {
+      this.repo.clearFailures(user.id, kind);
       this.log.info({ user: user.username, kind }, 'log-on accepted');
       return { ok: true, user };
     }
-    const lockUntil = now + lockoutSeconds * 1000;
-    const r = this.repo.recordFailure(user.id, kind, maxFailedTries, lockUntil);
-    if (r.locked) {
-      this.log.warn({ user: user.username, kind, lockedUntil: lockUntil }, 'log-on failed: locked out');
-      return { ok: false, reason: 'locked', lockedUntil: lockUntil };
+    if (reserved.lockedUntil !== null) {
+      this.log.warn({ user: user?.username, kind, lockedUntil: reserved.lockedUntil }, 'log-on failed: locked out');
+      return { ok: false, reason: 'locked', lockedUntil: reserved.lockedUntil };
     }
-    this.log.info({ user: user.username, kind, failedCount: r.failedCount }, 'log-on failed');
-    return { ok: false, reason: 'bad-credentials', triesLeft: maxFailedTries - r.failedCount };
+    this.log.info({ user: user?.username, kind, failedCount: reserved.failedCount }, 'log-on failed');
+    return { ok: false, reason: 'bad-credentials', triesLeft: maxFailedTries - reserved.failedCount };
+  }
+
+  private decoyHash(): Promise<string> {
+    this.decoy ??= decoyHash(this.config.accounts.kdfCost);
+    return this.decoy;
   }
 
   // ---- device registry ----------------------------------------------------------------

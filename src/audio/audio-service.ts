@@ -34,7 +34,6 @@ import { type Metrics, noMetrics } from '../core/metrics.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/db.js';
 import { createEngines, type EngineName, type SpeechEngine } from './engines.js';
-import { isPromptId, PROMPT_IDS, PROMPTS, type PromptId } from './prompts.js';
 import { speechText } from './speech-text.js';
 import { compress, decodeRecording } from './transcode.js';
 import { type AudioFormat, AUDIO_ID, loadUrlSecret, UrlSigner } from './url-signer.js';
@@ -57,7 +56,15 @@ export interface AudioServiceDeps {
   platform?: NodeJS.Platform;
   /** Where cache hits and misses and synthesis times are reported. */
   metrics?: Metrics;
+  /**
+   * The fixed prompts (id -> text) that `promptUrl` serves and `renderPrompts`
+   * writes into the sounds folder: the IVR's own catalogue (src/ivr/prompts.ts),
+   * handed in by the composition root. Default: none.
+   */
+  prompts?: Readonly<Record<string, string>>;
 }
+
+type PromptId = string;
 
 export interface SpeechOptions {
   /** A voice name from audio.voices; default audio.defaultVoice. */
@@ -133,6 +140,7 @@ export class AudioService {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly baseUrl: () => string;
+  private readonly prompts: Readonly<Record<string, string>>;
   private readonly engines: Record<EngineName, SpeechEngine>;
   private readonly signer: UrlSigner;
   private readonly entries = new Map<string, Entry>();
@@ -141,7 +149,10 @@ export class AudioService {
   private cacheBytes = 0;
   private readonly metrics: Metrics;
   private prerendering = 0;
-  private readonly prerenderQueue: (() => void)[] = [];
+  /** Pre-renders waiting for an engine; each is told whether to run (false: dropped, the queue was full). */
+  private readonly prerenderQueue: ((run: boolean) => void)[] = [];
+  /** How many pre-renders were dropped because the queue was full (oldest first). */
+  prerenderDropped = 0;
   private isClosed = false;
   private readonly stmt: {
     insert: Statement<unknown[]>;
@@ -159,6 +170,7 @@ export class AudioService {
     this.log = deps.log;
     this.baseUrl = deps.baseUrl;
     this.metrics = deps.metrics ?? noMetrics;
+    this.prompts = deps.prompts ?? {};
     this.dir = join(resolve(deps.config.dataDir), 'audio');
     // Engine scratch files left by a crash are of no use.
     rmSync(join(this.dir, 'tmp'), { recursive: true, force: true });
@@ -249,7 +261,19 @@ export class AudioService {
    */
   async prerender(text: string, opts: SpeechOptions = {}): Promise<void> {
     if (this.isClosed) return;
-    while (this.prerendering >= PRERENDER_CONCURRENCY) await new Promise<void>((r) => this.prerenderQueue.push(r));
+    while (this.prerendering >= PRERENDER_CONCURRENCY) {
+      if (this.prerenderQueue.length >= this.config.prerenderQueueMax) {
+        // A burst must not grow without bound: the oldest waiting pre-render is dropped (read later, rendered then).
+        this.prerenderQueue.shift()?.(false);
+        this.prerenderDropped++;
+        this.log.warn(
+          { queued: this.config.prerenderQueueMax, dropped: this.prerenderDropped },
+          'pre-render queue full: the oldest was dropped',
+        );
+      }
+      const run = await new Promise<boolean>((r) => this.prerenderQueue.push(r));
+      if (!run) return;
+    }
     this.prerendering++;
     try {
       await this.speech(text, 'speech', opts);
@@ -257,7 +281,7 @@ export class AudioService {
       this.log.warn({ err: e, code: (e as AppError).code }, 'prerender skipped');
     } finally {
       this.prerendering--;
-      this.prerenderQueue.shift()?.();
+      this.prerenderQueue.shift()?.(true);
     }
   }
 
@@ -370,8 +394,9 @@ export class AudioService {
 
   /** The signed URL of a catalogue prompt: from the cache, from the sounds folder, or rendered now. */
   async promptUrl(promptId: string): Promise<string> {
-    if (!isPromptId(promptId)) throw new AppError('AUDIO_PROMPT_UNKNOWN', `no prompt "${promptId}"`, { promptId });
-    const entry = await this.speech(PROMPTS[promptId], 'prompt', {}, promptId);
+    const text = Object.hasOwn(this.prompts, promptId) ? this.prompts[promptId] : undefined;
+    if (text === undefined) throw new AppError('AUDIO_PROMPT_UNKNOWN', `no prompt "${promptId}"`, { promptId });
+    const entry = await this.speech(text, 'prompt', {}, promptId);
     return this.signedUrl(entry.id, 'wav');
   }
 
@@ -409,15 +434,17 @@ export class AudioService {
     const manifest = this.manifest();
     let synthesized = 0;
     let done = 0;
-    for (const id of PROMPT_IDS) {
-      const key = this.speechId(PROMPTS[id]);
+    const ids = Object.keys(this.prompts);
+    for (const id of ids) {
+      const text = this.prompts[id] as string;
+      const key = this.speechId(text);
       const had = this.entries.has(key) || (manifest[id]?.key === key && existsSync(join(this.soundsDir, `${id}.wav`)));
-      const entry = await this.speech(PROMPTS[id], 'prompt', {}, id);
+      const entry = await this.speech(text, 'prompt', {}, id);
       const target = join(this.soundsDir, `${id}.wav`);
       if (manifest[id]?.key !== entry.id || !existsSync(target)) copyFileSync(this.pathOf(entry.id, 'wav'), target);
-      manifest[id] = { key: entry.id, text: PROMPTS[id] };
+      manifest[id] = { key: entry.id, text };
       if (!had) synthesized++;
-      onProgress({ done: ++done, total: PROMPT_IDS.length, id, synthesized: !had });
+      onProgress({ done: ++done, total: ids.length, id, synthesized: !had });
     }
     writeFileSync(join(this.soundsDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     return { synthesized };

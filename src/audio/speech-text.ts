@@ -186,5 +186,13 @@ export function speechText(value: unknown, options: SpeechTextOptions): string {
     .replace(/[,:;]+$/, '')
     .trim();
   if (!/[\p{L}\p{N}]/u.test(t)) throw new AppError('AUDIO_TEXT_EMPTY', 'the text has nothing that can be spoken');
+  // Saying links, emoji and numbers in words can grow a text many times over: the limit holds for what is said.
+  const spoken = [...t].length;
+  if (spoken > options.maxChars)
+    throw new AppError(
+      'AUDIO_TEXT_TOO_LONG',
+      `the text to speak is ${spoken} characters once said in words; the limit is ${options.maxChars}`,
+      { length: spoken, maxChars: options.maxChars },
+    );
   return t;
 }

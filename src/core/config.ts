@@ -41,6 +41,22 @@ const httpSchema = z
     maxHeaderBytes: int(1024, 1024 * 1024).default(16 * 1024),
     /** GET /metrics wants this as a bearer token from every client; unset, it answers loopback clients only. */
     metricsToken: z.string().min(16).max(256).optional(),
+    /**
+     * Believe X-Forwarded-Proto from the peer (only behind a TLS proxy you run). Cookies are marked Secure
+     * when http.publicUrl is https, or when this is on and the proxy says https.
+     */
+    trustForwardedProto: bool().default(false),
+    /** Log-in tries (API and form) per client address, and per account name, in a window; over it, 429. */
+    loginsPerAddress: int(1, 100_000).default(20),
+    loginsPerAccount: int(1, 100_000).default(10),
+    loginWindowSeconds: int(1, 24 * 3600).default(60),
+    /** Messages one user may post (API, form, WebSocket) in a window; over it, 429. */
+    postsPerUser: int(1, 100_000).default(60),
+    postWindowSeconds: int(1, 24 * 3600).default(60),
+    /** Open WebSockets per user; one more is refused (429 on the upgrade). */
+    maxWebSocketsPerUser: int(1, 1000).default(8),
+    /** The server pings every WebSocket this often; one that has not answered by the next ping is cut. */
+    wsPingSeconds: int(1, 3600).default(30),
   })
   .strict();
 
@@ -112,6 +128,10 @@ const telephonySchema = z
       .prefault({}),
     reconnectInitialMs: int(10, 60_000).default(500),
     reconnectMaxMs: int(100, 600_000).default(30_000),
+    /** A playback whose finished event never comes ends as failed after this long. */
+    playbackWatchdogSeconds: int(1, 3600).default(300),
+    /** A recording whose finished event never comes ends as failed this long after its maximum duration. */
+    recordingWatchdogMarginSeconds: int(1, 3600).default(30),
   })
   .strict();
 
@@ -128,6 +148,8 @@ const simSchema = z
     soundsDir: z.string().min(1).default('./sounds'),
     /** The control API (/sim/...: dev phone, CLI); 0 picks a free port. */
     controlPort: int(0, 65535).default(0),
+    /** The control API's bearer token; generated at each start when not set. */
+    controlToken: z.string().min(16).max(256).optional(),
   })
   .strict();
 
@@ -156,6 +178,8 @@ const audioSchema = z
     /** Secret for signed media URLs; generated and kept in the data directory when absent. */
     urlSecret: z.string().min(16).optional(),
     urlTtlSeconds: int(10, 30 * 24 * 3600).default(24 * 3600),
+    /** Messages rendered ahead wait in a queue of at most this many; when full the oldest is dropped. */
+    prerenderQueueMax: int(1, 1_000_000).default(1000),
     cacheMaxBytes: int(1024 * 1024, 1024 * 1024 * 1024 * 100).default(512 * 1024 * 1024),
     /** The engine of the default voice when defaultVoice is absent (the voice of the same name). */
     defaultEngine: engineName.default('espeak-ng'),
@@ -265,6 +289,12 @@ const notifySchema = z
       .optional(),
     /** A page is cut to this many characters. */
     pageMaxChars: int(40, 1000).default(160),
+    /** On start, messages no link took in this many past hours, and in no alert yet, open their alert. */
+    recoverHours: int(0, 24 * 30).default(24),
+    /** At most this many such messages are picked up on one start. */
+    recoverMaxMessages: int(0, 1_000_000).default(1000),
+    /** At most this many messages are listed in one alert email; the rest are counted ("and N more"). */
+    emailMaxMessages: int(1, 1000).default(20),
     /** How long the reply link in an email keeps working. */
     replyLinkTtlSeconds: int(60, 30 * 24 * 3600).default(7 * 24 * 3600),
     /** HMAC key of reply links; generated and kept in the data directory when absent. */
@@ -306,6 +336,16 @@ const notifySchema = z
       .prefault({}),
   })
   .strict();
+/** The demo's captured mailbox and pager log (src/dev/mailbox.ts); started only in demo mode. */
+const devMailboxSchema = z
+  .object({
+    host: host().default('127.0.0.1'),
+    /** The mailbox web page; its SMTP and SNPP servers take any free port. */
+    port: int(0, 65535).default(8025),
+    /** Mails kept, and pages kept; the oldest go first. */
+    maxMessages: int(1, 10_000).default(500),
+  })
+  .strict();
 const federationSchema = z.object({}).strict();
 const gatewaySchema = z.object({}).strict();
 
@@ -325,6 +365,7 @@ export const configSchema = z
     presence: presenceSchema.prefault({}),
     ivr: ivrSchema.prefault({}),
     notify: notifySchema.prefault({}),
+    devMailbox: devMailboxSchema.prefault({}),
     federation: federationSchema.prefault({}),
     gateway: gatewaySchema.prefault({}),
   })

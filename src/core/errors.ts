@@ -13,6 +13,10 @@ export const ERRORS = {
   // core
   CORE_CONFIG_INVALID: { status: 500, doc: 'The configuration is invalid; the message names the key.' },
   CORE_INTERNAL: { status: 500, doc: 'An unexpected internal error.' },
+  CORE_PORT_UNAVAILABLE: {
+    status: 409,
+    doc: 'A listener cannot bind its port (in use, or not allowed); the message names the config key to change.',
+  },
   // store
   STORE_MIGRATION_FAILED: { status: 500, doc: 'A schema migration failed and was rolled back.' },
   STORE_SCHEMA_TOO_NEW: { status: 500, doc: 'The database was written by a newer version of the platform.' },
@@ -47,6 +51,12 @@ export const ERRORS = {
     status: 403,
     doc: 'Metrics are served to loopback clients, or to others with http.metricsToken as a bearer token.',
   },
+  WEB_RATE_LIMITED: {
+    status: 429,
+    doc: 'Too many log-ins or posts in a short time; wait the seconds in Retry-After and try again.',
+  },
+  WEB_TOO_MANY_SOCKETS: { status: 429, doc: 'The user already holds http.maxWebSocketsPerUser WebSockets.' },
+  WEB_LINK_USED: { status: 410, doc: 'A reply link was already used once; log in to reply.' },
   // telephony
   TELEPHONY_NOT_CONNECTED: { status: 503, doc: 'The connection to Asterisk (ARI) is down; the request was not sent.' },
   TELEPHONY_REQUEST_FAILED: { status: 502, doc: 'Asterisk refused or failed an ARI request; the message says why.' },
@@ -60,6 +70,14 @@ export const ERRORS = {
   SIM_CALL_ENDED: { status: 409, doc: 'The virtual call has already ended.' },
   SIM_CALL_NOT_FOUND: { status: 404, doc: 'No live virtual call with that id.' },
   SIM_TIMEOUT: { status: 504, doc: 'What a test waited for on a virtual call did not happen in time.' },
+  SIM_UNAUTHORIZED: {
+    status: 401,
+    doc: "The control API needs its token (printed with its URL) as 'authorization: Bearer <token>' or ?token=.",
+  },
+  SIM_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    doc: 'The control API takes JSON only as application/json, and speech only as audio/wav.',
+  },
   // audio
   AUDIO_TEXT_INVALID: { status: 400, doc: 'The text to speak is not a string or is not valid Unicode.' },
   AUDIO_TEXT_TOO_LONG: { status: 413, doc: 'The text to speak is longer than audio.maxTextChars.' },

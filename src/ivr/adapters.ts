@@ -127,12 +127,21 @@ export interface AudioLike {
   }): Promise<{ id: string; durationMs: number; wavUrl: string }> | { id: string; durationMs: number; wavUrl: string };
   linkRecording?(id: string, link: { messageId?: string; sessionId?: string }): unknown;
   prerender?(text: string, options?: { voice?: string }): Promise<void>;
+  speechId?(text: string): string;
 }
 
 export function audioForIvr(audio: AudioLike): IvrAudioPort {
   return {
     speechUrl: (text, options) => audio.speechUrl(text, options),
     storeRecording: (input) => audio.storeRecording(input),
+    speakable: (text) => {
+      try {
+        audio.speechId?.(text);
+        return true;
+      } catch {
+        return false;
+      }
+    },
     linkRecording: (id, link) => {
       audio.linkRecording?.(id, link);
     },

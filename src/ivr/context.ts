@@ -34,8 +34,19 @@ export class GiveUp extends Error {
   }
 }
 
-/** Something the caller hears: a catalogue prompt, a sentence to speak, or audio by URL. */
-export type Prompt = PromptId | { text: string } | { url: string } | { media: string };
+/**
+ * Something the caller hears: a catalogue prompt, a sentence to speak, or audio by URL. A sentence that
+ * comes from a user (a message) carries `otherwise`: what is said instead when the speech sanitiser refuses
+ * it (nothing to say, too long), so that no message can break a call; `userText` is the user's part of a
+ * sentence that wraps it ("Alice says: ..."), which must be speakable on its own.
+ */
+export type Prompt =
+  | PromptId
+  | { text: string; otherwise?: string; userText?: string }
+  | { url: string }
+  | { media: string };
+
+const UNSPEAKABLE = new Set(['AUDIO_TEXT_EMPTY', 'AUDIO_TEXT_TOO_LONG', 'AUDIO_TEXT_INVALID']);
 
 const MAX_BUFFERED_KEYS = 32;
 
@@ -218,7 +229,20 @@ export class CallContext {
     return Promise.all(
       prompts.map(async (p) => {
         if (typeof p === 'string') return speak(promptText(p));
-        if ('text' in p) return speak(p.text);
+        if ('text' in p) {
+          if (p.otherwise === undefined) return speak(p.text);
+          if (p.userText !== undefined && this.audio.speakable?.(p.userText) === false) {
+            this.log.info('a message cannot be read aloud; announced instead');
+            return speak(p.otherwise);
+          }
+          try {
+            return await speak(p.text);
+          } catch (e) {
+            if (!(e instanceof AppError && UNSPEAKABLE.has(e.code))) throw e;
+            this.log.info({ code: e.code }, 'a message cannot be read aloud; announced instead');
+            return speak(p.otherwise);
+          }
+        }
         if ('url' in p) return `sound:${p.url}`;
         return p.media;
       }),

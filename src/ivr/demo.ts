@@ -26,6 +26,7 @@ interface DemoPresence {
 
 interface DemoSimulator {
   readonly controlUrl: string | undefined;
+  readonly controlToken: string;
   readonly ariUrl: string;
 }
 
@@ -61,14 +62,16 @@ export async function seedDemo(
     await presence.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Call me when you can.' });
   }
   const control = sim?.controlUrl;
+  // The simulator's token is a local developer's key to the dev phone, shown so the lines can be pasted.
+  const auth = `-H 'authorization: Bearer ${sim?.controlToken}'`;
   log.info(
     {
       users: ['alice', 'bob'],
       bobCallerId: DEMO_USERS.bob.callerId,
       ...(control
         ? {
-            placeCall: `curl -s -X POST ${control}/sim/calls -H 'content-type: application/json' -d '{"from":"${DEMO_USERS.bob.callerId}","to":"100"}'`,
-            pressKeys: `curl -s -X POST ${control}/sim/calls/<channelId>/keys -H 'content-type: application/json' -d '{"digits":"<keys>"}'`,
+            placeCall: `curl -s -X POST ${control}/sim/calls ${auth} -H 'content-type: application/json' -d '{"from":"${DEMO_USERS.bob.callerId}","to":"100"}'`,
+            pressKeys: `curl -s -X POST ${control}/sim/calls/<channelId>/keys ${auth} -H 'content-type: application/json' -d '{"digits":"<keys>"}'`,
           }
         : {}),
     },

@@ -220,11 +220,13 @@ export class IvrService {
     if (message.kind !== 'voice' && message.text) texts.push(message.text, someoneSays(from, message.text));
     const voice = config.ivr.voice;
     const opts = voice ? { voice } : {};
-    try {
-      for (const text of texts) await (audio.prerender ? audio.prerender(text, opts) : audio.speechUrl(text, opts));
-    } catch (e) {
-      this.deps.log.warn({ err: e }, 'rendering a message ahead failed');
-    }
+    for (const text of texts)
+      try {
+        await (audio.prerender ? audio.prerender(text, opts) : audio.speechUrl(text, opts));
+      } catch (e) {
+        // A message that cannot be spoken is announced when read; nothing to render ahead.
+        this.deps.log.warn({ code: (e as { code?: string }).code }, 'rendering a message ahead failed');
+      }
   }
 
   /** Stops taking calls, hangs up those in progress and waits for their cleanup. */

@@ -21,6 +21,8 @@ export interface IvrAudioPort {
   }): MaybePromise<{ id: string; durationMs: number; wavUrl: string }>;
   /** Renders speech ahead of need, a few at a time, never failing (optional: speechUrl otherwise). */
   prerender?(text: string, options?: { voice?: string }): MaybePromise<void>;
+  /** Whether the speech engine would say this text (the sanitiser takes it); optional: assumed yes. */
+  speakable?(text: string): boolean;
   /** Links a stored recording to the message that carries it (optional). */
   linkRecording?(id: string, link: { messageId?: string; sessionId?: string }): MaybePromise<void>;
 }

@@ -29,6 +29,7 @@ export const PROMPTS = {
   replyCancelled: 'Your reply was cancelled.',
   replyEmpty: 'I did not hear anything.',
   replyFailed: 'Sorry, your reply could not be sent.',
+  testAlertAnswered: 'This was a test alert: your phone can be called back. Nothing else to do.',
   noContactsOnline: 'None of your contacts is online.',
   noContacts: 'You have no contacts yet.',
   presenceMenu: 'Press 1 for online, 2 for away, 3 for busy, or 4 to appear offline. Press star to go back.',
@@ -156,6 +157,11 @@ export function resumeQuestion(names: string[]): string {
 
 export function someoneSays(name: string, text?: string): string {
   return text ? `${name} says: ${text}` : `${name} sent a voice message.`;
+}
+
+/** Said instead of a message the speech engine cannot say (only symbols or emoji, markup, far too long). */
+export function cannotBeRead(name: string): string {
+  return `A message from ${name} that cannot be read aloud; read it on the web.`;
 }
 
 export function wantsToChat(name: string): string {

@@ -20,7 +20,7 @@ import type { OriginateResult } from '../telephony/port.js';
 import { type CallContext, CallEnded, GiveUp, type Prompt } from './context.js';
 import type { IvrService, IvrDeps } from './ivr-service.js';
 import { REVERSE_MENU } from './menus.js';
-import { wantsToChat } from './prompts.js';
+import { cannotBeRead, wantsToChat } from './prompts.js';
 import { dropRecording, Hangup, menu, Record, run, say } from './verbs.js';
 
 const MAX_REPLAYS = 5;
@@ -110,7 +110,10 @@ export class ReverseLogon implements ReverseLogonPort {
     ctx.state = 'reverse-logon';
     const intro: Prompt[] = [
       { text: wantsToChat(req.senderSpokenName) },
-      ...req.messages.map((m): Prompt => (m.audioUrl ? { url: m.audioUrl } : { text: m.text })),
+      ...req.messages.map(
+        (m): Prompt =>
+          m.audioUrl ? { url: m.audioUrl } : { text: m.text, otherwise: cannotBeRead(req.senderSpokenName) },
+      ),
     ];
     if (await this.isMachine(ctx)) {
       if (!req.leaveVoicemail) {
@@ -123,6 +126,11 @@ export class ReverseLogon implements ReverseLogonPort {
     }
     for (let replays = 0; replays <= MAX_REPLAYS; replays++) {
       const choice = await menu(ctx, REVERSE_MENU, intro);
+      if (req.isTest && (choice === 'accept' || choice === 'decline')) {
+        // A test alert has no session to join or decline: the call-back itself was the test.
+        await run(ctx, new Hangup(['testAlertAnswered', 'goodbye']));
+        return { status: choice === 'accept' ? 'accepted' : 'declined' };
+      }
       if (choice === 'accept') {
         const user = ctx.userOrThrow;
         await this.deps.presence.joinSession(user.id, req.sessionId);

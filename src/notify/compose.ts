@@ -95,21 +95,24 @@ export function emailText(
     replyUrl: string;
     callbackNumber?: string | undefined;
     isTest: boolean;
+    /** At most this many messages are listed (the newest); the others are counted. Default: all. */
+    maxMessages?: number;
   },
 ): EmailParts {
+  const all = messages.length;
+  const more = Math.max(0, all - (o.maxMessages ?? all));
+  const listed = more > 0 ? messages.slice(-(o.maxMessages ?? all)) : messages;
   const who = senders(messages);
   const subject = oneLine(
-    `${o.isTest ? '[test] ' : ''}${messages.length === 1 ? 'New message' : `${messages.length} new messages`} from ${who.join(', ')}`,
+    `${o.isTest ? '[test] ' : ''}${all === 1 ? 'New message' : `${all} new messages`} from ${who.join(', ')}`,
     150,
   );
   const lines: string[] = [`Hello ${oneLine(o.recipientName, 80)},`, ''];
-  lines.push(
-    messages.length === 1
-      ? `${who[0]} sent you a message while you were away:`
-      : `You have ${messages.length} messages waiting:`,
-  );
+  lines.push(all === 1 ? `${who[0]} sent you a message while you were away:` : `You have ${all} messages waiting:`);
   lines.push('');
-  for (const m of messages) {
+  if (more > 0)
+    lines.push(`... and ${more} more ${more === 1 ? 'message' : 'messages'} before these: read them on the web.`, '');
+  for (const m of listed) {
     lines.push(`${oneLine(m.fromName, 60)} (${clock(m.at, o.timeZone)}):`);
     const body = m.text.trim() ? bodyText(m.text) : '';
     if (body) for (const l of body.split('\n')) lines.push(`  ${l}`);

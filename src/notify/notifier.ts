@@ -243,6 +243,11 @@ export class Notifier {
     return this.alertOrThrow(alertId);
   }
 
+  /** Whether a message to this recipient has been in an alert already (a restart must not alert it twice). */
+  hasAlerted(recipientId: number, messageId: string): boolean {
+    return this.repo.hasAlerted(recipientId, messageId);
+  }
+
   /** Fires a user's ladder now, with a test message and no collect delay. */
   test(userRef: string | number): Alert {
     const user = this.deps.accounts.getUser(userRef);
@@ -470,9 +475,11 @@ export class Notifier {
         this.repo.endAlert(step.alertId, 'done', `call ${r.stop}`, now);
         return r.stop;
       }
-      const wait = r.state === 'skipped' ? 0 : step.waitMs;
+      // A step that reached nobody leaves nothing to wait for: the next one runs at once.
+      const wait = r.state === 'skipped' || r.state === 'failed' ? 0 : step.waitMs;
       if (!this.repo.scheduleNext(step.alertId, step.position, now + wait)) {
-        this.repo.endAlert(step.alertId, 'done', 'ladder finished', now);
+        if (this.repo.anyDelivered(step.alertId)) this.repo.endAlert(step.alertId, 'done', 'ladder finished', now);
+        else this.repo.endAlert(step.alertId, 'failed', 'ladder finished: no step reached the recipient', now);
         return 'finished' as const;
       }
       return 'next' as const;
@@ -525,6 +532,17 @@ export class Notifier {
     }
   }
 
+  /** A voice message's audio URL, signed now: the one stored with the alert may have expired. */
+  private audioUrlOf(m: AlertMessage): string | undefined {
+    if (m.audioId && this.ports.audio?.signedUrl)
+      try {
+        return this.ports.audio.signedUrl(m.audioId, 'wav');
+      } catch (e) {
+        this.log.warn({ audio: m.audioId, err: e }, 'could not sign an audio URL; using the stored one');
+      }
+    return m.audioUrl;
+  }
+
   private async call(
     alert: Alert,
     user: User,
@@ -548,9 +566,13 @@ export class Notifier {
         sessionId: first.sessionId,
         messages: messages
           .filter((m) => m.sessionId === first.sessionId)
-          .map((m) => ({ id: m.id, text: m.text, ...(m.audioUrl ? { audioUrl: m.audioUrl } : {}) })),
+          .map((m) => {
+            const audioUrl = this.audioUrlOf(m);
+            return { id: m.id, text: m.text, ...(audioUrl ? { audioUrl } : {}) };
+          }),
         ringSeconds: this.cfg.ringSeconds,
         leaveVoicemail: this.cfg.leaveVoicemail,
+        isTest: alert.isTest,
       },
       signal,
     );
@@ -602,10 +624,12 @@ export class Notifier {
       replyUrl: replyLinkUrl(this.baseUrl, token),
       callbackNumber: this.cfg.callbackNumber,
       isTest: alert.isTest,
+      maxMessages: this.cfg.emailMaxMessages,
     });
     const attachments: { filename: string; content: Buffer; contentType: string }[] = [];
     const notes: string[] = [];
-    for (const m of messages) {
+    // Only the messages the email lists carry their audio.
+    for (const m of messages.slice(-this.cfg.emailMaxMessages)) {
       if (!m.audioId) continue;
       if (!this.ports.audio) {
         notes.push('no audio port: voice message not attached');
@@ -647,7 +671,7 @@ export class Notifier {
     const alert = this.repo.alert(step.alertId);
     const first = alert ? this.repo.messages(alert.id)[0] : undefined;
     const recipient = alert ? this.deps.accounts.userById(alert.recipientId) : null;
-    if (!alert || !first || !recipient) return;
+    if (!alert || !first || !recipient || alert.isTest) return;
     if (!this.ports.senderNotice) {
       this.log.warn({ alert: alert.id }, 'declined, but no sender-notice port: the sender is not told');
       return;

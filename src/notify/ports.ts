@@ -4,6 +4,8 @@
 export interface AudioAttachmentPort {
   /** Throws (any error) when the audio is gone or cannot be transcoded; the email then goes without it. */
   mp3For(audioId: string): Promise<{ filename: string; content: Buffer; durationMs: number }>;
+  /** A URL of the audio signed now (stored URLs expire); optional: the stored URL is used otherwise. */
+  signedUrl?(audioId: string, format: 'wav'): string;
 }
 
 /** Tells a sender something about their message (the recipient declined the call). Presence implements it. */

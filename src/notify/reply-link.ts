@@ -9,8 +9,9 @@
  *   signature = base64url(HMAC-SHA256(secret, "v1." + payload))
  * The web server mounts REPLY_LINK_PATH, reads the `t` query parameter, calls
  * verifyReplyToken and, when it holds, opens a web link for `userId` in
- * `sessionId` (which tells the notifier the recipient is active). `nonce`
- * lets the web server refuse a second use if it wants one-time links.
+ * `sessionId` (which tells the notifier the recipient is active). A link is
+ * good for one log-in: the web server claims its `nonce` (ReplyLinkUses) and
+ * refuses a second use.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,12 @@ import { join, resolve } from 'node:path';
 import { AppError, err, ok, type Result } from '../core/errors.js';
 
 export const REPLY_LINK_PATH = '/reply';
+
+/** The record of reply links already used (the store's adapter). */
+export interface ReplyLinkUses {
+  /** Records the nonce's use; false when it was used before. Forgets nonces whose links have expired. */
+  claim(nonce: string, now: number, expiresAt: number): boolean;
+}
 const VERSION = 'v1';
 
 export interface ReplyClaims {

@@ -22,6 +22,8 @@ export interface ReverseLogonRequest {
   ringSeconds: number;
   /** When true and a machine answers, leave the message after the beep. */
   leaveVoicemail: boolean;
+  /** A test alert (`phonectl alert test`): there is no session to join; 1 or 2 only ends the call, saying so. */
+  isTest?: boolean;
 }
 
 export type ReverseLogonOutcome =

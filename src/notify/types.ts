@@ -18,7 +18,8 @@ export interface UnreachableMessage {
   at: number;
 }
 
-export type AlertState = 'collecting' | 'running' | 'done' | 'cancelled';
+/** `failed`: the ladder ended and no step was delivered (stored as done, flagged failed). */
+export type AlertState = 'collecting' | 'running' | 'done' | 'cancelled' | 'failed';
 export type StepState = 'scheduled' | 'in-progress' | 'delivered' | 'failed' | 'cancelled' | 'skipped';
 export type StepChannel = 'call' | 'page' | 'email';
 

@@ -19,11 +19,13 @@ export interface PresenceDeps {
   clock: Clock;
   log: Logger;
   metrics?: Metrics;
+  /** A freshly signed URL of a voice message's audio, made each time a message is read (null: keep the stored one). */
+  audioUrl?: (audioId: string) => string | null;
 }
 
 export function buildPresence(deps: PresenceDeps): PresenceService {
   const { config, clock } = deps;
-  const repo = new PresenceRepo(deps.db);
+  const repo = new PresenceRepo(deps.db, deps.audioUrl);
   const nodeId = config.presence.nodeId;
   const log = deps.log.child({ part: 'presence', node: nodeId });
   const objects = new SessionObjects({

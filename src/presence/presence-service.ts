@@ -15,6 +15,9 @@
  *   Its controller (this service; SQLite serialises writers) owns membership:
  *   only a joined member may send or invite, and only approved contacts may be
  *   invited; a member who leaves stops receiving, and the others carry on.
+ * - Membership gates every read: a member who left or declined reads the
+ *   session's history up to that moment and nothing after (invited again,
+ *   they read it all).
  * - A message goes to the invited and joined members except its sender. It is
  *   committed (MessageCache, group commit) before the sender is answered, with
  *   a delivery row per recipient. After the commit it is routed: to each open
@@ -668,6 +671,11 @@ export class PresenceService {
     }, this.tailIntervalMs);
   }
 
+  /** Messages no link took (delivery pending), stored since `since`: what the notifier picks up on start. */
+  pendingDeliveries(since: number, limit: number): { recipientId: number; message: StoredMessage }[] {
+    return this.repo.pendingDeliveries(since, limit);
+  }
+
   /** Messages not yet read by the user (pending, notified or delivered), oldest first. */
   unread(userId: number, sessionId?: string): StoredMessage[] {
     return this.repo.messagesFor(
@@ -680,9 +688,12 @@ export class PresenceService {
   /** A session's messages, oldest first: after `afterId`, or the latest `limit`. */
   history(userId: number, sessionId: string, options: { afterId?: string; limit?: number } = {}): StoredMessage[] {
     this.memberOrThrow(sessionId, userId);
+    // A member who left or declined reads up to that moment, nothing after.
+    const until = this.repo.readUntil(sessionId, userId) ?? undefined;
     const limit = Math.min(Math.max(1, options.limit ?? 50), 500);
-    if (options.afterId !== undefined) return this.repo.history(sessionId, this.messageId(options.afterId), limit);
-    return this.repo.recent(sessionId, limit);
+    if (options.afterId !== undefined)
+      return this.repo.history(sessionId, this.messageId(options.afterId), limit, until);
+    return this.repo.recent(sessionId, limit, until);
   }
 
   /** Marks messages read; returns the ids that changed (unknown and others' ids are ignored). */

@@ -2,10 +2,19 @@
  * The simulator's control API, on its own listener: what a browser dev phone
  * and the CLI use to place calls, press keys, speak, hang up and script
  * callees. JSON in and out; errors are the registry's coded bodies.
+ *
+ * Only what a local developer means to do gets through: every request carries
+ * the simulator's token (`authorization: Bearer <token>`, or `?token=` where a
+ * header cannot be set, as for EventSource); bodies are JSON only as
+ * `application/json` and speech only as `audio/wav` (415 otherwise), so a web
+ * page cannot post a "simple" cross-origin request; no CORS headers are ever
+ * sent; and the keys a caller pressed (PINs) are never echoed or listed.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
-import { type Router, readBody, readJson, sendJson } from './http-server.js';
+import { type Handler, type Router, readBody, readJson, sendJson } from './http-server.js';
 import type { Simulator } from './index.js';
 import type { VirtualCaller } from './virtual-caller.js';
 
@@ -42,13 +51,38 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   return r.data;
 }
 
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** The token from the authorization header or the query; undefined when neither carries one. */
+function presentedToken(req: IncomingMessage, url: URL): string | undefined {
+  const header = req.headers.authorization;
+  const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1] ?? url.searchParams.get('token') ?? undefined;
+}
+
+function requireType(req: IncomingMessage, types: readonly string[]): void {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!types.includes(type))
+    throw new AppError('SIM_UNSUPPORTED_MEDIA_TYPE', `send the body as ${types.join(' or ')}`, {
+      contentType: type || undefined,
+    });
+}
+
+const JSON_TYPES = ['application/json'] as const;
+const WAV_TYPES = ['audio/wav', 'audio/x-wav', 'audio/wave'] as const;
+
+async function readJsonBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  requireType(req, JSON_TYPES);
+  return readJson(req, limit);
+}
+
 function view(c: VirtualCaller): Record<string, unknown> {
   return {
     channelId: c.channelId,
     direction: c.direction,
     number: c.number,
     isUp: c.isUp,
-    keysPressed: c.keysPressed,
+    keysPressedCount: c.keysPressed.length,
     playbacks: c.playbacks.map((p) => ({
       id: p.id,
       media: p.media,
@@ -61,7 +95,22 @@ function view(c: VirtualCaller): Record<string, unknown> {
   };
 }
 
-export function mountControlApi(router: Router, sim: Simulator): void {
+/** Mounts the control API; every route wants `token`. */
+export function mountControlApi(outer: Router, sim: Simulator, token: string): void {
+  const expected = digest(token);
+  const guard =
+    (h: Handler): Handler =>
+    (ctx) => {
+      const got = presentedToken(ctx.req, ctx.url);
+      if (got === undefined || !timingSafeEqual(digest(got), expected))
+        throw new AppError('SIM_UNAUTHORIZED', 'the control API needs its token');
+      return h(ctx);
+    };
+  const router = {
+    get: (p: string, h: Handler) => outer.get(p, guard(h)),
+    post: (p: string, h: Handler) => outer.post(p, guard(h)),
+    on: (m: string, p: string, h: Handler) => outer.on(m, p, guard(h)),
+  };
   const caller = (id: string | undefined): VirtualCaller => {
     const c = id === undefined ? undefined : sim.callers.get(id);
     if (!c) throw new AppError('SIM_CALL_NOT_FOUND', 'no live call with that id', { channelId: id });
@@ -78,19 +127,20 @@ export function mountControlApi(router: Router, sim: Simulator): void {
   );
   router.get('/sim/calls', ({ res }) => sendJson(res, 200, [...sim.callers.values()].map(view)));
   router.post('/sim/calls', async ({ req, res }) => {
-    const body = parse(placeSchema, await readJson(req, 4096));
+    const body = parse(placeSchema, await readJsonBody(req, 4096));
     const c = sim.placeCall(body);
     sendJson(res, 201, view(c));
   });
   router.get('/sim/calls/:id', ({ res, params }) => sendJson(res, 200, view(caller(params.id))));
   router.post('/sim/calls/:id/keys', async ({ req, res, params }) => {
     const c = caller(params.id);
-    const body = parse(keysSchema, await readJson(req, 4096));
+    const body = parse(keysSchema, await readJsonBody(req, 4096));
     void c.pressKeys(body.digits, { gapMs: body.gapMs }).catch(() => {});
-    sendJson(res, 202, { accepted: body.digits });
+    sendJson(res, 202, { accepted: body.digits.length });
   });
   router.post('/sim/calls/:id/speech', async ({ req, res, params }) => {
     const c = caller(params.id);
+    requireType(req, WAV_TYPES);
     const wav = await readBody(req, 16 * 1024 * 1024);
     const said = c.speak(wav);
     said.catch(() => {});
@@ -103,9 +153,11 @@ export function mountControlApi(router: Router, sim: Simulator): void {
     sendJson(res, 200, end);
   });
   router.on('PUT', '/sim/callees/:key', async ({ req, res, params }) => {
-    const body = parse(calleeSchema, await readJson(req, 16 * 1024));
+    const body = parse(calleeSchema, await readJsonBody(req, 16 * 1024));
     sim.setCallee(params.key as string, body);
-    sendJson(res, 200, { callee: params.key, ...body });
+    const { keys, ...rest } = body;
+    // The scripted keys may be a PIN: say how many, never which.
+    sendJson(res, 200, { callee: params.key, ...rest, ...(keys ? { keys: keys.length } : {}) });
   });
   router.get('/sim/attempts', ({ res }) =>
     sendJson(
@@ -121,7 +173,7 @@ export function mountControlApi(router: Router, sim: Simulator): void {
     ),
   );
   router.on('PUT', '/sim/devices/:device', async ({ req, res, params }) => {
-    const body = parse(deviceSchema, await readJson(req, 4096));
+    const body = parse(deviceSchema, await readJsonBody(req, 4096));
     sim.setDeviceState(params.device as string, body.state);
     sendJson(res, 200, { device: params.device, state: body.state });
   });

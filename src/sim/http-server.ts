@@ -5,7 +5,8 @@
  * simulator's ARI server, so the simulator carries no dependency on the
  * platform's web layer (Fastify, in src/web).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { AppError, isAppError } from '../core/errors.js';
 import { listenOn } from '../core/net.js';
@@ -98,12 +99,18 @@ export function sendJson(
   res.end(text);
 }
 
+/** Retry-After for an error that says when to try again. */
+export function retryHeaders(error: AppError): Record<string, string> {
+  const after = error.details?.retryAfterSeconds;
+  return typeof after === 'number' ? { 'retry-after': String(after) } : {};
+}
+
 export function sendError(res: ServerResponse, error: AppError): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, error.status, { error: error.toJSON() });
+  sendJson(res, error.status, { error: error.toJSON() }, retryHeaders(error));
 }
 
 /** Reads a request body up to `limit` bytes; over it, WEB_PAYLOAD_TOO_LARGE. */
@@ -138,37 +145,89 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   log: Logger;
+  /** A longer request target is answered 414 (default 8192). */
+  maxUrlBytes?: number;
+  /** Request line and headers; over it 431, or 414 when the request line alone is over it (default 16 KiB). */
+  maxHeaderBytes?: number;
+}
+
+/** Writes a coded error on a socket the HTTP parser gave up on, then closes it without a reset. */
+function answerOnSocket(socket: Duplex, error: AppError): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: error.toJSON() });
+  const reason = STATUS_CODES[error.status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  // The client may still be sending (the rest of a huge URL): read and drop it, so closing does not reset the
+  // connection before the answer is read; give up after a while.
+  socket.resume();
+  setTimeout(() => socket.destroy(), 2000).unref();
+}
+
+/** Every socket that leaves the HTTP server's hands gets an error handler: a peer's reset never ends the process. */
+export function guardSocket(socket: Duplex): void {
+  if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
 }
 
 export class HttpServer {
   readonly router = new Router();
   private readonly server: Server;
   private readonly log: Logger;
-  private readonly upgradeHandlers: ((
-    req: IncomingMessage,
-    socket: import('node:stream').Duplex,
-    head: Buffer,
-  ) => boolean)[] = [];
+  private readonly upgradeHandlers: ((req: IncomingMessage, socket: Duplex, head: Buffer) => boolean)[] = [];
+  private readonly maxUrlBytes: number;
 
   constructor(private readonly options: HttpServerOptions) {
     this.log = options.log;
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.maxUrlBytes = options.maxUrlBytes ?? 8192;
+    const maxHeaderSize = options.maxHeaderBytes ?? 16 * 1024;
+    this.server = createServer({ maxHeaderSize }, (req, res) => void this.handle(req, res));
+    this.server.on('clientError', (e: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
+      guardSocket(socket);
+      if (e.code === 'ECONNRESET' || e.code === 'EPIPE') {
+        socket.destroy();
+        return;
+      }
+      if (e.code === 'HPE_HEADER_OVERFLOW') {
+        // The parser saw more than maxHeaderSize bytes: a URL with no end of line in sight is the URL's fault.
+        const raw = e.rawPacket?.toString('latin1') ?? '';
+        const lineEnd = raw.indexOf('\r\n');
+        const urlTooLong = lineEnd < 0 ? raw.length > this.maxUrlBytes || raw.length === 0 : lineEnd > this.maxUrlBytes;
+        answerOnSocket(
+          socket,
+          urlTooLong
+            ? new AppError('WEB_URL_TOO_LONG', `the URL is over ${this.maxUrlBytes} bytes`)
+            : new AppError('WEB_HEADERS_TOO_LARGE', `the request headers are over ${maxHeaderSize} bytes`),
+        );
+        return;
+      }
+      answerOnSocket(socket, new AppError('WEB_BAD_REQUEST', 'the request is not valid HTTP/1.1'));
+    });
     // Asterisk's media cache, browsers and API clients reuse connections; Node's 5 s default closes an idle
     // socket just as a client may be reusing it (ECONNRESET on the client's next request).
     this.server.keepAliveTimeout = 65_000;
     this.server.headersTimeout = 66_000;
     this.server.on('upgrade', (req, socket, head) => {
+      guardSocket(socket);
       for (const h of this.upgradeHandlers) if (h(req, socket, head)) return;
-      socket.destroy();
+      answerOnSocket(socket, new AppError('WEB_NOT_FOUND', 'no WebSocket here'));
     });
   }
 
   /** WebSocket upgrades: a handler returns true when it took the socket. */
-  onUpgrade(handler: (req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => boolean): void {
+  onUpgrade(handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean): void {
     this.upgradeHandlers.push(handler);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if ((req.url ?? '').length > this.maxUrlBytes) {
+      res.setHeader('connection', 'close');
+      sendError(res, new AppError('WEB_URL_TOO_LONG', `the URL is over ${this.maxUrlBytes} bytes`));
+      return;
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');

@@ -4,9 +4,11 @@
  * tests, from its small HTTP control API (/sim/...), or from `phonectl sim
  * start`. Every listener binds 127.0.0.1 unless told otherwise.
  */
+import { randomBytes } from 'node:crypto';
 import { type Clock, SystemClock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { portError } from '../core/net.js';
 import { HttpServer } from './http-server.js';
 import { AmiServer } from './ami-server.js';
 import { AriServer } from './ari-server.js';
@@ -25,6 +27,8 @@ export interface SimulatorOptions {
   amiPort?: number;
   /** The control API's port; 0 picks one, null turns it off. Default 0. */
   controlPort?: number | null;
+  /** The control API's bearer token; generated when not given. */
+  controlToken?: string;
   /** ARI user and password; AMI uses the same unless given its own. */
   user: string;
   password: string;
@@ -74,6 +78,11 @@ export class Simulator {
   ariPort = 0;
   amiPort = 0;
   controlPort: number | undefined;
+  /**
+   * What the control API wants as `authorization: Bearer <token>` (or `?token=`): only a developer who
+   * was shown it drives the simulator, never a web page that guessed the port.
+   */
+  readonly controlToken: string;
   private readonly control: HttpServer | undefined;
   /** Callers of live calls, by channel id. */
   readonly callers = new Map<string, VirtualCaller>();
@@ -87,6 +96,7 @@ export class Simulator {
     this.amiUser = opts.amiUser ?? opts.user;
     this.amiSecret = opts.amiSecret ?? opts.password;
     this.app = opts.app ?? 'phoneim';
+    this.controlToken = opts.controlToken ?? randomBytes(24).toString('base64url');
     const log = opts.log;
     let sw: Softswitch | undefined;
     this.media = new MediaResolver({
@@ -125,14 +135,23 @@ export class Simulator {
     });
     if (opts.controlPort !== null) {
       this.control = new HttpServer({ host: this.host, port: opts.controlPort ?? 0, log });
-      mountControlApi(this.control.router, this);
+      mountControlApi(this.control.router, this, this.controlToken);
     }
   }
 
   async start(): Promise<this> {
-    this.ariPort = await this.ari.listen();
-    this.amiPort = await this.ami.listen();
-    if (this.control) this.controlPort = await this.control.listen();
+    // A port that cannot be bound is reported by its config key (phonectl sim start's flags set the same keys).
+    const named = (key: 'ariPort' | 'amiPort' | 'controlPort') => (e: unknown) => {
+      throw portError(e, `sim.${key}`);
+    };
+    try {
+      this.ariPort = await this.ari.listen().catch(named('ariPort'));
+      this.amiPort = await this.ami.listen().catch(named('amiPort'));
+      if (this.control) this.controlPort = await this.control.listen().catch(named('controlPort'));
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
     this.opts.log.info(
       { ariUrl: this.ariUrl, amiPort: this.amiPort, controlUrl: this.controlUrl },
       'softswitch simulator listening',

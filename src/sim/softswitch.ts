@@ -198,6 +198,11 @@ export class Softswitch {
   readonly playbacks = new Map<string, SimPlayback>();
   readonly liveRecordings = new Map<string, LiveRecording>();
   readonly storedRecordings = new Map<string, StoredRecording>();
+  /**
+   * A fault to test against: PlaybackFinished and RecordingFinished are lost (as an event can be lost
+   * on a real Asterisk's WebSocket without a reconnect). The media still ends; nobody is told.
+   */
+  dropFinishedEvents = false;
   readonly deviceStates = new Map<string, string>();
   readonly bridges = new Map<string, SimBridge>();
   /** Every outbound attempt, in order. */
@@ -311,6 +316,7 @@ export class Softswitch {
 
   private emit(ch: SimChannel, type: string, fields: Record<string, unknown>): void {
     if (!ch.app) return;
+    if (this.dropFinishedEvents && (type === 'PlaybackFinished' || type === 'RecordingFinished')) return;
     this.sink(ch.app, {
       type,
       timestamp: this.timestamp(),

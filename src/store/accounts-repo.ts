@@ -23,6 +23,14 @@ interface DeviceRow {
   quiet_end: string | null;
 }
 
+/** What reserving a log-on try answered: refused while locked, or a try to check. */
+export type TryReservation =
+  | { ok: false; lockedUntil: number }
+  | { ok: true; failedCount: number; lockedUntil: number | null };
+
+/** Idle rows of logon_tries older than this are forgotten. */
+const TRIES_IDLE_MS = 24 * 3600 * 1000;
+
 export interface CredentialRow {
   hash: string;
   failedCount: number;
@@ -186,6 +194,49 @@ export class AccountsRepo {
       this.db.prepare('UPDATE credentials SET failed_count = ? WHERE user_id = ? AND kind = ?').run(n, userId, kind);
       return { locked: false, failedCount: n };
     })();
+  }
+
+  /**
+   * Reserves one try before the secret is checked, in one immediate
+   * transaction, so that however many tries arrive at once at most
+   * `maxTries` are ever checked per lock-out window. A try counts as failed
+   * until a success clears the count; the try that reaches `maxTries` locks
+   * at once (a success among the reserved tries lifts the lock again).
+   */
+  reserveTry(
+    target: { userId: number; kind: CredentialKind } | { key: string },
+    now: number,
+    maxTries: number,
+    lockUntil: number,
+  ): TryReservation {
+    const byKey = 'key' in target;
+    const where = byKey ? 'key = ?' : 'user_id = ? AND kind = ?';
+    const args = byKey ? [target.key] : [target.userId, target.kind];
+    const table = byKey ? 'logon_tries' : 'credentials';
+    return this.db
+      .transaction((): TryReservation => {
+        if (byKey) {
+          this.db
+            .prepare('DELETE FROM logon_tries WHERE updated_at < ? AND (locked_until IS NULL OR locked_until < ?)')
+            .run(now - TRIES_IDLE_MS, now);
+          this.db
+            .prepare('INSERT INTO logon_tries (key, failed_count, updated_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING')
+            .run(target.key, now);
+        }
+        const row = this.db
+          .prepare(`SELECT failed_count AS n, locked_until AS lockedUntil FROM ${table} WHERE ${where}`)
+          .get(...args) as { n: number; lockedUntil: number | null } | undefined;
+        if (!row) return { ok: false, lockedUntil: now };
+        if (row.lockedUntil !== null && row.lockedUntil > now) return { ok: false, lockedUntil: row.lockedUntil };
+        const n = (row.lockedUntil !== null ? 0 : row.n) + 1;
+        const locks = n >= maxTries;
+        const stamp = byKey ? ', updated_at = ?' : '';
+        this.db
+          .prepare(`UPDATE ${table} SET failed_count = ?, locked_until = ?${stamp} WHERE ${where}`)
+          .run(locks ? 0 : n, locks ? lockUntil : null, ...(byKey ? [now] : []), ...args);
+        return { ok: true, failedCount: n, lockedUntil: locks ? lockUntil : null };
+      })
+      .immediate();
   }
 
   clearFailures(userId: number, kind?: CredentialKind): void {

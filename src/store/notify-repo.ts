@@ -17,6 +17,7 @@ interface AlertRow {
   state: AlertState;
   reason: string | null;
   is_test: number;
+  failed: number;
   created_at: number;
   collect_until: number;
   ended_at: number | null;
@@ -58,7 +59,7 @@ interface StepRow {
 const toAlert = (r: AlertRow): Alert => ({
   id: r.id,
   recipientId: r.recipient_id,
-  state: r.state,
+  state: r.state === 'done' && r.failed === 1 ? 'failed' : r.state,
   reason: r.reason,
   isTest: r.is_test === 1,
   createdAt: r.created_at,
@@ -108,8 +109,18 @@ export interface AlertFilter {
 export class NotifyRepo {
   constructor(private readonly db: Db) {}
 
+  /**
+   * The notifier's writes record what was performed (a step claimed, sent, ended): they are made durable
+   * at commit (synchronous=FULL), so a power loss cannot roll back a step that went out and repeat it.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    if (this.db.inTransaction) return this.db.transaction(fn)();
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 
   // ---- alerts ------------------------------------------------------------------
@@ -138,8 +149,9 @@ export class NotifyRepo {
   listAlerts(f: AlertFilter = {}): Alert[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (f.state) {
-      where.push('state = ?');
+    if (f.state === 'failed') where.push(`state = 'done' AND failed = 1`);
+    else if (f.state) {
+      where.push(f.state === 'done' ? 'state = ? AND failed = 0' : 'state = ?');
       args.push(f.state);
     }
     if (f.recipientId !== undefined) {
@@ -171,18 +183,40 @@ export class NotifyRepo {
   }
 
   /** Ends an open alert; false when it had already ended. */
-  endAlert(id: string, state: 'done' | 'cancelled', reason: string, at: number): boolean {
+  endAlert(id: string, state: 'done' | 'cancelled' | 'failed', reason: string, at: number): boolean {
     return (
       this.db
         .prepare(
-          `UPDATE notify_alerts SET state = ?, reason = ?, ended_at = ? WHERE id = ? AND state IN ('collecting', 'running')`,
+          `UPDATE notify_alerts SET state = ?, failed = ?, reason = ?, ended_at = ? WHERE id = ? AND state IN ('collecting', 'running')`,
         )
-        .run(state, reason, at, id).changes === 1
+        .run(state === 'failed' ? 'done' : state, state === 'failed' ? 1 : 0, reason, at, id).changes === 1
+    );
+  }
+
+  /** Whether any step of the alert reached its recipient. */
+  anyDelivered(alertId: string): boolean {
+    return (
+      this.db.prepare(`SELECT 1 FROM notify_steps WHERE alert_id = ? AND state = 'delivered' LIMIT 1`).get(alertId) !==
+      undefined
+    );
+  }
+
+  /** Whether a message to this recipient has ever been in an alert (so a restart does not alert it again). */
+  hasAlerted(recipientId: number, messageId: string): boolean {
+    return (
+      this.db
+        .prepare(
+          `SELECT 1 FROM notify_alert_messages m JOIN notify_alerts a ON a.id = m.alert_id
+           WHERE a.recipient_id = ? AND m.message_id = ? LIMIT 1`,
+        )
+        .get(recipientId, messageId) !== undefined
     );
   }
 
   reopenAlert(id: string): void {
-    this.db.prepare(`UPDATE notify_alerts SET state = 'running', reason = NULL, ended_at = NULL WHERE id = ?`).run(id);
+    this.db
+      .prepare(`UPDATE notify_alerts SET state = 'running', failed = 0, reason = NULL, ended_at = NULL WHERE id = ?`)
+      .run(id);
   }
 
   // ---- messages ----------------------------------------------------------------
@@ -283,13 +317,15 @@ export class NotifyRepo {
    * statement, so two schedulers (or two nodes) never both perform it.
    */
   claimStep(id: number, nodeId: string, now: number): boolean {
-    return (
-      this.db
-        .prepare(
-          `UPDATE notify_steps SET state = 'in-progress', attempts = attempts + 1, node_id = ?, started_at = ?
+    // Durable before the step is performed: after a power loss it is known to have been started (at most once).
+    return this.transaction(
+      () =>
+        this.db
+          .prepare(
+            `UPDATE notify_steps SET state = 'in-progress', attempts = attempts + 1, node_id = ?, started_at = ?
            WHERE id = ? AND state = 'scheduled'`,
-        )
-        .run(nodeId, now, id).changes === 1
+          )
+          .run(nodeId, now, id).changes === 1,
     );
   }
 

@@ -68,7 +68,14 @@ export class PresenceRepo {
   private readonly db: Db;
   private readonly stmt;
 
-  constructor(db: Db) {
+  /**
+   * `audioUrl` signs a voice message's audio URL at the moment the message is read: a stored signed URL
+   * expires (audio.urlTtlSeconds), the audio id does not.
+   */
+  constructor(
+    db: Db,
+    private readonly audioUrl?: (audioId: string) => string | null,
+  ) {
     this.db = db;
     this.stmt = {
       status: this.q('SELECT state, status_text AS statusText FROM presence_status WHERE user_id = ?'),
@@ -89,6 +96,12 @@ export class PresenceRepo {
   private readonly statements = new Map<string, Statement>();
 
   /** A prepared statement, prepared once per SQL text. */
+  private toMessage(r: MessageRow): StoredMessage {
+    const m = toMessage(r);
+    const fresh = m.audioId && this.audioUrl ? this.audioUrl(m.audioId) : null;
+    return fresh ? { ...m, audioUrl: fresh } : m;
+  }
+
   private q(sql: string): Statement {
     let st = this.statements.get(sql);
     if (!st) {
@@ -213,14 +226,35 @@ export class PresenceRepo {
     return (this.stmt.member.get(sessionId, userId) as { state: MemberState } | undefined)?.state ?? null;
   }
 
+  /**
+   * Sets a member's state. Leaving or declining fixes what they may read (the session's last message now);
+   * being invited or joining again lifts it.
+   */
   setMember(sessionId: string, userId: number, state: MemberState, invitedBy: number | null, now: number): void {
+    const until =
+      state === 'left' || state === 'declined'
+        ? (
+            this.q('SELECT COALESCE(MAX(id), 0) AS n FROM messages WHERE session_id = ?').get(sessionId) as {
+              n: number;
+            }
+          ).n
+        : null;
     this.db
       .prepare(
-        `INSERT INTO session_members (session_id, user_id, state, invited_by, updated_at) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO session_members (session_id, user_id, state, invited_by, updated_at, read_until) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(session_id, user_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at,
-           invited_by = COALESCE(excluded.invited_by, session_members.invited_by)`,
+           invited_by = COALESCE(excluded.invited_by, session_members.invited_by), read_until = excluded.read_until`,
       )
-      .run(sessionId, userId, state, invitedBy, now);
+      .run(sessionId, userId, state, invitedBy, now, until);
+  }
+
+  /** The last message id a member may read, or null when they may read all (invited or joined). */
+  readUntil(sessionId: string, userId: number): number | null {
+    const r = this.q('SELECT read_until AS n FROM session_members WHERE session_id = ? AND user_id = ?').get(
+      sessionId,
+      userId,
+    ) as { n: number | null } | undefined;
+    return r?.n ?? null;
   }
 
   /** Every member of a session and their state, in one read (the hot path of a post). */
@@ -252,27 +286,44 @@ export class PresenceRepo {
 
   message(id: number): StoredMessage | null {
     const r = this.q(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.id = ?`).get(id) as MessageRow | undefined;
-    return r ? toMessage(r) : null;
+    return r ? this.toMessage(r) : null;
   }
 
   /** A session's messages after `afterId`, oldest first, at most `limit`. */
-  history(sessionId: string, afterId: number, limit: number): StoredMessage[] {
-    return (
-      this.db
-        .prepare(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`)
-        .all(sessionId, afterId, limit) as MessageRow[]
-    ).map(toMessage);
-  }
-
-  /** The last `limit` messages of a session, oldest first. */
-  recent(sessionId: string, limit: number): StoredMessage[] {
+  history(sessionId: string, afterId: number, limit: number, untilId = Number.MAX_SAFE_INTEGER): StoredMessage[] {
     return (
       this.db
         .prepare(
-          `SELECT * FROM (SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? ORDER BY m.id DESC LIMIT ?) ORDER BY id`,
+          `SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? AND m.id > ? AND m.id <= ? ORDER BY m.id LIMIT ?`,
         )
-        .all(sessionId, limit) as MessageRow[]
-    ).map(toMessage);
+        .all(sessionId, afterId, untilId, limit) as MessageRow[]
+    ).map((r) => this.toMessage(r));
+  }
+
+  /** The last `limit` messages of a session up to `untilId`, oldest first. */
+  recent(sessionId: string, limit: number, untilId = Number.MAX_SAFE_INTEGER): StoredMessage[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM (SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? AND m.id <= ? ORDER BY m.id DESC LIMIT ?) ORDER BY id`,
+        )
+        .all(sessionId, untilId, limit) as MessageRow[]
+    ).map((r) => this.toMessage(r));
+  }
+
+  /**
+   * Deliveries still pending (no link took the message) of messages stored since `since`, oldest first:
+   * each is the intent of an alert, written in the same transaction as its message.
+   */
+  pendingDeliveries(since: number, limit: number): { recipientId: number; message: StoredMessage }[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT d.recipient_id AS recipientId, ${MESSAGE_COLS} FROM deliveries d JOIN messages m ON m.id = d.message_id
+           WHERE d.state = 'pending' AND m.created_at >= ? ORDER BY m.id LIMIT ?`,
+        )
+        .all(since, limit) as (MessageRow & { recipientId: number })[]
+    ).map((r) => ({ recipientId: r.recipientId, message: this.toMessage(r) }));
   }
 
   /** Messages to a recipient in the given delivery states, oldest first. */
@@ -291,7 +342,7 @@ export class PresenceRepo {
     }
     sql += ' ORDER BY m.id LIMIT ?';
     args.push(opts.limit ?? 1000);
-    return (this.q(sql).all(...args) as MessageRow[]).map(toMessage);
+    return (this.q(sql).all(...args) as MessageRow[]).map((r) => this.toMessage(r));
   }
 
   deliveryStates(messageId: number): { recipientId: number; state: DeliveryState }[] {
@@ -430,7 +481,7 @@ export class PresenceRepo {
       this.db
         .prepare(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.id > ? AND m.node_id <> ? ORDER BY m.id LIMIT ?`)
         .all(afterId, nodeId, limit) as MessageRow[]
-    ).map(toMessage);
+    ).map((r) => this.toMessage(r));
   }
 
   hasLinksElsewhere(userId: number, nodeId: string): boolean {

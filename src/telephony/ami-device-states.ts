@@ -1,8 +1,10 @@
 /**
  * Device state from AMI (asterisk-manager): a user's desk phone in use shows
  * as "on the phone". The manager connection logs in with events on, keeps
- * itself connected (asterisk-manager's keepConnected, called right after
- * construction as it requires), sends Ping as a heartbeat, and on each login
+ * itself connected (our own reconnect on the library's schedule - 10 s,
+ * growing by 10 s to 60 s - rather than asterisk-manager's keepConnected,
+ * which writes to the console and cannot be cancelled), sends Ping as a
+ * heartbeat, and on each login
  * asks for the current state of every device (DeviceStateList), so a
  * reconnect loses no change for good.
  *
@@ -18,6 +20,10 @@ import type { DeviceStateEvent, DeviceStateSource } from './port.js';
 
 type State = DeviceStateEvent['state'];
 
+/** asterisk-manager's reconnect schedule, kept: 10 s, then 10 s more each time, at most 60 s. */
+const FIRST_RECONNECT_MS = 10_000;
+const MAX_RECONNECT_MS = 60_000;
+
 /** The part of asterisk-manager (untyped) this source uses. */
 interface ManagerMessage {
   event?: string;
@@ -29,8 +35,10 @@ interface ManagerMessage {
 interface Manager {
   on(event: string, listener: (msg: ManagerMessage) => void): void;
   removeAllListeners(event?: string): void;
-  /** Reconnects (10 s, growing to 60 s) whenever the connection closes; call it right after construction. */
-  keepConnected(): void;
+  /** Opens the connection again (a no-op while it is open); the callback runs once connected. */
+  connect(port: number, host: string, callback?: () => void): void;
+  /** Logs in with the credentials given at construction. */
+  login(callback?: () => void): void;
   action(action: Record<string, string>, callback?: (err: unknown, res: ManagerMessage) => void): string;
   disconnect(callback?: () => void): void;
   isConnected(): boolean;
@@ -82,6 +90,8 @@ export class AmiDeviceStates implements DeviceStateSource {
   private awaitingPong = false;
   private closed = false;
   private loggedIn = false;
+  private reconnectTimer: TimerHandle | undefined;
+  private reconnectDelayMs = FIRST_RECONNECT_MS;
   /** Logins so far (tests read it). */
   logins = 0;
 
@@ -124,6 +134,7 @@ export class AmiDeviceStates implements DeviceStateSource {
   async close(): Promise<void> {
     this.closed = true;
     if (this.pingTimer) this.opts.clock.clearTimeout(this.pingTimer);
+    if (this.reconnectTimer) this.opts.clock.clearTimeout(this.reconnectTimer);
     const m = this.manager;
     this.manager = undefined;
     if (m) await new Promise<void>((r) => m.disconnect(() => r()));
@@ -134,13 +145,22 @@ export class AmiDeviceStates implements DeviceStateSource {
     const { host, port, user, secret, log } = this.opts;
     if (!this.createManager) return;
     const m = this.createManager(port, host, user, secret, true);
-    m.keepConnected();
     this.manager = m;
     this.loggedIn = false;
+    m.on('connect', () => {
+      this.reconnectDelayMs = FIRST_RECONNECT_MS;
+    });
     m.on('close', () => {
       if (this.manager !== m || this.closed) return;
       this.loggedIn = false;
-      log.warn({ host, port }, 'AMI connection closed; asterisk-manager reconnects');
+      const delayMs = this.reconnectDelayMs;
+      this.reconnectDelayMs = Math.min(MAX_RECONNECT_MS, delayMs + FIRST_RECONNECT_MS);
+      log.warn({ host, port, retryInMs: delayMs }, 'AMI connection closed; reconnecting');
+      if (this.reconnectTimer) this.opts.clock.clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = this.opts.clock.setTimeout(() => {
+        this.reconnectTimer = undefined;
+        if (this.manager === m && !this.closed) m.connect(port, host, () => m.login());
+      }, delayMs);
     });
     m.on('response', (r) => {
       if (String(r.response).toLowerCase() === 'error' && /authentication/i.test(String(r.message)))
@@ -212,9 +232,8 @@ export class AmiDeviceStates implements DeviceStateSource {
 }
 
 /**
- * Makes a manager we are done with harmless: asterisk-manager may still hold
- * a reconnect timer (it cannot be cancelled); if that fires, the connection
- * it opens is closed at once, and its errors go nowhere instead of crashing.
+ * Makes a manager we are done with harmless: a connection it still opens is
+ * closed at once, and its errors go nowhere instead of crashing.
  */
 function retire(m: Manager): void {
   m.removeAllListeners();

@@ -64,6 +64,13 @@ export interface AriCallControlOptions {
    * server's listen backlog (dropped SYNs cost seconds of retransmission).
    */
   maxConcurrentRequests?: number;
+  /**
+   * A playback whose PlaybackFinished never comes ends as failed after this long, and the flow goes on
+   * (an event lost without a reconnect would hold the call for ever). Default 300 s.
+   */
+  playbackWatchdogMs?: number;
+  /** A recording ends as failed this long after its maximum duration (or the playback watchdog when it has none). Default 30 s. */
+  recordingWatchdogMarginMs?: number;
 }
 
 interface PendingOriginate {
@@ -308,20 +315,64 @@ export class AriCallControl implements CallControl, BridgeControl, CallHost {
     }
   }
 
+  private readonly watchdogs = new Map<string, TimerHandle>();
+
+  private watch(key: string, ms: number, fire: () => void): void {
+    this.unwatch(key);
+    this.watchdogs.set(
+      key,
+      this.opts.clock.setTimeout(() => {
+        this.watchdogs.delete(key);
+        fire();
+      }, ms),
+    );
+  }
+
+  private unwatch(key: string): void {
+    const t = this.watchdogs.get(key);
+    if (t) this.opts.clock.clearTimeout(t);
+    this.watchdogs.delete(key);
+  }
+
   trackPlayback(p: PendingPlayback): void {
     this.playbacks.set(p.id, p);
+    const ms = this.opts.playbackWatchdogMs ?? 300_000;
+    this.watch(`p:${p.id}`, ms, () => {
+      if (this.playbacks.get(p.id) !== p) return;
+      this.opts.log.warn(
+        { callId: p.call.id, playbackId: p.id, afterMs: ms },
+        'playback never finished: ended as failed',
+      );
+      void this.request('stop playback', (c) => c.playbacks.stop({ playbackId: p.id })).catch(() => {});
+      p.settle('failed');
+    });
   }
 
   untrackPlayback(id: string): void {
     this.playbacks.delete(id);
+    this.unwatch(`p:${id}`);
   }
 
   trackRecording(r: PendingRecording): void {
     this.recordings.set(r.name, r);
+    const ms =
+      r.maxDurationSeconds > 0
+        ? r.maxDurationSeconds * 1000 + (this.opts.recordingWatchdogMarginMs ?? 30_000)
+        : (this.opts.playbackWatchdogMs ?? 300_000);
+    this.watch(`r:${r.name}`, ms, () => {
+      if (this.recordings.get(r.name) !== r) return;
+      this.opts.log.warn(
+        { callId: r.call.id, recording: r.name, afterMs: ms },
+        'recording never finished: ended as failed',
+      );
+      void this.request('stop recording', (c) => c.recordings.stop({ recordingName: r.name })).catch(() => {});
+      r.settle({ name: r.name, outcome: 'failed', durationSeconds: 0, format: r.format });
+    });
   }
 
   untrackRecording(name: string): void {
     this.recordings.delete(name);
+    this.unwatch(`r:${name}`);
   }
 
   callEnded(call: AriCall): void {

@@ -84,6 +84,7 @@ export interface AriRest {
     getStoredFile(params: { recordingName: string }): Promise<Buffer>;
     deleteStored: Req<{ recordingName: string }>;
     getLive: Req<{ recordingName: string }>;
+    stop: Req<{ recordingName: string }>;
     getStored: Req<{ recordingName: string }>;
   };
   applications: { get(params: { applicationName: string }): Promise<{ channel_ids: string[] }> };
@@ -111,6 +112,8 @@ export interface PendingRecording {
   name: string;
   call: AriCall;
   format: string;
+  /** The longest the recording may run (0: no limit): its watchdog allows this plus a margin. */
+  maxDurationSeconds: number;
   settle(result: RecordingResult): void;
 }
 
@@ -246,6 +249,7 @@ export class AriCall implements Call {
         name: options.name,
         call: this,
         format,
+        maxDurationSeconds: options.maxDurationSeconds ?? 0,
         settle: (r) => {
           this.host.untrackRecording(options.name);
           resolve(r);

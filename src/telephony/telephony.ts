@@ -35,6 +35,8 @@ export class Telephony {
       clock,
       reconnectInitialMs: t.reconnectInitialMs,
       reconnectMaxMs: t.reconnectMaxMs,
+      playbackWatchdogMs: t.playbackWatchdogSeconds * 1000,
+      recordingWatchdogMarginMs: t.recordingWatchdogMarginSeconds * 1000,
     });
     this.deviceStates = new AmiDeviceStates({
       host: t.ami.host ?? '127.0.0.1',
@@ -58,6 +60,7 @@ export class Telephony {
         ariPort: s.ariPort,
         amiPort: s.amiPort,
         controlPort: s.controlPort,
+        controlToken: s.controlToken,
         user: t.ari.user,
         password: t.ari.password,
         amiUser: t.ami.user,

@@ -10,6 +10,7 @@ import type { Services } from '../app.js';
 import { AppError } from '../core/errors.js';
 import type { ImSession } from '../presence/types.js';
 import { resolveAuth, sendRedirect, type WebAuth } from './auth.js';
+import { clientAddress, type WebLimits } from './limits.js';
 import {
   ContactBody,
   ContactsAnswer,
@@ -21,6 +22,7 @@ import {
   MessageBody,
   Messages,
   MessageView,
+  PasswordBody,
   PresenceBody,
   PresenceView,
   ReadBody,
@@ -67,12 +69,13 @@ export function sessionView(services: Pick<Services, 'accounts'>, s: ImSession) 
 
 export async function login(
   services: Pick<Services, 'accounts' | 'presence'>,
-  username: unknown,
-  password: unknown,
-  client: string,
+  limits: WebLimits,
+  attempt: { username: unknown; password: unknown; client: string; address: string },
 ): Promise<{ token: string; user: User; object: WebAuth['object'] }> {
+  const { username, password, client, address } = attempt;
   if (typeof username !== 'string' || typeof password !== 'string')
     throw new AppError('WEB_BAD_REQUEST', 'give a username and a password');
+  await limits.checkLogin(address, username);
   const r = await services.accounts.validatePassword(username, password);
   if (!r.ok) {
     if (r.reason === 'locked')
@@ -106,8 +109,16 @@ const authOf = (request: FastifyRequest): WebAuth => {
   return request.auth;
 };
 
-/** The API's routes; `services` are the collaborators its handlers use. */
-export function apiPlugin(services: Pick<Services, 'accounts' | 'presence'>) {
+/**
+ * The API's routes; `services` are the collaborators its handlers use.
+ * `endObject` cuts the live connections of a session object that has ended
+ * (log-out, another session's password change).
+ */
+export function apiPlugin(
+  services: Pick<Services, 'accounts' | 'presence'>,
+  limits: WebLimits,
+  endObject: (objectId: string) => void,
+) {
   return async (base: FastifyInstance): Promise<void> => {
     const app = zodRoutes(base);
     const { presence } = services;
@@ -133,7 +144,12 @@ export function apiPlugin(services: Pick<Services, 'accounts' | 'presence'>) {
       },
       async (request, reply) => {
         const { username, password } = request.body;
-        const { token, user, object } = await login(services, username, password, 'api');
+        const { token, user, object } = await login(services, limits, {
+          username,
+          password,
+          client: 'api',
+          address: clientAddress(request),
+        });
         request.userName = user.username;
         return reply.code(201).send({
           token,
@@ -150,8 +166,47 @@ export function apiPlugin(services: Pick<Services, 'accounts' | 'presence'>) {
         schema: { summary: 'End the session object', tags: ['session'], response: { 204: z.null(), ...common } },
       },
       async (request, reply) => {
-        presence.objects.end(authOf(request).object.id);
+        const { object } = authOf(request);
+        presence.objects.end(object.id);
+        endObject(object.id);
         return reply.code(204).send(null);
+      },
+    );
+
+    // A new password ends every other session of the user (a thief's included); the one that changed it goes on.
+    app.post(
+      '/api/v1/password',
+      {
+        ...authed,
+        schema: {
+          summary: "Change your password; ends the user's other session objects, keeps this one",
+          tags: ['session'],
+          body: PasswordBody,
+          response: {
+            200: z.object({ changed: z.literal(true), endedSessions: z.number().int() }),
+            ...errorAnswers(400, 401, 403, 423, 429),
+          },
+        },
+      },
+      async (request) => {
+        const auth = authOf(request);
+        const { currentPassword, newPassword } = request.body;
+        await limits.checkLogin(clientAddress(request), auth.user.username);
+        const r = await services.accounts.validatePassword(auth.user.username, currentPassword);
+        if (!r.ok) {
+          if (r.reason === 'locked')
+            throw new AppError('ACCOUNTS_LOCKED', 'too many failed tries; the account is locked for a while');
+          throw new AppError('ACCOUNTS_BAD_CREDENTIALS', 'the current password is wrong');
+        }
+        await services.accounts.setPassword(auth.user.id, newPassword);
+        let ended = 0;
+        for (const o of presence.objects.ofUser(auth.user.id)) {
+          if (o.id === auth.object.id) continue;
+          presence.objects.end(o.id);
+          endObject(o.id);
+          ended++;
+        }
+        return { changed: true as const, endedSessions: ended };
       },
     );
 
@@ -393,6 +448,7 @@ export function apiPlugin(services: Pick<Services, 'accounts' | 'presence'>) {
         },
       },
       async (request, reply) => {
+        await limits.checkPost(authOf(request).user.id);
         const message = await presence.postMessage({
           sessionId: request.params.id,
           fromUserId: authOf(request).user.id,

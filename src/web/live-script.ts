@@ -64,21 +64,46 @@ export const LIVE_JS = `'use strict';
   };
   var form = document.getElementById('send');
   var input = document.getElementById('text');
+  var sendError = document.getElementById('send-error');
+  // The limit is in UTF-8 bytes, as the server counts it (maxlength would count characters).
+  var maxBytes = input ? Number(input.getAttribute('data-max-bytes')) || 0 : 0;
+  function refused(text) {
+    if (!sendError) return;
+    sendError.textContent = text;
+    sendError.hidden = false;
+  }
   if (form && input && sessionId) {
     var ref = 0;
+    var pending = {};
     form.addEventListener('submit', function (ev) {
       if (ws.readyState !== 1) return;
       ev.preventDefault();
       var text = input.value;
       if (!text.trim()) return;
-      ws.send(JSON.stringify({ type: 'send', ref: ++ref, sessionId: sessionId, text: text }));
+      var bytes = new TextEncoder().encode(text).length;
+      if (maxBytes && bytes > maxBytes) {
+        refused('Not sent: the message has ' + bytes + ' bytes; at most ' + maxBytes + ' fit (letters with accents and emoji take more than one).');
+        return;
+      }
+      ref++;
+      pending[ref] = text;
+      ws.send(JSON.stringify({ type: 'send', ref: ref, sessionId: sessionId, text: text }));
       input.value = '';
+      if (sendError) sendError.hidden = true;
     });
     ws.addEventListener('message', function (ev) {
       var e;
       try { e = JSON.parse(ev.data); } catch (x) { return; }
-      if (e.type === 'ack' && e.message) addMessage(e.message);
-      else if (e.type === 'error' && e.error) notice(e.error.message);
+      if (e.type === 'ack' && e.message) {
+        delete pending[e.ref];
+        addMessage(e.message);
+      } else if (e.type === 'error' && e.error) {
+        // A refused message comes back into the field (unless something new was typed) with why.
+        var kept = pending[e.ref];
+        delete pending[e.ref];
+        if (kept !== undefined && input.value === '') input.value = kept;
+        refused('Not sent: ' + e.error.message);
+      }
     });
   }
 })();

@@ -5,9 +5,21 @@
 
 const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
+/**
+ * What XML 1.0 forbids (outside its Char production: C0 controls but tab, CR
+ * and LF; lone surrogates; U+FFFE and U+FFFF) and HTML calls parse errors.
+ * Such a character in one message would make every WML deck that shows it
+ * ill-formed, so none reaches a page: each becomes U+FFFD.
+ */
+const XML_ILLEGAL = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+export function xmlSafe(value: string): string {
+  return value.replace(XML_ILLEGAL, '\uFFFD');
+}
+
 /** Text or attribute value in HTML. */
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => HTML[c] as string);
+  return xmlSafe(String(value ?? '')).replace(/[&<>"']/g, (c) => HTML[c] as string);
 }
 
 /**
@@ -15,11 +27,7 @@ export function escapeHtml(value: unknown): string {
  * WML browser substitutes $(name) variables in text and attributes.
  */
 export function escapeWml(value: unknown): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters outright
-  return escapeHtml(String(value ?? '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')).replace(
-    /\$/g,
-    '$$$$',
-  );
+  return escapeHtml(value).replace(/\$/g, '$$$$');
 }
 
 /** True when the client asks for WML over HTML (a WAP phone's Accept header). */

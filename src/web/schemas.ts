@@ -78,6 +78,7 @@ export const Messages = z.object({ messages: z.array(MessageView) });
 export const UserRef = z.union([z.string().max(64), z.number().int()]);
 
 export const LoginBody = z.object({ username: z.string(), password: z.string() });
+export const PasswordBody = z.object({ currentPassword: z.string(), newPassword: z.string() });
 export const LoginAnswer = z.object({ token: z.string(), sessionObjectId: z.string(), user: UserView });
 export const MeAnswer = z.object({
   user: UserView,

@@ -18,9 +18,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, {
@@ -54,6 +56,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route registered (HEAD twins left out), for the check that the document shows them all. */
     routeList: readonly { method: string | string[]; url: string }[];
+    /** The port the server listens on (once it does). */
+    readonly port: number;
   }
 }
 
@@ -159,11 +163,16 @@ export function toAppError(e: unknown, request?: FastifyRequest): AppError | nul
   return null;
 }
 
+/** Retry-After for an error that says when to try again. */
+export function retryHeaders(error: AppError): Record<string, string> {
+  const after = error.details?.retryAfterSeconds;
+  return typeof after === 'number' ? { 'retry-after': String(after) } : {};
+}
+
 /** Sends a coded error as JSON (the API's shape). */
 export function sendAppError(reply: FastifyReply, error: AppError): FastifyReply {
-  const after = error.details?.retryAfterSeconds;
-  if (typeof after === 'number') reply.header('retry-after', String(after));
   return reply
+    .headers(retryHeaders(error))
     .code(error.status)
     .header('cache-control', 'no-store')
     .type('application/json; charset=utf-8')
@@ -241,6 +250,8 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   app.removeContentTypeParser('text/plain');
   app.register(fastifyFormbody, { bodyLimit: opts.bodyLimitBytes });
   app.register(fastifyCookie);
+  // Limits are asked for where they apply (web/limits.ts), not hung on every route.
+  app.register(fastifyRateLimit, { global: false });
   app.register(fastifyWebsocket, {
     options: { maxPayload: opts.wsMaxPayloadBytes, perMessageDeflate: false },
     // A socket that errors after the upgrade is closed; its link closes with it.
@@ -276,6 +287,11 @@ export function createWebServer(opts: WebServerOptions): WebServer {
       routes.push({ method: route.method, url: route.url });
   });
   app.decorate('routeList', routes);
+  app.decorate('port', {
+    getter(this: FastifyInstance) {
+      return (this.server.address() as AddressInfo).port;
+    },
+  });
 
   // A URL the parser let through (it fits the header limit) may still be over the URL limit.
   app.addHook('onRequest', async (request) => {
@@ -293,12 +309,6 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    // An upgrade to a path that is not a WebSocket is not ours: the socket is closed.
-    if (request.headers.upgrade) {
-      reply.hijack();
-      request.raw.socket.destroy();
-      return;
-    }
     const path = request.url.split('?')[0] ?? '/';
     const allowed = METHODS.filter((m) => m !== request.method && app.findRoute({ method: m, url: path }) !== null);
     if (allowed.length > 0 && request.method !== 'HEAD') {

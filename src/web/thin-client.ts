@@ -7,30 +7,43 @@
  * Rules:
  * - Browsers keep the resume token in an HttpOnly cookie; WML pages carry it
  *   in every URL (`s=`), since many WAP phones keep no cookies.
- * - Every form carries the session object's CSRF token (the login form a
- *   signed, expiring one) and a POST without it changes nothing.
+ * - Every form carries the session object's CSRF token and a POST without it
+ *   changes nothing. The log-in form's token is signed, expires, and is bound
+ *   to a pre-session cookie of the browser that fetched the form (no log-in
+ *   CSRF); WML log-ins set no cookie, so theirs is unbound.
+ * - Cookies are Secure when the node is served over TLS: http.publicUrl is
+ *   https, or http.trustForwardedProto is on and X-Forwarded-Proto says https.
+ * - A reply link logs its user in once: its nonce is recorded, and a second
+ *   use gets a page that says so and offers the log-in form.
+ * - A refused message (too long, too fast, ...) re-renders the chat with the
+ *   error and the typed text, never loses it.
  * - User text is escaped for the page's language (WML also doubles "$").
  * - A thin client counts as a "web" link while it keeps asking for pages
  *   (presence.webLinkIdleSeconds after the last one).
  * - Showing a chat marks the messages on it read.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.js';
 import type { TimerHandle } from '../core/clock.js';
 import { AppError, isAppError } from '../core/errors.js';
 import type { ImSession, Link, StoredMessage } from '../presence/types.js';
-import { REPLY_LINK_PATH, replyLinkSecret, verifyReplyToken } from '../notify/reply-link.js';
+import { REPLY_LINK_PATH, type ReplyLinkUses, replyLinkSecret, verifyReplyToken } from '../notify/reply-link.js';
 import { login } from './api.js';
 import { COOKIE, checkCsrf, resolveAuth, sendRedirect, type WebAuth } from './auth.js';
-import { toAppError } from './server.js';
+import { clientAddress, type WebLimits } from './limits.js';
 import { escapeHtml, escapeWml, prefersWml } from './markup.js';
 import { LIVE_JS } from './live-script.js';
+import { retryHeaders, toAppError } from './server.js';
 
 type Format = 'html' | 'wml';
 
 const WML_HEAD =
   '<?xml version="1.0"?>\n<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.1//EN" "http://www.wapforum.org/DTD/wml_1.1.xml">\n';
+
+/** The pre-session cookie the log-in form's CSRF token is bound to. */
+const PRE_COOKIE = 'presid';
 
 const CSP =
   "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -71,7 +84,11 @@ export class ThinClient {
   private replySecret: string | undefined;
   private readonly webLinks = new Map<string, { link: Link; timer: TimerHandle }>();
 
-  constructor(private readonly services: Services) {}
+  constructor(
+    private readonly services: Services,
+    private readonly limits: WebLimits,
+    private readonly replyLinkUses: ReplyLinkUses,
+  ) {}
 
   /** The thin client's pages, as a plugin; its errors become pages too. */
   plugin() {
@@ -95,7 +112,7 @@ export class ThinClient {
           const internal = new AppError('CORE_INTERNAL', 'Something went wrong on our side; try again.');
           return this.sendPage(res, fmt, 500, 'Error', this.errorBody(fmt, internal));
         }
-        return this.sendPage(res, fmt, error.status, 'Error', this.errorBody(fmt, error));
+        return this.sendPage(res, fmt, error.status, 'Error', this.errorBody(fmt, error), '', retryHeaders(error));
       });
       this.mount(router);
     };
@@ -127,7 +144,7 @@ export class ThinClient {
       this.form((ctx, p) => {
         this.dropWebLink(p.auth.object.id);
         this.services.presence.objects.end(p.auth.object.id);
-        ctx.res.clearCookie(COOKIE, { path: '/', httpOnly: true, sameSite: 'lax' });
+        ctx.res.clearCookie(COOKIE, this.cookieOptions(ctx.req));
         sendRedirect(ctx.res, 303, '/login');
       }),
     );
@@ -173,11 +190,16 @@ export class ThinClient {
       '/chat/:id/send',
       this.form(async (ctx, p, f) => {
         const id = ctx.params.id as string;
-        await this.services.presence.postMessage({
-          sessionId: id,
-          fromUserId: p.auth.user.id,
-          text: f.get('text') ?? '',
-        });
+        const text = f.get('text') ?? '';
+        try {
+          await this.limits.checkPost(p.auth.user.id);
+          await this.services.presence.postMessage({ sessionId: id, fromUserId: p.auth.user.id, text });
+        } catch (e) {
+          // Refused: the chat again, with why and with what was typed.
+          if (!isAppError(e) || e.code === 'PRESENCE_SESSION_NOT_FOUND') throw e;
+          this.chat(ctx, p, { text, error: e });
+          return;
+        }
         this.back(ctx, p, `/chat/${id}`);
       }),
     );
@@ -214,7 +236,7 @@ export class ThinClient {
         await fn(ctx, { fmt, auth: r.auth });
       } catch (e) {
         if (!isAppError(e)) throw e;
-        this.sendPage(ctx.res, fmt, e.status, 'Error', this.errorBody(fmt, e, r.auth));
+        this.sendPage(ctx.res, fmt, e.status, 'Error', this.errorBody(fmt, e, r.auth), '', retryHeaders(e));
       }
     };
   }
@@ -245,9 +267,14 @@ export class ThinClient {
     title: string,
     body: string,
     extra = '',
+    more: Record<string, string> = {},
   ): FastifyReply {
     let text: string;
-    const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+    const headers: Record<string, string> = {
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...more,
+    };
     if (fmt === 'wml') {
       text = `${WML_HEAD}<wml>\n${body}\n</wml>\n`;
       headers['content-type'] = 'text/vnd.wap.wml; charset=utf-8';
@@ -298,15 +325,44 @@ export class ThinClient {
     return this.loginKey;
   }
 
-  private loginToken(): string {
-    const ts = String(this.services.clock.now());
-    return `${ts}.${createHmac('sha256', this.loginSecret).update(ts).digest('base64url')}`;
+  /** Cookie attributes (@fastify/cookie); Secure when this node is reached over TLS. */
+  private cookieOptions(req: FastifyRequest): CookieSerializeOptions {
+    const { http } = this.services.config;
+    const forwarded = String(req.headers['x-forwarded-proto'] ?? '')
+      .split(',')[0]
+      ?.trim()
+      .toLowerCase();
+    const isTls = http.publicUrl?.startsWith('https:') === true || (http.trustForwardedProto && forwarded === 'https');
+    return { path: '/', httpOnly: true, sameSite: 'lax', ...(isTls ? { secure: true } : {}) };
   }
 
-  private checkLoginToken(token: string | null): void {
+  private setSessionCookie(ctx: RequestContext, token: string): void {
+    ctx.res.setCookie(COOKIE, token, this.cookieOptions(ctx.req));
+  }
+
+  /** The browser's pre-session id (set now when it has none); '' for WML, whose log-ins set no cookie. */
+  private preSession(ctx: RequestContext, fmt: Format): string {
+    if (fmt === 'wml') return '';
+    const have = ctx.req.cookies[PRE_COOKIE];
+    if (have && /^[A-Za-z0-9_-]{22}$/.test(have)) return have;
+    const id = randomBytes(16).toString('base64url');
+    ctx.res.setCookie(PRE_COOKIE, id, { ...this.cookieOptions(ctx.req), maxAge: 3600 });
+    return id;
+  }
+
+  private loginToken(pre: string): string {
+    const ts = String(this.services.clock.now());
+    return `${ts}.${createHmac('sha256', this.loginSecret).update(`${ts}|${pre}`).digest('base64url')}`;
+  }
+
+  private checkLoginToken(token: string | null, pre: string | undefined, fmt: Format): void {
     const [ts, mac] = (token ?? '').split('.');
+    // A browser's form must come back with the cookie it was served with.
+    const bound = fmt === 'wml' ? '' : (pre ?? '');
+    if (fmt === 'html' && bound === '')
+      throw new AppError('WEB_CSRF_FAILED', 'the log-in form is stale; reload it and try again');
     const want = createHmac('sha256', this.loginSecret)
-      .update(ts ?? '')
+      .update(`${ts ?? ''}|${bound}`)
       .digest('base64url');
     const fresh = Number(ts) > this.services.clock.now() - 3600_000;
     const a = Buffer.from(want);
@@ -323,9 +379,9 @@ export class ThinClient {
     else sendRedirect(ctx.res, 303, '/login');
   }
 
-  private loginForm(ctx: RequestContext, status = 200, error?: string, username = ''): void {
+  private loginForm(ctx: RequestContext, status = 200, error?: string, username = '', more = {}): void {
     const fmt = this.fmt(ctx.req);
-    const csrf = this.loginToken();
+    const csrf = this.loginToken(this.preSession(ctx, fmt));
     if (fmt === 'wml') {
       this.sendPage(
         ctx.res,
@@ -333,6 +389,8 @@ export class ThinClient {
         status,
         'Log in',
         `<card id="login" title="Log in"><p>${error ? `<b>${escapeWml(error)}</b><br/>` : ''}Username: <input name="u" value="${escapeWml(username)}" maxlength="32"/><br/>Password: <input name="pw" type="password" maxlength="256"/><br/><anchor>Log in<go method="post" href="/login"><postfield name="username" value="$(u)"/><postfield name="password" value="$(pw)"/><postfield name="csrf" value="${escapeWml(csrf)}"/></go></anchor></p></card>`,
+        '',
+        more,
       );
       return;
     }
@@ -342,6 +400,8 @@ export class ThinClient {
       status,
       'Log in',
       `<body><h1>Log in</h1>${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}<form method="post" action="/login"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><p><label>Username <input name="username" value="${escapeHtml(username)}" maxlength="32" autocomplete="username" required></label></p><p><label>Password <input type="password" name="password" maxlength="256" autocomplete="current-password" required></label></p><p><button type="submit">Log in</button></p></form></body>`,
+      '',
+      more,
     );
   }
 
@@ -353,9 +413,14 @@ export class ThinClient {
   private replyLink(ctx: RequestContext): void {
     const fmt = this.fmt(ctx.req);
     this.replySecret ??= replyLinkSecret(this.services.config);
+    const now = this.services.clock.now();
     const t = new URLSearchParams(ctx.req.url.split('?')[1] ?? '').get('t');
-    const v = verifyReplyToken(this.replySecret, t, this.services.clock.now());
+    const v = verifyReplyToken(this.replySecret, t, now);
     const user = v.ok ? this.services.accounts.userById(v.value.userId) : null;
+    if (v.ok && user && !this.replyLinkUses.claim(v.value.nonce, now, v.value.expiresAt)) {
+      this.loginForm(ctx, 410, 'That reply link has already been used. Please log in to reply.');
+      return;
+    }
     if (!v.ok || !user) {
       const expired = !v.ok && v.error.code === 'NOTIFY_LINK_EXPIRED';
       this.loginForm(
@@ -367,7 +432,7 @@ export class ThinClient {
     }
     const { object, token } = this.services.presence.objects.create(user.id, fmt === 'wml' ? 'wap' : 'web');
     const auth: WebAuth = { token, object, user };
-    if (fmt === 'html') ctx.res.setCookie(COOKIE, token, { path: '/', httpOnly: true, sameSite: 'lax' });
+    if (fmt === 'html') this.setSessionCookie(ctx, token);
     this.touchWebLink(auth);
     sendRedirect(ctx.res, 303, this.href({ fmt, auth }, `/chat/${encodeURIComponent(v.value.sessionId)}`));
   }
@@ -377,15 +442,15 @@ export class ThinClient {
     const f = new FormFields(ctx.req.body);
     const username = (f.get('username') ?? '').slice(0, 64);
     try {
-      this.checkLoginToken(f.get('csrf'));
-      const { token, object, user } = await login(
-        this.services,
+      this.checkLoginToken(f.get('csrf'), ctx.req.cookies[PRE_COOKIE], fmt);
+      const { token, object, user } = await login(this.services, this.limits, {
         username,
-        f.get('password') ?? '',
-        fmt === 'wml' ? 'wap' : 'web',
-      );
+        password: f.get('password') ?? '',
+        client: fmt === 'wml' ? 'wap' : 'web',
+        address: clientAddress(ctx.req),
+      });
       const auth: WebAuth = { token, object, user };
-      if (fmt === 'html') ctx.res.setCookie(COOKIE, token, { path: '/', httpOnly: true, sameSite: 'lax' });
+      if (fmt === 'html') this.setSessionCookie(ctx, token);
       this.touchWebLink(auth);
       sendRedirect(ctx.res, 303, this.href({ fmt, auth }, '/buddies'));
     } catch (e) {
@@ -395,8 +460,10 @@ export class ThinClient {
           ? 'Too many failed tries: the account is locked for a while.'
           : e.code === 'WEB_CSRF_FAILED'
             ? 'The form was stale. Please try again.'
-            : 'Wrong username or password.';
-      this.loginForm(ctx, e.status, msg, username);
+            : e.code === 'WEB_RATE_LIMITED'
+              ? `Too many log-in tries. Please wait ${String(e.details?.retryAfterSeconds ?? 60)} seconds and try again.`
+              : 'Wrong username or password.';
+      this.loginForm(ctx, e.status, msg, username, retryHeaders(e));
     }
   }
 
@@ -503,8 +570,12 @@ ${button('/logout', 'Log out')}
 
   // ---- a chat ---------------------------------------------------------------------------
 
-  private chat(ctx: RequestContext, p: PageCtx): void {
+  /** A chat; with `draft`, the one whose message was just refused (its error shown, its text kept). */
+  private chat(ctx: RequestContext, p: PageCtx, draft?: { text: string; error: AppError }): void {
     const { presence, config } = this.services;
+    const status = draft ? draft.error.status : 200;
+    const more = draft ? retryHeaders(draft.error) : {};
+    const refusal = draft ? this.refusalText(draft.error) : '';
     const me = p.auth.user;
     const id = ctx.params.id as string;
     const session = presence.session(id, me.id);
@@ -528,15 +599,19 @@ ${button('/logout', 'Log out')}
         myState === 'invited'
           ? `${go(`/chat/${id}/accept`, 'Accept')} ${go(`/chat/${id}/decline`, 'Decline')}`
           : myState === 'joined'
-            ? `<input name="t" maxlength="${config.presence.maxMessageBytes}"/> ${go(`/chat/${id}/send`, 'Send', '<postfield name="text" value="$(t)"/>')}<br/>${go(`/chat/${id}/leave`, 'Leave')}`
+            ? `${draft ? `<b>${e(refusal)}</b><br/>` : ''}<input name="t" maxlength="${config.presence.maxMessageBytes}"${draft ? ` value="${e(draft.text)}"` : ''}/> ${go(`/chat/${id}/send`, 'Send', '<postfield name="text" value="$(t)"/>')}<br/>${go(`/chat/${id}/leave`, 'Leave')}`
             : 'You left this chat.';
-      const card = `<card id="chat" title="Chat" ontimer="${h(`/chat/${id}`)}"><onevent type="onenterforward"><refresh><setvar name="t" value=""/></refresh></onevent><timer value="${refresh * 10}"/><p>With ${e(
+      // A refused message stays in the field: no reset of $(t), no timer reloading it away.
+      const head = draft
+        ? ''
+        : `<onevent type="onenterforward"><refresh><setvar name="t" value=""/></refresh></onevent><timer value="${refresh * 10}"/>`;
+      const card = `<card id="chat" title="Chat"${draft ? '' : ` ontimer="${h(`/chat/${id}`)}"`}>${head}<p>With ${e(
         members
           .filter((m) => m.userId !== me.id)
           .map((m) => this.name(m.userId))
           .join(', ') || 'nobody',
       )}</p><p>${lines.join('<br/>\n') || 'No messages yet.'}</p><p>${actions}<br/><a href="${h('/buddies')}">Buddies</a></p></card>`;
-      this.sendPage(ctx.res, 'wml', 200, 'Chat', card);
+      this.sendPage(ctx.res, 'wml', status, 'Chat', card, '', more);
       return;
     }
 
@@ -554,7 +629,7 @@ ${button('/logout', 'Log out')}
       myState === 'invited'
         ? `<form method="post" action="/chat/${e(id)}/accept" class="inline">${hidden}<button type="submit">Accept</button></form> <form method="post" action="/chat/${e(id)}/decline" class="inline">${hidden}<button type="submit">Decline</button></form>`
         : myState === 'joined'
-          ? `<form method="post" action="/chat/${e(id)}/send" id="send">${hidden}<label>Message <input name="text" id="text" maxlength="${config.presence.maxMessageBytes}" autocomplete="off" required autofocus></label> <button type="submit">Send</button></form><form method="post" action="/chat/${e(id)}/leave" class="inline">${hidden}<button type="submit">Leave</button></form>`
+          ? `<p id="send-error" class="error" role="alert"${draft ? ` data-code="${e(draft.error.code)}"` : ' hidden'}>${e(refusal)}</p><form method="post" action="/chat/${e(id)}/send" id="send">${hidden}<label>Message <input name="text" id="text" data-max-bytes="${config.presence.maxMessageBytes}" value="${e(draft?.text ?? '')}" autocomplete="off" required autofocus></label> <button type="submit">Send</button> <small>(at most ${config.presence.maxMessageBytes} bytes: fewer letters with accents or emoji)</small></form><form method="post" action="/chat/${e(id)}/leave" class="inline">${hidden}<button type="submit">Leave</button></form>`
           : '<p>You left this chat.</p>';
     const page = `<body data-page="chat" data-session="${e(id)}" data-me="${me.id}" data-names="${e(JSON.stringify(names))}"><h1>Chat with ${e(
       members
@@ -569,10 +644,18 @@ ${actions}
     this.sendPage(
       ctx.res,
       'html',
-      200,
+      status,
       'Chat',
       page,
-      `<noscript><meta http-equiv="refresh" content="${refresh}"></noscript>`,
+      // A page with a kept draft does not reload itself (the reload would lose the text).
+      draft ? '' : `<noscript><meta http-equiv="refresh" content="${refresh}"></noscript>`,
+      more,
     );
+  }
+
+  private refusalText(e: AppError): string {
+    if (e.code === 'PRESENCE_MESSAGE_TOO_LARGE') return `Not sent: ${e.message}. Your text is below; shorten it.`;
+    if (e.code === 'WEB_RATE_LIMITED') return `Not sent: ${e.message}. Your text is below.`;
+    return `Not sent: ${e.message}.`;
   }
 }

@@ -10,14 +10,22 @@
  * Client requests: send {sessionId, text}, read {messageIds}, presence
  * {state, statusText}, ping. A frame that is not JSON, or too big, gets an
  * error frame and changes nothing. An upgrade that reached the wrong node is
- * answered 307 to the holder; one without a valid token, 401.
+ * answered 307 to the holder; one without a valid token, 401; one more than
+ * http.maxWebSocketsPerUser for its user, 429.
+ *
+ * The server pings every socket each http.wsPingSeconds; a socket that has not
+ * answered the previous ping by then is dead: it is cut and its link closed
+ * (the user goes offline, messages stay pending, the notifier may escalate).
+ * Posts over WebSocket count against the same per-user limit as the API.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Services } from '../app.js';
+import type { TimerHandle } from '../core/clock.js';
 import { AppError, isAppError } from '../core/errors.js';
 import type { Link, LinkEvent } from '../presence/types.js';
 import { resolveAuth, type WebAuth } from './auth.js';
+import type { WebLimits } from './limits.js';
 
 export const WS_PATH = '/api/v1/ws';
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -39,12 +47,58 @@ declare module 'fastify' {
   }
 }
 
+interface Held {
+  userId: number;
+  objectId: string;
+  /** Answered the last ping (or is new). */
+  isAlive: boolean;
+}
+
 export class WsGateway {
-  private readonly sockets = new Set<WebSocket>();
+  private readonly held = new Map<WebSocket, Held>();
+  private pingTimer: TimerHandle | undefined;
+  private isClosed = false;
 
-  constructor(private readonly services: Pick<Services, 'accounts' | 'presence'>) {}
+  constructor(
+    private readonly services: Services,
+    private readonly limits: WebLimits,
+  ) {
+    this.schedulePing();
+  }
 
-  /** The WebSocket route, as a plugin: the upgrade is refused (307, 401, 403) before it happens. */
+  private schedulePing(): void {
+    const { clock, config } = this.services;
+    this.pingTimer = clock.setTimeout(() => {
+      if (this.isClosed) return;
+      for (const [ws, h] of this.held) {
+        if (!h.isAlive) {
+          // No pong since the last ping: the peer is gone (or stopped reading); its link closes with the socket.
+          ws.terminate();
+          continue;
+        }
+        h.isAlive = false;
+        try {
+          ws.ping();
+        } catch {
+          ws.terminate();
+        }
+      }
+      this.schedulePing();
+    }, config.http.wsPingSeconds * 1000);
+  }
+
+  private socketsOf(userId: number): number {
+    let n = 0;
+    for (const h of this.held.values()) if (h.userId === userId) n++;
+    return n;
+  }
+
+  /** Cuts the sockets of a session object that has ended (log-out, a password change elsewhere). */
+  closeObject(objectId: string): void {
+    for (const [ws, h] of this.held) if (h.objectId === objectId) ws.close(4001, 'the session has ended');
+  }
+
+  /** The WebSocket route, as a plugin: an upgrade is refused (307, 401, 403, 429) before it happens. */
   plugin() {
     return async (app: FastifyInstance): Promise<void> => {
       app.decorateRequest('wsAuth', undefined);
@@ -66,14 +120,22 @@ export class WsGateway {
     // Cross-site WebSocket hijacking: a page cookie is good only from our own pages.
     if (r.auth.via === 'cookie' && !sameOrigin(request))
       throw new AppError('WEB_CSRF_FAILED', 'a WebSocket with the page cookie must come from our own pages');
+    const max = this.services.config.http.maxWebSocketsPerUser;
+    if (this.socketsOf(r.auth.user.id) >= max) {
+      reply.header('retry-after', String(this.services.config.http.wsPingSeconds));
+      throw new AppError('WEB_TOO_MANY_SOCKETS', `you already have ${max} live connections; close one first`);
+    }
     request.wsAuth = r.auth;
     return undefined;
   }
 
   private attach(ws: WebSocket, auth: WebAuth, target: string): void {
     const { presence } = this.services;
-    this.sockets.add(ws);
-    ws.once('close', () => this.sockets.delete(ws));
+    const held: Held = { userId: auth.user.id, objectId: auth.object.id, isAlive: true };
+    this.held.set(ws, held);
+    ws.on('pong', () => {
+      held.isAlive = true;
+    });
     const send = (frame: unknown) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
     };
@@ -97,11 +159,13 @@ export class WsGateway {
       });
     } catch (e) {
       send({ type: 'error', error: isAppError(e) ? e.toJSON() : { code: 'CORE_INTERNAL', message: 'internal error' } });
+      this.held.delete(ws);
       ws.close(1011);
       return;
     }
     ws.on('message', (data, isBinary) => void this.onFrame(auth, link as Link, data, isBinary, send));
     const closed = () => {
+      this.held.delete(ws);
       link?.close();
       // The socket kept the session object in use: its idle time starts now.
       try {
@@ -136,6 +200,7 @@ export class WsGateway {
     try {
       switch (frame.type) {
         case 'send': {
+          await this.limits.checkPost(auth.user.id);
           const message = await presence.postMessage(
             { sessionId: frame.sessionId as string, fromUserId: auth.user.id, text: frame.text as string },
             { viaLinkId: link.id },
@@ -166,11 +231,13 @@ export class WsGateway {
   }
 
   get clients(): number {
-    return this.sockets.size;
+    return this.held.size;
   }
 
   close(): void {
-    for (const c of this.sockets) c.terminate();
-    this.sockets.clear();
+    this.isClosed = true;
+    if (this.pingTimer) this.services.clock.clearTimeout(this.pingTimer);
+    for (const c of this.held.keys()) c.terminate();
+    this.held.clear();
   }
 }

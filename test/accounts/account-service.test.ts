@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { AccountService, isTrivialPin } from '../../src/accounts/account-service.js';
+import { verifySecret } from '../../src/accounts/secrets.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { ErrorCode } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
@@ -14,9 +15,23 @@ function setup(t: Test) {
   const db = openStore(join(dir, 'db.sqlite'));
   t.teardown(() => db.close());
   const clock = new ManualClock();
-  const accounts = new AccountService({ repo: new AccountsRepo(db), clock, config, log: silentLogger() });
+  /** Every KDF check, with the hash it was checked against: the cost of a try, counted rather than timed. */
+  const kdf: string[] = [];
+  const accounts = new AccountService({
+    repo: new AccountsRepo(db),
+    clock,
+    config,
+    log: silentLogger(),
+    verifySecret: (secret, stored) => {
+      kdf.push(stored);
+      return verifySecret(secret, stored);
+    },
+  });
   const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
-  return { accounts, clock, db, count };
+  const hashOf = (userId: number, kind: string) =>
+    (db.prepare('SELECT hash FROM credentials WHERE user_id = ? AND kind = ?').get(userId, kind) as { hash: string })
+      .hash;
+  return { accounts, clock, db, count, kdf, hashOf };
 }
 
 const rejects = async (t: Test, p: Promise<unknown>, code: ErrorCode, pattern?: RegExp) =>
@@ -89,6 +104,74 @@ t.test('wrong PINs lock out after 3 tries and unlock after the configured time',
     { ok: false, triesLeft: 2 },
     'success reset the count',
   );
+});
+
+t.test('12 wrong secrets and the right one at once: at most 3 are checked, the right one is refused', async (t) => {
+  const { accounts, kdf, hashOf } = setup(t);
+  const bob = await accounts.createUser({
+    username: 'bob',
+    displayName: 'Bob',
+    pin: '2468',
+    password: 'correct horse battery',
+    callerIds: ['5550100101'],
+  });
+  const realPassword = hashOf(bob.id, 'password');
+  const wrong = Array.from({ length: 12 }, (_, i) => accounts.validatePassword('bob', `wrong password ${i}`));
+  const right = accounts.validatePassword('bob', 'correct horse battery');
+  const answers = await Promise.all([...wrong, right]);
+  t.match(answers.at(-1), { ok: false, reason: 'locked' }, 'the right password, sent after 12 wrong ones, is refused');
+  t.equal(answers.filter((a) => a.ok).length, 0);
+  t.equal(kdf.filter((h) => h === realPassword).length, 3, 'only 3 secrets were checked against the real hash');
+  t.equal(kdf.length, 13, 'yet every try cost one KDF check');
+
+  kdf.length = 0;
+  const realPin = hashOf(bob.id, 'pin');
+  const pins = ['1357', '9753', '8642', '1470', '2580', '3690', '1593', '7531', '9513', '3579', '1199', '7788'];
+  const pinAnswers = await Promise.all([
+    ...pins.map((p) => accounts.validateCallerPin('5550100101', p)),
+    accounts.validateCallerPin('5550100101', '2468'),
+  ]);
+  t.match(pinAnswers.at(-1), { ok: false, reason: 'locked' }, 'parallel PIN tries: the right PIN is refused');
+  t.equal(kdf.filter((h) => h === realPin).length, 3, 'only 3 PINs were checked');
+});
+
+t.test('known and unknown accounts give the same answers at the same cost', async (t) => {
+  const { accounts, kdf, clock } = setup(t);
+  const bob = await accounts.createUser({
+    username: 'bob',
+    displayName: 'Bob',
+    pin: '2468',
+    password: 'hunter2hunter2',
+  });
+  await accounts.createUser({ username: 'ann', displayName: 'Ann' });
+  const long = 'x'.repeat(300);
+  const script = async (tryOne: (secret: string) => Promise<unknown>) => {
+    const out: { answer: unknown; kdf: number }[] = [];
+    for (const secret of ['wrong one', long, 'wrong two', 'wrong three', long]) {
+      const before = kdf.length;
+      const answer = await tryOne(secret);
+      out.push({ answer, kdf: kdf.length - before });
+    }
+    return out;
+  };
+  const known = await script((s) => accounts.validatePassword('bob', s));
+  const unknown = await script((s) => accounts.validatePassword('nobody', s));
+  const noPassword = await script((s) => accounts.validatePassword('ann', s));
+  t.same(unknown, known, 'an unknown username: the same answers, tries left and lock, at the same KDF cost');
+  t.same(noPassword, known, 'a user without a password: the same');
+  t.match(known, [
+    { answer: { reason: 'bad-credentials', triesLeft: 2 }, kdf: 1 },
+    { answer: { reason: 'bad-credentials', triesLeft: 1 }, kdf: 1 },
+    { answer: { reason: 'locked' }, kdf: 1 },
+    { answer: { reason: 'locked' }, kdf: 1 },
+    { answer: { reason: 'locked' }, kdf: 1 },
+  ]);
+  const pinKnown = await script((s) => accounts.validateAccountPin(bob.accountNumber, s));
+  const pinUnknown = await script((s) => accounts.validateAccountPin('999999', s));
+  t.same(pinUnknown, pinKnown, 'an unknown account number answers as a known one');
+  clock.advance(300_000);
+  t.match(await accounts.validatePassword('nobody', 'wrong'), { reason: 'bad-credentials', triesLeft: 2 });
+  t.match(await accounts.validatePassword('bob', 'hunter2hunter2'), { ok: true }, 'the lock lifts after its time');
 });
 
 t.test('an admin unlock clears the lock-out', async (t) => {

@@ -48,6 +48,20 @@ t.test('a failed synthesis is not cached and the next request tries again', asyn
   t.equal(fx.calls(), 2);
 });
 
+t.test('the pre-render queue is bounded: past audio.prerenderQueueMax the oldest waiting are dropped', async (t) => {
+  const fx = audioFixture(t.testdir({}), { prerenderQueueMax: 3 });
+  t.teardown(fx.close);
+  const texts = Array.from({ length: 10 }, (_, i) => `Queued message number ${i + 1}.`);
+  await Promise.all(texts.map((x) => fx.audio.prerender(x)));
+  t.equal(fx.calls(), 5, 'two running and the three newest waiting were rendered');
+  t.equal(fx.audio.prerenderDropped, 5, 'the five oldest waiting were dropped');
+  const before = fx.calls();
+  await fx.audio.speechUrl(texts[9] as string);
+  t.equal(fx.calls(), before, 'the newest was rendered ahead');
+  await fx.audio.speechUrl(texts[2] as string);
+  t.equal(fx.calls(), before + 1, 'a dropped one is rendered when it is needed');
+});
+
 t.test('prerendering runs a few at a time and makes the later request a hit', async (t) => {
   const fx = audioFixture(t.testdir({}));
   t.teardown(fx.close);

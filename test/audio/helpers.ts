@@ -1,4 +1,5 @@
 /** Shared scaffolding for the audio tests: a service on a temporary data directory, with engines that count and record. */
+import { PROMPTS } from '../../src/ivr/prompts.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AudioService, type AudioServiceDeps } from '../../src/audio/audio-service.js';
@@ -62,6 +63,7 @@ export function audioFixture(
     clock,
     log: silentLogger(),
     baseUrl: () => 'http://127.0.0.1:8080',
+    prompts: PROMPTS,
     ...extra,
     engines,
   });

@@ -81,7 +81,11 @@ async function ingest(): Promise<void> {
 
 async function latency(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-latency-'));
-  const config = loadConfig({ env: {}, overrides: { dataDir: dir, log: { level: 'silent' } } });
+  // A benchmark of the delivery path, not of the per-user post limit.
+  const config = loadConfig({
+    env: {},
+    overrides: { dataDir: dir, log: { level: 'silent' }, http: { postsPerUser: 100_000 } },
+  });
   const svc = buildServices({ config, log: silentLogger() });
   const pairs: { session: string; tokens: [string, string] }[] = [];
   for (let i = 0; i < CONNECTIONS / 2; i++) {

@@ -45,14 +45,19 @@ t.test('the demo community is seeded once and a call through the control API is 
   t.equal(presence.unread(bob.id).length, 2);
 
   const ready = lines.find((l) => l.msg?.toString().startsWith('demo community ready'));
-  t.match(ready, { placeCall: /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/sim\/calls/ }, 'the log says how to call');
+  t.match(
+    ready,
+    { placeCall: /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/sim\/calls -H 'authorization: Bearer [\w-]+'/ },
+    'the log says how to call, with the control token',
+  );
   t.notMatch(JSON.stringify(lines), /2468|1357|demo-password/, 'no PIN or password in the log');
 
   const control = platform.sim?.controlUrl as string;
+  const authorization = `Bearer ${platform.sim?.controlToken}`;
   for (let i = 0; i < 400 && !platform.callControl.isConnected; i++) await new Promise((r) => setTimeout(r, 10));
   const placed = await fetch(`${control}/sim/calls`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization },
     body: JSON.stringify({ from: '+15550100101', to: '100' }),
   });
   t.equal(placed.status, 201);
@@ -67,10 +72,10 @@ t.test('the demo community is seeded once and a call through the control API is 
   t.ok(await heard(/^Welcome back, Bob/), 'the log shows the greeting');
   await fetch(`${control}/sim/calls/${channelId}/keys`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization },
     body: JSON.stringify({ digits: '2468#' }),
   });
   t.ok(await heard(/^You have 2 new messages\.$/), 'the log shows the count');
   t.ok(await heard(/^Hi Bob, are you free for lunch\?$/), 'and the message');
-  await fetch(`${control}/sim/calls/${channelId}/hangup`, { method: 'POST' });
+  await fetch(`${control}/sim/calls/${channelId}/hangup`, { method: 'POST', headers: { authorization } });
 });

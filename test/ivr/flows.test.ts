@@ -75,14 +75,29 @@ t.test('a caller from an unknown phone keys account number and PIN', async (t) =
 t.test('an unknown caller who keeps guessing is sent away after three tries', async (t) => {
   const { control, idle } = await setupIvr(t);
   const call = control.dial('anonymous');
+  // A different number each time: one unknown number tried three times locks, as a real account does.
+  for (let i = 0; i < 3; i++) {
+    await call.hears(/^Please enter your account number/);
+    call.press(`99999${i}#`);
+    await call.hears(/^Please enter your PIN/);
+    call.press('2468#');
+  }
+  await call.hears(/^Sorry, I could not understand your choice\.$/);
+  await call.hears(/^Goodbye\.$/);
+  await call.ended;
+  await idle();
+});
+
+t.test('an unknown account number guessed three times locks as a real one does', async (t) => {
+  const { control, idle } = await setupIvr(t);
+  const call = control.dial('anonymous');
   for (let i = 0; i < 3; i++) {
     await call.hears(/^Please enter your account number/);
     call.press('999999#');
     await call.hears(/^Please enter your PIN/);
     call.press('2468#');
   }
-  await call.hears(/^Sorry, I could not understand your choice\.$/);
-  await call.hears(/^Goodbye\.$/);
+  await call.hears(/^Too many wrong tries\. Your account is locked/);
   await call.ended;
   await idle();
 });

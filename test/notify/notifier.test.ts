@@ -292,9 +292,14 @@ t.test('the reverse log-on call: each outcome leads to the right next step', asy
           ringSeconds: 30,
           leaveVoicemail: false,
         });
-        await w.advance(59_000);
-        t.equal(w.smtp.mails.length, 0, 'nothing before the wait after the call is over');
-        await w.advance(1_000);
+        if (c.steps[0] === 'call:failed') {
+          // A call that reached nobody leaves nothing to wait for: the email goes at once.
+          await w.advance(0);
+        } else {
+          await w.advance(59_000);
+          t.equal(w.smtp.mails.length, 0, 'nothing before the wait after the call is over');
+          await w.advance(1_000);
+        }
         t.equal(w.smtp.mails.length, c.emailed ? 1 : 0);
         t.same(states(w, alertId), c.steps);
         t.match(w.svc.notifier.show(alertId), { state: 'done', reason: c.reason });
@@ -404,6 +409,45 @@ t.test('a server that says "try later" is retried; one that refuses moves the la
   t.same(w.smtp.rcpt[1], ['bob@work.example.com']);
   t.same(states(w, alertId), ['email:delivered', 'email:delivered']);
   t.throws(() => w.svc.notifier.retry(alertId), { code: 'NOTIFY_NOT_RETRYABLE', message: /no failed/ });
+});
+
+t.test('a failed page moves the ladder on at once; a ladder that reached nobody shows failed', async (t) => {
+  const w = await world(t);
+  w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'email', address: '5550107777@pager.example.com' });
+  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  w.smtp.failNext.push({ code: 550, message: 'No such pager' });
+  const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
+  await w.advance(20_000);
+  await w.advance(0);
+  t.same(states(w, alertId), ['page:failed', 'email:delivered'], 'the email did not wait the page delay');
+  t.same(w.smtp.rcpt.at(-1), ['bob@example.com']);
+  t.match(w.svc.notifier.show(alertId), { state: 'done', reason: 'ladder finished' });
+
+  w.smtp.failNext.push({ code: 550, message: 'No such pager' }, { code: 550, message: 'No such user' });
+  const second = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm2', 'Hello?') });
+  await w.advance(20_000);
+  await w.advance(0);
+  t.same(states(w, second.alertId), ['page:failed', 'email:failed']);
+  t.match(w.svc.notifier.show(second.alertId), { state: 'failed', reason: /no step reached the recipient/ });
+  t.match(w.svc.notifier.list({ state: 'failed' }), [{ id: second.alertId }]);
+  t.notMatch(w.svc.notifier.list({ state: 'done' }), [{ id: second.alertId }]);
+});
+
+t.test('an alert email lists at most notify.emailMaxMessages messages and counts the rest', async (t) => {
+  const w = await world(t);
+  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  let alertId = '';
+  for (let i = 1; i <= 23; i++)
+    alertId = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, `m${i}`, `Note ${i}.`) }).alertId;
+  await w.advance(20_000);
+  t.equal(w.smtp.mails.length, 1);
+  const text = w.smtp.mails[0]?.text ?? '';
+  t.match(w.smtp.mails[0]?.subject, /^23 new messages from Alice Jones$/);
+  t.match(text, /You have 23 messages waiting:/);
+  t.match(text, /\.\.\. and 3 more messages before these: read them on the web\./);
+  t.notMatch(text, /Note 3\./, 'the oldest are not listed');
+  t.match(text, /Note 4\.[\s\S]*Note 23\./, 'the newest 20 are');
+  t.match(w.svc.notifier.show(alertId), { state: 'done' });
 });
 
 t.test('bad input is refused with a coded error and changes nothing', async (t) => {

@@ -1,34 +1,11 @@
-/** phonectl alert, run as the real entry point against a data directory a notifier also works on. */
-import { Readable } from 'node:stream';
+/** phonectl alert, against a data directory a notifier also works on. */
 import t from 'tap';
-import { runCli } from '../../scripts/commands/cli.js';
 import { buildServices } from '../../src/app.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { type RunResult, runEntry, testConfig } from '../support/env.js';
+import { phonectl as cli } from '../support/cli.js';
+import { testConfig } from '../support/env.js';
 import { startSmtp } from '../support/notify.js';
-
-/**
- * Runs phonectl's command tree in this process (the same code the entry point runs; one call below goes
- * through the real entry point), so the many calls of this test stay quick.
- */
-function cli(dir: string) {
-  return async (args: string[]): Promise<RunResult> => {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(['--data-dir', dir, ...args], {
-      out: (s) => {
-        stdout += s;
-      },
-      err: (s) => {
-        stderr += s;
-      },
-      env: { PHONEIM_ACCOUNTS__KDF_COST: '1024' },
-      stdin: Readable.from([]),
-    });
-    return { code, stdout, stderr };
-  };
-}
 
 t.test('an administrator sets a ladder, fires a test alert, traces, cancels and retries', async (t) => {
   const smtp = await startSmtp();
@@ -89,9 +66,7 @@ t.test('an administrator sets a ladder, fires a test alert, traces, cancels and 
   t.match(svc.notifier.show(fired.id), { state: 'done', reason: 'ladder finished' });
   t.equal(smtp.mails.length, 1);
 
-  r = await runEntry('scripts/phonectl.ts', ['--data-dir', dir, 'alert', 'list'], {
-    env: { PHONEIM_ACCOUNTS__KDF_COST: '1024' },
-  });
+  r = await run(['alert', 'list']);
   t.match(r.stdout, /ID\s+USER\s+STATE\s+CREATED\s+STEPS\s+REASON/);
   t.match(r.stdout, new RegExp(`${fired.id}\\s+bob\\s+done\\s+\\S+\\s+1/2 delivered\\s+ladder finished`));
   r = await run(['alert', 'list', '--state', 'bogus']);

@@ -1,14 +1,5 @@
 import t from 'tap';
-import { runEntry } from '../support/env.js';
-
-/** Runs the real admin entry point against a temporary data directory. */
-function cli(dir: string) {
-  return (args: string[], input?: string) =>
-    runEntry('scripts/phonectl.ts', ['--data-dir', dir, ...args], {
-      env: { PHONEIM_ACCOUNTS__KDF_COST: '1024' },
-      ...(input !== undefined ? { input } : {}),
-    });
-}
+import { phonectl as cli } from '../support/cli.js';
 
 t.test('an admin creates, lists, shows, locks and removes a user', async (t) => {
   const run = cli(t.testdir({}));

@@ -1,12 +1,8 @@
 import t from 'tap';
 import { buildServices } from '../../src/app.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { runEntry, testConfig } from '../support/env.js';
-
-function cli(dir: string) {
-  return (args: string[]) =>
-    runEntry('scripts/phonectl.ts', ['--data-dir', dir, ...args], { env: { PHONEIM_ACCOUNTS__KDF_COST: '1024' } });
-}
+import { phonectl as cli } from '../support/cli.js';
+import { testConfig } from '../support/env.js';
 
 t.test('an admin makes contacts and looks at sessions and session objects', async (t) => {
   const dir = t.testdir({});

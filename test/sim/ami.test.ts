@@ -2,7 +2,7 @@
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { SystemClock } from '../../src/core/clock.js';
+import { ManualClock, SystemClock } from '../../src/core/clock.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
 import { AmiDeviceStates } from '../../src/telephony/ami-device-states.js';
 import type { DeviceStateEvent } from '../../src/telephony/port.js';
@@ -174,3 +174,48 @@ t.test('a wrong AMI secret is logged as such', async (t) => {
   t.notOk(source.isLoggedIn);
   void silentLogger;
 });
+
+t.test(
+  'a dropped manager connection is reopened on schedule, reported in our log and not on the console',
+  async (t) => {
+    const sim = await simulator(t);
+    const lines: { msg: string; retryInMs?: number }[] = [];
+    const clock = new ManualClock();
+    const source = new AmiDeviceStates({
+      host: '127.0.0.1',
+      port: sim.amiPort,
+      user: SIM_USER,
+      secret: SIM_PASSWORD,
+      pingIntervalSeconds: 3600,
+      log: createLogger({
+        level: 'info',
+        destination: new Writable({
+          write(c, _e, cb) {
+            lines.push(JSON.parse(c.toString()));
+            cb();
+          },
+        }),
+      }),
+      clock,
+    });
+    t.teardown(() => source.close());
+    const printed: unknown[] = [];
+    const consoleLog = console.log;
+    console.log = (...args: unknown[]) => printed.push(args);
+    t.teardown(() => {
+      console.log = consoleLog;
+    });
+    await source.start();
+    await until('login', () => source.isLoggedIn);
+    sim.ami.dropConnections();
+    await until('drop logged', () => lines.some((l) => l.msg === 'AMI connection closed; reconnecting'));
+    t.match(
+      lines.find((l) => l.msg === 'AMI connection closed; reconnecting'),
+      { retryInMs: 10_000 },
+    );
+    t.notOk(source.isLoggedIn);
+    clock.advance(10_000);
+    await until('logged in again', () => source.isLoggedIn && source.logins === 2);
+    t.same(printed, [], 'nothing written to the console');
+  },
+);

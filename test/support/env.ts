@@ -66,3 +66,16 @@ export function runEntry(
     child.stdin.end(opts.input ?? '');
   });
 }
+
+/** Retries `fn` (every 50 ms) until it returns without throwing; its last error when the time is up. */
+export async function eventually<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
+  const end = Date.now() + (opts.timeoutMs ?? 10_000);
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}

@@ -104,8 +104,14 @@ const ENTITY = /^&(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);/;
 // $$ is a literal dollar; $name and $(name) or $(name:escape) are variables.
 const DOLLAR = /^\$(\$|[A-Za-z_][A-Za-z0-9_]*|\([A-Za-z_][A-Za-z0-9_]*(:(e|escape|n|noesc|u|unesc))?\))/;
 
+// XML 1.0's Char production: what is outside it makes the whole document ill-formed.
+const XML_ILLEGAL = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
 export function checkWml(doc: string): string[] {
   const problems: string[] = [];
+  const illegal = XML_ILLEGAL.exec(doc);
+  if (illegal)
+    problems.push(`a character XML forbids (U+${(illegal[0].codePointAt(0) ?? 0).toString(16).toUpperCase()})`);
   let i = 0;
   const stack: { name: string; children: string[] }[] = [];
   let root: string | null = null;

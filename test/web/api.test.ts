@@ -217,7 +217,7 @@ t.test('the WebSocket: bad frames get error frames; bad tokens and foreign origi
   t.equal(await refused(`${wsUrl}/api/v1/ws`), 401);
   t.equal(await refused(`${wsUrl}/api/v1/ws`, { cookie: `sid=${a.token}`, origin: 'http://evil.example' }), 403);
   t.equal(await refused(`${wsUrl}/api/v1/ws`, { cookie: `sid=${a.token}` }), 403, 'no Origin with a cookie');
-  t.equal(await refused(`${wsUrl}/elsewhere`), -1, 'other paths are not ours');
+  t.equal(await refused(`${wsUrl}/elsewhere`), 404, 'other paths are not ours: 404');
 });
 
 t.test('a client that does not read is cut off, and what it missed waits for it', async (t) => {

@@ -136,6 +136,23 @@ t.test('JavaScript on: the chat page updates live over the WebSocket and stays i
   await page.waitForSelector('#messages li:nth-child(3)');
   t.equal(await page.locator('#messages li').count(), 3);
   t.equal(await page.evaluate(() => (globalThis as unknown as { marker: number }).marker), 42, 'still no reload');
+
+  // A message the server refuses comes back into the field, with why.
+  await page.fill('#text', 'ring the \u0007 bell');
+  await page.press('#text', 'Enter');
+  await page.waitForSelector('#send-error:not([hidden])');
+  t.match(await page.textContent('#send-error'), /^Not sent: ./, 'the refusal is shown');
+  t.equal(await page.inputValue('#text'), 'ring the \u0007 bell', 'and the text is kept');
+  // Under the limit in characters, over it in bytes: refused before it is sent, saying the limit.
+  await page.fill('#text', 'é'.repeat(5000));
+  await page.press('#text', 'Enter');
+  await page.waitForFunction(() => {
+    const doc = (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } | null } })
+      .document;
+    return /at most 8192 fit/.test(doc.getElementById('send-error')?.textContent ?? '');
+  });
+  t.equal((await page.inputValue('#text')).length, 5000, 'the long text is kept');
+  t.equal(await page.locator('#messages li').count(), 3, 'nothing was added');
   await new Promise((r) => setTimeout(r, 300));
   t.same(platform.services.presence.unread(bob), [], 'the live page marked what it showed as read');
   t.same(errors, [], 'no script errors');

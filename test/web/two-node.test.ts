@@ -52,11 +52,13 @@ t.test('redirect to the node that holds the session object, and take-over after 
   t.equal(page.status, 307, 'the thin client is redirected too');
   t.equal(page.headers.get('location'), `${n1.url}/buddies`);
 
-  // A log-in form served by node 1 may be posted to node 2 (the form's key is shared).
+  // A log-in form served by node 1 may be posted to node 2 (the form's key is shared); it is the same browser
+  // behind one public address, so it brings the pre-session cookie node 1 gave it.
   const formOn1 = new HtmlClient(n1.url);
   await formOn1.get('/login');
   const csrf = formOn1.csrf();
   const onto2 = new HtmlClient(n2.url);
+  onto2.cookie = formOn1.cookie;
   await onto2.post('/login', { username: 'alice', password: PASSWORD }, { csrf });
   t.match(onto2.page, /<h1>Buddies of Alice<\/h1>/);
 

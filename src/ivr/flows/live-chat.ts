@@ -10,7 +10,7 @@
 import { AppError } from '../../core/errors.js';
 import type { CallContext, Prompt } from '../context.js';
 import type { IvrMessage } from '../ports.js';
-import { chattingWith, someoneSays } from '../prompts.js';
+import { cannotBeRead, chattingWith, someoneSays } from '../prompts.js';
 import { run, say, type Verb } from '../verbs.js';
 import { replyByVoice } from './reply.js';
 import type { FlowServices, State } from './types.js';
@@ -88,7 +88,7 @@ export class LiveChat implements Verb<'left'> {
 
 function spoken(m: IvrMessage): Prompt[] {
   if (m.voice) return [{ text: someoneSays(m.fromName) }, { url: m.voice.url }];
-  return [{ text: someoneSays(m.fromName, m.text ?? '') }];
+  return [{ text: someoneSays(m.fromName, m.text ?? ''), userText: m.text ?? '', otherwise: cannotBeRead(m.fromName) }];
 }
 
 export async function liveChat(ctx: CallContext, svc: FlowServices, sessionId: string): Promise<State> {

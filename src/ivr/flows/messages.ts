@@ -9,7 +9,7 @@
 import type { CallContext, Prompt } from '../context.js';
 import { MESSAGE_MENU } from '../menus.js';
 import type { IvrMessage } from '../ports.js';
-import { envelope, messageCount, ordinalMessage } from '../prompts.js';
+import { cannotBeRead, envelope, messageCount, ordinalMessage } from '../prompts.js';
 import { menu, say } from '../verbs.js';
 import { replyByVoice } from './reply.js';
 import type { FlowServices, State } from './types.js';
@@ -18,7 +18,7 @@ export function messagePrompts(ctx: CallContext, m: IvrMessage): Prompt[] {
   const tz = ctx.user?.timeZone ?? 'UTC';
   const out: Prompt[] = [{ text: envelope(m.fromName, m.sentAt, ctx.clock.now(), tz) }];
   if (m.voice) out.push({ url: m.voice.url });
-  else if (m.text) out.push({ text: m.text });
+  else if (m.text) out.push({ text: m.text, otherwise: cannotBeRead(m.fromName) });
   return out;
 }
 

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
+import type { Clock } from '../../../src/core/clock.js';
 import type { VirtualCaller } from '../../../src/sim/index.js';
 import { befriend, startPlatform } from '../../support/presence.js';
 
@@ -19,14 +20,29 @@ export interface TextSource {
 /** Fast, but with every timeout a caller would notice still in force (the simulator runs 20x real time). */
 export const FAST_IVR = { firstDigitTimeoutMs: 1500, interDigitTimeoutMs: 1000, amdListenSeconds: 0 };
 
-export async function ivrOnSimulator(t: Test, opts: { ivr?: Record<string, unknown>; speedFactor?: number } = {}) {
+export async function ivrOnSimulator(
+  t: Test,
+  opts: {
+    ivr?: Record<string, unknown>;
+    speedFactor?: number;
+    clock?: Clock;
+    telephony?: Record<string, unknown>;
+    notify?: Record<string, unknown>;
+  } = {},
+) {
   // Our own data directory, removed only after the platform has stopped: calls still
   // hanging up and speech still being written at the end of a test must not race its removal.
   const dir = mkdtempSync(join(tmpdir(), 'ivr-test-'));
   const { platform, url } = await startPlatform(t, {
     dir,
     stopOnTeardown: false,
-    overrides: { ivr: { ...FAST_IVR, ...opts.ivr }, sim: { speedFactor: opts.speedFactor ?? 20 } },
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    overrides: {
+      ivr: { ...FAST_IVR, ...opts.ivr },
+      sim: { speedFactor: opts.speedFactor ?? 20 },
+      ...(opts.telephony ? { telephony: opts.telephony } : {}),
+      ...(opts.notify ? { notify: opts.notify } : {}),
+    },
   });
   t.teardown(async () => {
     await platform.stop();

@@ -1,0 +1,17 @@
+/** The used reply links (notify's ReplyLinkUses port) on SQLite. */
+import type { ReplyLinkUses } from '../notify/reply-link.js';
+import type { Db } from './db.js';
+
+export class ReplyLinkRepo implements ReplyLinkUses {
+  constructor(private readonly db: Db) {}
+
+  claim(nonce: string, now: number, expiresAt: number): boolean {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM reply_link_uses WHERE expires_at <= ?').run(now);
+      const r = this.db
+        .prepare('INSERT INTO reply_link_uses (nonce, used_at, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
+        .run(nonce, now, expiresAt);
+      return r.changes === 1;
+    })();
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * A crash between storing a message and opening its alert loses nothing: the
+ * message's pending delivery, written in the same transaction, is the alert's
+ * intent, and the next start opens the alert (once).
+ */
+import t from 'tap';
+import { buildServices } from '../../src/app.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { testConfig } from '../support/env.js';
+import { startPlatform } from '../support/presence.js';
+
+t.test('a message stored with no alert opened still alerts after a restart, and only once', async (t) => {
+  const dir = t.testdir({});
+  // The process that stored the message and died before its alert: services with no wiring between them.
+  const first = buildServices({ config: testConfig(dir), log: silentLogger() });
+  const alice = await first.accounts.createUser({ username: 'alice', displayName: 'Alice', password: 'correct horse' });
+  const bob = await first.accounts.createUser({ username: 'bob', displayName: 'Bob', password: 'correct horse' });
+  first.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  const p = first.presence;
+  if (p.requestContact(alice.id, bob.id) === 'requested') p.approveContact(bob.id, alice.id);
+  const session = p.createSession(alice.id, [bob.id]);
+  const message = await p.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Are you there?' });
+  t.same(first.notifier.list({ user: 'bob' }), [], 'no alert was opened before the crash');
+  await p.stop();
+  first.db.close();
+
+  const restarted = await startPlatform(t, { dir, stopOnTeardown: false });
+  const alerts = restarted.platform.services.notifier.list({ user: 'bob' });
+  t.equal(alerts.length, 1, 'the restarted platform opened the alert');
+  const shown = restarted.platform.services.notifier.show(alerts[0]?.id as string);
+  t.match(shown.messages, [{ id: message.id, text: 'Are you there?' }]);
+  await restarted.platform.stop();
+
+  const again = await startPlatform(t, { dir });
+  t.equal(again.platform.services.notifier.list({ user: 'bob' }).length, 1, 'a second restart opens no second alert');
+});
