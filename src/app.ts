@@ -5,7 +5,6 @@
  * directory, exactly as `make run` starts it.
  */
 import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
 import { AudioService } from './audio/audio-service.js';
@@ -27,7 +26,7 @@ import type { AudioAttachmentPort, SenderNoticePort } from './notify/ports.js';
 import { replyLinkSecret } from './notify/reply-link.js';
 import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
 import { buildPresence } from './presence/build.js';
-import { connectParts, senderNoticeFor } from './wiring.js';
+import { connectParts, lineStateFor, senderNoticeFor } from './wiring.js';
 import type { PresenceService } from './presence/presence-service.js';
 import { AccountsRepo } from './store/accounts-repo.js';
 import { IvrResumeRepo } from './store/ivr-resume-repo.js';
@@ -142,6 +141,7 @@ export function buildServices(deps: PlatformDeps): Services {
     reverseLogon: deps.reverseLogon ?? ivr.reverseLogon,
     senderNotice: deps.senderNotice ?? senderNoticeFor(presence, log.child({ part: 'notify' })),
     audio: deps.audio ?? audio,
+    lineState: lineStateFor(presence),
     linkSecret: replyLinkSecret(config),
     onDelivered: (e) => presence.markNotified(e.recipientId, e.messageIds),
     baseUrl: publicUrl(config),
@@ -232,42 +232,59 @@ export class Platform {
     });
   }
 
-  /** Starts every listener; returns the HTTP base URL. */
+  /** True once start() has brought every part up, the ARI application last; false again when stopping. */
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  private ready = false;
+
+  /**
+   * Starts every part; returns the HTTP base URL. The ARI application is
+   * registered last, once the store, accounts, presence, audio and the IVR
+   * are up (and the demo seeded), so that the first call Asterisk hands over
+   * meets a platform that knows its caller; until then Asterisk's dialplan
+   * says the service is unavailable. The notifier, which calls out, follows.
+   */
   async start(): Promise<string> {
-    await this.services.telephony.start();
-    this.services.sim = this.services.telephony.sim;
+    const { telephony, presence, notifier, ivr, config, log } = this.services;
+    await telephony.start();
+    this.services.sim = telephony.sim;
     await this.services.accounts.warmUp();
-    await this.http
-      .listen({ host: this.services.config.http.host, port: this.services.config.http.port })
-      .catch((e: unknown) => {
-        throw portError(e, 'http.port');
-      });
-    const port = (this.http.server.address() as AddressInfo).port;
-    const url = publicUrl(this.services.config, port);
+    await this.http.listen({ host: config.http.host, port: config.http.port }).catch((e: unknown) => {
+      throw portError(e, 'http.port');
+    });
+    const port = this.http.port;
+    const url = publicUrl(config, port);
     this.boundUrl = url;
-    this.services.notifier.setBaseUrl(url);
+    notifier.setBaseUrl(url);
+    presence.start();
+    presence.objects.start(url);
     this.disconnect = connectParts({
       ...this.services,
-      log: this.services.log.child({ part: 'wiring' }),
-      prerender: (message, recipientId) => this.services.ivr.prerender(message, recipientId),
+      log: log.child({ part: 'wiring' }),
+      prerender: (message, recipientId) => ivr.prerender(message, recipientId),
       recover: {
-        sinceMs: this.services.config.notify.recoverHours * 3600_000,
-        limit: this.services.config.notify.recoverMaxMessages,
+        sinceMs: config.notify.recoverHours * 3600_000,
+        limit: config.notify.recoverMaxMessages,
         now: this.services.clock.now(),
       },
     });
-    this.services.notifier.start();
-    this.services.presence.start();
-    this.services.presence.objects.start(url);
-    this.services.ivr.start();
-    if (this.services.config.demo) await seedDemo(this.services, this.sim);
-    this.services.log.info({ url, dataDir: resolve(this.services.config.dataDir) }, 'platform started');
+    ivr.start();
+    if (config.demo) await seedDemo(this.services, this.sim);
+    await telephony.startCalls();
+    notifier.start();
+    this.ready = true;
+    log.info({ url, dataDir: resolve(config.dataDir) }, 'platform started');
     return url;
   }
 
+  /** Stops every part, the ARI application first: no call is taken by a platform going down. */
   async stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.ready = false;
       await this.services.ivr.stop();
+      await this.services.telephony.stopCalls();
       this.disconnect?.();
       this.web.close();
       this.services.presence.objects.stop();

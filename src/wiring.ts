@@ -10,19 +10,30 @@
  *   declined call-back is told to the sender;
  * - presence -> audio: a message for someone who may hear it by phone is
  *   rendered ahead, so reading it later is a cache hit.
+ * - telephony -> presence: an Asterisk device (or hint) in a call puts the
+ *   users whose registry names it "on the phone"; idle, unavailable or
+ *   unknown lets them go (the links decide again). Ringing alone is not a
+ *   call: nobody is on the phone yet.
+ * - presence -> notifier: a phone in a call is not called back (lineStateFor).
  */
 import type { AccountService } from './accounts/account-service.js';
 import type { Logger } from './core/logger.js';
 import type { Notifier } from './notify/notifier.js';
-import type { SenderNoticePort } from './notify/ports.js';
+import type { LineStatePort, SenderNoticePort } from './notify/ports.js';
 import type { PresenceService } from './presence/presence-service.js';
 import type { StoredMessage } from './presence/types.js';
+import type { DeviceStateEvent, DeviceStateSource } from './telephony/port.js';
+
+/** Device states in which someone is on that phone. */
+const IN_CALL: ReadonlySet<DeviceStateEvent['state']> = new Set(['INUSE', 'BUSY', 'ONHOLD', 'RINGINUSE']);
 
 export interface WiringParts {
   accounts: AccountService;
   presence: PresenceService;
   notifier: Notifier;
   log: Logger;
+  /** Device states from AMI; absent: no desk phone shows its user on the phone. */
+  deviceStates?: DeviceStateSource | undefined;
   /** How far back pending deliveries are picked up on start (ms), and at most how many. */
   recover?: { sinceMs: number; limit: number; now: number };
   /** Renders what the phone will say for a message (the IVR's envelope and body); absent: nothing is rendered ahead. */
@@ -36,6 +47,16 @@ export function senderNoticeFor(presence: PresenceService, log: Logger): SenderN
       const member = presence.members(notice.sessionId).find((m) => m.userId === notice.recipientId);
       if (member?.state === 'invited') presence.decline(notice.sessionId, notice.recipientId);
       else log.info({ session: notice.sessionId, user: notice.recipientId }, 'call-back declined by a joined member');
+    },
+  };
+}
+
+/** A phone is busy while presence holds its Asterisk device in a call for its user. */
+export function lineStateFor(presence: Pick<PresenceService, 'deviceCallsOf'>): LineStatePort {
+  return {
+    busyOn(phone) {
+      const device = phone.asteriskDevice;
+      return device !== null && presence.deviceCallsOf(phone.userId).includes(device) ? device : undefined;
     },
   };
 }
@@ -78,6 +99,14 @@ export function connectParts(p: WiringParts): () => void {
       }
     }),
   ];
+  const states = p.deviceStates;
+  if (states) {
+    const follow = (e: DeviceStateEvent) =>
+      presence.setDeviceCall(e.device, IN_CALL.has(e.state) ? accounts.usersOfAsteriskDevice(e.device) : []);
+    offs.push(states.onDeviceState(follow));
+    // States heard before this connection (the first list after login) count too.
+    for (const [device, state] of states.snapshot()) follow({ device, state });
+  }
   if (p.recover) {
     const { sinceMs, limit, now } = p.recover;
     let recovered = 0;

@@ -11,9 +11,10 @@ const row = (d: Device) => ({
   address: d.address,
   label: d.label,
   quiet: d.quietStart ? `${d.quietStart}-${d.quietEnd}` : null,
+  asterisk: d.asteriskDevice,
 });
 
-const columns = ['order', 'id', 'kind', 'protocol', 'address', 'label', 'quiet'];
+const columns = ['order', 'id', 'kind', 'protocol', 'address', 'label', 'quiet', 'asterisk'];
 
 function deviceId(text: string): number {
   if (!/^\d+$/.test(text))
@@ -30,15 +31,44 @@ export function registerDevice(program: Command, ctx: CliContext): void {
     .option('--protocol <p>', 'pager protocol: snpp, smpp or email', undefined)
     .option('--label <text>', 'a label ("mobile", "desk")')
     .option('--quiet <HH:MM-HH:MM>', "quiet hours in the user's time zone")
-    .action((ref: string, kind: string, address: string, o: { protocol?: string; label?: string; quiet?: string }) => {
-      const d = ctx.svc.accounts.addDevice(ref, {
-        kind,
-        address,
-        protocol: o.protocol,
-        label: o.label,
-        quietHours: o.quiet,
+    .option('--asterisk-device <name>', 'phones: its Asterisk device (PJSIP/bob-desk) or hint (201@phoneim-hints)')
+    .action(
+      (
+        ref: string,
+        kind: string,
+        address: string,
+        o: { protocol?: string; label?: string; quiet?: string; asteriskDevice?: string },
+      ) => {
+        const d = ctx.svc.accounts.addDevice(ref, {
+          kind,
+          address,
+          protocol: o.protocol,
+          label: o.label,
+          quietHours: o.quiet,
+          asteriskDevice: o.asteriskDevice,
+        });
+        ctx.done(`added ${d.kind} ${d.address} as device ${d.id} (order ${d.position})`, d);
+      },
+    );
+
+  device
+    .command('set <user> <id>')
+    .description('change a device: label, quiet hours, Asterisk device ("none" clears one)')
+    .option('--label <text>', 'a label ("mobile", "desk")')
+    .option('--quiet <HH:MM-HH:MM>', "quiet hours in the user's time zone")
+    .option('--asterisk-device <name>', 'phones: its Asterisk device (PJSIP/bob-desk) or hint (201@phoneim-hints)')
+    .action((ref: string, id: string, o: { label?: string; quiet?: string; asteriskDevice?: string }) => {
+      const clear = (v: string | undefined) => (v === 'none' ? null : v);
+      if (o.label === undefined && o.quiet === undefined && o.asteriskDevice === undefined)
+        throw new AppError('ACCOUNTS_INVALID_INPUT', 'nothing to change: give --label, --quiet or --asterisk-device', {
+          field: 'device',
+        });
+      const d = ctx.svc.accounts.setDevice(ref, deviceId(id), {
+        label: clear(o.label),
+        quietHours: clear(o.quiet),
+        asteriskDevice: clear(o.asteriskDevice),
       });
-      ctx.done(`added ${d.kind} ${d.address} as device ${d.id} (order ${d.position})`, d);
+      ctx.table([row(d)], columns, d);
     });
 
   device

@@ -16,6 +16,8 @@ export interface DeviceInput {
   label?: string | undefined;
   /** 'HH:MM-HH:MM' */
   quietHours?: string | undefined;
+  /** Phones only: 'PJSIP/bob-desk' (a device) or '201@phoneim-hints' (a hint). */
+  asteriskDevice?: string | undefined;
 }
 
 const bad = (field: string, message: string) => new AppError('ACCOUNTS_INVALID_INPUT', message, { field });
@@ -26,6 +28,20 @@ const EMAIL =
 export function checkEmail(value: unknown): string {
   const text = checkText(value, { field: 'email address', maxChars: 254 });
   if (!EMAIL.test(text)) throw bad('email address', `"${text}" is not an email address`);
+  return text;
+}
+
+const ASTERISK_DEVICE = /^[A-Za-z][A-Za-z0-9]{0,15}[/:][A-Za-z0-9_.+-]{1,64}$/;
+const ASTERISK_HINT = /^[A-Za-z0-9_*#+.-]{1,40}@[A-Za-z0-9_-]{1,40}$/;
+
+/** An Asterisk device ('PJSIP/bob-desk', 'Custom:lamp') or hint ('201@phoneim-hints'), as AMI names it. */
+export function checkAsteriskDevice(value: unknown): string {
+  const text = checkText(value, { field: 'asterisk device', maxChars: 81 });
+  if (!ASTERISK_DEVICE.test(text) && !ASTERISK_HINT.test(text))
+    throw bad(
+      'asterisk device',
+      `"${text}" is neither an Asterisk device (PJSIP/bob-desk) nor a hint (201@phoneim-hints)`,
+    );
   return text;
 }
 
@@ -64,9 +80,20 @@ export function checkDevice(input: DeviceInput, plan: NumberingPlan): NewDeviceR
     }
   }
   if (kind !== 'pager' && input.protocol !== undefined) throw bad('protocol', 'only pagers have a protocol');
+  if (kind !== 'phone' && input.asteriskDevice !== undefined)
+    throw bad('asterisk device', 'only phones have an Asterisk device');
+  const asteriskDevice = input.asteriskDevice === undefined ? null : checkAsteriskDevice(input.asteriskDevice);
   const label = input.label === undefined ? null : checkText(input.label, { field: 'label', maxChars: 40 });
   const quiet = input.quietHours === undefined ? null : parseQuietHours(input.quietHours);
-  return { kind, address, protocol, label, quietStart: quiet?.start ?? null, quietEnd: quiet?.end ?? null };
+  return {
+    kind,
+    address,
+    protocol,
+    label,
+    quietStart: quiet?.start ?? null,
+    quietEnd: quiet?.end ?? null,
+    asteriskDevice,
+  };
 }
 
 /** Minutes since local midnight at `at` in `timeZone`. */

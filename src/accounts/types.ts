@@ -26,6 +26,11 @@ export interface Device {
   /** 'HH:MM' in the user's time zone; both set or both null. */
   quietStart: string | null;
   quietEnd: string | null;
+  /**
+   * Phones only: the Asterisk device ('PJSIP/bob-desk') or hint
+   * ('201@phoneim-hints') whose state AMI reports; in a call = "on the phone".
+   */
+  asteriskDevice: string | null;
 }
 
 export type CredentialKind = 'pin' | 'password';

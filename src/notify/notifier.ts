@@ -13,7 +13,7 @@
  *   UPDATE that moves it to in-progress and counts the attempt) before it is
  *   performed, and recorded after. When it ends, the next step becomes due
  *   after the step's wait; a skipped step (quiet hours, device gone, no call
- *   port) passes on at once.
+ *   port, a phone busy on another call) passes on at once.
  * - Exactly-once is impossible across a crash between "performed" and
  *   "recorded"; we choose AT MOST ONCE. A step found in-progress at start-up
  *   (this node stopped while performing it) is never performed again: it is
@@ -44,7 +44,7 @@ import { emailText, oneLine, pageText } from './compose.js';
 import { buildLadder, stepIsQuiet } from './ladder.js';
 import type { EmailSender } from './mailer.js';
 import type { PagerPort } from './pager.js';
-import type { AudioAttachmentPort, SenderNoticePort } from './ports.js';
+import type { AudioAttachmentPort, LineStatePort, SenderNoticePort } from './ports.js';
 import { replyLinkUrl, signReplyToken } from './reply-link.js';
 import type { ReverseLogonOutcome, ReverseLogonPort } from './reverse-logon-port.js';
 import type { Alert, AlertMessage, LadderOverride, PlannedStep, Step, UnreachableMessage } from './types.js';
@@ -61,6 +61,8 @@ export interface NotifierDeps {
   reverseLogon?: ReverseLogonPort | undefined;
   senderNotice?: SenderNoticePort | undefined;
   audio?: AudioAttachmentPort | undefined;
+  /** Absent: a phone's line is taken as free. */
+  lineState?: LineStatePort | undefined;
   linkSecret: string;
   /** Told after each delivered step, with the messages it carried (presence marks them notified). */
   onDelivered?: ((e: { recipientId: number; messageIds: string[]; channel: Step['channel'] }) => void) | undefined;
@@ -74,6 +76,7 @@ export interface NotifierPorts {
   reverseLogon: ReverseLogonPort | undefined;
   senderNotice: SenderNoticePort | undefined;
   audio: AudioAttachmentPort | undefined;
+  lineState: LineStatePort | undefined;
 }
 
 type StepResult = {
@@ -122,7 +125,12 @@ export class Notifier {
     this.nodeId = deps.config.presence.nodeId;
     this.log = deps.log;
     this.baseUrl = deps.baseUrl;
-    this.ports = { reverseLogon: deps.reverseLogon, senderNotice: deps.senderNotice, audio: deps.audio };
+    this.ports = {
+      reverseLogon: deps.reverseLogon,
+      senderNotice: deps.senderNotice,
+      audio: deps.audio,
+      lineState: deps.lineState,
+    };
   }
 
   /**
@@ -555,6 +563,9 @@ export class Notifier {
       this.log.warn({ alert: alert.id, user: user.username }, 'no reverse log-on port: call step skipped');
       return { state: 'skipped', outcome: 'no reverse log-on port configured' };
     }
+    // Ringing a phone that is in a call would reach nobody (or cut into that call): the ladder moves on.
+    const busyOn = this.ports.lineState?.busyOn(device);
+    if (busyOn) return { state: 'skipped', outcome: `busy on another call (${busyOn} in use)` };
     const first = messages[0] as AlertMessage;
     const outcome: ReverseLogonOutcome = await port.call(
       {

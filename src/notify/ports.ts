@@ -26,3 +26,9 @@ export type DeliveryResult =
   | { status: 'retry'; code: string; detail: string }
   /** Refused for good (5xx, bad address). */
   | { status: 'failed'; code: string; detail: string };
+
+/** Whether a phone of the device registry is in a call now (its Asterisk device, heard over AMI). Presence implements it. */
+export interface LineStatePort {
+  /** The Asterisk device the phone is busy on, or undefined when it is free or not followed. */
+  busyOn(phone: { userId: number; asteriskDevice: string | null }): string | undefined;
+}

@@ -8,6 +8,13 @@
  *   state the user chose (default online; "offline" means invisible). The most
  *   available wins: online > on-the-phone > away > busy > offline. Every change
  *   is pushed to the user's approved subscribers and to the user's own links.
+ * - A desk phone in a call (an Asterisk device of the user's registry, heard
+ *   over AMI) is a presence input beside the links, not a link: it receives
+ *   nothing and does not make the user reachable. While one is in a call the
+ *   user is "on the phone", whatever the links say (online, away, or no link
+ *   at all), except that a user who chose busy stays busy and one who chose
+ *   to be invisible stays offline. When it is idle again, the links decide.
+ *   Like links, these inputs are kept per node and go with their node.
  * - Contacts are subscriptions. A request waits for the target's approval;
  *   approval makes the subscription mutual (a buddy list, both ways). A
  *   request to someone who already asked you approves both at once.
@@ -151,7 +158,8 @@ export class PresenceService {
 
   /** Drops the links this node recorded before a restart and starts routing other nodes' messages. */
   start(): void {
-    for (const u of this.repo.deleteLinksOfNode(this.nodeId)) this.pushPresence(u);
+    const users = [...this.repo.deleteLinksOfNode(this.nodeId), ...this.repo.deleteDeviceCallsOfNode(this.nodeId)];
+    for (const u of new Set(users)) this.pushPresence(u);
     this.tailFrom = this.repo.maxMessageId();
     this.eventsFrom = this.repo.maxNodeEventId();
     this.scheduleTail();
@@ -177,7 +185,8 @@ export class PresenceService {
 
   /** A node's lease lapsed: its links no longer count for presence. */
   nodeExpired(nodeId: string): void {
-    for (const u of this.repo.deleteLinksOfNode(nodeId)) this.pushPresence(u);
+    const users = [...this.repo.deleteLinksOfNode(nodeId), ...this.repo.deleteDeviceCallsOfNode(nodeId)];
+    for (const u of new Set(users)) this.pushPresence(u);
   }
 
   // ---- hooks ---------------------------------------------------------------------
@@ -295,8 +304,23 @@ export class PresenceService {
         const s: PresenceState = k === 'phone' ? 'on-the-phone' : (chosen?.state ?? 'online');
         if (RANK[s] > RANK[state]) state = s;
       }
+      if (state !== 'busy' && this.repo.deviceCallsOf(userId).length > 0) state = 'on-the-phone';
     }
     return { userId, state, statusText: state === 'offline' ? null : (chosen?.statusText ?? null) };
+  }
+
+  /**
+   * An Asterisk device is in a call for these users (none: it is idle, or
+   * its state is unknown). Users it no longer names are let go.
+   */
+  setDeviceCall(device: string, userIds: number[]): void {
+    if (this.closed) return;
+    for (const u of this.repo.setDeviceCalls(device, this.nodeId, userIds, this.clock.now())) this.pushPresence(u);
+  }
+
+  /** The Asterisk devices a user is in a call on now (heard by any node). */
+  deviceCallsOf(userId: number): string[] {
+    return this.repo.deviceCallsOf(userId);
   }
 
   setPresence(userId: number, state: ChosenState, statusText?: string | null): Presence {

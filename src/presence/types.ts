@@ -1,6 +1,6 @@
 /** The words of the presence server, shared by its services, the web and the IVR. */
 
-/** Presence as others see it. `on-the-phone` comes only from a phone link. */
+/** Presence as others see it. `on-the-phone` comes from a phone link or a desk phone in a call. */
 export type PresenceState = 'online' | 'on-the-phone' | 'away' | 'busy' | 'offline';
 /** What a user may choose for their non-phone links ('offline' = invisible). */
 export type ChosenState = 'online' | 'away' | 'busy' | 'offline';

@@ -2,7 +2,7 @@
  * The simulator's AMI face: Asterisk's manager protocol over TCP (key: value
  * lines, a blank line ends a message) for what the platform uses - Login,
  * Logoff, Ping, Originate (a call into the dialplan, which hands it to the
- * Stasis application), CoreShowChannels, DeviceStateList - and the
+ * Stasis application), CoreShowChannels, DeviceStateList, ExtensionStateList - and the
  * DeviceStateChange and ExtensionStatus events of virtual phones. Nothing but
  * Login is answered before a successful Login; a failed Login closes the
  * connection, as on Asterisk.
@@ -191,6 +191,21 @@ export class AmiServer {
         ]);
         return;
       }
+      case 'extensionstatelist': {
+        reply('Success', [
+          ['EventList', 'start'],
+          ['Message', 'Extension Statuses will follow'],
+        ]);
+        for (const [key, device] of this.hints)
+          this.write(s, [['Event', 'ExtensionStatus'], ...id, ...this.hintFields(key, device)]);
+        this.write(s, [
+          ['Event', 'ExtensionStateListComplete'],
+          ...id,
+          ['EventList', 'Complete'],
+          ['ListItems', this.hints.size],
+        ]);
+        return;
+      }
       default:
         reply('Error', [['Message', 'Invalid/unknown command']]);
         return;
@@ -244,6 +259,19 @@ export class AmiServer {
     ]);
   }
 
+  /** A hint's fields: its state is its device's (a virtual phone nobody used yet is idle). */
+  private hintFields(key: string, device: string): [string, string | number][] {
+    const [exten = '', context = ''] = key.split('@');
+    const [status, text] = EXTENSION_STATUS[this.sw.deviceStates.get(device) ?? 'NOT_INUSE'] ?? [-1, 'Unknown'];
+    return [
+      ['Exten', exten],
+      ['Context', context],
+      ['Hint', device],
+      ['Status', status],
+      ['StatusText', text],
+    ];
+  }
+
   private deviceChanged(device: string, state: string): void {
     const events: [string, string | number][][] = [
       [
@@ -253,20 +281,9 @@ export class AmiServer {
         ['State', state],
       ],
     ];
-    for (const [key, hinted] of this.hints) {
-      if (hinted !== device) continue;
-      const [exten = '', context = ''] = key.split('@');
-      const [status, text] = EXTENSION_STATUS[state] ?? [-1, 'Unknown'];
-      events.push([
-        ['Event', 'ExtensionStatus'],
-        ['Privilege', 'call,all'],
-        ['Exten', exten],
-        ['Context', context],
-        ['Hint', device],
-        ['Status', status],
-        ['StatusText', text],
-      ]);
-    }
+    for (const [key, hinted] of this.hints)
+      if (hinted === device)
+        events.push([['Event', 'ExtensionStatus'], ['Privilege', 'call,all'], ...this.hintFields(key, device)]);
     for (const s of this.sessions) if (s.authed && s.events) for (const e of events) this.write(s, e);
   }
 }

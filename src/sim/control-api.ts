@@ -19,7 +19,13 @@ import type { Simulator } from './index.js';
 import type { VirtualCaller } from './virtual-caller.js';
 
 const placeSchema = z
-  .object({ from: z.string().min(1).max(32), to: z.string().min(1).max(32), name: z.string().max(64).optional() })
+  .object({
+    from: z.string().min(1).max(32),
+    to: z.string().min(1).max(32),
+    name: z.string().max(64).optional(),
+    device: z.string().max(81).optional(),
+    toApp: z.boolean().optional(),
+  })
   .strict();
 const keysSchema = z
   .object({ digits: z.string().regex(/^[0-9*#A-D]{1,64}$/), gapMs: z.number().int().min(0).max(60_000).optional() })

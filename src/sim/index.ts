@@ -54,6 +54,10 @@ export interface PlaceCallOptions {
   app?: string;
   /** Whether the dialplan answered before Stasis (as dialplan/extensions.conf does). Default true. */
   answered?: boolean;
+  /** The caller's desk phone ('PJSIP/bob-desk'): in use (AMI) until the call ends. */
+  device?: string;
+  /** False: the dialplan sends the call elsewhere (another phone), not to the application. Default true. */
+  toApp?: boolean;
 }
 
 /** A callee as a test scripts and watches it. */
@@ -167,7 +171,11 @@ export class Simulator {
     return this.controlPort === undefined ? undefined : `http://${this.host}:${this.controlPort}`;
   }
 
-  /** An inbound call: a virtual caller dials `to`. Throws SIM_APP_NOT_REGISTERED when no application is connected. */
+  /**
+   * An inbound call: a virtual caller dials `to`. With no application
+   * connected it hears the dialplan's ss-noservice and is hung up (cause 41),
+   * as on Asterisk; with `app` named, it throws SIM_APP_NOT_REGISTERED instead.
+   */
   placeCall(opts: PlaceCallOptions): VirtualCaller {
     return this.softswitch.placeCall(opts);
   }

@@ -83,6 +83,8 @@ interface SimPlayback {
   stoppedByApp: boolean;
   keysDuring: number;
   startedAt?: number;
+  /** A dialplan playback: what the dialplan does next. */
+  then?: () => void;
 }
 
 interface LiveRecording {
@@ -160,6 +162,7 @@ const CAUSE_TEXT: Record<number, string> = {
   26: 'Answered elsewhere',
   31: 'Normal, unspecified',
   34: 'Circuit/channel congestion',
+  41: 'Temporary failure',
 };
 const HANGUP_REASONS: Record<string, number> = {
   normal: 16,
@@ -179,6 +182,8 @@ const HANGUP_REASONS: Record<string, number> = {
 /** AST_SOFTHANGUP_EXPLICIT: what Asterisk reports as `cause` when ARI hangs a channel up. */
 const SOFTHANGUP_EXPLICIT = 32;
 const RECORD_FORMATS = ['wav', 'wav16', 'sln', 'sln16', 'ulaw'];
+/** A device as Asterisk names it: technology/resource (PJSIP/bob-desk). */
+const DEVICE_NAME = /^[A-Za-z][A-Za-z0-9]{0,15}\/[A-Za-z0-9_.+-]{1,64}$/;
 const SAFE_NAME = /^[A-Za-z0-9_.@+-][A-Za-z0-9_.@+/-]{0,127}$/;
 
 export interface SoftswitchOptions {
@@ -245,7 +250,16 @@ export class Softswitch {
   registerApp(app: string): void {
     this.registeredApps.add(app);
     this.knownApps.add(app);
+    for (const l of [...this.appListeners]) l(app);
   }
+
+  /** Hears each registration of an application (its events WebSocket connected). */
+  onAppRegistered(listener: (app: string) => void): () => void {
+    this.appListeners.add(listener);
+    return () => this.appListeners.delete(listener);
+  }
+
+  private readonly appListeners = new Set<(app: string) => void>();
 
   unregisterApp(app: string): void {
     this.registeredApps.delete(app);
@@ -368,42 +382,83 @@ export class Softswitch {
 
   // ---- inbound ---------------------------------------------------------------
 
-  /** A caller dials `to` from `from`: the dialplan answers and hands the call to the application. */
+  /**
+   * A caller dials `to` from `from`: the dialplan answers and hands the call
+   * to the application. As on Asterisk, when that application is not
+   * registered Stasis() fails (STASISSTATUS=FAILED) and the dialplan goes on:
+   * the caller hears ss-noservice and is hung up with cause 41. A call from a
+   * `device` ('PJSIP/bob-desk') puts that device in use until it ends; with
+   * `toApp: false` the dialplan sends it elsewhere (another phone, the trunk)
+   * and the application never sees it - only AMI does.
+   */
   placeCall(opts: {
     from: string;
     to: string;
     name?: string;
+    /** Straight into this application (AMI Originate with Application=Stasis): fails when it is not registered. */
     app?: string;
     answered?: boolean;
     context?: string;
+    device?: string;
+    toApp?: boolean;
   }): VirtualCaller {
     const app = opts.app ?? this.opts.defaultApp;
-    if (!this.isRegistered(app))
+    const isRegistered = this.isRegistered(app);
+    if (opts.app !== undefined && !isRegistered)
       throw new AppError('SIM_APP_NOT_REGISTERED', `no ARI application ${app} is connected`, { app });
     if (!/^[0-9A-Za-z*#+]{1,32}$/.test(opts.to) || !/^[0-9A-Za-z*#+ ()-]{0,32}$/.test(opts.from))
       throw new AppError('SIM_INVALID_INPUT', 'from and to must be dial strings', { from: opts.from, to: opts.to });
+    if (opts.device !== undefined && !DEVICE_NAME.test(opts.device))
+      throw new AppError('SIM_INVALID_INPUT', 'a device looks like PJSIP/bob-desk', { device: opts.device });
+    const toApp = opts.toApp ?? true;
+    const intoApp = toApp && isRegistered;
     const answered = opts.answered ?? true;
     const ch = this.makeChannel({
-      name: `PJSIP/sim-trunk-${this.seqName()}`,
+      name: `${opts.device ?? 'PJSIP/sim-trunk'}-${this.seqName()}`,
       state: answered ? 'Up' : 'Ring',
       caller: { name: opts.name ?? '', number: opts.from },
       dialplan: {
         context: opts.context ?? 'phoneim-inbound',
         exten: opts.to,
         priority: answered ? 3 : 2,
-        app_name: 'Stasis',
-        app_data: `${app},${opts.to}`,
+        app_name: toApp ? 'Stasis' : 'Dial',
+        app_data: toApp ? `${app},${opts.to}` : opts.to,
       },
       direction: 'inbound',
-      app,
+      app: intoApp ? app : undefined,
     });
-    ch.inStasis = true;
-    ch.args = [opts.to];
     const caller = new VirtualCaller(this, ch);
     ch.party = caller;
-    this.emitChannel(ch, 'StasisStart', { args: ch.args });
+    if (opts.device) {
+      ch.device = opts.device;
+      this.setDeviceState(opts.device, 'INUSE');
+    }
+    if (intoApp) {
+      ch.inStasis = true;
+      ch.args = [opts.to];
+      this.emitChannel(ch, 'StasisStart', { args: ch.args });
+    } else if (toApp) {
+      ch.vars.set('STASISSTATUS', 'FAILED');
+      this.dialplanPlayback(ch, 'sound:ss-noservice', () => this.destroy(ch, 41, undefined));
+    }
     for (const l of this.inboundListeners) l(caller);
     return caller;
+  }
+
+  /** The dialplan's Playback(): heard by the party, seen by no application; `then` runs when it ends. */
+  private dialplanPlayback(ch: SimChannel, media: string, then: () => void): void {
+    ch.playQueue.push({
+      id: randomUUID(),
+      media: [media],
+      index: 0,
+      language: ch.language,
+      state: 'queued',
+      channel: ch,
+      stoppedByApp: false,
+      keysDuring: 0,
+      then,
+    });
+    this.after(ch, 0, () => this.startNext(ch));
   }
 
   onInboundCall(listener: (c: VirtualCaller) => void): () => void {
@@ -765,6 +820,7 @@ export class Softswitch {
     this.emit(ch, 'PlaybackFinished', { playback: this.playbackJson(pb) });
     ch.party?.playbackEnded(pb.id, state, pb.stoppedByApp, pb.stoppedByApp && pb.keysDuring > 0);
     if (!ch.dead) this.after(ch, 0, () => this.startNext(ch));
+    if (!ch.dead) pb.then?.();
   }
 
   getPlayback(id: string): Record<string, unknown> {

@@ -21,6 +21,7 @@ interface DeviceRow {
   position: number;
   quiet_start: string | null;
   quiet_end: string | null;
+  asterisk_device: string | null;
 }
 
 /** What reserving a log-on try answered: refused while locked, or a try to check. */
@@ -57,6 +58,7 @@ const toDevice = (r: DeviceRow): Device => ({
   position: r.position,
   quietStart: r.quiet_start,
   quietEnd: r.quiet_end,
+  asteriskDevice: r.asterisk_device,
 });
 
 export interface NewUserRow {
@@ -77,7 +79,10 @@ export interface NewDeviceRow {
   label: string | null;
   quietStart: string | null;
   quietEnd: string | null;
+  asteriskDevice: string | null;
 }
+
+export type DevicePatch = Partial<Pick<NewDeviceRow, 'label' | 'quietStart' | 'quietEnd' | 'asteriskDevice'>>;
 
 /** Accounts, credentials, caller IDs and the device registry. */
 export class AccountsRepo {
@@ -274,7 +279,8 @@ export class AccountsRepo {
 
   // ---- device registry ----------------------------------------------------------
 
-  private readonly deviceCols = 'id, user_id, kind, address, protocol, label, position, quiet_start, quiet_end';
+  private readonly deviceCols =
+    'id, user_id, kind, address, protocol, label, position, quiet_start, quiet_end, asterisk_device';
 
   devices(userId: number): Device[] {
     return (
@@ -304,11 +310,33 @@ export class AccountsRepo {
         .get(userId) as { p: number };
       const info = this.db
         .prepare(
-          'INSERT INTO devices (user_id, kind, address, protocol, label, position, quiet_start, quiet_end, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO devices (user_id, kind, address, protocol, label, position, quiet_start, quiet_end, asterisk_device, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(userId, d.kind, d.address, d.protocol, d.label, next.p, d.quietStart, d.quietEnd, now);
+        .run(userId, d.kind, d.address, d.protocol, d.label, next.p, d.quietStart, d.quietEnd, d.asteriskDevice, now);
       return this.device(Number(info.lastInsertRowid)) as Device;
     })();
+  }
+
+  /** Changes a device's label, quiet hours or Asterisk device (the fields given). */
+  updateDevice(id: number, patch: DevicePatch): void {
+    const sets: string[] = [];
+    const values: (string | null)[] = [];
+    const col = { label: 'label', quietStart: 'quiet_start', quietEnd: 'quiet_end', asteriskDevice: 'asterisk_device' };
+    for (const [k, c] of Object.entries(col) as [keyof DevicePatch, string][])
+      if (patch[k] !== undefined) {
+        sets.push(`${c} = ?`);
+        values.push(patch[k] as string | null);
+      }
+    if (sets.length > 0) this.db.prepare(`UPDATE devices SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+  }
+
+  /** The phones tied to an Asterisk device or hint. */
+  phonesOnAsteriskDevice(name: string): Device[] {
+    return (
+      this.db
+        .prepare(`SELECT ${this.deviceCols} FROM devices WHERE asterisk_device = ? AND kind = 'phone' ORDER BY id`)
+        .all(name) as DeviceRow[]
+    ).map(toDevice);
   }
 
   /** Removes a device and closes the gap in the order. */

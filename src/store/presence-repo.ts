@@ -147,6 +147,44 @@ export class PresenceRepo {
     return users.map((r) => r.u);
   }
 
+  // ---- device calls (a presence input beside the links) ---------------------------
+
+  /** Sets which users `device` is in a call for, as heard by `nodeId`; returns the users whose rows changed. */
+  setDeviceCalls(device: string, nodeId: string, userIds: number[], now: number): number[] {
+    return this.transaction(() => {
+      const before = (
+        this.q('SELECT user_id AS u FROM device_calls WHERE node_id = ? AND device = ?').all(nodeId, device) as {
+          u: number;
+        }[]
+      ).map((r) => r.u);
+      const keep = new Set(userIds);
+      const drop = this.q('DELETE FROM device_calls WHERE node_id = ? AND device = ? AND user_id = ?');
+      for (const u of before) if (!keep.has(u)) drop.run(nodeId, device, u);
+      const add = this.q('INSERT OR IGNORE INTO device_calls (user_id, device, node_id, since) VALUES (?, ?, ?, ?)');
+      const had = new Set(before);
+      for (const u of keep) if (!had.has(u)) add.run(u, device, nodeId, now);
+      return [...before.filter((u) => !keep.has(u)), ...[...keep].filter((u) => !had.has(u))];
+    });
+  }
+
+  /** The devices a user is in a call on (heard by any node). */
+  deviceCallsOf(userId: number): string[] {
+    return (
+      this.q('SELECT DISTINCT device AS d FROM device_calls WHERE user_id = ? ORDER BY device').all(userId) as {
+        d: string;
+      }[]
+    ).map((r) => r.d);
+  }
+
+  /** Drops a node's device-call rows (a restarted node's own, a dead node's); returns the users affected. */
+  deleteDeviceCallsOfNode(nodeId: string): number[] {
+    const users = this.q('SELECT DISTINCT user_id AS u FROM device_calls WHERE node_id = ?').all(nodeId) as {
+      u: number;
+    }[];
+    this.q('DELETE FROM device_calls WHERE node_id = ?').run(nodeId);
+    return users.map((r) => r.u);
+  }
+
   // ---- subscriptions ---------------------------------------------------------------
 
   subscription(subscriberId: number, targetId: number): 'requested' | 'approved' | null {

@@ -1,17 +1,24 @@
 /**
  * Device state from AMI (asterisk-manager): a user's desk phone in use shows
- * as "on the phone". The manager connection logs in with events on, keeps
- * itself connected (our own reconnect on the library's schedule - 10 s,
- * growing by 10 s to 60 s - rather than asterisk-manager's keepConnected,
- * which writes to the console and cannot be cancelled), sends Ping as a
- * heartbeat, and on each login
- * asks for the current state of every device (DeviceStateList), so a
+ * as "on the phone". The manager connection logs in with events on and sends
+ * Ping as a heartbeat; on each login it asks for the current state of every
+ * device (DeviceStateList) and every hint (ExtensionStateList), so a
  * reconnect loses no change for good.
  *
- * DeviceStateChange events give a device's state; ExtensionStatus events
- * give a hint's, mapped to the hint's first device. A listener hears a device
- * only when its state changes. A heartbeat that goes unanswered replaces the
- * connection with a fresh one (a half-open TCP connection never closes).
+ * Rules:
+ * - DeviceStateChange events give a device's state ('PJSIP/bob-desk');
+ *   ExtensionStatus events give a hint's, named exten@context
+ *   ('201@phoneim-hints'): the combined state of every device in the hint.
+ * - A listener hears a device or hint only when its state changes. After a
+ *   reconnect the lists are read afresh: what did not change is not heard
+ *   again (no flap), what changed while we were away is heard once, and a
+ *   device or hint the fresh list no longer names becomes UNKNOWN when the
+ *   list is complete (never before: that would be a flap).
+ * - The connection is ours to keep: a closed one is replaced after a backoff
+ *   (reconnectInitialMs doubling to reconnectMaxMs), and a heartbeat that
+ *   goes unanswered replaces it at once (a half-open TCP connection never
+ *   closes). asterisk-manager's own reconnect (fixed 10 s steps, written to
+ *   the console, never cancelled) is not used.
  */
 import { createRequire } from 'node:module';
 import type { Clock, TimerHandle } from '../core/clock.js';
@@ -19,10 +26,6 @@ import type { Logger } from '../core/logger.js';
 import type { DeviceStateEvent, DeviceStateSource } from './port.js';
 
 type State = DeviceStateEvent['state'];
-
-/** asterisk-manager's reconnect schedule, kept: 10 s, then 10 s more each time, at most 60 s. */
-const FIRST_RECONNECT_MS = 10_000;
-const MAX_RECONNECT_MS = 60_000;
 
 /** The part of asterisk-manager (untyped) this source uses. */
 interface ManagerMessage {
@@ -35,10 +38,6 @@ interface ManagerMessage {
 interface Manager {
   on(event: string, listener: (msg: ManagerMessage) => void): void;
   removeAllListeners(event?: string): void;
-  /** Opens the connection again (a no-op while it is open); the callback runs once connected. */
-  connect(port: number, host: string, callback?: () => void): void;
-  /** Logs in with the credentials given at construction. */
-  login(callback?: () => void): void;
   action(action: Record<string, string>, callback?: (err: unknown, res: ManagerMessage) => void): string;
   disconnect(callback?: () => void): void;
   isConnected(): boolean;
@@ -78,6 +77,9 @@ export interface AmiDeviceStatesOptions {
   user: string;
   secret: string;
   pingIntervalSeconds: number;
+  /** Wait before the first reconnect, doubling up to reconnectMaxMs. */
+  reconnectInitialMs: number;
+  reconnectMaxMs: number;
   log: Logger;
   clock: Clock;
 }
@@ -86,16 +88,22 @@ export class AmiDeviceStates implements DeviceStateSource {
   private manager: Manager | undefined;
   private readonly listeners = new Set<(e: DeviceStateEvent) => void>();
   private readonly states = new Map<string, State>();
+  /** Hints heard (exten@context), to tell them from devices when a list completes. */
+  private readonly hints = new Set<string>();
+  /** What the lists after the current login named so far, per list. */
+  private listed: { devices: Set<string>; hints: Set<string> } | undefined;
   private pingTimer: TimerHandle | undefined;
+  private reconnectTimer: TimerHandle | undefined;
+  private backoffMs: number;
   private awaitingPong = false;
   private closed = false;
   private loggedIn = false;
-  private reconnectTimer: TimerHandle | undefined;
-  private reconnectDelayMs = FIRST_RECONNECT_MS;
   /** Logins so far (tests read it). */
   logins = 0;
 
-  constructor(private readonly opts: AmiDeviceStatesOptions) {}
+  constructor(private readonly opts: AmiDeviceStatesOptions) {
+    this.backoffMs = opts.reconnectInitialMs;
+  }
 
   /** Points the source at another manager port (the embedded simulator); before start() only. */
   setTarget(host: string, port: number): void {
@@ -119,7 +127,12 @@ export class AmiDeviceStates implements DeviceStateSource {
     return this.loggedIn && (this.manager?.isConnected() ?? false);
   }
 
-  /** The last state heard for each device. */
+  /** Closes the manager connection; it is opened again after the backoff and the states read afresh (admin, tests). */
+  reconnect(): void {
+    this.manager?.disconnect();
+  }
+
+  /** The last state heard for each device and hint. */
   snapshot(): Map<string, State> {
     return new Map(this.states);
   }
@@ -143,24 +156,23 @@ export class AmiDeviceStates implements DeviceStateSource {
 
   private connect(): void {
     const { host, port, user, secret, log } = this.opts;
-    if (!this.createManager) return;
+    if (!this.createManager || this.closed) return;
     const m = this.createManager(port, host, user, secret, true);
     this.manager = m;
     this.loggedIn = false;
-    m.on('connect', () => {
-      this.reconnectDelayMs = FIRST_RECONNECT_MS;
-    });
+    this.awaitingPong = false;
     m.on('close', () => {
       if (this.manager !== m || this.closed) return;
       this.loggedIn = false;
-      const delayMs = this.reconnectDelayMs;
-      this.reconnectDelayMs = Math.min(MAX_RECONNECT_MS, delayMs + FIRST_RECONNECT_MS);
-      log.warn({ host, port, retryInMs: delayMs }, 'AMI connection closed; reconnecting');
-      if (this.reconnectTimer) this.opts.clock.clearTimeout(this.reconnectTimer);
+      retire(m);
+      this.manager = undefined;
+      const wait = this.backoffMs;
+      this.backoffMs = Math.min(this.backoffMs * 2, this.opts.reconnectMaxMs);
+      log.warn({ host, port, retryInMs: wait }, 'AMI connection closed; reconnecting');
       this.reconnectTimer = this.opts.clock.setTimeout(() => {
         this.reconnectTimer = undefined;
-        if (this.manager === m && !this.closed) m.connect(port, host, () => m.login());
-      }, delayMs);
+        this.connect();
+      }, wait);
     });
     m.on('response', (r) => {
       if (String(r.response).toLowerCase() === 'error' && /authentication/i.test(String(r.message)))
@@ -176,22 +188,44 @@ export class AmiDeviceStates implements DeviceStateSource {
       case 'fullybooted':
         this.loggedIn = true;
         this.logins++;
+        this.backoffMs = this.opts.reconnectInitialMs;
         this.opts.log.info({ host: this.opts.host, port: this.opts.port }, 'AMI connected');
+        this.listed = { devices: new Set(), hints: new Set() };
         m.action({ action: 'DeviceStateList' });
+        m.action({ action: 'ExtensionStateList' });
         return;
       case 'devicestatechange': {
         const state = String(e.state ?? '').toUpperCase() as State;
-        if (typeof e.device === 'string') this.update(e.device, STATES.has(state) ? state : 'UNKNOWN');
+        if (typeof e.device !== 'string') return;
+        this.listed?.devices.add(e.device);
+        this.update(e.device, STATES.has(state) ? state : 'UNKNOWN');
         return;
       }
       case 'extensionstatus': {
-        const hint = typeof e.hint === 'string' ? e.hint.split('&')[0] : undefined;
-        if (hint) this.update(hint, EXTENSION_STATES[String(e.status)] ?? 'UNKNOWN');
+        if (typeof e.exten !== 'string' || typeof e.context !== 'string') return;
+        const hint = `${e.exten}@${e.context}`;
+        this.hints.add(hint);
+        this.listed?.hints.add(hint);
+        this.update(hint, EXTENSION_STATES[String(e.status)] ?? 'UNKNOWN');
         return;
       }
+      case 'devicestatelistcomplete':
+        this.forgetUnlisted('devices');
+        return;
+      case 'extensionstatelistcomplete':
+        this.forgetUnlisted('hints');
+        return;
       default:
         return;
     }
+  }
+
+  /** A fresh list is complete: what we knew and it did not name is no longer known. */
+  private forgetUnlisted(kind: 'devices' | 'hints'): void {
+    const listed = this.listed?.[kind];
+    if (!listed) return;
+    for (const name of [...this.states.keys()])
+      if (this.hints.has(name) === (kind === 'hints') && !listed.has(name)) this.update(name, 'UNKNOWN');
   }
 
   private update(device: string, state: State): void {
@@ -216,14 +250,13 @@ export class AmiDeviceStates implements DeviceStateSource {
     if (m && this.isLoggedIn) {
       if (this.awaitingPong) {
         this.opts.log.warn('AMI did not answer Ping; opening a new connection');
-        this.awaitingPong = false;
-        m.disconnect();
         retire(m);
+        m.disconnect();
         this.connect();
       } else {
         this.awaitingPong = true;
         m.action({ action: 'Ping' }, () => {
-          this.awaitingPong = false;
+          if (this.manager === m) this.awaitingPong = false;
         });
       }
     }
@@ -231,10 +264,7 @@ export class AmiDeviceStates implements DeviceStateSource {
   }
 }
 
-/**
- * Makes a manager we are done with harmless: a connection it still opens is
- * closed at once, and its errors go nowhere instead of crashing.
- */
+/** Makes a manager we are done with harmless: its late events and errors go nowhere. */
 function retire(m: Manager): void {
   m.removeAllListeners();
   m.on('error', () => {});

@@ -391,12 +391,14 @@ export class AriCallControl implements CallControl, BridgeControl, CallHost {
       try {
         const client = await this.loadApi();
         if (this.closed) break;
+        // Before the events: a call Asterisk hands over the instant the application registers
+        // arrives with the WebSocket's first bytes, and is answered over this client.
+        this.client = client;
         const ws = await this.openEvents();
         if (this.closed) {
           ws.terminate();
           break;
         }
-        this.client = client;
         this.connections++;
         const dropped = new Promise<void>((r) => ws.once('close', () => r()));
         this.startPing(ws);

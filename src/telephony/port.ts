@@ -127,12 +127,15 @@ export interface BridgeControl {
 
 /** Device and extension state from AMI: a user's desk phone busy = "on the phone". */
 export interface DeviceStateEvent {
-  /** e.g. 'PJSIP/bob-desk' */
+  /** A device ('PJSIP/bob-desk') or a hint ('201@phoneim-hints'). */
   device: string;
   state: 'NOT_INUSE' | 'INUSE' | 'BUSY' | 'INVALID' | 'UNAVAILABLE' | 'RINGING' | 'RINGINUSE' | 'ONHOLD' | 'UNKNOWN';
 }
 
 export interface DeviceStateSource {
+  /** Hears each change of a device's state (and the states read afresh after each login). */
   onDeviceState(listener: (e: DeviceStateEvent) => void): () => void;
+  /** The last state heard for each device and hint. */
+  snapshot(): ReadonlyMap<string, DeviceStateEvent['state']>;
   close(): Promise<void>;
 }

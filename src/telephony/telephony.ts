@@ -44,11 +44,17 @@ export class Telephony {
       user: t.ami.user,
       secret: t.ami.secret,
       pingIntervalSeconds: t.ami.pingIntervalSeconds,
+      reconnectInitialMs: t.reconnectInitialMs,
+      reconnectMaxMs: t.reconnectMaxMs,
       log: log.child({ part: 'ami' }),
       clock,
     });
   }
 
+  /**
+   * Starts the simulator (when embedded) and device states; call control
+   * waits for startCalls(), so no call is taken before the platform is ready.
+   */
   async start(): Promise<void> {
     const t = this.config.telephony;
     if (this.embedded) {
@@ -74,11 +80,23 @@ export class Telephony {
       this.callControl.setUrl(this.sim.ariUrl);
       this.deviceStates.setTarget(this.sim.host, this.sim.amiPort);
     }
-    this.callControl.start();
     if (this.embedded || t.ami.host !== undefined) await this.deviceStates.start();
     else this.log.info('no telephony.ami.host: device states from AMI are off');
+  }
+
+  /**
+   * Registers the ARI application: from now on Asterisk hands calls over.
+   * Until then its dialplan tells callers the service is unavailable.
+   */
+  async startCalls(): Promise<void> {
+    this.callControl.start();
     // The embedded simulator is up by now; a real Asterisk may come later (the adapter keeps trying).
     if (this.embedded) await this.callControl.ready();
+  }
+
+  /** Unregisters the ARI application (the first thing a stopping platform does); stop() does it too. */
+  async stopCalls(): Promise<void> {
+    await this.callControl.close();
   }
 
   async stop(): Promise<void> {

@@ -175,9 +175,11 @@ t.test('outbound callees: answers and presses 1, busy, no answer, machine, unrea
   await m.call.hangup();
 });
 
-t.test('no application connected: a call cannot be placed; bad numbers are refused', async (t) => {
+t.test('no application connected: a call cannot be put straight into it; bad numbers are refused', async (t) => {
   const sim = await simulator(t);
-  t.throws(() => sim.placeCall({ from: '+15550100101', to: '100' }), { code: 'SIM_APP_NOT_REGISTERED' });
+  t.throws(() => sim.placeCall({ from: '+15550100101', to: '100', app: 'phoneim' }), {
+    code: 'SIM_APP_NOT_REGISTERED',
+  });
   sim.softswitch.registerApp('phoneim');
   t.throws(() => sim.placeCall({ from: '+15550100101', to: '1 0 0' }), { code: 'SIM_INVALID_INPUT' });
   const late = sim.callee('nobody').nextCall(20);

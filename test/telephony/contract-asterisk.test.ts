@@ -3,7 +3,8 @@
  *   ASTERISK_ARI_URL=http://127.0.0.1:8088 ASTERISK_ARI_USER=phoneim ASTERISK_ARI_PASSWORD=...
  *   ASTERISK_AMI_HOST=127.0.0.1 ASTERISK_AMI_PORT=5038 ASTERISK_AMI_USER=phoneim ASTERISK_AMI_SECRET=...
  *   (optional) PHONEIM_TEST_PROMPT_HOST: the address of this machine as Asterisk reaches it (default 127.0.0.1)
- * Asterisk needs dialplan/extensions.conf loaded (contexts phoneim-inbound and phoneim-test).
+ * Asterisk needs dialplan/extensions.conf loaded (contexts phoneim-inbound and phoneim-test, whose hint
+ * 299 follows the custom device Custom:phoneim-test-desk that the device-state case sets over AMI).
  * Skipped, with a message saying so, when ASTERISK_ARI_URL is not set.
  */
 import { createRequire } from 'node:module';
@@ -11,7 +12,8 @@ import t from 'tap';
 import { SystemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { AriCallControl } from '../../src/telephony/ari-call-control.js';
-import { contractSuite } from './contract.js';
+import { AmiDeviceStates } from '../../src/telephony/ami-device-states.js';
+import { contractSuite, deviceStateContract } from './contract.js';
 import { promptServer, wav } from './support.js';
 
 const env = process.env;
@@ -43,6 +45,42 @@ if (!url) {
       false,
     );
   };
+  deviceStateContract(t, async (t) => {
+    const source = new AmiDeviceStates({
+      host: env.ASTERISK_AMI_HOST ?? '127.0.0.1',
+      port: Number(env.ASTERISK_AMI_PORT ?? 5038),
+      user: env.ASTERISK_AMI_USER ?? 'phoneim',
+      secret: env.ASTERISK_AMI_SECRET ?? '',
+      pingIntervalSeconds: 30,
+      reconnectInitialMs: 100,
+      reconnectMaxMs: 1000,
+      log: silentLogger(),
+      clock: new SystemClock(),
+    });
+    t.teardown(() => source.close());
+    await source.start();
+    const device = 'Custom:phoneim-test-desk';
+    return {
+      source,
+      desk: {
+        device,
+        hint: '299@phoneim-test',
+        inUse: (on) =>
+          new Promise<void>((resolve, reject) => {
+            const ami = amiOf();
+            ami.on('error', () => {});
+            ami.action(
+              { action: 'Setvar', variable: `DEVICE_STATE(${device})`, value: on ? 'INUSE' : 'NOT_INUSE' },
+              (err) => {
+                ami.disconnect();
+                if (err) reject(new Error(`AMI Setvar failed: ${JSON.stringify(err)}`));
+                else resolve();
+              },
+            );
+          }),
+      },
+    };
+  });
   contractSuite(t, async (t) => {
     const control = new AriCallControl({
       url,

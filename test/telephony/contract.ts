@@ -6,7 +6,9 @@
  * dialplan/extensions.conf (phoneim-test) on Asterisk.
  */
 import type { Test } from 'tap';
-import type { Call, CallControl } from '../../src/telephony/port.js';
+import type { AmiDeviceStates } from '../../src/telephony/ami-device-states.js';
+import type { Call, CallControl, DeviceStateEvent } from '../../src/telephony/port.js';
+import { eventually } from '../support/env.js';
 
 export interface FarEnd {
   /** Answers, sends DTMF 1234# about a second later, talks for a while, stays until hung up. */
@@ -139,5 +141,68 @@ export function contractSuite(t: Test, make: (t: Test) => Promise<{ control: Cal
     t.equal(await pb.done, 'finished', 'events flow again');
     await call.hangup();
     t.equal((await call.ended).by, 'local');
+  });
+}
+
+/** A desk phone on the far end, as AMI reports it. */
+export interface DeskPhone {
+  /** Its device: 'PJSIP/bob-desk' on the simulator, 'Custom:phoneim-test-desk' on Asterisk. */
+  device: string;
+  /** Its hint, exten@context. */
+  hint: string;
+  /** Puts the phone in a call (true) or back to idle (false). */
+  inUse(on: boolean): Promise<void>;
+}
+
+/**
+ * The device-state contract: what presence relies on, through
+ * asterisk-manager against the simulator and a real Asterisk. A change is
+ * heard for the device and its hint; a reconnect reads the states afresh and
+ * repeats nothing that did not change.
+ */
+export function deviceStateContract(
+  t: Test,
+  make: (t: Test) => Promise<{ source: AmiDeviceStates; desk: DeskPhone }>,
+): void {
+  t.test('a desk phone in use and idle again, across a reconnect', async (t) => {
+    const { source, desk } = await make(t);
+    const heard: DeviceStateEvent[] = [];
+    source.onDeviceState((e) => {
+      if (e.device === desk.device || e.device === desk.hint) heard.push(e);
+    });
+    const settled = (what: string, state: DeviceStateEvent['state']) =>
+      eventually(
+        () => {
+          const snap = source.snapshot();
+          if (snap.get(desk.device) !== state || snap.get(desk.hint) !== state)
+            throw new Error(`${what}: ${JSON.stringify([...snap])}`);
+        },
+        { timeoutMs: 10_000 },
+      );
+    await desk.inUse(false);
+    await settled('idle at first', 'NOT_INUSE');
+    heard.length = 0;
+    await desk.inUse(true);
+    await settled('in use', 'INUSE');
+    t.same(
+      heard.map((e) => e.state),
+      ['INUSE', 'INUSE'],
+      'the device and its hint are heard once each',
+    );
+    const logins = source.logins;
+    source.reconnect();
+    await eventually(
+      () => {
+        if (source.logins === logins || !source.isLoggedIn) throw new Error('no AMI reconnect');
+      },
+      { timeoutMs: 15_000 },
+    );
+    await desk.inUse(false);
+    await settled('idle again', 'NOT_INUSE');
+    t.same(
+      heard.map((e) => e.state),
+      ['INUSE', 'INUSE', 'NOT_INUSE', 'NOT_INUSE'],
+      'the reconnect repeated nothing; going idle is heard once each',
+    );
   });
 }
