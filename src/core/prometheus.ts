@@ -23,6 +23,9 @@ export class PrometheusMetrics implements Metrics {
   private readonly steps: Counter<'kind' | 'outcome'>;
   private readonly cache: Counter<'result'>;
   private readonly synth: Histogram<'engine'>;
+  /** Children bound to their labels, made once: the delivery path reports every message. */
+  private readonly deliveredBy = new Map<string, Counter.Internal>();
+  private readonly storedBy = new Map<string, Counter.Internal>();
 
   constructor() {
     const registers = [this.registry];
@@ -155,11 +158,21 @@ export class PrometheusMetrics implements Metrics {
   }
 
   messageStored(kind: 'text' | 'voice'): void {
-    this.stored.inc({ kind });
+    let c = this.storedBy.get(kind);
+    if (!c) {
+      c = this.stored.labels({ kind });
+      this.storedBy.set(kind, c);
+    }
+    c.inc();
   }
 
   messageDelivered(linkKind: string, latencySeconds?: number): void {
-    this.delivered.inc({ link: linkKind });
+    let c = this.deliveredBy.get(linkKind);
+    if (!c) {
+      c = this.delivered.labels({ link: linkKind });
+      this.deliveredBy.set(linkKind, c);
+    }
+    c.inc();
     if (latencySeconds !== undefined) this.deliveryLatency.observe(Math.max(0, latencySeconds));
   }
 

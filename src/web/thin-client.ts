@@ -98,7 +98,7 @@ export class ThinClient {
           await fn({ req, res, params: (req.params ?? {}) as Record<string, string> });
           return res;
         };
-      const router = {
+      const routes = {
         get: (path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown) =>
           app.get(path, { schema: { summary: `Thin client: ${path}`, tags: ['thin client'] } }, wrap(fn)),
         post: (path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown) =>
@@ -114,19 +114,19 @@ export class ThinClient {
         }
         return this.sendPage(res, fmt, error.status, 'Error', this.errorBody(fmt, error), '', retryHeaders(error));
       });
-      this.mount(router);
+      this.mount(routes);
     };
   }
 
-  private mount(router: {
+  private mount(routes: {
     get(path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown): unknown;
     post(path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown): unknown;
   }): void {
-    router.get('/', (ctx) => this.home(ctx));
-    router.get('/login', (ctx) => this.loginForm(ctx));
-    router.post('/login', (ctx) => this.loginPost(ctx));
-    router.get(REPLY_LINK_PATH, (ctx) => this.replyLink(ctx));
-    router.get('/static/live.js', ({ res }) =>
+    routes.get('/', (ctx) => this.home(ctx));
+    routes.get('/login', (ctx) => this.loginForm(ctx));
+    routes.post('/login', (ctx) => this.loginPost(ctx));
+    routes.get(REPLY_LINK_PATH, (ctx) => this.replyLink(ctx));
+    routes.get('/static/live.js', ({ res }) =>
       res
         .headers({
           'content-type': 'text/javascript; charset=utf-8',
@@ -135,11 +135,11 @@ export class ThinClient {
         })
         .send(LIVE_JS),
     );
-    router.get(
+    routes.get(
       '/buddies',
       this.page((ctx, p) => this.buddies(ctx, p)),
     );
-    router.post(
+    routes.post(
       '/logout',
       this.form((ctx, p) => {
         this.dropWebLink(p.auth.object.id);
@@ -148,14 +148,14 @@ export class ThinClient {
         sendRedirect(ctx.res, 303, '/login');
       }),
     );
-    router.post(
+    routes.post(
       '/presence',
       this.form((ctx, p, f) => {
         this.services.presence.setPresence(p.auth.user.id, f.get('state') as never, f.get('statusText'));
         this.back(ctx, p, '/buddies');
       }),
     );
-    router.post(
+    routes.post(
       '/contacts/add',
       this.form((ctx, p, f) => {
         const name = f.get('username') ?? '';
@@ -166,7 +166,7 @@ export class ThinClient {
       }),
     );
     for (const action of ['approve', 'decline'] as const)
-      router.post(
+      routes.post(
         `/contacts/${action}`,
         this.form((ctx, p, f) => {
           const id = Number(f.get('userId'));
@@ -175,18 +175,18 @@ export class ThinClient {
           this.back(ctx, p, '/buddies');
         }),
       );
-    router.post(
+    routes.post(
       '/chat/new',
       this.form((ctx, p, f) => {
         const s = this.services.presence.createSession(p.auth.user.id, [Number(f.get('contactId'))]);
         this.back(ctx, p, `/chat/${s.id}`);
       }),
     );
-    router.get(
+    routes.get(
       '/chat/:id',
       this.page((ctx, p) => this.chat(ctx, p)),
     );
-    router.post(
+    routes.post(
       '/chat/:id/send',
       this.form(async (ctx, p, f) => {
         const id = ctx.params.id as string;
@@ -204,7 +204,7 @@ export class ThinClient {
       }),
     );
     for (const action of ['accept', 'decline', 'leave'] as const)
-      router.post(
+      routes.post(
         `/chat/:id/${action}`,
         this.form((ctx, p) => {
           const id = ctx.params.id as string;
