@@ -27,12 +27,9 @@ export interface WebAuth {
 export function tokenOf(req: FastifyRequest): { token: string; via: 'bearer' | 'query' | 'cookie' } | undefined {
   const h = req.headers.authorization;
   if (h?.startsWith('Bearer ')) return { token: h.slice(7).trim(), via: 'bearer' };
-  const q = req.url.indexOf('?');
-  if (q >= 0) {
-    const params = new URLSearchParams(req.url.slice(q + 1));
-    const t = params.get('s') ?? params.get('token');
-    if (t) return { token: t, via: 'query' };
-  }
+  const query = (req.query ?? {}) as Record<string, unknown>;
+  const t = query.s ?? query.token;
+  if (typeof t === 'string' && t !== '') return { token: t, via: 'query' };
   const c = req.cookies[COOKIE];
   return c ? { token: c, via: 'cookie' } : undefined;
 }

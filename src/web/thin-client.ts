@@ -414,7 +414,8 @@ export class ThinClient {
     const fmt = this.fmt(ctx.req);
     this.replySecret ??= replyLinkSecret(this.services.config);
     const now = this.services.clock.now();
-    const t = new URLSearchParams(ctx.req.url.split('?')[1] ?? '').get('t');
+    const given = (ctx.req.query as Record<string, unknown>).t;
+    const t = typeof given === 'string' ? given : null;
     const v = verifyReplyToken(this.replySecret, t, now);
     const user = v.ok ? this.services.accounts.userById(v.value.userId) : null;
     if (v.ok && user && !this.replyLinkUses.claim(v.value.nonce, now, v.value.expiresAt)) {

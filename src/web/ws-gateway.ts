@@ -106,7 +106,8 @@ export class WsGateway {
         WS_PATH,
         { websocket: true, onRequest: (request, reply) => this.authorize(request, reply) },
         (socket, request) => {
-          if (request.wsAuth) this.attach(socket, request.wsAuth, request.url);
+          const replay = (request.query as Record<string, unknown>).replay !== 'false';
+          if (request.wsAuth) this.attach(socket, request.wsAuth, replay);
           else socket.terminate();
         },
       );
@@ -129,7 +130,7 @@ export class WsGateway {
     return undefined;
   }
 
-  private attach(ws: WebSocket, auth: WebAuth, target: string): void {
+  private attach(ws: WebSocket, auth: WebAuth, replay: boolean): void {
     const { presence } = this.services;
     const held: Held = { userId: auth.user.id, objectId: auth.object.id, isAlive: true };
     this.held.set(ws, held);
@@ -155,7 +156,7 @@ export class WsGateway {
         kind: 'websocket',
         deliver,
         sessionObjectId: auth.object.id,
-        replay: !/[?&]replay=false(&|$)/.test(target),
+        replay,
       });
     } catch (e) {
       send({ type: 'error', error: isAppError(e) ? e.toJSON() : { code: 'CORE_INTERNAL', message: 'internal error' } });
