@@ -46,6 +46,7 @@ dist/.built: node_modules/.package-lock.json tsconfig.json tsconfig.build.json $
 	rm -rf dist
 	npx tsc -p tsconfig.build.json
 	mkdir -p dist/src/store && cp -r src/store/migrations dist/src/store/
+	mkdir -p dist/src/sim && cp -r src/sim/dev-phone dist/src/sim/
 	@touch $@
 
 build: dist/.built

@@ -250,6 +250,9 @@ export class Platform {
     const { telephony, presence, notifier, ivr, config, log } = this.services;
     await telephony.start();
     this.services.sim = telephony.sim;
+    // The dev phone shows the words of each prompt it plays (as the demo log does).
+    if (this.services.sim)
+      this.services.sim.captions = (uri) => this.services.audio.textFor(uri.replace(/^sound:/, ''));
     await this.services.accounts.warmUp();
     await this.http.listen({ host: config.http.host, port: config.http.port }).catch((e: unknown) => {
       throw portError(e, 'http.port');

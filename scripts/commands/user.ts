@@ -93,10 +93,18 @@ export function registerUser(program: Command, ctx: CliContext): void {
 
   user
     .command('set-password <user>')
-    .description('set the web password (read from standard input)')
+    .description('set the web password (read from standard input); every session of the user ends')
     .action(async (ref: string) => {
       await ctx.svc.accounts.setPassword(ref, await ctx.readSecret());
-      ctx.done(`password set for ${ref}`, { user: ref, password: 'set' });
+      // An administrator's reset is for a lost or stolen password: no client keeps the old one's session.
+      const user = ctx.svc.accounts.getUser(ref);
+      let ended = 0;
+      for (const o of ctx.svc.presence.objects.ofUser(user.id)) if (ctx.svc.presence.objects.end(o.id)) ended++;
+      ctx.done(`password set for ${ref}; ${ended} session(s) ended`, {
+        user: ref,
+        password: 'set',
+        endedSessions: ended,
+      });
     });
 
   user

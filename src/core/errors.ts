@@ -70,6 +70,16 @@ export const ERRORS = {
   SIM_CALL_ENDED: { status: 409, doc: 'The virtual call has already ended.' },
   SIM_CALL_NOT_FOUND: { status: 404, doc: 'No live virtual call with that id.' },
   SIM_TIMEOUT: { status: 504, doc: 'What a test waited for on a virtual call did not happen in time.' },
+  SIM_MEDIA_NOT_FOUND: {
+    status: 404,
+    doc: 'The dev phone asked for audio the simulator is not playing, or that has no file a browser can play.',
+  },
+  SIM_CONTROL_REFUSED: {
+    status: 400,
+    doc: "The simulator's control API refused a phonectl sim request (its reason follows).",
+  },
+  SIM_CONTROL_UNREACHABLE: { status: 503, doc: "phonectl sim could not reach the simulator's control API." },
+  SIM_TOO_MANY_PHONES: { status: 503, doc: 'Too many dev phone pages hold an event stream at once.' },
   SIM_UNAUTHORIZED: {
     status: 401,
     doc: "The control API needs its token (printed with its URL) as 'authorization: Bearer <token>' or ?token=.",

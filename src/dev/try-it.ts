@@ -10,7 +10,12 @@ export interface TryItInput {
   url: string;
   /** The embedded simulator, when no Asterisk is configured. */
   sim?:
-    | { readonly ariUrl: string; readonly controlUrl: string | undefined; readonly controlToken?: string }
+    | {
+        readonly ariUrl: string;
+        readonly controlUrl: string | undefined;
+        readonly controlToken?: string;
+        readonly devPhoneUrl?: string | undefined;
+      }
     | undefined;
   /** The demo mailbox's page, when it was started. */
   mailboxUrl?: string | undefined;
@@ -25,6 +30,7 @@ export function tryItBlock({ url, sim, mailboxUrl }: TryItInput): string {
     '',
     '== Phone IM demo ==========================================================',
     '',
+    ...(sim?.devPhoneUrl ? [`  Dev phone       ${sim.devPhoneUrl}   (call the IVR from the browser)`] : []),
     `  Web client      ${url}/login`,
     `  Health          ${url}/health`,
     ...(mailboxUrl ? [`  Mailbox         ${mailboxUrl}/   (the mail and pages the notifier sent)`] : []),

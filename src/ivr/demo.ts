@@ -28,6 +28,9 @@ interface DemoSimulator {
   readonly controlUrl: string | undefined;
   readonly controlToken: string;
   readonly ariUrl: string;
+  readonly devPhoneUrl?: string | undefined;
+  /** Who the dev phone offers to call as. */
+  readonly directory?: { name: string; number: string }[];
 }
 
 export async function seedDemo(
@@ -62,6 +65,9 @@ export async function seedDemo(
     await presence.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Call me when you can.' });
   }
   const control = sim?.controlUrl;
+  for (const u of [DEMO_USERS.bob, DEMO_USERS.alice])
+    if (sim?.directory && !sim.directory.some((d) => d.number === u.callerId))
+      sim.directory.push({ name: u.displayName, number: u.callerId });
   // The simulator's token is a local developer's key to the dev phone, shown so the lines can be pasted.
   const auth = `-H 'authorization: Bearer ${sim?.controlToken}'`;
   log.info(
@@ -70,12 +76,15 @@ export async function seedDemo(
       bobCallerId: DEMO_USERS.bob.callerId,
       ...(control
         ? {
+            devPhone: sim?.devPhoneUrl,
             placeCall: `curl -s -X POST ${control}/sim/calls ${auth} -H 'content-type: application/json' -d '{"from":"${DEMO_USERS.bob.callerId}","to":"100"}'`,
             pressKeys: `curl -s -X POST ${control}/sim/calls/<channelId>/keys ${auth} -H 'content-type: application/json' -d '{"digits":"<keys>"}'`,
           }
         : {}),
     },
-    'demo community ready: call in as Bob (PINs in the README); every prompt the caller hears is logged',
+    sim?.devPhoneUrl
+      ? `demo community ready: open the dev phone at ${sim.devPhoneUrl} and call in as Bob (PINs in the README)`
+      : 'demo community ready: call in as Bob (PINs in the README); every prompt the caller hears is logged',
   );
   return { alice, bob };
 }

@@ -1,8 +1,11 @@
 /**
- * The simulator's own Swagger 1.1 declarations of the part of ARI it serves
- * (what ari-client reads at connect time to build its operations). Written
- * here, not copied: test/sim/ari-declarations.test.ts checks every path,
- * method, parameter, model field and event field below against the
+ * The simulator's own Swagger declarations of Asterisk 22's whole ARI listing
+ * (what ari-client and other generic clients read at connect time to build
+ * their operations). Every resource and operation of the listing is declared,
+ * so any client connects; operations the simulator does not model answer 501
+ * as Asterisk does for a method it has no handler for. Written here as
+ * compact tables, not copied: test/sim/ari-declarations.test.ts checks every
+ * path, method, parameter, model field and event field below against the
  * declarations a real Asterisk 22 serves (shared/asterisk-ari-api-docs).
  */
 
@@ -47,18 +50,27 @@ export interface Model {
 
 export const ARI_API_VERSION = '10.0.0';
 
+/** "originateWithId" -> "Originate with id": a summary in our words. */
+const summaryOf = (nickname: string): string => {
+  const words = nickname
+    .replace(/([A-Z])/g, ' $1')
+    .replace(/_/g, ' ')
+    .toLowerCase();
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)}.`;
+};
+
 const op = (
   httpMethod: Operation['httpMethod'],
   nickname: string,
   responseClass: string,
-  summary: string,
   params: Param[],
-  errors: [number, string][] = [],
+  extra: Pick<Operation, 'upgrade' | 'websocketProtocol'> = {},
 ): Operation => ({
   httpMethod,
   nickname,
-  summary,
+  summary: summaryOf(nickname),
   responseClass,
+  ...extra,
   parameters: params.map(([name, paramType, dataType, required = false, allowMultiple = false]) => ({
     name,
     paramType,
@@ -67,8 +79,10 @@ const op = (
     allowMultiple,
     description: name,
   })),
-  errorResponses: errors.map(([code, reason]) => ({ code, reason })),
+  errorResponses: [],
 });
+
+const api = (path: string, operations: Operation[]) => ({ path, description: path, operations });
 
 /** A model from `name: type` pairs; a trailing `?` marks an optional field. */
 const model = (id: string, description: string, fields: Record<string, string>, extra: Partial<Model> = {}): Model => ({
@@ -82,19 +96,6 @@ const model = (id: string, description: string, fields: Record<string, string>, 
     ]),
   ),
 });
-
-const CHANNEL_ID: Param = ['channelId', 'path', 'string'];
-const NOT_FOUND: [number, string] = [404, 'Channel not found'];
-const NOT_IN_STASIS: [number, string] = [409, 'Channel not in a Stasis application'];
-const ORIGINATE_PARAMS: Param[] = [
-  ['endpoint', 'query', 'string', true],
-  ['app', 'query', 'string'],
-  ['appArgs', 'query', 'string'],
-  ['callerId', 'query', 'string'],
-  ['timeout', 'query', 'int'],
-  ['variables', 'body', 'containers'],
-  ['otherChannelId', 'query', 'string'],
-];
 
 const channelModels: Record<string, Model> = {
   Channel: model('Channel', 'A channel between Asterisk and an endpoint.', {
@@ -152,483 +153,794 @@ const storedRecordingModel = model('StoredRecording', 'A past recording that may
   format: 'string',
 });
 
+const applicationModel = model('Application', 'Details of a Stasis application', {
+  name: 'string',
+  channel_ids: 'List[string]',
+  bridge_ids: 'List[string]',
+  endpoint_ids: 'List[string]',
+  device_names: 'List[string]',
+  events_allowed: 'List[object]',
+  events_disallowed: 'List[object]',
+});
+const endpointModel = model('Endpoint', 'An external device that may offer or accept calls.', {
+  technology: 'string',
+  resource: 'string',
+  state: 'string?',
+  channel_ids: 'List[string]',
+});
+const deviceStateModel = model('DeviceState', 'The state of a device.', { name: 'string', state: 'string' });
+const asteriskModels: Record<string, Model> = {
+  AsteriskInfo: model('AsteriskInfo', 'What Asterisk says about itself.', {
+    build: 'BuildInfo?',
+    system: 'SystemInfo?',
+    config: 'ConfigInfo?',
+    status: 'StatusInfo?',
+  }),
+  BuildInfo: model('BuildInfo', 'How it was built.', {
+    os: 'string',
+    kernel: 'string',
+    options: 'string',
+    machine: 'string',
+    date: 'string',
+    user: 'string',
+  }),
+  SystemInfo: model('SystemInfo', 'Version and entity id.', { version: 'string', entity_id: 'string' }),
+  ConfigInfo: model('ConfigInfo', 'Its configuration.', {
+    name: 'string',
+    default_language: 'string',
+    max_channels: 'int?',
+    max_open_files: 'int?',
+    max_load: 'double?',
+    setid: 'SetId',
+  }),
+  SetId: model('SetId', 'Effective user and group.', { user: 'string', group: 'string' }),
+  StatusInfo: model('StatusInfo', 'When it started and last reloaded.', {
+    startup_time: 'Date',
+    last_reload_time: 'Date',
+  }),
+  AsteriskPing: model('AsteriskPing', 'Asterisk ping information', {
+    asterisk_id: 'string',
+    ping: 'string',
+    timestamp: 'string',
+  }),
+  Variable: channelModels.Variable as Model,
+};
+
+const eventModels: Record<string, Model> = {
+  Message: model(
+    'Message',
+    'Base type for errors and events',
+    { type: 'string', asterisk_id: 'string?' },
+    { discriminator: 'type', subTypes: ['Event'] },
+  ),
+  Event: model(
+    'Event',
+    'Base type for asynchronous events from Asterisk.',
+    { application: 'string', timestamp: 'Date' },
+    {
+      subTypes: [
+        'StasisStart',
+        'StasisEnd',
+        'ChannelStateChange',
+        'ChannelDtmfReceived',
+        'ChannelHangupRequest',
+        'ChannelDestroyed',
+        'ChannelVarset',
+        'Dial',
+        'PlaybackStarted',
+        'PlaybackContinuing',
+        'PlaybackFinished',
+        'RecordingStarted',
+        'RecordingFinished',
+        'RecordingFailed',
+        'ApplicationReplaced',
+        'ChannelEnteredBridge',
+        'ChannelLeftBridge',
+      ],
+    },
+  ),
+  StasisStart: model('StasisStart', 'A channel entered a Stasis application.', {
+    args: 'List[string]',
+    channel: 'Channel',
+  }),
+  StasisEnd: model('StasisEnd', 'A channel left a Stasis application.', { channel: 'Channel' }),
+  ChannelStateChange: model('ChannelStateChange', 'The state of a channel changed.', { channel: 'Channel' }),
+  ChannelDtmfReceived: model('ChannelDtmfReceived', 'DTMF received on a channel.', {
+    digit: 'string',
+    duration_ms: 'int',
+    channel: 'Channel',
+  }),
+  ChannelHangupRequest: model('ChannelHangupRequest', 'A hangup was requested on the channel.', {
+    cause: 'int?',
+    soft: 'boolean?',
+    channel: 'Channel',
+  }),
+  ChannelDestroyed: model('ChannelDestroyed', 'A channel was destroyed.', {
+    cause: 'int',
+    cause_txt: 'string',
+    channel: 'Channel',
+  }),
+  ChannelVarset: model('ChannelVarset', 'A channel variable changed.', {
+    variable: 'string',
+    value: 'string',
+    channel: 'Channel?',
+  }),
+  Dial: model('Dial', 'Dialing state has changed.', {
+    peer: 'Channel',
+    dialstring: 'string?',
+    forward: 'string?',
+    dialstatus: 'string',
+  }),
+  PlaybackStarted: model('PlaybackStarted', 'A playback started.', { playback: 'Playback' }),
+  PlaybackContinuing: model('PlaybackContinuing', 'A playback moved to its next media.', { playback: 'Playback' }),
+  PlaybackFinished: model('PlaybackFinished', 'A playback ended.', { playback: 'Playback' }),
+  RecordingStarted: model('RecordingStarted', 'A recording started.', { recording: 'LiveRecording' }),
+  RecordingFinished: model('RecordingFinished', 'A recording ended.', { recording: 'LiveRecording' }),
+  RecordingFailed: model('RecordingFailed', 'A recording failed.', { recording: 'LiveRecording' }),
+  ApplicationReplaced: model('ApplicationReplaced', 'Another WebSocket took over the application.', {}),
+  ChannelEnteredBridge: model('ChannelEnteredBridge', 'A channel entered a bridge.', {
+    bridge: 'Bridge',
+    channel: 'Channel?',
+  }),
+  ChannelUserevent: model('ChannelUserevent', 'A user event, sent with POST /events/user/{eventName}.', {
+    eventname: 'string',
+    channel: 'Channel?',
+    bridge: 'Bridge?',
+    endpoint: 'Endpoint?',
+    userevent: 'object',
+  }),
+  DeviceStateChanged: model('DeviceStateChanged', 'A device state the application subscribed to changed.', {
+    device_state: 'DeviceState',
+  }),
+  ChannelLeftBridge: model('ChannelLeftBridge', 'A channel left a bridge.', {
+    bridge: 'Bridge',
+    channel: 'Channel',
+  }),
+  Bridge: bridgeModel,
+  ...channelModels,
+  Playback: playbackModel,
+  LiveRecording: liveRecordingModel,
+  Endpoint: endpointModel,
+  DeviceState: deviceStateModel,
+};
+
+const resource = (
+  name: string,
+  swaggerVersion: string,
+  apis: ApiDeclaration['apis'],
+  models: Record<string, Model>,
+): Omit<ApiDeclaration, 'basePath'> => ({
+  apiVersion: ARI_API_VERSION,
+  swaggerVersion,
+  resourcePath: `/api-docs/${name}.{format}`,
+  apis,
+  models,
+});
+
+/** In the order of Asterisk's own resource listing. */
 const declarations: Record<string, Omit<ApiDeclaration, 'basePath'>> = {
-  channels: {
-    apiVersion: ARI_API_VERSION,
-    swaggerVersion: '1.1',
-    resourcePath: '/api-docs/channels.{format}',
-    apis: [
-      {
-        path: '/channels',
-        description: 'Active channels',
-        operations: [
-          op('GET', 'list', 'List[Channel]', 'List all active channels.', []),
-          op('POST', 'originate', 'Channel', 'Create a new channel (originate).', [
-            ...ORIGINATE_PARAMS,
-            ['channelId', 'query', 'string'],
-          ]),
-        ],
-      },
-      {
-        path: '/channels/{channelId}',
-        description: 'Active channel',
-        operations: [
-          op('GET', 'get', 'Channel', 'Channel details.', [CHANNEL_ID], [NOT_FOUND]),
-          op('POST', 'originateWithId', 'Channel', 'Create a new channel with an id (originate).', [
-            CHANNEL_ID,
-            ...ORIGINATE_PARAMS,
-          ]),
-          op(
-            'DELETE',
-            'hangup',
-            'void',
-            'Delete (i.e. hangup) a channel.',
-            [CHANNEL_ID, ['reason_code', 'query', 'string'], ['reason', 'query', 'string']],
-            [[400, 'Invalid reason for hangup provided'], NOT_FOUND],
-          ),
-        ],
-      },
-      {
-        path: '/channels/{channelId}/answer',
-        description: 'Answer a channel',
-        operations: [op('POST', 'answer', 'void', 'Answer a channel.', [CHANNEL_ID], [NOT_FOUND, NOT_IN_STASIS])],
-      },
-      {
-        path: '/channels/{channelId}/ring',
-        description: 'Send a ringing indication to a channel',
-        operations: [op('POST', 'ring', 'void', 'Indicate ringing to a channel.', [CHANNEL_ID], [NOT_FOUND])],
-      },
-      {
-        path: '/channels/{channelId}/play',
-        description: 'Play media to a channel',
-        operations: [
-          op(
-            'POST',
-            'play',
-            'Playback',
-            'Start playback of media.',
-            [
-              CHANNEL_ID,
-              ['media', 'query', 'string', true, true],
-              ['lang', 'query', 'string'],
-              ['playbackId', 'query', 'string'],
-            ],
-            [NOT_FOUND, NOT_IN_STASIS],
-          ),
-        ],
-      },
-      {
-        path: '/channels/{channelId}/play/{playbackId}',
-        description: 'Play media to a channel',
-        operations: [
-          op(
-            'POST',
-            'playWithId',
-            'Playback',
-            'Start playback of media and specify the playbackId.',
-            [
-              CHANNEL_ID,
-              ['playbackId', 'path', 'string'],
-              ['media', 'query', 'string', true, true],
-              ['lang', 'query', 'string'],
-            ],
-            [NOT_FOUND, NOT_IN_STASIS],
-          ),
-        ],
-      },
-      {
-        path: '/channels/{channelId}/record',
-        description: 'Record audio from a channel',
-        operations: [
-          op(
-            'POST',
-            'record',
-            'LiveRecording',
-            'Start a recording.',
-            [
-              CHANNEL_ID,
-              ['name', 'query', 'string', true],
-              ['format', 'query', 'string', true],
-              ['maxDurationSeconds', 'query', 'int'],
-              ['maxSilenceSeconds', 'query', 'int'],
-              ['ifExists', 'query', 'string'],
-              ['beep', 'query', 'boolean'],
-              ['terminateOn', 'query', 'string'],
-            ],
-            [
-              [400, 'Invalid parameters'],
-              NOT_FOUND,
-              [409, 'Channel is not in a Stasis application, or a recording of that name exists'],
-              [422, 'The format specified is unknown on this system'],
-            ],
-          ),
-        ],
-      },
-      {
-        path: '/channels/{channelId}/variable',
-        description: 'Variables on a channel',
-        operations: [
-          op(
-            'GET',
-            'getChannelVar',
-            'Variable',
-            'Get the value of a channel variable.',
-            [CHANNEL_ID, ['variable', 'query', 'string', true]],
-            [
-              [400, 'Missing variable parameter.'],
-              [404, 'Channel or variable not found'],
-            ],
-          ),
-          op(
-            'POST',
-            'setChannelVar',
-            'void',
-            'Set the value of a channel variable.',
-            [CHANNEL_ID, ['variable', 'query', 'string', true], ['value', 'query', 'string']],
-            [[400, 'Missing variable parameter.'], NOT_FOUND],
-          ),
-        ],
-      },
+  asterisk: resource(
+    'asterisk',
+    '1.1',
+    [
+      api('/asterisk/config/dynamic/{configClass}/{objectType}/{id}', [
+        op('GET', 'getObject', 'List[ConfigTuple]', [
+          ['configClass', 'path', 'string'],
+          ['objectType', 'path', 'string'],
+          ['id', 'path', 'string'],
+        ]),
+        op('PUT', 'updateObject', 'List[ConfigTuple]', [
+          ['configClass', 'path', 'string'],
+          ['objectType', 'path', 'string'],
+          ['id', 'path', 'string'],
+          ['fields', 'body', 'containers'],
+        ]),
+        op('DELETE', 'deleteObject', 'void', [
+          ['configClass', 'path', 'string'],
+          ['objectType', 'path', 'string'],
+          ['id', 'path', 'string'],
+        ]),
+      ]),
+      api('/asterisk/info', [op('GET', 'getInfo', 'AsteriskInfo', [['only', 'query', 'string', false, true]])]),
+      api('/asterisk/ping', [op('GET', 'ping', 'AsteriskPing', [])]),
+      api('/asterisk/modules', [op('GET', 'listModules', 'List[Module]', [])]),
+      api('/asterisk/modules/{moduleName}', [
+        op('GET', 'getModule', 'Module', [['moduleName', 'path', 'string']]),
+        op('POST', 'loadModule', 'void', [['moduleName', 'path', 'string']]),
+        op('DELETE', 'unloadModule', 'void', [['moduleName', 'path', 'string']]),
+        op('PUT', 'reloadModule', 'void', [['moduleName', 'path', 'string']]),
+      ]),
+      api('/asterisk/logging', [op('GET', 'listLogChannels', 'List[LogChannel]', [])]),
+      api('/asterisk/logging/{logChannelName}', [
+        op('POST', 'addLog', 'void', [
+          ['logChannelName', 'path', 'string'],
+          ['configuration', 'query', 'string', true],
+        ]),
+        op('DELETE', 'deleteLog', 'void', [['logChannelName', 'path', 'string']]),
+      ]),
+      api('/asterisk/logging/{logChannelName}/rotate', [
+        op('PUT', 'rotateLog', 'void', [['logChannelName', 'path', 'string']]),
+      ]),
+      api('/asterisk/variable', [
+        op('GET', 'getGlobalVar', 'Variable', [['variable', 'query', 'string', true]]),
+        op('POST', 'setGlobalVar', 'void', [
+          ['variable', 'query', 'string', true],
+          ['value', 'query', 'string'],
+        ]),
+      ]),
     ],
-    models: channelModels,
-  },
-  playbacks: {
-    apiVersion: ARI_API_VERSION,
-    swaggerVersion: '1.1',
-    resourcePath: '/api-docs/playbacks.{format}',
-    apis: [
-      {
-        path: '/playbacks/{playbackId}',
-        description: 'Control object for a playback operation.',
-        operations: [
-          op(
-            'GET',
-            'get',
-            'Playback',
-            "Get a playback's details.",
-            [['playbackId', 'path', 'string']],
-            [[404, 'The playback cannot be found']],
-          ),
-          op(
-            'DELETE',
-            'stop',
-            'void',
-            'Stop a playback.',
-            [['playbackId', 'path', 'string']],
-            [[404, 'The playback cannot be found']],
-          ),
-        ],
-      },
+    asteriskModels,
+  ),
+  endpoints: resource(
+    'endpoints',
+    '1.1',
+    [
+      api('/endpoints', [op('GET', 'list', 'List[Endpoint]', [])]),
+      api('/endpoints/sendMessage', [
+        op('PUT', 'sendMessage', 'void', [
+          ['to', 'query', 'string', true],
+          ['from', 'query', 'string', true],
+          ['body', 'query', 'string'],
+          ['variables', 'body', 'containers'],
+        ]),
+      ]),
+      api('/endpoints/refer', [
+        op('POST', 'refer', 'void', [
+          ['to', 'query', 'string', true],
+          ['from', 'query', 'string', true],
+          ['refer_to', 'query', 'string', true],
+          ['to_self', 'query', 'boolean'],
+          ['variables', 'body', 'containers'],
+        ]),
+      ]),
+      api('/endpoints/{tech}', [op('GET', 'listByTech', 'List[Endpoint]', [['tech', 'path', 'string']])]),
+      api('/endpoints/{tech}/{resource}', [
+        op('GET', 'get', 'Endpoint', [
+          ['tech', 'path', 'string'],
+          ['resource', 'path', 'string'],
+        ]),
+      ]),
+      api('/endpoints/{tech}/{resource}/sendMessage', [
+        op('PUT', 'sendMessageToEndpoint', 'void', [
+          ['tech', 'path', 'string'],
+          ['resource', 'path', 'string'],
+          ['from', 'query', 'string', true],
+          ['body', 'query', 'string'],
+          ['variables', 'body', 'containers'],
+        ]),
+      ]),
+      api('/endpoints/{tech}/{resource}/refer', [
+        op('POST', 'referToEndpoint', 'void', [
+          ['tech', 'path', 'string'],
+          ['resource', 'path', 'string'],
+          ['from', 'query', 'string', true],
+          ['refer_to', 'query', 'string', true],
+          ['to_self', 'query', 'boolean'],
+          ['variables', 'body', 'containers'],
+        ]),
+      ]),
     ],
-    models: { Playback: playbackModel },
-  },
-  recordings: {
-    apiVersion: ARI_API_VERSION,
-    swaggerVersion: '1.1',
-    resourcePath: '/api-docs/recordings.{format}',
-    apis: [
-      {
-        path: '/recordings/stored',
-        description: 'Recordings',
-        operations: [op('GET', 'listStored', 'List[StoredRecording]', 'List recordings that are complete.', [])],
-      },
-      {
-        path: '/recordings/stored/{recordingName}',
-        description: 'Individual recording',
-        operations: [
-          op('GET', 'getStored', 'StoredRecording', "Get a stored recording's details.", [
-            ['recordingName', 'path', 'string'],
-          ]),
-          op(
-            'DELETE',
-            'deleteStored',
-            'void',
-            'Delete a stored recording.',
-            [['recordingName', 'path', 'string']],
-            [[404, 'Recording not found']],
-          ),
-        ],
-      },
-      {
-        path: '/recordings/stored/{recordingName}/file',
-        description: 'The actual file associated with the stored recording',
-        operations: [
-          op('GET', 'getStoredFile', 'binary', 'Get the file associated with the stored recording.', [
-            ['recordingName', 'path', 'string'],
-          ]),
-        ],
-      },
-      {
-        path: '/recordings/live/{recordingName}',
-        description: 'A recording that is in progress',
-        operations: [
-          op('GET', 'getLive', 'LiveRecording', 'List live recordings.', [['recordingName', 'path', 'string']]),
-          op('DELETE', 'cancel', 'void', 'Stop a live recording and discard it.', [
-            ['recordingName', 'path', 'string'],
-          ]),
-        ],
-      },
-      {
-        path: '/recordings/live/{recordingName}/stop',
-        description: 'Stop a live recording',
-        operations: [
-          op('POST', 'stop', 'void', 'Stop a live recording and store it.', [['recordingName', 'path', 'string']]),
-        ],
-      },
+    { Endpoint: endpointModel },
+  ),
+  channels: resource(
+    'channels',
+    '1.1',
+    [
+      api('/channels', [
+        op('GET', 'list', 'List[Channel]', []),
+        op('POST', 'originate', 'Channel', [
+          ['endpoint', 'query', 'string', true],
+          ['extension', 'query', 'string'],
+          ['context', 'query', 'string'],
+          ['priority', 'query', 'long'],
+          ['label', 'query', 'string'],
+          ['app', 'query', 'string'],
+          ['appArgs', 'query', 'string'],
+          ['callerId', 'query', 'string'],
+          ['timeout', 'query', 'int'],
+          ['variables', 'body', 'containers'],
+          ['channelId', 'query', 'string'],
+          ['otherChannelId', 'query', 'string'],
+          ['originator', 'query', 'string'],
+          ['formats', 'query', 'string'],
+        ]),
+      ]),
+      api('/channels/create', [
+        op('POST', 'create', 'Channel', [
+          ['endpoint', 'query', 'string', true],
+          ['app', 'query', 'string', true],
+          ['appArgs', 'query', 'string'],
+          ['channelId', 'query', 'string'],
+          ['otherChannelId', 'query', 'string'],
+          ['originator', 'query', 'string'],
+          ['formats', 'query', 'string'],
+          ['variables', 'body', 'containers'],
+        ]),
+      ]),
+      api('/channels/{channelId}', [
+        op('GET', 'get', 'Channel', [['channelId', 'path', 'string']]),
+        op('POST', 'originateWithId', 'Channel', [
+          ['channelId', 'path', 'string'],
+          ['endpoint', 'query', 'string', true],
+          ['extension', 'query', 'string'],
+          ['context', 'query', 'string'],
+          ['priority', 'query', 'long'],
+          ['label', 'query', 'string'],
+          ['app', 'query', 'string'],
+          ['appArgs', 'query', 'string'],
+          ['callerId', 'query', 'string'],
+          ['timeout', 'query', 'int'],
+          ['variables', 'body', 'containers'],
+          ['otherChannelId', 'query', 'string'],
+          ['originator', 'query', 'string'],
+          ['formats', 'query', 'string'],
+        ]),
+        op('DELETE', 'hangup', 'void', [
+          ['channelId', 'path', 'string'],
+          ['reason_code', 'query', 'string'],
+          ['reason', 'query', 'string'],
+        ]),
+      ]),
+      api('/channels/{channelId}/continue', [
+        op('POST', 'continueInDialplan', 'void', [
+          ['channelId', 'path', 'string'],
+          ['context', 'query', 'string'],
+          ['extension', 'query', 'string'],
+          ['priority', 'query', 'int'],
+          ['label', 'query', 'string'],
+        ]),
+      ]),
+      api('/channels/{channelId}/move', [
+        op('POST', 'move', 'void', [
+          ['channelId', 'path', 'string'],
+          ['app', 'query', 'string', true],
+          ['appArgs', 'query', 'string'],
+        ]),
+      ]),
+      api('/channels/{channelId}/redirect', [
+        op('POST', 'redirect', 'void', [
+          ['channelId', 'path', 'string'],
+          ['endpoint', 'query', 'string', true],
+        ]),
+      ]),
+      api('/channels/{channelId}/answer', [op('POST', 'answer', 'void', [['channelId', 'path', 'string']])]),
+      api('/channels/{channelId}/ring', [
+        op('POST', 'ring', 'void', [['channelId', 'path', 'string']]),
+        op('DELETE', 'ringStop', 'void', [['channelId', 'path', 'string']]),
+      ]),
+      api('/channels/{channelId}/progress', [op('POST', 'progress', 'void', [['channelId', 'path', 'string']])]),
+      api('/channels/{channelId}/dtmf', [
+        op('POST', 'sendDTMF', 'void', [
+          ['channelId', 'path', 'string'],
+          ['dtmf', 'query', 'string'],
+          ['before', 'query', 'int'],
+          ['between', 'query', 'int'],
+          ['duration', 'query', 'int'],
+          ['after', 'query', 'int'],
+        ]),
+      ]),
+      api('/channels/{channelId}/mute', [
+        op('POST', 'mute', 'void', [
+          ['channelId', 'path', 'string'],
+          ['direction', 'query', 'string'],
+        ]),
+        op('DELETE', 'unmute', 'void', [
+          ['channelId', 'path', 'string'],
+          ['direction', 'query', 'string'],
+        ]),
+      ]),
+      api('/channels/{channelId}/hold', [
+        op('POST', 'hold', 'void', [['channelId', 'path', 'string']]),
+        op('DELETE', 'unhold', 'void', [['channelId', 'path', 'string']]),
+      ]),
+      api('/channels/{channelId}/moh', [
+        op('POST', 'startMoh', 'void', [
+          ['channelId', 'path', 'string'],
+          ['mohClass', 'query', 'string'],
+        ]),
+        op('DELETE', 'stopMoh', 'void', [['channelId', 'path', 'string']]),
+      ]),
+      api('/channels/{channelId}/silence', [
+        op('POST', 'startSilence', 'void', [['channelId', 'path', 'string']]),
+        op('DELETE', 'stopSilence', 'void', [['channelId', 'path', 'string']]),
+      ]),
+      api('/channels/{channelId}/play', [
+        op('POST', 'play', 'Playback', [
+          ['channelId', 'path', 'string'],
+          ['media', 'query', 'string', true, true],
+          ['lang', 'query', 'string'],
+          ['offsetms', 'query', 'int'],
+          ['skipms', 'query', 'int'],
+          ['playbackId', 'query', 'string'],
+        ]),
+      ]),
+      api('/channels/{channelId}/play/{playbackId}', [
+        op('POST', 'playWithId', 'Playback', [
+          ['channelId', 'path', 'string'],
+          ['playbackId', 'path', 'string'],
+          ['media', 'query', 'string', true, true],
+          ['lang', 'query', 'string'],
+          ['offsetms', 'query', 'int'],
+          ['skipms', 'query', 'int'],
+        ]),
+      ]),
+      api('/channels/{channelId}/record', [
+        op('POST', 'record', 'LiveRecording', [
+          ['channelId', 'path', 'string'],
+          ['name', 'query', 'string', true],
+          ['format', 'query', 'string', true],
+          ['maxDurationSeconds', 'query', 'int'],
+          ['maxSilenceSeconds', 'query', 'int'],
+          ['ifExists', 'query', 'string'],
+          ['beep', 'query', 'boolean'],
+          ['terminateOn', 'query', 'string'],
+        ]),
+      ]),
+      api('/channels/{channelId}/variable', [
+        op('GET', 'getChannelVar', 'Variable', [
+          ['channelId', 'path', 'string'],
+          ['variable', 'query', 'string', true],
+        ]),
+        op('POST', 'setChannelVar', 'void', [
+          ['channelId', 'path', 'string'],
+          ['variable', 'query', 'string', true],
+          ['value', 'query', 'string'],
+          ['report_events', 'query', 'boolean'],
+        ]),
+      ]),
+      api('/channels/{channelId}/variables', [
+        op('GET', 'getChannelVars', 'Variables', [
+          ['channelId', 'path', 'string'],
+          ['variables', 'query', 'string', true, true],
+        ]),
+        op('POST', 'setChannelVars', 'void', [
+          ['channelId', 'path', 'string'],
+          ['variables', 'body', 'containers', true],
+        ]),
+      ]),
+      api('/channels/{channelId}/snoop', [
+        op('POST', 'snoopChannel', 'Channel', [
+          ['channelId', 'path', 'string'],
+          ['spy', 'query', 'string'],
+          ['whisper', 'query', 'string'],
+          ['app', 'query', 'string', true],
+          ['appArgs', 'query', 'string'],
+          ['snoopId', 'query', 'string'],
+        ]),
+      ]),
+      api('/channels/{channelId}/snoop/{snoopId}', [
+        op('POST', 'snoopChannelWithId', 'Channel', [
+          ['channelId', 'path', 'string'],
+          ['snoopId', 'path', 'string'],
+          ['spy', 'query', 'string'],
+          ['whisper', 'query', 'string'],
+          ['app', 'query', 'string', true],
+          ['appArgs', 'query', 'string'],
+        ]),
+      ]),
+      api('/channels/{channelId}/dial', [
+        op('POST', 'dial', 'void', [
+          ['channelId', 'path', 'string'],
+          ['caller', 'query', 'string'],
+          ['timeout', 'query', 'int'],
+        ]),
+      ]),
+      api('/channels/{channelId}/rtp_statistics', [
+        op('GET', 'rtpstatistics', 'RTPstat', [['channelId', 'path', 'string']]),
+      ]),
+      api('/channels/externalMedia', [
+        op('POST', 'externalMedia', 'Channel', [
+          ['channelId', 'query', 'string'],
+          ['app', 'query', 'string', true],
+          ['variables', 'body', 'containers'],
+          ['external_host', 'query', 'string'],
+          ['encapsulation', 'query', 'string'],
+          ['transport', 'query', 'string'],
+          ['connection_type', 'query', 'string'],
+          ['format', 'query', 'string', true],
+          ['direction', 'query', 'string'],
+          ['data', 'query', 'string'],
+          ['transport_data', 'query', 'string'],
+        ]),
+      ]),
+      api('/channels/{channelId}/transfer_progress', [
+        op('POST', 'transfer_progress', 'void', [
+          ['channelId', 'path', 'string'],
+          ['states', 'query', 'string', true],
+        ]),
+      ]),
     ],
-    models: { LiveRecording: liveRecordingModel, StoredRecording: storedRecordingModel },
-  },
-  bridges: {
-    apiVersion: ARI_API_VERSION,
-    swaggerVersion: '1.1',
-    resourcePath: '/api-docs/bridges.{format}',
-    apis: [
-      {
-        path: '/bridges',
-        description: 'Active bridges',
-        operations: [
-          op('GET', 'list', 'List[Bridge]', 'List all active bridges.', []),
-          op(
-            'POST',
-            'create',
-            'Bridge',
-            'Create a new bridge.',
-            [
-              ['type', 'query', 'string'],
-              ['bridgeId', 'query', 'string'],
-              ['name', 'query', 'string'],
-            ],
-            [[409, 'Bridge with the same bridgeId already exists']],
-          ),
-        ],
-      },
-      {
-        path: '/bridges/{bridgeId}',
-        description: 'Individual bridge',
-        operations: [
-          op(
-            'GET',
-            'get',
-            'Bridge',
-            'Get bridge details.',
-            [['bridgeId', 'path', 'string']],
-            [[404, 'Bridge not found']],
-          ),
-          op(
-            'DELETE',
-            'destroy',
-            'void',
-            'Shut down a bridge.',
-            [['bridgeId', 'path', 'string']],
-            [[404, 'Bridge not found']],
-          ),
-        ],
-      },
-      {
-        path: '/bridges/{bridgeId}/addChannel',
-        description: 'Add a channel to a bridge',
-        operations: [
-          op(
-            'POST',
-            'addChannel',
-            'void',
-            'Add a channel to a bridge.',
-            [
-              ['bridgeId', 'path', 'string'],
-              ['channel', 'query', 'string', true, true],
-            ],
-            [
-              [400, 'Channel not found'],
-              [404, 'Bridge not found'],
-              [422, 'Channel not in Stasis application'],
-            ],
-          ),
-        ],
-      },
-      {
-        path: '/bridges/{bridgeId}/removeChannel',
-        description: 'Remove a channel from a bridge',
-        operations: [
-          op(
-            'POST',
-            'removeChannel',
-            'void',
-            'Remove a channel from a bridge.',
-            [
-              ['bridgeId', 'path', 'string'],
-              ['channel', 'query', 'string', true, true],
-            ],
-            [
-              [400, 'Channel not found'],
-              [404, 'Bridge not found'],
-              [422, 'Channel not in this bridge'],
-            ],
-          ),
-        ],
-      },
+    { ...channelModels, Playback: playbackModel, LiveRecording: liveRecordingModel },
+  ),
+  bridges: resource(
+    'bridges',
+    '1.1',
+    [
+      api('/bridges', [
+        op('GET', 'list', 'List[Bridge]', []),
+        op('POST', 'create', 'Bridge', [
+          ['type', 'query', 'string'],
+          ['bridgeId', 'query', 'string'],
+          ['name', 'query', 'string'],
+          ['variables', 'body', 'containers'],
+        ]),
+      ]),
+      api('/bridges/{bridgeId}', [
+        op('POST', 'createWithId', 'Bridge', [
+          ['type', 'query', 'string'],
+          ['bridgeId', 'path', 'string'],
+          ['name', 'query', 'string'],
+          ['variables', 'body', 'containers'],
+        ]),
+        op('GET', 'get', 'Bridge', [['bridgeId', 'path', 'string']]),
+        op('DELETE', 'destroy', 'void', [['bridgeId', 'path', 'string']]),
+      ]),
+      api('/bridges/{bridgeId}/variable', [
+        op('GET', 'getBridgeVar', 'Variable', [
+          ['bridgeId', 'path', 'string'],
+          ['variable', 'query', 'string', true],
+        ]),
+        op('POST', 'setBridgeVar', 'void', [
+          ['bridgeId', 'path', 'string'],
+          ['variable', 'query', 'string', true],
+          ['value', 'query', 'string'],
+          ['report_events', 'query', 'boolean'],
+        ]),
+      ]),
+      api('/bridges/{bridgeId}/variables', [
+        op('GET', 'getBridgeVars', 'Variables', [
+          ['bridgeId', 'path', 'string'],
+          ['variables', 'query', 'string', true, true],
+        ]),
+        op('POST', 'setBridgeVars', 'void', [
+          ['bridgeId', 'path', 'string'],
+          ['variables', 'body', 'containers', true],
+        ]),
+      ]),
+      api('/bridges/{bridgeId}/addChannel', [
+        op('POST', 'addChannel', 'void', [
+          ['bridgeId', 'path', 'string'],
+          ['channel', 'query', 'string', true, true],
+          ['role', 'query', 'string'],
+          ['absorbDTMF', 'query', 'boolean'],
+          ['mute', 'query', 'boolean'],
+          ['inhibitConnectedLineUpdates', 'query', 'boolean'],
+        ]),
+      ]),
+      api('/bridges/{bridgeId}/removeChannel', [
+        op('POST', 'removeChannel', 'void', [
+          ['bridgeId', 'path', 'string'],
+          ['channel', 'query', 'string', true, true],
+        ]),
+      ]),
+      api('/bridges/{bridgeId}/videoSource/{channelId}', [
+        op('POST', 'setVideoSource', 'void', [
+          ['bridgeId', 'path', 'string'],
+          ['channelId', 'path', 'string'],
+        ]),
+      ]),
+      api('/bridges/{bridgeId}/videoSource', [
+        op('DELETE', 'clearVideoSource', 'void', [['bridgeId', 'path', 'string']]),
+      ]),
+      api('/bridges/{bridgeId}/moh', [
+        op('POST', 'startMoh', 'void', [
+          ['bridgeId', 'path', 'string'],
+          ['mohClass', 'query', 'string'],
+        ]),
+        op('DELETE', 'stopMoh', 'void', [['bridgeId', 'path', 'string']]),
+      ]),
+      api('/bridges/{bridgeId}/play', [
+        op('POST', 'play', 'Playback', [
+          ['bridgeId', 'path', 'string'],
+          ['media', 'query', 'string', true, true],
+          ['announcer_format', 'query', 'string'],
+          ['lang', 'query', 'string'],
+          ['offsetms', 'query', 'int'],
+          ['skipms', 'query', 'int'],
+          ['playbackId', 'query', 'string'],
+        ]),
+      ]),
+      api('/bridges/{bridgeId}/play/{playbackId}', [
+        op('POST', 'playWithId', 'Playback', [
+          ['bridgeId', 'path', 'string'],
+          ['playbackId', 'path', 'string'],
+          ['media', 'query', 'string', true, true],
+          ['announcer_format', 'query', 'string'],
+          ['lang', 'query', 'string'],
+          ['offsetms', 'query', 'int'],
+          ['skipms', 'query', 'int'],
+        ]),
+      ]),
+      api('/bridges/{bridgeId}/record', [
+        op('POST', 'record', 'LiveRecording', [
+          ['bridgeId', 'path', 'string'],
+          ['name', 'query', 'string', true],
+          ['format', 'query', 'string', true],
+          ['recorder_format', 'query', 'string'],
+          ['maxDurationSeconds', 'query', 'int'],
+          ['maxSilenceSeconds', 'query', 'int'],
+          ['ifExists', 'query', 'string'],
+          ['beep', 'query', 'boolean'],
+          ['terminateOn', 'query', 'string'],
+        ]),
+      ]),
     ],
-    models: { Bridge: bridgeModel },
-  },
-  applications: {
-    apiVersion: ARI_API_VERSION,
-    swaggerVersion: '1.1',
-    resourcePath: '/api-docs/applications.{format}',
-    apis: [
-      {
-        path: '/applications',
-        description: 'Stasis applications',
-        operations: [op('GET', 'list', 'List[Application]', 'List all applications.', [])],
-      },
-      {
-        path: '/applications/{applicationName}',
-        description: 'Stasis application',
-        operations: [
-          op(
-            'GET',
-            'get',
-            'Application',
-            'Get details of an application.',
-            [['applicationName', 'path', 'string']],
-            [[404, 'Application does not exist.']],
-          ),
-        ],
-      },
+    { Bridge: bridgeModel, Playback: playbackModel, LiveRecording: liveRecordingModel },
+  ),
+  recordings: resource(
+    'recordings',
+    '1.1',
+    [
+      api('/recordings/stored', [op('GET', 'listStored', 'List[StoredRecording]', [])]),
+      api('/recordings/stored/{recordingName}', [
+        op('GET', 'getStored', 'StoredRecording', [['recordingName', 'path', 'string']]),
+        op('DELETE', 'deleteStored', 'void', [['recordingName', 'path', 'string']]),
+      ]),
+      api('/recordings/stored/{recordingName}/file', [
+        op('GET', 'getStoredFile', 'binary', [['recordingName', 'path', 'string']]),
+      ]),
+      api('/recordings/stored/{recordingName}/copy', [
+        op('POST', 'copyStored', 'StoredRecording', [
+          ['recordingName', 'path', 'string'],
+          ['destinationRecordingName', 'query', 'string', true],
+        ]),
+      ]),
+      api('/recordings/live/{recordingName}', [
+        op('GET', 'getLive', 'LiveRecording', [['recordingName', 'path', 'string']]),
+        op('DELETE', 'cancel', 'void', [['recordingName', 'path', 'string']]),
+      ]),
+      api('/recordings/live/{recordingName}/stop', [op('POST', 'stop', 'void', [['recordingName', 'path', 'string']])]),
+      api('/recordings/live/{recordingName}/pause', [
+        op('POST', 'pause', 'void', [['recordingName', 'path', 'string']]),
+        op('DELETE', 'unpause', 'void', [['recordingName', 'path', 'string']]),
+      ]),
+      api('/recordings/live/{recordingName}/mute', [
+        op('POST', 'mute', 'void', [['recordingName', 'path', 'string']]),
+        op('DELETE', 'unmute', 'void', [['recordingName', 'path', 'string']]),
+      ]),
     ],
-    models: {
-      Application: model('Application', 'Details of a Stasis application', {
+    { LiveRecording: liveRecordingModel, StoredRecording: storedRecordingModel },
+  ),
+  sounds: resource(
+    'sounds',
+    '1.1',
+    [
+      api('/sounds', [
+        op('GET', 'list', 'List[Sound]', [
+          ['lang', 'query', 'string'],
+          ['format', 'query', 'string'],
+        ]),
+      ]),
+      api('/sounds/{soundId}', [op('GET', 'get', 'Sound', [['soundId', 'path', 'string']])]),
+    ],
+    {
+      Sound: model('Sound', 'A media file that may be played back.', {
+        id: 'string',
+        text: 'string?',
+        formats: 'List[FormatLangPair]',
+      }),
+      FormatLangPair: model('FormatLangPair', 'A language and format a sound is available in.', {
+        language: 'string',
+        format: 'string',
+      }),
+    },
+  ),
+  playbacks: resource(
+    'playbacks',
+    '1.1',
+    [
+      api('/playbacks/{playbackId}', [
+        op('GET', 'get', 'Playback', [['playbackId', 'path', 'string']]),
+        op('DELETE', 'stop', 'void', [['playbackId', 'path', 'string']]),
+      ]),
+      api('/playbacks/{playbackId}/control', [
+        op('POST', 'control', 'void', [
+          ['playbackId', 'path', 'string'],
+          ['operation', 'query', 'string', true],
+        ]),
+      ]),
+    ],
+    { Playback: playbackModel },
+  ),
+  deviceStates: resource(
+    'deviceStates',
+    '1.1',
+    [
+      api('/deviceStates', [op('GET', 'list', 'List[DeviceState]', [])]),
+      api('/deviceStates/{deviceName}', [
+        op('GET', 'get', 'DeviceState', [['deviceName', 'path', 'string']]),
+        op('PUT', 'update', 'void', [
+          ['deviceName', 'path', 'string'],
+          ['deviceState', 'query', 'string', true],
+        ]),
+        op('DELETE', 'delete', 'void', [['deviceName', 'path', 'string']]),
+      ]),
+    ],
+    { DeviceState: deviceStateModel },
+  ),
+  mailboxes: resource(
+    'mailboxes',
+    '1.1',
+    [
+      api('/mailboxes', [op('GET', 'list', 'List[Mailbox]', [])]),
+      api('/mailboxes/{mailboxName}', [
+        op('GET', 'get', 'Mailbox', [['mailboxName', 'path', 'string']]),
+        op('PUT', 'update', 'void', [
+          ['mailboxName', 'path', 'string'],
+          ['oldMessages', 'query', 'int', true],
+          ['newMessages', 'query', 'int', true],
+        ]),
+        op('DELETE', 'delete', 'void', [['mailboxName', 'path', 'string']]),
+      ]),
+    ],
+    {
+      Mailbox: model('Mailbox', 'A mailbox and its message counts.', {
         name: 'string',
-        channel_ids: 'List[string]',
-        bridge_ids: 'List[string]',
-        endpoint_ids: 'List[string]',
-        device_names: 'List[string]',
+        old_messages: 'int',
+        new_messages: 'int',
       }),
     },
-  },
-  asterisk: {
-    apiVersion: ARI_API_VERSION,
-    swaggerVersion: '1.1',
-    resourcePath: '/api-docs/asterisk.{format}',
-    apis: [
-      {
-        path: '/asterisk/ping',
-        description: 'Asterisk ping',
-        operations: [op('GET', 'ping', 'AsteriskPing', 'Response pong message.', [])],
-      },
-    ],
-    models: {
-      AsteriskPing: model('AsteriskPing', 'Asterisk ping information', {
-        asterisk_id: 'string',
-        ping: 'string',
-        timestamp: 'string',
-      }),
-    },
-  },
-  events: {
-    apiVersion: ARI_API_VERSION,
-    swaggerVersion: '1.2',
-    resourcePath: '/api-docs/events.{format}',
-    apis: [
-      {
-        path: '/events',
-        description: 'Events from Asterisk to applications',
-        operations: [
-          {
-            ...op('GET', 'eventWebsocket', 'Message', 'WebSocket connection for events.', [
-              ['app', 'query', 'string', true, true],
-              ['subscribeAll', 'query', 'boolean'],
-            ]),
-            upgrade: 'websocket',
-            websocketProtocol: 'ari',
-          },
-        ],
-      },
-    ],
-    models: {
-      Message: model(
-        'Message',
-        'Base type for errors and events',
-        { type: 'string', asterisk_id: 'string?' },
-        { discriminator: 'type', subTypes: ['Event'] },
-      ),
-      Event: model(
-        'Event',
-        'Base type for asynchronous events from Asterisk.',
-        { application: 'string', timestamp: 'Date' },
-        {
-          subTypes: [
-            'StasisStart',
-            'StasisEnd',
-            'ChannelStateChange',
-            'ChannelDtmfReceived',
-            'ChannelHangupRequest',
-            'ChannelDestroyed',
-            'ChannelVarset',
-            'Dial',
-            'PlaybackStarted',
-            'PlaybackContinuing',
-            'PlaybackFinished',
-            'RecordingStarted',
-            'RecordingFinished',
-            'RecordingFailed',
-            'ApplicationReplaced',
-            'ChannelEnteredBridge',
-            'ChannelLeftBridge',
+  ),
+  events: resource(
+    'events',
+    '1.2',
+    [
+      api('/events', [
+        op(
+          'GET',
+          'eventWebsocket',
+          'Message',
+          [
+            ['app', 'query', 'string', true, true],
+            ['subscribeAll', 'query', 'boolean'],
           ],
-        },
-      ),
-      StasisStart: model('StasisStart', 'A channel entered a Stasis application.', {
-        args: 'List[string]',
-        channel: 'Channel',
-      }),
-      StasisEnd: model('StasisEnd', 'A channel left a Stasis application.', { channel: 'Channel' }),
-      ChannelStateChange: model('ChannelStateChange', 'The state of a channel changed.', { channel: 'Channel' }),
-      ChannelDtmfReceived: model('ChannelDtmfReceived', 'DTMF received on a channel.', {
-        digit: 'string',
-        duration_ms: 'int',
-        channel: 'Channel',
-      }),
-      ChannelHangupRequest: model('ChannelHangupRequest', 'A hangup was requested on the channel.', {
-        cause: 'int?',
-        soft: 'boolean?',
-        channel: 'Channel',
-      }),
-      ChannelDestroyed: model('ChannelDestroyed', 'A channel was destroyed.', {
-        cause: 'int',
-        cause_txt: 'string',
-        channel: 'Channel',
-      }),
-      ChannelVarset: model('ChannelVarset', 'A channel variable changed.', {
-        variable: 'string',
-        value: 'string',
-        channel: 'Channel?',
-      }),
-      Dial: model('Dial', 'Dialing state has changed.', {
-        peer: 'Channel',
-        dialstring: 'string?',
-        forward: 'string?',
-        dialstatus: 'string',
-      }),
-      PlaybackStarted: model('PlaybackStarted', 'A playback started.', { playback: 'Playback' }),
-      PlaybackContinuing: model('PlaybackContinuing', 'A playback moved to its next media.', { playback: 'Playback' }),
-      PlaybackFinished: model('PlaybackFinished', 'A playback ended.', { playback: 'Playback' }),
-      RecordingStarted: model('RecordingStarted', 'A recording started.', { recording: 'LiveRecording' }),
-      RecordingFinished: model('RecordingFinished', 'A recording ended.', { recording: 'LiveRecording' }),
-      RecordingFailed: model('RecordingFailed', 'A recording failed.', { recording: 'LiveRecording' }),
-      ApplicationReplaced: model('ApplicationReplaced', 'Another WebSocket took over the application.', {}),
-      ChannelEnteredBridge: model('ChannelEnteredBridge', 'A channel entered a bridge.', {
-        bridge: 'Bridge',
-        channel: 'Channel?',
-      }),
-      ChannelLeftBridge: model('ChannelLeftBridge', 'A channel left a bridge.', {
-        bridge: 'Bridge',
-        channel: 'Channel',
-      }),
-      Bridge: bridgeModel,
-      ...channelModels,
-      Playback: playbackModel,
-      LiveRecording: liveRecordingModel,
-    },
-  },
+          { upgrade: 'websocket', websocketProtocol: 'ari' },
+        ),
+      ]),
+      api('/events/user/{eventName}', [
+        op('POST', 'userEvent', 'void', [
+          ['eventName', 'path', 'string'],
+          ['application', 'query', 'string', true],
+          ['source', 'query', 'string', false, true],
+          ['variables', 'body', 'containers'],
+        ]),
+      ]),
+      api('/events/claim', [
+        op('POST', 'claimChannel', 'void', [
+          ['channelId', 'query', 'string', true],
+          ['application', 'query', 'string', true],
+        ]),
+      ]),
+    ],
+    eventModels,
+  ),
+  applications: resource(
+    'applications',
+    '1.1',
+    [
+      api('/applications', [op('GET', 'list', 'List[Application]', [])]),
+      api('/applications/{applicationName}', [
+        op('GET', 'get', 'Application', [['applicationName', 'path', 'string']]),
+      ]),
+      api('/applications/{applicationName}/subscription', [
+        op('POST', 'subscribe', 'Application', [
+          ['applicationName', 'path', 'string'],
+          ['eventSource', 'query', 'string', true, true],
+        ]),
+        op('DELETE', 'unsubscribe', 'Application', [
+          ['applicationName', 'path', 'string'],
+          ['eventSource', 'query', 'string', true, true],
+        ]),
+      ]),
+      api('/applications/{applicationName}/eventFilter', [
+        op('PUT', 'filter', 'Application', [
+          ['applicationName', 'path', 'string'],
+          ['filter', 'body', 'object'],
+        ]),
+      ]),
+    ],
+    { Application: applicationModel },
+  ),
 };
 
 export const DECLARED_RESOURCES = Object.keys(declarations);

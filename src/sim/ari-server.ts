@@ -12,12 +12,9 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../core/logger.js';
 import { listenOn } from '../core/net.js';
-import { apiDeclaration, resourceListing } from './ari-declarations.js';
+import { apiDeclaration, DECLARED_RESOURCES, resourceListing } from './ari-declarations.js';
+import { defineAriRoutes, type Query, type Reply, type RouteHandler } from './ari-routes.js';
 import { type AriEvent, AriHttpError, type Softswitch } from './softswitch.js';
-
-type Query = Record<string, string | undefined>;
-type Reply = { status: number; body?: unknown; binary?: Buffer; contentType?: string };
-type RouteHandler = (q: Query, p: Record<string, string>, body: Record<string, unknown>) => Reply | Promise<Reply>;
 
 const MAX_BODY = 1024 * 1024;
 const EVENT_LOG_LIMIT = 20_000;
@@ -27,6 +24,8 @@ export interface AriServerOptions {
   port: number;
   user: string;
   password: string;
+  /** Where `GET /sounds` looks. */
+  soundsDir: string;
   log: Logger;
 }
 
@@ -150,6 +149,7 @@ export class AriServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const send = (r: Reply) => {
+      for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v);
       if (r.binary) {
         res.writeHead(r.status, { 'content-type': r.contentType ?? 'application/octet-stream' });
         res.end(r.binary);
@@ -168,7 +168,7 @@ export class AriServer {
     }
     if (!this.authorized(req, url)) {
       res.setHeader('www-authenticate', 'Basic realm="Asterisk REST Interface"');
-      send({ status: 401, body: { error: 'Authentication required' } });
+      send({ status: 401, body: { message: 'Authentication required' } });
       return;
     }
     const segments = url.pathname.slice(5).split('/').filter(Boolean);
@@ -180,12 +180,13 @@ export class AriServer {
       return;
     }
     const method = req.method ?? 'GET';
-    let pathMatched = false;
-    for (const r of this.routes) {
+    // As on Asterisk, a literal segment wins over a {parameter} (POST /channels/create is not an originate).
+    const path = this.routes.find((r) => match(r.parts, decoded))?.parts.join('/');
+    const candidates = this.routes.filter((r) => r.parts.join('/') === path);
+    const allowed = candidates.map((r) => r.method);
+    for (const r of candidates) {
       const params = match(r.parts, decoded);
-      if (!params) continue;
-      pathMatched = true;
-      if (r.method !== method) continue;
+      if (!params || r.method !== method) continue;
       try {
         const body = await readBody(req);
         const q: Query = {};
@@ -202,146 +203,44 @@ export class AriServer {
       }
       return;
     }
-    send(
-      pathMatched
-        ? { status: 405, body: { message: 'Method not allowed' } }
-        : { status: 404, body: { message: 'Resource not found' } },
-    );
+    if (allowed.length > 0) {
+      res.setHeader('allow', [...new Set(allowed)].join(','));
+      send({ status: 405, body: { message: 'Invalid method' } });
+    } else send({ status: 404, body: { message: 'Resource not found' } });
   }
 
   private on(method: string, pattern: string, handler: RouteHandler): void {
     this.routes.push({ method, parts: pattern.split('/').filter(Boolean), handler });
+    // Most specific first: at the first segment where two patterns differ, a literal beats a parameter.
+    const rank = (parts: string[]) => parts.map((x) => (x.startsWith(':') ? '1' : '0')).join('');
+    this.routes.sort((a, b) => rank(a.parts).localeCompare(rank(b.parts)));
   }
 
   private defineRoutes(): void {
-    const sw = this.sw;
-    const ok = (body?: unknown): Reply => (body === undefined ? { status: 204 } : { status: 200, body });
-    const num = (v: string | undefined, name: string): number | undefined => {
-      if (v === undefined || v === '') return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n)) throw new AriHttpError(400, `${name} must be a number`);
-      return n;
-    };
-    const bool = (v: string | undefined): boolean | undefined => (v === undefined ? undefined : v === 'true');
     const base = (p: Record<string, string>) => `http://${p.host}/ari`;
-
-    this.on('GET', 'api-docs/resources.json', (_q, p) => ok(resourceListing(base(p))));
+    this.on('GET', 'api-docs/resources.json', (_q, p) => ({ status: 200, body: resourceListing(base(p)) }));
     this.on('GET', 'api-docs/:file', (_q, p) => {
       const decl = apiDeclaration((p.file ?? '').replace(/\.json$/, ''), base(p));
       if (!decl) throw new AriHttpError(404, 'Resource not found');
-      return ok(decl);
+      return { status: 200, body: decl };
     });
-
-    const originate = (q: Query, body: Record<string, unknown>, channelId: string | undefined) =>
-      ok(
-        sw.originate({
-          endpoint: q.endpoint,
-          app: q.app,
-          appArgs: q.appArgs,
-          callerId: q.callerId,
-          timeout: num(q.timeout, 'timeout'),
-          channelId: channelId ?? q.channelId,
-          otherChannelId: q.otherChannelId,
-          variables: variablesOf(body),
-        }),
-      );
-    this.on('GET', 'channels', () => ok([...sw.channels.values()].filter((c) => !c.dead).map((c) => sw.snapshot(c))));
-    this.on('POST', 'channels', (q, _p, body) => originate(q, body, undefined));
-    this.on('GET', 'channels/:id', (_q, p) => ok(sw.snapshot(sw.channel(p.id as string))));
-    this.on('POST', 'channels/:id', (q, p, body) => originate(q, body, p.id));
-    this.on('DELETE', 'channels/:id', (q, p) => {
-      sw.hangup(p.id as string, q.reason, q.reason_code);
-      return ok();
+    defineAriRoutes((m, pattern, h) => this.on(m, pattern, h), this.sw, {
+      soundsDir: this.opts.soundsDir,
+      startedAt: this.sw.clock.now(),
     });
-    this.on('POST', 'channels/:id/answer', (_q, p) => {
-      sw.answer(p.id as string);
-      return ok();
-    });
-    this.on('POST', 'channels/:id/ring', (_q, p) => {
-      sw.ring(p.id as string);
-      return ok();
-    });
-    const media = (q: Query) => (q.media ?? '').split(',');
-    this.on('POST', 'channels/:id/play', (q, p) => ok(sw.play(p.id as string, media(q), q.playbackId, q.lang)));
-    this.on('POST', 'channels/:id/play/:pb', (q, p) => ok(sw.play(p.id as string, media(q), p.pb, q.lang)));
-    this.on('POST', 'channels/:id/record', (q, p) =>
-      ok(
-        sw.record(p.id as string, {
-          name: q.name,
-          format: q.format,
-          maxDurationSeconds: num(q.maxDurationSeconds, 'maxDurationSeconds'),
-          maxSilenceSeconds: num(q.maxSilenceSeconds, 'maxSilenceSeconds'),
-          ifExists: q.ifExists,
-          beep: bool(q.beep),
-          terminateOn: q.terminateOn,
-        }),
-      ),
-    );
-    this.on('GET', 'channels/:id/variable', (q, p) => ok({ value: sw.getVar(p.id as string, q.variable) }));
-    this.on('POST', 'channels/:id/variable', (q, p) => {
-      sw.setVar(p.id as string, q.variable, q.value ?? '');
-      return ok();
-    });
-
-    this.on('GET', 'playbacks/:id', (_q, p) => ok(sw.getPlayback(p.id as string)));
-    this.on('DELETE', 'playbacks/:id', (_q, p) => {
-      sw.stopPlayback(p.id as string);
-      return ok();
-    });
-
-    this.on('GET', 'recordings/stored', () =>
-      ok([...sw.storedRecordings.values()].map((r) => ({ name: r.name, format: r.format }))),
-    );
-    this.on('GET', 'recordings/stored/:name', (_q, p) => {
-      const r = sw.stored(p.name as string);
-      return ok({ name: r.name, format: r.format });
-    });
-    this.on('DELETE', 'recordings/stored/:name', (_q, p) => {
-      sw.deleteStored(p.name as string);
-      return ok();
-    });
-    this.on('GET', 'recordings/stored/:name/file', (_q, p) => {
-      const r = sw.stored(p.name as string);
-      return { status: 200, binary: r.data, contentType: r.format.startsWith('wav') ? 'audio/wav' : 'audio/basic' };
-    });
-    this.on('GET', 'recordings/live/:name', (_q, p) => ok(sw.getLiveRecording(p.name as string)));
-    this.on('DELETE', 'recordings/live/:name', (_q, p) => {
-      sw.cancelRecording(p.name as string);
-      return ok();
-    });
-    this.on('POST', 'recordings/live/:name/stop', (_q, p) => {
-      sw.stopRecording(p.name as string);
-      return ok();
-    });
-
-    this.on('GET', 'bridges', () => ok([...sw.bridges.values()].map((b) => sw.bridgeJson(b))));
-    this.on('POST', 'bridges', (q) => ok(sw.createBridge({ type: q.type, bridgeId: q.bridgeId, name: q.name })));
-    this.on('GET', 'bridges/:id', (_q, p) => ok(sw.bridgeJson(sw.bridge(p.id as string))));
-    this.on('DELETE', 'bridges/:id', (_q, p) => {
-      sw.destroyBridge(p.id as string);
-      return ok();
-    });
-    const channelList = (q: Query) => {
-      if (!q.channel) throw new AriHttpError(400, 'Missing parameter channel');
-      return q.channel.split(',');
-    };
-    this.on('POST', 'bridges/:id/addChannel', (q, p) => {
-      sw.addToBridge(p.id as string, channelList(q));
-      return ok();
-    });
-    this.on('POST', 'bridges/:id/removeChannel', (q, p) => {
-      sw.removeFromBridge(p.id as string, channelList(q));
-      return ok();
-    });
-    this.on('GET', 'applications', () => ok(sw.appNames().map((a) => sw.appInfo(a))));
-    this.on('GET', 'applications/:name', (_q, p) => {
-      const info = sw.appInfo(p.name as string);
-      if (!info) throw new AriHttpError(404, 'Application not found');
-      return ok(info);
-    });
-    this.on('GET', 'asterisk/ping', () =>
-      ok({ asterisk_id: sw.asteriskId, ping: 'pong', timestamp: new Date(sw.clock.now()).toISOString() }),
-    );
+    // The rest of Asterisk's listing: declared, so any client connects; answered as Asterisk
+    // answers a method it has no handler for.
+    for (const name of DECLARED_RESOURCES)
+      for (const api of apiDeclaration(name, '')?.apis ?? [])
+        for (const op of api.operations) {
+          const pattern = api.path.replace(/\{(\w+)\}/g, ':$1');
+          if (op.upgrade) continue;
+          const parts = pattern.split('/').filter(Boolean);
+          if (this.routes.some((r) => r.method === op.httpMethod && r.parts.join('/') === parts.join('/'))) continue;
+          this.on(op.httpMethod, pattern, () => {
+            throw new AriHttpError(501, 'Method not implemented');
+          });
+        }
   }
 }
 
@@ -374,10 +273,4 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
     // fall through
   }
   throw new AriHttpError(400, 'Malformed JSON body');
-}
-
-function variablesOf(body: Record<string, unknown>): Record<string, string> {
-  const v = body.variables;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
 }

@@ -32,7 +32,7 @@ const keysSchema = z
   .strict();
 const calleeSchema = z
   .object({
-    behavior: z.enum(['answer', 'busy', 'no-answer', 'machine', 'unreachable']),
+    behavior: z.enum(['answer', 'busy', 'no-answer', 'machine', 'unreachable', 'phone']),
     answerAfterMs: z.number().int().min(0).max(600_000).optional(),
     keys: z
       .array(
@@ -57,10 +57,10 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   return r.data;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+export const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** The token from the authorization header or the query; undefined when neither carries one. */
-function presentedToken(req: IncomingMessage, url: URL): string | undefined {
+export function presentedToken(req: IncomingMessage, url: URL): string | undefined {
   const header = req.headers.authorization;
   const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
   return m?.[1] ?? url.searchParams.get('token') ?? undefined;
@@ -102,16 +102,19 @@ function view(c: VirtualCaller): Record<string, unknown> {
 }
 
 /** Mounts the control API; every route wants `token`. */
-export function mountControlApi(outer: Router, sim: Simulator, token: string): void {
+/** Wraps a handler so that it runs only for a request that presents `token` (compared in constant time). */
+export function tokenGuard(token: string): (h: Handler) => Handler {
   const expected = digest(token);
-  const guard =
-    (h: Handler): Handler =>
-    (ctx) => {
-      const got = presentedToken(ctx.req, ctx.url);
-      if (got === undefined || !timingSafeEqual(digest(got), expected))
-        throw new AppError('SIM_UNAUTHORIZED', 'the control API needs its token');
-      return h(ctx);
-    };
+  return (h) => (ctx) => {
+    const got = presentedToken(ctx.req, ctx.url);
+    if (got === undefined || !timingSafeEqual(digest(got), expected))
+      throw new AppError('SIM_UNAUTHORIZED', 'the control API needs its token');
+    return h(ctx);
+  };
+}
+
+export function mountControlApi(outer: Router, sim: Simulator, token: string): void {
+  const guard = tokenGuard(token);
   const router = {
     get: (p: string, h: Handler) => outer.get(p, guard(h)),
     post: (p: string, h: Handler) => outer.post(p, guard(h)),
@@ -144,11 +147,12 @@ export function mountControlApi(outer: Router, sim: Simulator, token: string): v
     void c.pressKeys(body.digits, { gapMs: body.gapMs }).catch(() => {});
     sendJson(res, 202, { accepted: body.digits.length });
   });
-  router.post('/sim/calls/:id/speech', async ({ req, res, params }) => {
+  router.post('/sim/calls/:id/speech', async ({ req, res, params, url }) => {
     const c = caller(params.id);
     requireType(req, WAV_TYPES);
     const wav = await readBody(req, 16 * 1024 * 1024);
-    const said = c.speak(wav);
+    // ?continues=1: a piece of a microphone stream, heard right after the piece before it.
+    const said = c.speak(wav, { continues: url.searchParams.get('continues') === '1' });
     said.catch(() => {});
     // A bad file is refused at once; good speech plays on after the reply.
     await Promise.race([said, new Promise((r) => setImmediate(r))]);

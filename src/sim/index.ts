@@ -13,6 +13,7 @@ import { HttpServer } from './http-server.js';
 import { AmiServer } from './ami-server.js';
 import { AriServer } from './ari-server.js';
 import { mountControlApi } from './control-api.js';
+import { mountDevPhone } from './dev-phone.js';
 import { MediaResolver } from './media.js';
 import { type CallAttempt, type CalleeBehavior, Softswitch, type StoredRecording } from './softswitch.js';
 import type { VirtualCaller } from './virtual-caller.js';
@@ -88,6 +89,10 @@ export class Simulator {
    */
   readonly controlToken: string;
   private readonly control: HttpServer | undefined;
+  /** The words behind a media URI, when the platform knows them: the dev phone shows them. */
+  captions: (uri: string) => string | null | undefined = () => undefined;
+  /** Who a dev phone offers to call as (the demo users, when seeded). */
+  readonly directory: { name: string; number: string }[] = [];
   /** Callers of live calls, by channel id. */
   readonly callers = new Map<string, VirtualCaller>();
   private readonly clock: Clock;
@@ -128,6 +133,7 @@ export class Simulator {
       port: opts.ariPort ?? 0,
       user: this.user,
       password: this.password,
+      soundsDir: opts.soundsDir,
       log,
     });
     this.ami = new AmiServer(sw, {
@@ -140,6 +146,7 @@ export class Simulator {
     if (opts.controlPort !== null) {
       this.control = new HttpServer({ host: this.host, port: opts.controlPort ?? 0, log });
       mountControlApi(this.control.router, this, this.controlToken);
+      mountDevPhone(this.control.router, this, this.controlToken);
     }
   }
 
@@ -169,6 +176,12 @@ export class Simulator {
 
   get controlUrl(): string | undefined {
     return this.controlPort === undefined ? undefined : `http://${this.host}:${this.controlPort}`;
+  }
+
+  /** The dev phone page, with the control token it needs (a developer tool on loopback). */
+  get devPhoneUrl(): string | undefined {
+    const base = this.controlUrl;
+    return base === undefined ? undefined : `${base}/dev/phone?token=${encodeURIComponent(this.controlToken)}`;
   }
 
   /**

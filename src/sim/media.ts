@@ -102,6 +102,38 @@ export class MediaResolver {
     }
   }
 
+  /**
+   * The bytes of a WAV that a browser can play for a media URI (the dev
+   * phone): `sound:http(s)://` fetched again, `sound:<name>` from the sounds
+   * directory. Undefined for what has no such file (digits, tones, raw formats).
+   */
+  async listenable(uri: string, language = 'en'): Promise<Buffer | undefined> {
+    if (/^sound:https?:\/\//i.test(uri)) {
+      const url = uri.slice('sound:'.length);
+      const cached = this.cache.get(url);
+      if (cached) return cached.body;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(this.opts.fetchTimeoutMs ?? 10_000) });
+        return res.status === 200 ? Buffer.from(await res.arrayBuffer()) : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    const name = uri.startsWith('sound:') ? uri.slice('sound:'.length) : '';
+    if (name === '' || name.includes('..') || name.startsWith('/') || name.includes('\\')) return undefined;
+    const root = resolve(this.opts.soundsDir);
+    for (const dir of [join(root, language), root]) {
+      const path = join(dir, `${name}.wav`);
+      if (!path.startsWith(root + sep)) continue;
+      try {
+        return await readFile(path);
+      } catch {
+        // not in this directory
+      }
+    }
+    return undefined;
+  }
+
   private async sound(name: string, language: string): Promise<MediaResult> {
     if (name === '' || name.includes('..') || name.startsWith('/') || name.includes('\\'))
       return { ok: false, reason: `bad sound name ${name}` };

@@ -16,7 +16,14 @@
  * - A recording's duration is whole seconds; the caller's speech (a WAV the
  *   virtual caller speaks) becomes its audio, silence fills the rest.
  * - Hanging up from either side raises ChannelHangupRequest, then the end of
- *   any playback or recording, then StasisEnd and ChannelDestroyed.
+ *   any playback or recording, then StasisEnd and (for a channel the
+ *   application originated) ChannelDestroyed.
+ * - An originated channel (subscribed from its creation) sees STASISSTATUS
+ *   set as ChannelVarset: empty just before StasisStart, SUCCESS between
+ *   StasisEnd and ChannelDestroyed. A Local channel that answers goes Up
+ *   without ringing (Dial: "" then ANSWER); a phone rings first.
+ * - A callee claimed by a dev phone ('phone') rings until someone answers it
+ *   from outside (answerRinging) or the originate's timeout ends it.
  * Timers run on the injected clock, divided by the speed factor.
  */
 import { randomUUID } from 'node:crypto';
@@ -48,7 +55,7 @@ export class AriHttpError extends Error {
 
 /** What an outbound callee does when the simulator rings it. */
 export interface CalleeBehavior {
-  behavior: 'answer' | 'busy' | 'no-answer' | 'machine' | 'unreachable';
+  behavior: 'answer' | 'busy' | 'no-answer' | 'machine' | 'unreachable' | 'phone';
   /** Ringing time before answering (answer, machine); default 1000 ms. */
   answerAfterMs?: number;
   /** Keys pressed after answering, each at `afterMs` from the answer. */
@@ -147,6 +154,8 @@ export interface SimChannel {
   attempt?: CallAttempt;
   /** The bridge the channel is in. */
   bridge?: SimBridge;
+  /** Answers a ringing 'phone' callee (set while it rings). */
+  pickUp?: () => void;
   timers: Set<TimerHandle>;
 }
 
@@ -198,6 +207,14 @@ export interface SoftswitchOptions {
 
 export type DeviceStateListener = (device: string, state: string) => void;
 
+/** A call ringing a callee claimed by a dev phone. */
+export interface RingingCall {
+  channelId: string;
+  callee: string;
+  endpoint: string;
+  callerId: CallerIdent;
+}
+
 export class Softswitch {
   readonly channels = new Map<string, SimChannel>();
   readonly playbacks = new Map<string, SimPlayback>();
@@ -223,6 +240,11 @@ export class Softswitch {
   private readonly inboundListeners = new Set<(c: VirtualCaller) => void>();
   private readonly deviceListeners = new Set<DeviceStateListener>();
   private sink: (app: string, e: AriEvent) => void = () => {};
+  /** Whoever watches every event (the dev phone's event stream). */
+  private readonly taps = new Set<(e: AriEvent) => void>();
+  private readonly ringingListeners = new Set<(r: RingingCall) => void>();
+  /** Event sources each application subscribed to (POST /applications/{name}/subscription). */
+  readonly subscriptions = new Map<string, Set<string>>();
   private seq = 0;
   private closed = false;
 
@@ -276,7 +298,51 @@ export class Softswitch {
   appInfo(app: string): Record<string, unknown> | undefined {
     if (!this.knownApps.has(app)) return undefined;
     const ids = [...this.channels.values()].filter((c) => c.app === app && c.inStasis && !c.dead).map((c) => c.id);
-    return { name: app, channel_ids: ids, bridge_ids: [], endpoint_ids: [], device_names: [] };
+    const subs = [...(this.subscriptions.get(app) ?? [])];
+    const of = (scheme: string) =>
+      subs.filter((x) => x.startsWith(`${scheme}:`)).map((x) => x.slice(scheme.length + 1));
+    return {
+      name: app,
+      channel_ids: [...new Set([...ids, ...of('channel')])],
+      bridge_ids: of('bridge'),
+      endpoint_ids: of('endpoint'),
+      device_names: of('deviceState'),
+      events_allowed: [],
+      events_disallowed: [],
+    };
+  }
+
+  /** Every event as it is sent, to any application. */
+  onEvent(listener: (e: AriEvent) => void): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
+  }
+
+  /** Calls ringing a 'phone' callee, as they start to ring. */
+  onRinging(listener: (r: RingingCall) => void): () => void {
+    this.ringingListeners.add(listener);
+    return () => this.ringingListeners.delete(listener);
+  }
+
+  /** Answers a call that rings a 'phone' callee; false when no such call rings. */
+  answerRinging(channelId: string): boolean {
+    const ch = this.channels.get(channelId);
+    if (!ch?.pickUp || ch.dead) return false;
+    ch.pickUp();
+    return true;
+  }
+
+  /** An event for an application, not tied to a channel (user events, device states). */
+  emitToApp(app: string, type: string, fields: Record<string, unknown>): void {
+    const e: AriEvent = {
+      type,
+      timestamp: this.timestamp(),
+      ...fields,
+      asterisk_id: this.asteriskId,
+      application: app,
+    };
+    this.sink(app, e);
+    for (const tap of this.taps) tap(e);
   }
 
   /** Simulated milliseconds become real timer milliseconds. */
@@ -331,13 +397,7 @@ export class Softswitch {
   private emit(ch: SimChannel, type: string, fields: Record<string, unknown>): void {
     if (!ch.app) return;
     if (this.dropFinishedEvents && (type === 'PlaybackFinished' || type === 'RecordingFinished')) return;
-    this.sink(ch.app, {
-      type,
-      timestamp: this.timestamp(),
-      ...fields,
-      asterisk_id: this.asteriskId,
-      application: ch.app,
-    });
+    this.emitToApp(ch.app, type, fields);
   }
 
   private emitChannel(ch: SimChannel, type: string, fields: Record<string, unknown> = {}): void {
@@ -472,6 +532,26 @@ export class Softswitch {
     this.callees.set(key, behavior);
   }
 
+  /** How a callee was set to behave, if it was. */
+  calleeOf(key: string): CalleeBehavior | undefined {
+    return this.callees.get(key);
+  }
+
+  removeCallee(key: string): void {
+    this.callees.delete(key);
+  }
+
+  /** The dev phone declines a call that rings it: busy, as a phone that rejects. */
+  rejectRinging(channelId: string): boolean {
+    const ch = this.channels.get(channelId);
+    if (!ch?.pickUp || ch.dead) return false;
+    ch.pickUp = undefined;
+    if (ch.attempt) ch.attempt.outcome = 'busy';
+    this.emit(ch, 'Dial', { peer: this.snapshot(ch), forward: '', dialstring: ch.name, dialstatus: 'BUSY' });
+    this.destroy(ch, 17, 17);
+    return true;
+  }
+
   setDefaultCallee(behavior: CalleeBehavior): void {
     this.defaultCallee = behavior;
   }
@@ -592,41 +672,67 @@ export class Softswitch {
       this.destroy(ch, ch.half ? 0 : 17, 17);
       return;
     }
-    this.setState(ch, 'Ringing');
-    dialEvent('RINGING');
-    if (ch.device) this.setDeviceState(ch.device, 'RINGING');
     const answerAfter = b.answerAfterMs ?? 1000;
-    if (b.behavior === 'no-answer' || answerAfter >= timeoutMs) {
-      if (timeoutMs === Number.POSITIVE_INFINITY) return;
-      this.after(ch, timeoutMs, () => {
-        attempt.outcome = 'no-answer';
-        if (ch.half) this.emitChannel(ch.half, 'ChannelHangupRequest', { cause: 19 });
-        this.destroy(ch, 19, 19);
-      });
+    const isPhone = b.behavior === 'phone';
+    const willAnswer = !isPhone && b.behavior !== 'no-answer' && answerAfter < timeoutMs;
+    // A Local channel whose far half answers goes Up without ringing (as Asterisk 22 shows it).
+    if (!(ch.half && willAnswer)) {
+      this.setState(ch, 'Ringing');
+      dialEvent('RINGING');
+      if (ch.device) this.setDeviceState(ch.device, 'RINGING');
+    }
+    if (!willAnswer) {
+      if (timeoutMs !== Number.POSITIVE_INFINITY) {
+        const noAnswer = this.after(ch, timeoutMs, () => {
+          ch.pickUp = undefined;
+          attempt.outcome = 'no-answer';
+          if (ch.half) this.emitChannel(ch.half, 'ChannelHangupRequest', { cause: 19 });
+          this.destroy(ch, 19, 19);
+        });
+        if (isPhone)
+          ch.pickUp = () => {
+            ch.pickUp = undefined;
+            this.cancel(ch, noAnswer);
+            this.answered(ch, b, attempt, callee, dialEvent);
+          };
+      }
+      if (isPhone)
+        for (const l of this.ringingListeners)
+          l({ channelId: ch.id, callee, endpoint: attempt.endpoint, callerId: { ...attempt.callerId } });
       return;
     }
-    this.after(ch, answerAfter, () => {
-      if (ch.half) this.setState(ch.half, 'Up');
-      this.setState(ch, 'Up');
-      dialEvent('ANSWER');
-      if (ch.device) this.setDeviceState(ch.device, 'INUSE');
-      ch.inStasis = true;
-      const party = new VirtualCaller(this, ch);
-      ch.party = party;
-      attempt.outcome = 'answered';
-      attempt.caller = party;
-      this.emitChannel(ch, 'StasisStart', { args: ch.args });
-      for (const l of this.outboundListeners) l(party, attempt);
-      for (const key of [attempt.endpoint, callee]) {
-        const waiters = this.calleeWaiters.get(key);
-        const next = waiters?.shift();
-        if (next) {
-          next(party);
-          break;
-        }
+    this.after(ch, answerAfter, () => this.answered(ch, b, attempt, callee, dialEvent));
+  }
+
+  private answered(
+    ch: SimChannel,
+    b: CalleeBehavior,
+    attempt: CallAttempt,
+    callee: string,
+    dialEvent: (status: string) => void,
+  ): void {
+    if (ch.half) this.setState(ch.half, 'Up');
+    this.setState(ch, 'Up');
+    dialEvent('ANSWER');
+    if (ch.device) this.setDeviceState(ch.device, 'INUSE');
+    ch.inStasis = true;
+    const party = new VirtualCaller(this, ch);
+    ch.party = party;
+    attempt.outcome = 'answered';
+    attempt.caller = party;
+    ch.vars.set('STASISSTATUS', '');
+    this.emitChannel(ch, 'ChannelVarset', { variable: 'STASISSTATUS', value: '' });
+    this.emitChannel(ch, 'StasisStart', { args: ch.args });
+    for (const l of this.outboundListeners) l(party, attempt);
+    for (const key of [attempt.endpoint, callee]) {
+      const waiters = this.calleeWaiters.get(key);
+      const next = waiters?.shift();
+      if (next) {
+        next(party);
+        break;
       }
-      party.runScript(b);
-    });
+    }
+    party.runScript(b);
   }
 
   private setState(ch: SimChannel, state: ChannelState): void {
@@ -707,8 +813,18 @@ export class Softswitch {
       this.emitChannel(ch.half, 'ChannelDestroyed', { cause: hc, cause_txt: CAUSE_TEXT[hc] ?? 'Unknown' });
       this.channels.delete(ch.half.id);
     }
-    if (ch.inStasis) this.emitChannel(ch, 'StasisEnd');
-    this.emitChannel(ch, 'ChannelDestroyed', { cause, cause_txt: CAUSE_TEXT[cause] ?? 'Unknown' });
+    if (ch.inStasis) {
+      this.emitChannel(ch, 'StasisEnd');
+      // Still subscribed to a channel it originated, the application sees how Stasis ended.
+      if (ch.direction === 'outbound') {
+        ch.vars.set('STASISSTATUS', 'SUCCESS');
+        this.emitChannel(ch, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
+      }
+    }
+    // A call that came in through the dialplan was the application's only while in Stasis: after
+    // StasisEnd it hears nothing more of it (Asterisk 22 sends no ChannelDestroyed for it).
+    if (!(ch.inStasis && ch.direction === 'inbound'))
+      this.emitChannel(ch, 'ChannelDestroyed', { cause, cause_txt: CAUSE_TEXT[cause] ?? 'Unknown' });
     this.channels.delete(ch.id);
     if (ch.device) this.setDeviceState(ch.device, 'NOT_INUSE');
     ch.party?.ended_(cause, CAUSE_TEXT[cause] ?? 'Unknown', by);
@@ -923,22 +1039,25 @@ export class Softswitch {
    * the next one (so a test may speak before the application starts
    * recording). `said` runs once the speech has been heard out, or the call ended.
    */
-  speak(ch: SimChannel, pcm: Buffer, said: () => void = () => {}): void {
+  speak(ch: SimChannel, pcm: Buffer, said: () => void = () => {}, continues = false): void {
     if (ch.dead) {
       said();
       return;
     }
     const rec = ch.recording;
-    if (rec?.state === 'recording') this.speechInto(rec, pcm, said);
-    else ch.pendingSpeech.push({ pcm, said });
+    if (rec?.state === 'recording') {
+      const last = rec.speech.at(-1);
+      this.speechInto(rec, pcm, said, continues && last ? last.atMs + last.pcm.length / 16 : this.recElapsed(rec));
+    } else ch.pendingSpeech.push({ pcm, said });
   }
 
-  private speechInto(rec: LiveRecording, pcm: Buffer, said: () => void, now = this.recElapsed(rec)): void {
+  private speechInto(rec: LiveRecording, pcm: Buffer, said: () => void, from = this.recElapsed(rec)): void {
+    const now = this.recElapsed(rec);
     const last = rec.speech.at(-1);
     const lastEnd = last ? last.atMs + last.pcm.length / 16 : 0;
-    const atMs = Math.max(now, lastEnd);
+    const atMs = Math.max(from, lastEnd);
     rec.speech.push({ atMs, pcm });
-    this.after(undefined, atMs + pcm.length / 16 - now, said);
+    this.after(undefined, Math.max(0, atMs + pcm.length / 16 - now), said);
     this.armSilence(rec, atMs + pcm.length / 16);
   }
 
@@ -1108,6 +1227,9 @@ export class Softswitch {
     if (this.deviceStates.get(device) === state) return;
     this.deviceStates.set(device, state);
     for (const l of this.deviceListeners) l(device, state);
+    for (const [app, subs] of this.subscriptions)
+      if (subs.has(`deviceState:${device}`) && this.isRegistered(app))
+        this.emitToApp(app, 'DeviceStateChanged', { device_state: { name: device, state } });
   }
 
   onDeviceState(listener: DeviceStateListener): () => void {

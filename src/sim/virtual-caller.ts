@@ -112,14 +112,16 @@ export class VirtualCaller {
    * Speaks a WAV (a path or its bytes): its audio becomes what the application
    * records - the current recording, or whole into the next one when none is
    * running. Resolves when it has been heard out (or the call ended).
+   * `continues` places it right after the speech before it in the recording
+   * (a microphone streamed in pieces), not at the moment it arrives.
    */
-  async speak(wav: string | Buffer): Promise<void> {
+  async speak(wav: string | Buffer, opts: { continues?: boolean } = {}): Promise<void> {
     this.assertUp();
     const bytes = typeof wav === 'string' ? await readFile(wav) : wav;
     const info = parseWav(bytes);
     const pcm = info && toSlin(bytes, info, 8000);
     if (!pcm) throw new AppError('SIM_BAD_AUDIO', 'speech must be a 16-bit PCM WAV file');
-    await new Promise<void>((said) => this.sw.speak(this.ch, pcm, said));
+    await new Promise<void>((said) => this.sw.speak(this.ch, pcm, said, opts.continues));
   }
 
   /** Stays silent for `ms` simulated milliseconds. */

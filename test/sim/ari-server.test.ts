@@ -24,7 +24,7 @@ t.test('authentication: Basic or api_key, 401 otherwise', async (t) => {
   });
   t.equal(bad.status, 401);
   t.match(bad.headers.get('www-authenticate'), /Basic realm="Asterisk REST Interface"/);
-  t.same(await bad.json(), { error: 'Authentication required' });
+  t.same(await bad.json(), { message: 'Authentication required' });
   t.equal((await fetch(`${base}/channels`)).status, 401, 'no credentials');
   t.equal((await fetch(`${base}/channels?api_key=${SIM_USER}:${SIM_PASSWORD}`)).status, 200, 'api_key');
   t.equal((await fetch(`${base}/channels`, { headers: auth })).status, 200, 'Basic');
@@ -32,7 +32,7 @@ t.test('authentication: Basic or api_key, 401 otherwise', async (t) => {
     basePath: string;
   };
   t.equal(docs.basePath, base, 'basePath follows the Host the client used');
-  t.equal((await fetch(`${base}/api-docs/mailboxes.json`, { headers: auth })).status, 404, 'undeclared resource');
+  t.equal((await fetch(`${base}/api-docs/nothing.json`, { headers: auth })).status, 404, 'undeclared resource');
   t.equal((await fetch(`${sim.ariUrl}/elsewhere`, { headers: auth })).status, 404);
   await t.rejects(ws(`ws://127.0.0.1:${sim.ariPort}/ari/events?app=phoneim&api_key=x:y`), /401/);
   await t.rejects(ws(`ws://127.0.0.1:${sim.ariPort}/ari/events?api_key=${SIM_USER}:${SIM_PASSWORD}`), /400/);
@@ -87,14 +87,14 @@ t.test("Asterisk's errors: 404 channel, 409 not in Stasis, 422 format, 400 reaso
   t.equal((await call('POST', `/channels/${id}/record?name=r&format=wav&ifExists=maybe`)).status, 400);
   t.equal((await call('POST', `/channels/${id}/record?name=r&format=wav&terminateOn=x`)).status, 400);
   t.equal((await call('POST', `/channels/${id}/record?name=r&format=wav&maxDurationSeconds=abc`)).status, 400);
-  t.equal((await call('POST', `/channels/${id}/record`, { name: 'r', format: 'wav' })).status, 200, 'body params');
+  t.equal((await call('POST', `/channels/${id}/record`, { name: 'r', format: 'wav' })).status, 201, 'body params');
   t.equal((await call('POST', `/channels/${id}/record?name=r2&format=wav`)).status, 409, 'already recording');
   t.equal((await call('GET', '/recordings/live/r')).status, 200);
   t.equal((await call('POST', '/recordings/live/r/stop')).status, 204);
   t.equal((await call('GET', '/recordings/live/r')).status, 404);
   t.equal((await call('GET', '/recordings/stored/r')).status, 200);
   t.equal((await call('POST', `/channels/${id}/record?name=r&format=wav`)).status, 409, 'stored and ifExists=fail');
-  t.equal((await call('POST', `/channels/${id}/record?name=r&format=wav&ifExists=append`)).status, 200);
+  t.equal((await call('POST', `/channels/${id}/record?name=r&format=wav&ifExists=append`)).status, 201);
   t.equal((await call('DELETE', '/recordings/live/r')).status, 204, 'cancel');
   t.same(await (await call('GET', '/recordings/stored')).json(), [{ name: 'r', format: 'wav' }]);
   t.equal((await call('DELETE', '/recordings/stored/r')).status, 204);
@@ -103,9 +103,9 @@ t.test("Asterisk's errors: 404 channel, 409 not in Stasis, 422 format, 400 reaso
   t.equal((await call('POST', '/recordings/live/none/stop')).status, 404);
   t.equal((await call('DELETE', '/recordings/live/none')).status, 404);
 
-  t.equal((await call('POST', `/channels/${id}/play/pb-1?media=tone:ring`)).status, 200);
+  t.equal((await call('POST', `/channels/${id}/play/pb-1?media=tone:ring`)).status, 201);
   t.equal((await call('POST', `/channels/${id}/play/pb-1?media=tone:ring`)).status, 409, 'playback id taken');
-  t.equal((await call('POST', `/channels/${id}/play?media=digits:1,digits:2&playbackId=pb-2`)).status, 200);
+  t.equal((await call('POST', `/channels/${id}/play?media=digits:1,digits:2&playbackId=pb-2`)).status, 201);
   t.equal((await call('POST', `/channels/${id}/play`)).status, 400);
   t.match(await (await call('GET', '/playbacks/pb-1')).json(), { state: 'playing', target_uri: `channel:${id}` });
   t.match(await (await call('GET', '/playbacks/pb-2')).json(), { state: 'queued', next_media_uri: 'digits:2' });
@@ -118,8 +118,8 @@ t.test("Asterisk's errors: 404 channel, 409 not in Stasis, 422 format, 400 reaso
     'a list of media continues',
   );
   t.equal((await call('DELETE', '/playbacks/pb-1')).status, 404);
-  t.equal((await call('POST', `/channels/${id}/play?media=tone:ring&playbackId=q1`)).status, 200);
-  t.equal((await call('POST', `/channels/${id}/play?media=tone:ring&playbackId=q2`)).status, 200);
+  t.equal((await call('POST', `/channels/${id}/play?media=tone:ring&playbackId=q1`)).status, 201);
+  t.equal((await call('POST', `/channels/${id}/play?media=tone:ring&playbackId=q2`)).status, 201);
   t.equal((await call('DELETE', '/playbacks/q2')).status, 204, 'a queued playback can be stopped');
   t.equal((await call('POST', '/bridges?bridgeId=b1&type=mixing')).status, 200);
   t.equal((await call('POST', '/bridges?bridgeId=b1')).status, 409, 'bridge id taken');
