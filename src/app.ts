@@ -8,10 +8,12 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
 import { AudioService } from './audio/audio-service.js';
-import { mountAudioRoutes } from './audio/routes.js';
+import { audioPlugin } from './audio/routes.js';
 import { type Clock, SystemClock } from './core/clock.js';
 import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
+import { type Metrics, noMetrics } from './core/metrics.js';
+import { PrometheusMetrics } from './core/prometheus.js';
 import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
@@ -31,10 +33,11 @@ import { IvrResumeRepo } from './store/ivr-resume-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
 import { ReplyLinkRepo } from './store/reply-link-repo.js';
 import type { Simulator } from './sim/index.js';
-import { type Db, openStore } from './store/db.js';
+import { type Db, isWritable, openStore, schemaVersion } from './store/db.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
 import { Telephony } from './telephony/telephony.js';
-import { HttpServer, sendJson } from './web/http-server.js';
+import { opsPlugin } from './web/ops.js';
+import { createWebServer, type WebServer } from './web/server.js';
 import { mountWeb, type WebMount } from './web/web-app.js';
 
 export const VERSION = '0.1.0';
@@ -49,6 +52,8 @@ export interface PlatformDeps {
   reverseLogon?: ReverseLogonPort;
   senderNotice?: SenderNoticePort;
   audio?: AudioAttachmentPort;
+  /** Where the parts report their figures; default: nowhere (the Platform keeps Prometheus metrics). */
+  metrics?: Metrics;
 }
 
 /** The services a running platform exposes (to tests, the CLI and each other). */
@@ -56,6 +61,7 @@ export interface Services {
   config: Config;
   log: Logger;
   clock: Clock;
+  metrics: Metrics;
   db: Db;
   accounts: AccountService;
   audio: AudioService;
@@ -82,6 +88,7 @@ export function dbPath(config: Config): string {
 export function buildServices(deps: PlatformDeps): Services {
   const { config, log } = deps;
   const clock = deps.clock ?? new SystemClock();
+  const metrics = deps.metrics ?? noMetrics;
   mkdirSync(resolve(config.dataDir), { recursive: true });
   const db = openStore(dbPath(config));
   const accounts = new AccountService({
@@ -89,6 +96,7 @@ export function buildServices(deps: PlatformDeps): Services {
     clock,
     config,
     log: log.child({ part: 'accounts' }),
+    metrics,
   });
   const audio = new AudioService({
     config,
@@ -96,6 +104,7 @@ export function buildServices(deps: PlatformDeps): Services {
     clock,
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
+    metrics,
     prompts: IVR_PROMPTS,
   });
   // Voice messages keep their audio id; a URL is signed each time one is read (signed URLs expire).
@@ -106,7 +115,7 @@ export function buildServices(deps: PlatformDeps): Services {
       return null;
     }
   };
-  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log, audioUrl });
+  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log, audioUrl, metrics });
   const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
   const ivr = new IvrService({
     control: telephony.callControl,
@@ -118,6 +127,7 @@ export function buildServices(deps: PlatformDeps): Services {
     config,
     log: log.child({ part: 'ivr' }),
     tracePrompts: config.demo,
+    metrics,
   });
   const email = new SmtpSender(config.notify.smtp);
   const notifier = new Notifier({
@@ -135,11 +145,13 @@ export function buildServices(deps: PlatformDeps): Services {
     linkSecret: replyLinkSecret(config),
     onDelivered: (e) => presence.markNotified(e.recipientId, e.messageIds),
     baseUrl: publicUrl(config),
+    metrics,
   });
   return {
     config,
     log,
     clock,
+    metrics,
     db,
     accounts,
     audio,
@@ -156,8 +168,9 @@ export function buildServices(deps: PlatformDeps): Services {
 
 export class Platform {
   readonly services: Services;
-  readonly http: HttpServer;
+  readonly http: WebServer;
   readonly web: WebMount;
+  readonly metrics: PrometheusMetrics;
   private readonly startedAt: number;
   private stopping: Promise<void> | undefined;
   private boundUrl: string | undefined;
@@ -176,28 +189,47 @@ export class Platform {
   }
 
   constructor(deps: PlatformDeps) {
-    this.services = buildServices({ ...deps, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
+    const metrics = new PrometheusMetrics();
+    this.metrics = metrics;
+    this.services = buildServices({ ...deps, metrics, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
     this.startedAt = this.services.clock.now();
-    const { config, log } = this.services;
-    this.http = new HttpServer({
-      host: config.http.host,
-      port: config.http.port,
+    const { config, log, db, telephony } = this.services;
+    this.http = createWebServer({
       log: log.child({ part: 'web' }),
+      bodyLimitBytes: config.http.bodyLimitBytes,
+      wsMaxPayloadBytes: config.presence.maxMessageBytes * 6 + 4096,
       maxUrlBytes: config.http.maxUrlBytes,
       maxHeaderBytes: config.http.maxHeaderBytes,
     });
-    this.http.router.get('/health', ({ res }) => {
-      const row = this.services.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number };
-      sendJson(res, 200, {
-        status: 'ok',
-        version: VERSION,
-        node: config.presence.nodeId,
-        schema: row.v,
-        uptimeSeconds: Math.round((this.services.clock.now() - this.startedAt) / 1000),
-      });
-    });
-    mountAudioRoutes(this.http.router, this.services.audio);
+    const usesAmi = config.telephony.ari.url === undefined || config.telephony.ami.host !== undefined;
+    this.http.register(
+      opsPlugin({
+        health: () => ({
+          status: 'ok',
+          version: VERSION,
+          node: config.presence.nodeId,
+          schema: schemaVersion(db),
+          uptimeSeconds: Math.round((this.services.clock.now() - this.startedAt) / 1000),
+        }),
+        readiness: () => ({
+          database: isWritable(db),
+          ari: telephony.callControl.isConnected,
+          ...(usesAmi ? { ami: telephony.deviceStates.isLoggedIn } : {}),
+        }),
+        metrics: () => metrics.text(),
+        metricsToken: config.http.metricsToken,
+      }),
+    );
+    this.http.register(audioPlugin(this.services.audio));
     this.web = mountWeb(this.http, this.services, new ReplyLinkRepo(this.services.db));
+    metrics.observe({
+      callsActive: () => this.services.ivr.activeCalls,
+      webSockets: () => this.web.ws.clients,
+      connected: (link) =>
+        link === 'ari' ? telephony.callControl.isConnected : usesAmi ? telephony.deviceStates.isLoggedIn : undefined,
+      reconnects: (link) =>
+        Math.max(0, (link === 'ari' ? telephony.callControl.connections : telephony.deviceStates.logins) - 1),
+    });
   }
 
   /** True once start() has brought every part up, the ARI application last; false again when stopping. */
@@ -222,9 +254,10 @@ export class Platform {
     if (this.services.sim)
       this.services.sim.captions = (uri) => this.services.audio.textFor(uri.replace(/^sound:/, ''));
     await this.services.accounts.warmUp();
-    const port = await this.http.listen().catch((e: unknown) => {
+    await this.http.listen({ host: config.http.host, port: config.http.port }).catch((e: unknown) => {
       throw portError(e, 'http.port');
     });
+    const port = this.http.port;
     const url = publicUrl(config, port);
     this.boundUrl = url;
     notifier.setBaseUrl(url);

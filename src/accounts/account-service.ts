@@ -26,6 +26,7 @@ import type { Config } from '../core/config.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { type LogonChannel, type Metrics, noMetrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
 import type { AccountsRepo, DevicePatch } from '../store/accounts-repo.js';
 import { checkAsteriskDevice, checkDevice, type DeviceInput, parseQuietHours } from './device-registry.js';
@@ -49,6 +50,8 @@ export interface AccountServiceDeps {
   clock: Clock;
   config: Pick<Config, 'accounts' | 'phone'>;
   log: Logger;
+  /** Where log-on results are reported. */
+  metrics?: Metrics;
   /** The KDF check; tests observe it to count the cost of a try. Default: scrypt (secrets.ts). */
   verifySecret?: (secret: string, stored: string) => Promise<boolean>;
 }
@@ -81,6 +84,7 @@ export class AccountService {
   private readonly clock: Clock;
   private readonly config: AccountServiceDeps['config'];
   private readonly log: Logger;
+  private readonly metrics: Metrics;
   private decoy: Promise<string> | undefined;
   private readonly verify: (secret: string, stored: string) => Promise<boolean>;
 
@@ -90,6 +94,13 @@ export class AccountService {
     this.clock = deps.clock;
     this.config = deps.config;
     this.log = deps.log;
+    this.metrics = deps.metrics ?? noMetrics;
+  }
+
+  /** Counts a log-on result (by password or PIN) and passes it on. */
+  private counted(channel: LogonChannel, r: LogonResult): LogonResult {
+    this.metrics.logon(channel, r.ok ? 'ok' : r.reason);
+    return r;
   }
 
   /** Makes the decoy hash now, so that the first unknown name costs what every later one does. */
@@ -326,19 +337,19 @@ export class AccountService {
     } catch {
       user = null;
     }
-    return this.validate(user, 'password', password, `password:${name}`);
+    return this.counted('password', await this.validate(user, 'password', password, `password:${name}`));
   }
 
   async validateCallerPin(callerId: string, pin: string): Promise<LogonResult> {
     const user = this.lookupCaller(callerId);
-    if (!user) return { ok: false, reason: 'unknown-caller' };
-    return this.validate(user, 'pin', pin, `pin:user:${user.id}`);
+    if (!user) return this.counted('pin', { ok: false, reason: 'unknown-caller' });
+    return this.counted('pin', await this.validate(user, 'pin', pin, `pin:user:${user.id}`));
   }
 
   async validateAccountPin(accountNumber: string, pin: string): Promise<LogonResult> {
     const valid = typeof accountNumber === 'string' && /^\d{1,12}$/.test(accountNumber);
     const user = valid ? this.repo.userByAccountNumber(accountNumber) : null;
-    return this.validate(user, 'pin', pin, `pin:${valid ? accountNumber : '-'}`);
+    return this.counted('pin', await this.validate(user, 'pin', pin, `pin:${valid ? accountNumber : '-'}`));
   }
 
   /**

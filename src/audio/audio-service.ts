@@ -30,6 +30,7 @@ import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { type Metrics, noMetrics } from '../core/metrics.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/db.js';
 import { createEngines, type EngineName, type SpeechEngine } from './engines.js';
@@ -53,6 +54,8 @@ export interface AudioServiceDeps {
   /** Engine adapters by name; default: the real ones. Tests wrap them to count and inspect calls. */
   engines?: Partial<Record<EngineName, SpeechEngine>>;
   platform?: NodeJS.Platform;
+  /** Where cache hits and misses and synthesis times are reported. */
+  metrics?: Metrics;
   /**
    * The fixed prompts (id -> text) that `promptUrl` serves and `renderPrompts`
    * writes into the sounds folder: the IVR's own catalogue (src/ivr/prompts.ts),
@@ -144,6 +147,7 @@ export class AudioService {
   private readonly inflight = new Map<string, Promise<Entry>>();
   private readonly transcoding = new Map<string, Promise<void>>();
   private cacheBytes = 0;
+  private readonly metrics: Metrics;
   private prerendering = 0;
   /** Pre-renders waiting for an engine; each is told whether to run (false: dropped, the queue was full). */
   private readonly prerenderQueue: ((run: boolean) => void)[] = [];
@@ -165,6 +169,7 @@ export class AudioService {
     this.clock = deps.clock;
     this.log = deps.log;
     this.baseUrl = deps.baseUrl;
+    this.metrics = deps.metrics ?? noMetrics;
     this.prompts = deps.prompts ?? {};
     this.dir = join(resolve(deps.config.dataDir), 'audio');
     // Engine scratch files left by a crash are of no use.
@@ -292,6 +297,7 @@ export class AudioService {
     const spoken = speechText(text, { maxChars: this.config.maxTextChars });
     const id = this.keyOf(v.engine, v.voice, v.ratePercent, spoken);
     const hit = this.entries.get(id);
+    this.metrics.speechCache(hit !== undefined);
     if (hit) {
       this.touch(hit);
       return hit;
@@ -316,7 +322,9 @@ export class AudioService {
     if (promptId) wav = this.renderedPrompt(promptId, id);
     if (!wav) {
       const engine = this.engines[v.engine];
+      const started = performance.now();
       const pcm = await engine.synthesize({ text: spoken, voice: v.voice, ratePercent: v.ratePercent });
+      this.metrics.synthesis(v.engine, (performance.now() - started) / 1000);
       wav = encodeWav(resample(pcm, TELEPHONY_RATE));
     }
     this.writeFile(id, 'wav', wav);

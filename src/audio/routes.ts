@@ -8,10 +8,8 @@
  * (without them Asterisk fetches on every play), and honour single byte ranges.
  */
 import { createReadStream } from 'node:fs';
-import type { ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../core/errors.js';
-import type { RequestContext, Router } from '../web/http-server.js';
 import type { AudioService } from './audio-service.js';
 
 /** A single range "bytes=a-b", "a-" or "-n" against a size; null when absent, malformed or multiple (serve it all). */
@@ -38,8 +36,8 @@ export function parseRange(
   return { start, end };
 }
 
-async function serve(audio: AudioService, { req, res, params, log }: RequestContext): Promise<void> {
-  const { id, format, expiresAt, maxAgeSeconds } = audio.verifyPath(params['*'] ?? '');
+async function serve(audio: AudioService, req: FastifyRequest, res: FastifyReply): Promise<FastifyReply> {
+  const { id, format, expiresAt, maxAgeSeconds } = audio.verifyPath((req.params as { '*'?: string })['*'] ?? '');
   const file = await audio.fileFor(id, format);
   const etag = `"${id}-${format}-${file.bytes}"`;
   const headers: Record<string, string | number> = {
@@ -52,47 +50,32 @@ async function serve(audio: AudioService, { req, res, params, log }: RequestCont
   };
   if (format !== 'wav') headers['content-disposition'] = `inline; filename="${id}.${format}"`;
   const inm = req.headers['if-none-match'];
-  if (inm?.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
-    res.writeHead(304, headers);
-    res.end();
-    return;
-  }
+  if (inm?.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return res.code(304).headers(headers).send();
   const ifRange = req.headers['if-range'];
   const range = ifRange && ifRange !== etag ? null : parseRange(req.headers.range, file.bytes);
   if (range === 'unsatisfiable') {
-    res.setHeader('content-range', `bytes */${file.bytes}`);
+    res.header('content-range', `bytes */${file.bytes}`);
     throw new AppError('AUDIO_RANGE_NOT_SATISFIABLE', `the range lies outside the ${file.bytes} bytes of the file`);
   }
   const start = range?.start ?? 0;
   const end = range?.end ?? file.bytes - 1;
   headers['content-length'] = end - start + 1;
   if (range) headers['content-range'] = `bytes ${start}-${end}/${file.bytes}`;
-  res.writeHead(range ? 206 : 200, headers);
-  if (req.method === 'HEAD' || file.bytes === 0) {
-    res.end();
-    return;
-  }
-  await stream(res, file.path, start, end, log);
+  res.code(range ? 206 : 200).headers(headers);
+  if (req.method === 'HEAD' || file.bytes === 0) return res.send();
+  // A listener that hangs up mid-file (Asterisk stopping a playback) is normal: Fastify closes the stream.
+  return res.send(createReadStream(file.path, { start, end }));
 }
 
-async function stream(
-  res: ServerResponse,
-  path: string,
-  start: number,
-  end: number,
-  log: RequestContext['log'],
-): Promise<void> {
-  try {
-    await pipeline(createReadStream(path, { start, end }), res);
-  } catch (e) {
-    // A listener that hangs up mid-file (Asterisk stopping a playback) is normal.
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE')
-      log.warn({ err: e, path }, 'audio send failed');
-    res.destroy();
-  }
-}
-
-/** Mounts the audio routes on the platform's router. */
-export function mountAudioRoutes(router: Router, audio: AudioService): void {
-  router.get('/audio/*', (ctx) => serve(audio, ctx));
+/** The audio routes, as a plugin of the platform's HTTP server. */
+export function audioPlugin(audio: AudioService) {
+  return async (app: FastifyInstance): Promise<void> => {
+    // GET and HEAD in one route: a HEAD answer keeps the file's Content-Length and never reads the file.
+    app.route({
+      method: ['GET', 'HEAD'],
+      url: '/audio/*',
+      schema: { summary: 'A signed, expiring media URL (WAV for Asterisk, MP3 or Ogg for people)', tags: ['audio'] },
+      handler: (req, res) => serve(audio, req, res),
+    });
+  };
 }

@@ -39,6 +39,8 @@ const httpSchema = z
     maxUrlBytes: int(256, 1024 * 1024).default(8192),
     /** The request line and headers together; over it, 431 (414 when the URL alone is over it). */
     maxHeaderBytes: int(1024, 1024 * 1024).default(16 * 1024),
+    /** GET /metrics wants this as a bearer token from every client; unset, it answers loopback clients only. */
+    metricsToken: z.string().min(16).max(256).optional(),
     /**
      * Believe X-Forwarded-Proto from the peer (only behind a TLS proxy you run). Cookies are marked Secure
      * when http.publicUrl is https, or when this is on and the proxy says https.

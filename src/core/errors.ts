@@ -39,6 +39,18 @@ export const ERRORS = {
   WEB_CSRF_FAILED: { status: 403, doc: 'The form carried no valid CSRF token; reload the page and try again.' },
   WEB_URL_TOO_LONG: { status: 414, doc: 'The request target (path and query) is over http.maxUrlBytes.' },
   WEB_HEADERS_TOO_LARGE: { status: 431, doc: 'The request line and headers are over http.maxHeaderBytes.' },
+  WEB_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    doc: 'The body is of a type the route does not read (the API reads application/json, pages read forms).',
+  },
+  WEB_NOT_READY: {
+    status: 503,
+    doc: 'Not ready for traffic: the database is not writable or Asterisk (ARI, AMI) is not connected.',
+  },
+  WEB_METRICS_FORBIDDEN: {
+    status: 403,
+    doc: 'Metrics are served to loopback clients, or to others with http.metricsToken as a bearer token.',
+  },
   WEB_RATE_LIMITED: {
     status: 429,
     doc: 'Too many log-ins or posts in a short time; wait the seconds in Retry-After and try again.',

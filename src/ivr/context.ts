@@ -14,6 +14,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { type Metrics, noMetrics } from '../core/metrics.js';
 import { cleanDtmf } from '../core/sanitize.js';
 import type { Call, CallControl } from '../telephony/port.js';
 import type { IvrAudioPort, IvrLink, IvrMessage } from './ports.js';
@@ -56,6 +57,8 @@ export class DigitBuffer {
   private readonly listeners = new Set<(digit: string) => void>();
   private readonly unsubscribe: () => void;
   private closed = false;
+  /** When the last key came that no playback has answered yet (key-to-playback latency). */
+  unansweredKeyAt: number | undefined;
 
   constructor(
     call: Call,
@@ -67,6 +70,7 @@ export class DigitBuffer {
   private push(raw: string): void {
     const digit = cleanDtmf(raw).slice(0, 1);
     if (!digit || this.closed) return;
+    this.unansweredKeyAt = this.clock.now();
     for (const l of [...this.listeners]) l(digit);
     if (this.waiter) {
       const w = this.waiter;
@@ -157,6 +161,7 @@ export interface CallContextDeps {
   log: Logger;
   /** Log each sentence the caller hears (the demo). */
   tracePrompts?: boolean;
+  metrics?: Metrics;
 }
 
 export class CallContext {
@@ -177,6 +182,7 @@ export class CallContext {
   private readonly messageListeners = new Set<(m: IvrMessage) => void>();
   private disposed: Promise<void> | undefined;
   private readonly tracePrompts: boolean;
+  private readonly metrics: Metrics;
 
   constructor(call: Call, deps: CallContextDeps) {
     this.call = call;
@@ -187,6 +193,15 @@ export class CallContext {
     this.log = deps.log;
     this.digits = new DigitBuffer(call, deps.clock);
     this.tracePrompts = deps.tracePrompts ?? false;
+    this.metrics = deps.metrics ?? noMetrics;
+  }
+
+  /** A playback started: the first after a key answers it (key-to-playback latency). */
+  playbackStarted(): void {
+    const at = this.digits.unansweredKeyAt;
+    if (at === undefined) return;
+    this.digits.unansweredKeyAt = undefined;
+    this.metrics.keyToPlayback((this.clock.now() - at) / 1000);
   }
 
   get signal(): AbortSignal {

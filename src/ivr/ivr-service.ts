@@ -15,6 +15,7 @@ import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { type CallOutcome, type Metrics, noMetrics } from '../core/metrics.js';
 import type { ReverseLogonPort } from '../notify/reverse-logon-port.js';
 import type { Call, CallControl } from '../telephony/port.js';
 import { CallContext, CallEnded, GiveUp } from './context.js';
@@ -41,6 +42,7 @@ export interface IvrDeps {
   log: Logger;
   /** Log what the caller hears (the demo); off by default: message bodies are the users' own words. */
   tracePrompts?: boolean;
+  metrics?: Metrics;
 }
 
 export class IvrService {
@@ -97,6 +99,7 @@ export class IvrService {
       config: this.deps.config.ivr,
       log: this.deps.log.child({ callId: call.id }),
       ...(this.deps.tracePrompts ? { tracePrompts: true } : {}),
+      ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
     });
     return ctx;
   }
@@ -116,13 +119,17 @@ export class IvrService {
   }
 
   /** Runs `body` as a tracked call: errors become goodbyes, and cleanup always happens. */
-  track(ctx: CallContext, body: () => Promise<void>): Promise<void> {
+  track(ctx: CallContext, body: () => Promise<void>, direction: 'inbound' | 'outbound' = 'inbound'): Promise<void> {
+    const metrics = this.deps.metrics ?? noMetrics;
+    metrics.callStarted(direction);
     const done = (async () => {
+      let outcome: CallOutcome = 'completed';
       try {
         await body();
       } catch (e) {
-        await this.endOnError(ctx, e);
+        outcome = await this.endOnError(ctx, e);
       } finally {
+        metrics.callEnded(direction, outcome);
         await ctx.dispose();
         this.calls.delete(ctx.call.id);
         if (ctx.call.isAlive) await ctx.call.hangup('normal').catch(() => undefined);
@@ -173,18 +180,19 @@ export class IvrService {
     }
   }
 
-  private async endOnError(ctx: CallContext, e: unknown): Promise<void> {
+  private async endOnError(ctx: CallContext, e: unknown): Promise<CallOutcome> {
     if (e instanceof CallEnded || !ctx.call.isAlive) {
       ctx.log.info({ state: ctx.state }, 'caller hung up');
-      return;
+      return 'hangup';
     }
     if (e instanceof GiveUp) {
       ctx.log.info({ state: ctx.state, menu: e.where }, 'no valid choice after the last try: goodbye');
       await this.goodbye(ctx, ['tooManyTries', 'goodbye']);
-      return;
+      return 'gave-up';
     }
     ctx.log.error({ err: e, state: ctx.state }, 'call flow failed');
     await this.goodbye(ctx, ['error']);
+    return 'failed';
   }
 
   private async goodbye(ctx: CallContext, prompts: ('tooManyTries' | 'goodbye' | 'error')[]): Promise<void> {

@@ -85,20 +85,24 @@ export class ReverseLogon implements ReverseLogonPort {
       void call.hangup('normal').catch(() => undefined);
     };
     signal?.addEventListener('abort', onCancel, { once: true });
-    void this.ivr.track(ctx, async () => {
-      try {
-        const o = await this.converse(ctx, req);
-        settle(o);
-        if (o.status === 'accepted') await this.ivr.runStates(ctx, { name: 'live-chat', sessionId: req.sessionId });
-      } catch (e) {
-        if (e instanceof CallEnded || e instanceof GiveUp) settle({ status: 'no-response' });
-        else settle({ status: 'failed', reason: (e as Error).message });
-        throw e;
-      } finally {
-        signal?.removeEventListener('abort', onCancel);
-        settle({ status: 'no-response' });
-      }
-    });
+    void this.ivr.track(
+      ctx,
+      async () => {
+        try {
+          const o = await this.converse(ctx, req);
+          settle(o);
+          if (o.status === 'accepted') await this.ivr.runStates(ctx, { name: 'live-chat', sessionId: req.sessionId });
+        } catch (e) {
+          if (e instanceof CallEnded || e instanceof GiveUp) settle({ status: 'no-response' });
+          else settle({ status: 'failed', reason: (e as Error).message });
+          throw e;
+        } finally {
+          signal?.removeEventListener('abort', onCancel);
+          settle({ status: 'no-response' });
+        }
+      },
+      'outbound',
+    );
     return outcome;
   }
 

@@ -72,6 +72,7 @@ export class Play implements Verb<PlayResult> {
       if (this.stopped) return 'interrupted';
       let pressed = false;
       const playback = await ctx.call.play(media, { bargeIn: this.bargeIn });
+      ctx.playbackStarted();
       this.current = playback;
       const off = this.bargeIn
         ? ctx.digits.onDigit(() => {

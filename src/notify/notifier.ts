@@ -37,6 +37,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
 import type { NotifyRepo } from '../store/notify-repo.js';
 import { emailText, oneLine, pageText } from './compose.js';
@@ -67,6 +68,8 @@ export interface NotifierDeps {
   onDelivered?: ((e: { recipientId: number; messageIds: string[]; channel: Step['channel'] }) => void) | undefined;
   /** The public web URL reply links point to (setBaseUrl changes it once the port is bound). */
   baseUrl: string;
+  /** Where alerts opened and steps performed are reported. */
+  metrics?: Metrics;
 }
 
 export interface NotifierPorts {
@@ -170,6 +173,7 @@ export class Notifier {
       this.repo.addMessage(alert.id, m, now);
       return { alertId: alert.id, folded };
     });
+    if (!r.folded) this.deps.metrics?.alertOpened();
     this.log.info(
       { alert: r.alertId, user: recipient.username, message: m.id, folded: r.folded },
       r.folded ? 'message folded into the open alert' : 'alert opened',
@@ -496,6 +500,7 @@ export class Notifier {
       outcome: r.outcome,
       code: r.code,
     };
+    this.deps.metrics?.alertStep(step.channel, after === 'retry' ? 'retry' : r.state);
     if (r.state === 'failed' && after !== 'retry') this.log.warn(fields, 'alert step failed');
     else this.log.info({ ...fields, next: after }, 'alert step ended');
     if (after === 'declined') void this.tellDeclined(step);

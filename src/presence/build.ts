@@ -3,6 +3,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
 import type { Db } from '../store/db.js';
 import { PresenceRepo } from '../store/presence-repo.js';
 import { MessageCache } from './message-cache.js';
@@ -17,6 +18,7 @@ export interface PresenceDeps {
   accounts: AccountService;
   clock: Clock;
   log: Logger;
+  metrics?: Metrics;
   /** A freshly signed URL of a voice message's audio, made each time a message is read (null: keep the stored one). */
   audioUrl?: (audioId: string) => string | null;
 }
@@ -44,6 +46,7 @@ export function buildPresence(deps: PresenceDeps): PresenceService {
     log,
     nodeId,
     maxMessageBytes: config.presence.maxMessageBytes,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   return presence;
 }

@@ -45,6 +45,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
 import type { PresenceRepo } from '../store/presence-repo.js';
 import { Hook } from './events.js';
@@ -87,6 +88,8 @@ export interface PresenceServiceDeps {
   maxMessageBytes: number;
   /** How often to look for messages other nodes committed (ms). */
   tailIntervalMs?: number;
+  /** Where messages stored and delivered are reported. */
+  metrics?: Metrics;
 }
 
 class OpenLink implements Link {
@@ -116,6 +119,7 @@ export class PresenceService {
   private readonly log: Logger;
   readonly nodeId: string;
   private readonly maxMessageBytes: number;
+  private readonly metrics: Metrics | undefined;
   private readonly tailIntervalMs: number;
   private readonly links = new Map<number, Set<OpenLink>>();
   private readonly lastPresence = new Map<number, string>();
@@ -141,6 +145,7 @@ export class PresenceService {
     this.log = deps.log;
     this.nodeId = deps.nodeId;
     this.maxMessageBytes = deps.maxMessageBytes;
+    this.metrics = deps.metrics;
     this.tailIntervalMs = deps.tailIntervalMs ?? 250;
     const onError = (e: unknown) => this.log.error({ err: e }, 'a presence listener failed');
     this.unreachableHook = new Hook(onError);
@@ -268,7 +273,8 @@ export class PresenceService {
     for (const m of messages) this.sendTo(link, m);
   }
 
-  private sendTo(link: OpenLink, message: StoredMessage): void {
+  /** Hands a message to a link; `isLive` when it was just committed (its delivery latency counts). */
+  private sendTo(link: OpenLink, message: StoredMessage, isLive = false): void {
     try {
       link.deliver({ type: 'message', message });
     } catch (e) {
@@ -276,6 +282,7 @@ export class PresenceService {
       return;
     }
     this.cache.markDelivered(link.userId, Number(message.id), link.sessionObjectId);
+    this.metrics?.messageDelivered(link.kind, isLive ? (this.clock.now() - message.createdAt) / 1000 : undefined);
   }
 
   private localLinks(userId: number): OpenLink[] {
@@ -612,13 +619,14 @@ export class PresenceService {
     const unreachable: number[] = [];
     for (const r of recipients) {
       const links = this.localLinks(r);
-      for (const l of links) this.sendTo(l, message);
+      for (const l of links) this.sendTo(l, message, true);
       const kinds = links.length > 0 ? links.map((l) => l.kind) : this.repo.linkKinds(r);
       info.push({ userId: r, hasLink: kinds.length > 0, hasPhoneLink: kinds.includes('phone') });
       if (kinds.length === 0) unreachable.push(r);
     }
     for (const l of this.localLinks(message.fromUserId))
       if (l.id !== viaLinkId) this.deliverEvent2(l, { type: 'message', message });
+    this.metrics?.messageStored(message.kind);
     this.storedHook.emit({ message, recipients: info });
     for (const r of unreachable) this.unreachableHook.emit({ recipientId: r, message });
   }

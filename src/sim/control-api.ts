@@ -14,7 +14,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
-import { type Handler, type Router, readBody, readJson, sendJson } from '../web/http-server.js';
+import { type Handler, type Router, readBody, readJson, sendJson } from './http-server.js';
 import type { Simulator } from './index.js';
 import type { VirtualCaller } from './virtual-caller.js';
 

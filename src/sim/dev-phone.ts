@@ -16,7 +16,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../core/errors.js';
-import { type Handler, type Router, sendJson } from '../web/http-server.js';
+import { type Handler, type Router, sendJson } from './http-server.js';
 import { tokenGuard } from './control-api.js';
 import type { Simulator } from './index.js';
 import type { AriEvent } from './softswitch.js';

@@ -9,7 +9,7 @@ import { type Clock, SystemClock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { portError } from '../core/net.js';
-import { HttpServer } from '../web/http-server.js';
+import { HttpServer } from './http-server.js';
 import { AmiServer } from './ami-server.js';
 import { AriServer } from './ari-server.js';
 import { mountControlApi } from './control-api.js';

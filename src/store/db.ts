@@ -125,3 +125,25 @@ export function openStore(path: string): Db {
   migrate(db);
   return db;
 }
+
+/** The newest migration applied (what /health reports). */
+export function schemaVersion(db: Db): number {
+  return (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v;
+}
+
+/**
+ * Whether the database takes writes now: the write lock is taken and given
+ * back at once (a read-only file, a full disk's lock or a closed handle fail).
+ */
+export function isWritable(db: Db): boolean {
+  if (!db.open) return false;
+  // A transaction in progress on this handle is a write under way.
+  if (db.inTransaction) return true;
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('ROLLBACK');
+    return true;
+  } catch {
+    return false;
+  }
+}

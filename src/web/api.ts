@@ -1,35 +1,48 @@
 /**
- * The JSON API for rich clients, under /api/v1 (described by the OpenAPI
- * document it serves at /api/v1/openapi.json). Thin handlers: parse, ask the
- * presence service, answer; every failure is a coded error body.
+ * The JSON API for rich clients, under /api/v1, as a Fastify plugin. Thin
+ * handlers: the request's shape is checked by its schema (schemas.ts), the
+ * presence service holds the rules, every failure is a coded error body. The
+ * OpenAPI document at /api/v1/openapi.json is generated from these routes.
  */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { User } from '../accounts/types.js';
 import type { Services } from '../app.js';
 import { AppError } from '../core/errors.js';
 import type { ImSession } from '../presence/types.js';
 import { resolveAuth, sendRedirect, type WebAuth } from './auth.js';
-import { type Handler, type RequestContext, type Router, readJson, sendJson } from './http-server.js';
 import { clientAddress, type WebLimits } from './limits.js';
-import { openApiDocument } from './openapi.js';
+import {
+  ContactBody,
+  ContactsAnswer,
+  ContactView,
+  errorAnswers,
+  LoginAnswer,
+  LoginBody,
+  MeAnswer,
+  MessageBody,
+  Messages,
+  MessageView,
+  PasswordBody,
+  PresenceBody,
+  PresenceView,
+  ReadBody,
+  SessionParams,
+  SessionsBody,
+  SessionView,
+  UserParams,
+} from './schemas.js';
+import { zodRoutes } from './server.js';
+import { z } from 'zod';
 
-export type AuthedHandler = (ctx: RequestContext, auth: WebAuth) => Promise<void> | void;
-
-/** Wraps a handler: 401 without a valid token, 307 to the holder of the session object. */
-export function apiAuthed(services: Services, handler: AuthedHandler): Handler {
-  return async (ctx) => {
-    const r = resolveAuth(ctx.req, ctx.url, services.presence.objects, services.accounts);
-    if (r.kind === 'redirect') return sendRedirect(ctx.res, 307, r.location);
-    if (r.kind === 'none')
-      throw new AppError('WEB_UNAUTHORIZED', 'log in first (a bearer token is missing or expired)');
-    // A cookie rides along on requests other sites make: it may read, never change.
-    if (r.auth.via === 'cookie' && ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD')
-      throw new AppError('WEB_CSRF_FAILED', 'changes through the API need the bearer token, not the page cookie');
-    await handler(ctx, r.auth);
-  };
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The session object and user of an API request, set by the route's auth hook. */
+    auth: WebAuth | undefined;
+  }
 }
 
 /** A user named by username, account number or numeric id. */
-export function userRef(services: Services, ref: unknown): User {
+export function userRef(services: Pick<Services, 'accounts'>, ref: unknown): User {
   const user =
     typeof ref === 'number'
       ? services.accounts.userById(ref)
@@ -42,7 +55,7 @@ export function userRef(services: Services, ref: unknown): User {
   return user;
 }
 
-export function sessionView(services: Services, s: ImSession) {
+export function sessionView(services: Pick<Services, 'accounts'>, s: ImSession) {
   return {
     id: s.id,
     ownerId: s.ownerId,
@@ -55,14 +68,14 @@ export function sessionView(services: Services, s: ImSession) {
 }
 
 export async function login(
-  services: Services,
+  services: Pick<Services, 'accounts' | 'presence'>,
   limits: WebLimits,
   attempt: { username: unknown; password: unknown; client: string; address: string },
 ): Promise<{ token: string; user: User; object: WebAuth['object'] }> {
   const { username, password, client, address } = attempt;
   if (typeof username !== 'string' || typeof password !== 'string')
     throw new AppError('WEB_BAD_REQUEST', 'give a username and a password');
-  limits.checkLogin(address, username);
+  await limits.checkLogin(address, username);
   const r = await services.accounts.validatePassword(username, password);
   if (!r.ok) {
     if (r.reason === 'locked')
@@ -74,220 +87,404 @@ export async function login(
 }
 
 /**
- * Mounts the JSON API. `endObject` cuts the live connections of a session
- * object that has ended (log-out, another session's password change).
+ * The auth hook of API routes: 401 without a valid token, 307 to the node that
+ * holds the session object. A cookie rides along on requests other sites
+ * make: it may read, never change.
  */
-export function mountApi(
-  router: Router,
-  services: Services,
+export function apiAuth(services: Pick<Services, 'accounts' | 'presence'>) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const r = resolveAuth(request, services.presence.objects, services.accounts);
+    if (r.kind === 'redirect') return sendRedirect(reply, 307, r.location);
+    if (r.kind === 'none')
+      throw new AppError('WEB_UNAUTHORIZED', 'log in first (a bearer token is missing or expired)');
+    if (r.auth.via === 'cookie' && request.method !== 'GET' && request.method !== 'HEAD')
+      throw new AppError('WEB_CSRF_FAILED', 'changes through the API need the bearer token, not the page cookie');
+    request.auth = r.auth;
+    return undefined;
+  };
+}
+
+const authOf = (request: FastifyRequest): WebAuth => {
+  if (!request.auth) throw new AppError('WEB_UNAUTHORIZED', 'log in first');
+  return request.auth;
+};
+
+/**
+ * The API's routes; `services` are the collaborators its handlers use.
+ * `endObject` cuts the live connections of a session object that has ended
+ * (log-out, another session's password change).
+ */
+export function apiPlugin(
+  services: Pick<Services, 'accounts' | 'presence'>,
   limits: WebLimits,
   endObject: (objectId: string) => void,
-): void {
-  const { presence } = services;
-  const limit = services.config.http.bodyLimitBytes;
-  const authed = (h: AuthedHandler) => apiAuthed(services, h);
-  const body = (ctx: RequestContext) => readJson(ctx.req, limit);
+) {
+  return async (base: FastifyInstance): Promise<void> => {
+    const app = zodRoutes(base);
+    const { presence } = services;
+    base.decorateRequest('auth', undefined);
+    const authed = { onRequest: apiAuth(services) };
+    // Field errors of presence routes are the presence server's own invalid input.
+    const presenceInput = { invalidInput: 'PRESENCE_INVALID_INPUT' as const };
+    const common = errorAnswers(400, 401, 403, 404, 429);
+    const tags = ['presence'];
 
-  router.get('/api/v1/openapi.json', ({ res }) => sendJson(res, 200, openApiDocument()));
+    app.get('/api/v1/openapi.json', async () => base.swagger());
 
-  router.post('/api/v1/login', async (ctx) => {
-    const b = await body(ctx);
-    const { token, user, object } = await login(services, limits, {
-      username: b.username,
-      password: b.password,
-      client: 'api',
-      address: clientAddress(ctx.req),
-    });
-    sendJson(ctx.res, 201, {
-      token,
-      sessionObjectId: object.id,
-      user: { id: user.id, username: user.username, displayName: user.displayName },
-    });
-  });
-
-  router.post(
-    '/api/v1/logout',
-    authed(({ res }, auth) => {
-      presence.objects.end(auth.object.id);
-      endObject(auth.object.id);
-      res.writeHead(204).end();
-    }),
-  );
-
-  // A new password ends every other session of the user (a thief's included); the one that changed it goes on.
-  router.post(
-    '/api/v1/password',
-    authed(async (ctx, auth) => {
-      const b = await body(ctx);
-      if (typeof b.currentPassword !== 'string' || typeof b.newPassword !== 'string')
-        throw new AppError('WEB_BAD_REQUEST', 'give currentPassword and newPassword');
-      limits.checkLogin(clientAddress(ctx.req), auth.user.username);
-      const r = await services.accounts.validatePassword(auth.user.username, b.currentPassword);
-      if (!r.ok) {
-        if (r.reason === 'locked')
-          throw new AppError('ACCOUNTS_LOCKED', 'too many failed tries; the account is locked for a while');
-        throw new AppError('ACCOUNTS_BAD_CREDENTIALS', 'the current password is wrong');
-      }
-      await services.accounts.setPassword(auth.user.id, b.newPassword);
-      let ended = 0;
-      for (const o of presence.objects.ofUser(auth.user.id)) {
-        if (o.id === auth.object.id) continue;
-        presence.objects.end(o.id);
-        endObject(o.id);
-        ended++;
-      }
-      sendJson(ctx.res, 200, { changed: true, endedSessions: ended });
-    }),
-  );
-
-  router.get(
-    '/api/v1/me',
-    authed(({ res }, { user, object }) =>
-      sendJson(res, 200, {
-        user: { id: user.id, username: user.username, displayName: user.displayName },
-        presence: presence.presenceOf(user.id),
-        sessionObjectId: object.id,
-        cursor: object.cursor,
-      }),
-    ),
-  );
-
-  router.on(
-    'PUT',
-    '/api/v1/presence',
-    authed(async (ctx, { user }) => {
-      const b = await body(ctx);
-      sendJson(
-        ctx.res,
-        200,
-        presence.setPresence(user.id, b.state as never, b.statusText as string | null | undefined),
-      );
-    }),
-  );
-
-  router.get(
-    '/api/v1/contacts',
-    authed(({ res }, { user }) =>
-      sendJson(res, 200, { contacts: presence.contacts(user.id), requests: presence.contactRequests(user.id) }),
-    ),
-  );
-
-  router.post(
-    '/api/v1/contacts',
-    authed(async (ctx, { user }) => {
-      const b = await body(ctx);
-      const target = userRef(services, b.username ?? b.userId);
-      sendJson(ctx.res, 200, { userId: target.id, subscription: presence.requestContact(user.id, target.id) });
-    }),
-  );
-
-  router.post(
-    '/api/v1/contacts/:userId/approve',
-    authed(({ res, params }, { user }) => {
-      presence.approveContact(user.id, userRef(services, params.userId).id);
-      sendJson(res, 200, { contacts: presence.contacts(user.id) });
-    }),
-  );
-
-  router.post(
-    '/api/v1/contacts/:userId/decline',
-    authed(({ res, params }, { user }) => {
-      presence.declineContact(user.id, userRef(services, params.userId).id);
-      res.writeHead(204).end();
-    }),
-  );
-
-  router.on(
-    'DELETE',
-    '/api/v1/contacts/:userId',
-    authed(({ res, params }, { user }) => {
-      presence.removeContact(user.id, userRef(services, params.userId).id);
-      res.writeHead(204).end();
-    }),
-  );
-
-  router.get(
-    '/api/v1/sessions',
-    authed(({ res }, { user }) =>
-      sendJson(res, 200, { sessions: presence.sessionsOf(user.id).map((s) => sessionView(services, s)) }),
-    ),
-  );
-
-  router.post(
-    '/api/v1/sessions',
-    authed(async (ctx, { user }) => {
-      const b = await body(ctx);
-      if (!Array.isArray(b.invitees))
-        throw new AppError('PRESENCE_INVALID_INPUT', 'invitees must be a list of usernames or user ids');
-      const ids = b.invitees.map((r: unknown) => userRef(services, r).id);
-      sendJson(ctx.res, 201, sessionView(services, presence.createSession(user.id, ids)));
-    }),
-  );
-
-  router.get(
-    '/api/v1/sessions/:id',
-    authed(({ res, params }, { user }) =>
-      sendJson(res, 200, sessionView(services, presence.session(params.id as string, user.id))),
-    ),
-  );
-
-  router.post(
-    '/api/v1/sessions/:id/invite',
-    authed(async (ctx, { user }) => {
-      const b = await body(ctx);
-      const invitee = userRef(services, b.username ?? b.userId);
-      sendJson(ctx.res, 200, sessionView(services, presence.invite(ctx.params.id as string, user.id, invitee.id)));
-    }),
-  );
-
-  for (const action of ['accept', 'decline', 'leave'] as const)
-    router.post(
-      `/api/v1/sessions/:id/${action}`,
-      authed(({ res, params }, { user }) =>
-        sendJson(res, 200, sessionView(services, presence[action](params.id as string, user.id))),
-      ),
+    app.post(
+      '/api/v1/login',
+      {
+        schema: {
+          summary: 'Log in with username and password; returns a resume token',
+          tags: ['session'],
+          security: [],
+          body: LoginBody,
+          response: { 201: LoginAnswer, ...errorAnswers(400, 401, 423, 429) },
+        },
+      },
+      async (request, reply) => {
+        const { username, password } = request.body;
+        const { token, user, object } = await login(services, limits, {
+          username,
+          password,
+          client: 'api',
+          address: clientAddress(request),
+        });
+        request.userName = user.username;
+        return reply.code(201).send({
+          token,
+          sessionObjectId: object.id,
+          user: { id: user.id, username: user.username, displayName: user.displayName },
+        });
+      },
     );
 
-  router.get(
-    '/api/v1/sessions/:id/messages',
-    authed(({ res, params, url }, { user }) => {
-      const after = url.searchParams.get('after');
-      const lim = url.searchParams.get('limit');
-      const messages = presence.history(user.id, params.id as string, {
-        ...(after ? { afterId: after } : {}),
-        ...(lim && /^\d{1,4}$/.test(lim) ? { limit: Number(lim) } : {}),
-      });
-      sendJson(res, 200, { messages });
-    }),
-  );
+    app.post(
+      '/api/v1/logout',
+      {
+        ...authed,
+        schema: { summary: 'End the session object', tags: ['session'], response: { 204: z.null(), ...common } },
+      },
+      async (request, reply) => {
+        const { object } = authOf(request);
+        presence.objects.end(object.id);
+        endObject(object.id);
+        return reply.code(204).send(null);
+      },
+    );
 
-  router.post(
-    '/api/v1/sessions/:id/messages',
-    authed(async (ctx, { user }) => {
-      const b = await body(ctx);
-      limits.checkPost(user.id);
-      const message = await presence.postMessage({
-        sessionId: ctx.params.id as string,
-        fromUserId: user.id,
-        text: b.text as string,
-      });
-      sendJson(ctx.res, 201, message);
-    }),
-  );
+    // A new password ends every other session of the user (a thief's included); the one that changed it goes on.
+    app.post(
+      '/api/v1/password',
+      {
+        ...authed,
+        schema: {
+          summary: "Change your password; ends the user's other session objects, keeps this one",
+          tags: ['session'],
+          body: PasswordBody,
+          response: {
+            200: z.object({ changed: z.literal(true), endedSessions: z.number().int() }),
+            ...errorAnswers(400, 401, 403, 423, 429),
+          },
+        },
+      },
+      async (request) => {
+        const auth = authOf(request);
+        const { currentPassword, newPassword } = request.body;
+        await limits.checkLogin(clientAddress(request), auth.user.username);
+        const r = await services.accounts.validatePassword(auth.user.username, currentPassword);
+        if (!r.ok) {
+          if (r.reason === 'locked')
+            throw new AppError('ACCOUNTS_LOCKED', 'too many failed tries; the account is locked for a while');
+          throw new AppError('ACCOUNTS_BAD_CREDENTIALS', 'the current password is wrong');
+        }
+        await services.accounts.setPassword(auth.user.id, newPassword);
+        let ended = 0;
+        for (const o of presence.objects.ofUser(auth.user.id)) {
+          if (o.id === auth.object.id) continue;
+          presence.objects.end(o.id);
+          endObject(o.id);
+          ended++;
+        }
+        return { changed: true as const, endedSessions: ended };
+      },
+    );
 
-  router.get(
-    '/api/v1/unread',
-    authed(({ res, url }, { user }) => {
-      const s = url.searchParams.get('session');
-      sendJson(res, 200, { messages: presence.unread(user.id, s ?? undefined) });
-    }),
-  );
+    app.get(
+      '/api/v1/me',
+      {
+        ...authed,
+        schema: { summary: 'Who you are and your presence', tags: ['session'], response: { 200: MeAnswer, ...common } },
+      },
+      async (request) => {
+        const { user, object } = authOf(request);
+        return {
+          user: { id: user.id, username: user.username, displayName: user.displayName },
+          presence: presence.presenceOf(user.id),
+          sessionObjectId: object.id,
+          cursor: object.cursor,
+        };
+      },
+    );
 
-  router.post(
-    '/api/v1/read',
-    authed(async (ctx, { user }) => {
-      const b = await body(ctx);
-      sendJson(ctx.res, 200, { read: presence.markRead(user.id, b.messageIds as string[]) });
-    }),
-  );
+    app.put(
+      '/api/v1/presence',
+      {
+        ...authed,
+        config: presenceInput,
+        schema: {
+          summary: 'Choose your presence',
+          tags,
+          body: PresenceBody,
+          response: { 200: PresenceView, ...common },
+        },
+      },
+      async (request) =>
+        presence.setPresence(authOf(request).user.id, request.body.state as never, request.body.statusText),
+    );
+
+    app.get(
+      '/api/v1/contacts',
+      {
+        ...authed,
+        schema: {
+          summary: 'Your buddy list with presence, and the requests waiting for you',
+          tags,
+          response: { 200: ContactsAnswer, ...common },
+        },
+      },
+      async (request) => {
+        const { user } = authOf(request);
+        return { contacts: presence.contacts(user.id), requests: presence.contactRequests(user.id) };
+      },
+    );
+
+    app.post(
+      '/api/v1/contacts',
+      {
+        ...authed,
+        config: presenceInput,
+        schema: {
+          summary: 'Ask to add a contact (they approve)',
+          tags,
+          body: ContactBody,
+          response: {
+            200: z.object({ userId: z.number().int(), subscription: z.enum(['requested', 'approved']) }),
+            ...common,
+          },
+        },
+      },
+      async (request) => {
+        const target = userRef(services, request.body.username ?? request.body.userId);
+        return { userId: target.id, subscription: presence.requestContact(authOf(request).user.id, target.id) };
+      },
+    );
+
+    app.post(
+      '/api/v1/contacts/:userId/approve',
+      {
+        ...authed,
+        schema: {
+          summary: 'Approve a contact request',
+          tags,
+          params: UserParams,
+          response: { 200: z.object({ contacts: z.array(ContactView) }), ...common },
+        },
+      },
+      async (request) => {
+        const { user } = authOf(request);
+        presence.approveContact(user.id, userRef(services, request.params.userId).id);
+        return { contacts: presence.contacts(user.id) };
+      },
+    );
+
+    app.post(
+      '/api/v1/contacts/:userId/decline',
+      {
+        ...authed,
+        schema: {
+          summary: 'Decline a contact request',
+          tags,
+          params: UserParams,
+          response: { 204: z.null(), ...common },
+        },
+      },
+      async (request, reply) => {
+        presence.declineContact(authOf(request).user.id, userRef(services, request.params.userId).id);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.delete(
+      '/api/v1/contacts/:userId',
+      {
+        ...authed,
+        schema: { summary: 'Remove a contact', tags, params: UserParams, response: { 204: z.null(), ...common } },
+      },
+      async (request, reply) => {
+        presence.removeContact(authOf(request).user.id, userRef(services, request.params.userId).id);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/api/v1/sessions',
+      {
+        ...authed,
+        schema: {
+          summary: 'Your IM sessions (invited or joined)',
+          tags,
+          response: { 200: z.object({ sessions: z.array(SessionView) }), ...common },
+        },
+      },
+      async (request) => ({
+        sessions: presence.sessionsOf(authOf(request).user.id).map((s) => sessionView(services, s)),
+      }),
+    );
+
+    app.post(
+      '/api/v1/sessions',
+      {
+        ...authed,
+        config: presenceInput,
+        schema: {
+          summary: 'Start a session by inviting contacts',
+          tags,
+          body: SessionsBody,
+          response: { 201: SessionView, ...common },
+        },
+      },
+      async (request, reply) => {
+        const ids = request.body.invitees.map((r) => userRef(services, r).id);
+        return reply.code(201).send(sessionView(services, presence.createSession(authOf(request).user.id, ids)));
+      },
+    );
+
+    app.get(
+      '/api/v1/sessions/:id',
+      {
+        ...authed,
+        schema: { summary: 'A session', tags, params: SessionParams, response: { 200: SessionView, ...common } },
+      },
+      async (request) => sessionView(services, presence.session(request.params.id, authOf(request).user.id)),
+    );
+
+    app.post(
+      '/api/v1/sessions/:id/invite',
+      {
+        ...authed,
+        config: presenceInput,
+        schema: {
+          summary: 'Invite another contact',
+          tags,
+          params: SessionParams,
+          body: ContactBody,
+          response: { 200: SessionView, ...common },
+        },
+      },
+      async (request) => {
+        const invitee = userRef(services, request.body.username ?? request.body.userId);
+        return sessionView(services, presence.invite(request.params.id, authOf(request).user.id, invitee.id));
+      },
+    );
+
+    const actions = { accept: 'Accept an invitation', decline: 'Decline an invitation', leave: 'Leave the session' };
+    for (const action of ['accept', 'decline', 'leave'] as const)
+      app.post(
+        `/api/v1/sessions/:id/${action}`,
+        {
+          ...authed,
+          schema: {
+            summary: actions[action],
+            tags,
+            params: SessionParams,
+            response: { 200: SessionView, ...errorAnswers(400, 401, 403, 404, 409, 429) },
+          },
+        },
+        async (request) => sessionView(services, presence[action](request.params.id, authOf(request).user.id)),
+      );
+
+    app.get(
+      '/api/v1/sessions/:id/messages',
+      {
+        ...authed,
+        config: presenceInput,
+        schema: {
+          summary: 'Messages, oldest first: after a message id, or the latest',
+          tags,
+          params: SessionParams,
+          querystring: z.looseObject({
+            after: z.string().max(20).optional(),
+            limit: z
+              .string()
+              .regex(/^\d{1,4}$/)
+              .optional()
+              .describe('At most this many (the server caps it)'),
+          }),
+          response: { 200: Messages, ...common },
+        },
+      },
+      async (request) => {
+        const { after, limit } = request.query;
+        const messages = presence.history(authOf(request).user.id, request.params.id, {
+          ...(after ? { afterId: after } : {}),
+          ...(limit ? { limit: Number(limit) } : {}),
+        });
+        return { messages };
+      },
+    );
+
+    app.post(
+      '/api/v1/sessions/:id/messages',
+      {
+        ...authed,
+        config: presenceInput,
+        schema: {
+          summary: 'Send a text message; answered after it is stored durably',
+          tags,
+          params: SessionParams,
+          body: MessageBody,
+          response: { 201: MessageView, ...errorAnswers(400, 401, 403, 404, 413, 429, 503) },
+        },
+      },
+      async (request, reply) => {
+        await limits.checkPost(authOf(request).user.id);
+        const message = await presence.postMessage({
+          sessionId: request.params.id,
+          fromUserId: authOf(request).user.id,
+          text: request.body.text,
+        });
+        return reply.code(201).send(message);
+      },
+    );
+
+    app.get(
+      '/api/v1/unread',
+      {
+        ...authed,
+        schema: {
+          summary: 'Messages you have not read',
+          tags,
+          querystring: z.looseObject({ session: z.string().max(100).optional() }),
+          response: { 200: Messages, ...common },
+        },
+      },
+      async (request) => ({ messages: presence.unread(authOf(request).user.id, request.query.session) }),
+    );
+
+    app.post(
+      '/api/v1/read',
+      {
+        ...authed,
+        config: presenceInput,
+        schema: {
+          summary: 'Mark messages read',
+          tags,
+          body: ReadBody,
+          response: { 200: z.object({ read: z.array(z.string()) }), ...common },
+        },
+      },
+      async (request) => ({ read: presence.markRead(authOf(request).user.id, request.body.messageIds) }),
+    );
+  };
 }

@@ -5,8 +5,8 @@
  * reached the wrong node is answered with 307 to the node that holds the
  * session object, same path and query (307 keeps the method and body).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
 import type { User } from '../accounts/types.js';
 import { AppError } from '../core/errors.js';
@@ -23,60 +23,34 @@ export interface WebAuth {
   via?: 'bearer' | 'query' | 'cookie';
 }
 
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!header) return out;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i < 0) continue;
-    const k = part.slice(0, i).trim();
-    const v = part.slice(i + 1).trim();
-    if (k && !(k in out)) {
-      try {
-        out[k] = decodeURIComponent(v);
-      } catch {
-        out[k] = v;
-      }
-    }
-  }
-  return out;
-}
-
-/** The token a request carries, in order of precedence: bearer header, `s` query parameter, cookie. */
-export function tokenOf(
-  req: IncomingMessage,
-  url: URL,
-): { token: string; via: 'bearer' | 'query' | 'cookie' } | undefined {
+/** The token a request carries, in order of precedence: bearer header, `s` or `token` query parameter, cookie. */
+export function tokenOf(req: FastifyRequest): { token: string; via: 'bearer' | 'query' | 'cookie' } | undefined {
   const h = req.headers.authorization;
   if (h?.startsWith('Bearer ')) return { token: h.slice(7).trim(), via: 'bearer' };
-  const q = url.searchParams.get('s') ?? url.searchParams.get('token');
-  if (q) return { token: q, via: 'query' };
-  const c = parseCookies(req.headers.cookie)[COOKIE];
+  const query = (req.query ?? {}) as Record<string, unknown>;
+  const t = query.s ?? query.token;
+  if (typeof t === 'string' && t !== '') return { token: t, via: 'query' };
+  const c = req.cookies[COOKIE];
   return c ? { token: c, via: 'cookie' } : undefined;
 }
 
 export type Resolved = { kind: 'ok'; auth: WebAuth } | { kind: 'redirect'; location: string } | { kind: 'none' };
 
-export function resolveAuth(
-  req: IncomingMessage,
-  url: URL,
-  objects: SessionObjects,
-  accounts: AccountService,
-): Resolved {
-  const found = tokenOf(req, url);
+export function resolveAuth(req: FastifyRequest, objects: SessionObjects, accounts: AccountService): Resolved {
+  const found = tokenOf(req);
   if (!found) return { kind: 'none' };
   const { token, via } = found;
   const r = objects.resume(token);
-  if (r.kind === 'redirect') return { kind: 'redirect', location: `${r.url}${url.pathname}${url.search}` };
+  if (r.kind === 'redirect') return { kind: 'redirect', location: `${r.url}${req.url}` };
   if (r.kind === 'invalid') return { kind: 'none' };
   const user = accounts.userById(r.object.userId);
   if (!user) return { kind: 'none' };
+  req.userName = user.username;
   return { kind: 'ok', auth: { object: r.object, user, token, via } };
 }
 
-export function sendRedirect(res: ServerResponse, status: 303 | 307, location: string): void {
-  res.writeHead(status, { location, 'cache-control': 'no-store', 'content-length': 0 });
-  res.end();
+export function sendRedirect(reply: FastifyReply, status: 303 | 307, location: string): FastifyReply {
+  return reply.header('cache-control', 'no-store').redirect(location, status);
 }
 
 export function checkCsrf(object: SessionObject, given: unknown): void {

@@ -23,18 +23,19 @@
  * - Showing a chat marks the messages on it read.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CookieSerializeOptions } from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.js';
 import type { TimerHandle } from '../core/clock.js';
 import { AppError, isAppError } from '../core/errors.js';
 import type { ImSession, Link, StoredMessage } from '../presence/types.js';
 import { REPLY_LINK_PATH, type ReplyLinkUses, replyLinkSecret, verifyReplyToken } from '../notify/reply-link.js';
 import { login } from './api.js';
-import { COOKIE, checkCsrf, parseCookies, resolveAuth, sendRedirect, type WebAuth } from './auth.js';
-import { type RequestContext, type Router, readBody, retryHeaders } from './http-server.js';
+import { COOKIE, checkCsrf, resolveAuth, sendRedirect, type WebAuth } from './auth.js';
 import { clientAddress, type WebLimits } from './limits.js';
 import { escapeHtml, escapeWml, prefersWml } from './markup.js';
 import { LIVE_JS } from './live-script.js';
+import { retryHeaders, toAppError } from './server.js';
 
 type Format = 'html' | 'wml';
 
@@ -55,6 +56,24 @@ const STATE_LABEL: Record<string, string> = {
   offline: 'offline',
 };
 
+/** One request to a page: Fastify's request and reply, the path parameters. */
+interface RequestContext {
+  req: FastifyRequest;
+  res: FastifyReply;
+  params: Record<string, string>;
+}
+
+/** A form's fields (parsed by @fastify/formbody); a repeated field gives its first value. */
+class FormFields {
+  constructor(private readonly body: unknown) {}
+
+  get(name: string): string | null {
+    const v = this.body && typeof this.body === 'object' ? (this.body as Record<string, unknown>)[name] : undefined;
+    const first = Array.isArray(v) ? v[0] : v;
+    return typeof first === 'string' ? first : null;
+  }
+}
+
 interface PageCtx {
   fmt: Format;
   auth: WebAuth;
@@ -71,40 +90,72 @@ export class ThinClient {
     private readonly replyLinkUses: ReplyLinkUses,
   ) {}
 
-  mount(router: Router): void {
-    router.get('/', (ctx) => this.home(ctx));
-    router.get('/login', (ctx) => this.loginForm(ctx));
-    router.post('/login', (ctx) => this.loginPost(ctx));
-    router.get(REPLY_LINK_PATH, (ctx) => this.replyLink(ctx));
-    router.get('/static/live.js', ({ res }) => {
-      res.writeHead(200, {
-        'content-type': 'text/javascript; charset=utf-8',
-        'cache-control': 'no-cache',
-        'x-content-type-options': 'nosniff',
+  /** The thin client's pages, as a plugin; its errors become pages too. */
+  plugin() {
+    return async (app: FastifyInstance): Promise<void> => {
+      const wrap =
+        (fn: (ctx: RequestContext) => Promise<unknown> | unknown) => async (req: FastifyRequest, res: FastifyReply) => {
+          await fn({ req, res, params: (req.params ?? {}) as Record<string, string> });
+          return res;
+        };
+      const routes = {
+        get: (path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown) =>
+          app.get(path, { schema: { summary: `Thin client: ${path}`, tags: ['thin client'] } }, wrap(fn)),
+        post: (path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown) =>
+          app.post(path, { schema: { summary: `Thin client form: ${path}`, tags: ['thin client'] } }, wrap(fn)),
+      };
+      app.setErrorHandler((e, req, res) => {
+        const error = toAppError(e, req);
+        const fmt = this.fmt(req);
+        if (!error) {
+          req.log.error({ err: e }, 'page failed');
+          const internal = new AppError('CORE_INTERNAL', 'Something went wrong on our side; try again.');
+          return this.sendPage(res, fmt, 500, 'Error', this.errorBody(fmt, internal));
+        }
+        return this.sendPage(res, fmt, error.status, 'Error', this.errorBody(fmt, error), '', retryHeaders(error));
       });
-      res.end(LIVE_JS);
-    });
-    router.get(
+      this.mount(routes);
+    };
+  }
+
+  private mount(routes: {
+    get(path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown): unknown;
+    post(path: string, fn: (ctx: RequestContext) => Promise<unknown> | unknown): unknown;
+  }): void {
+    routes.get('/', (ctx) => this.home(ctx));
+    routes.get('/login', (ctx) => this.loginForm(ctx));
+    routes.post('/login', (ctx) => this.loginPost(ctx));
+    routes.get(REPLY_LINK_PATH, (ctx) => this.replyLink(ctx));
+    routes.get('/static/live.js', ({ res }) =>
+      res
+        .headers({
+          'content-type': 'text/javascript; charset=utf-8',
+          'cache-control': 'no-cache',
+          'x-content-type-options': 'nosniff',
+        })
+        .send(LIVE_JS),
+    );
+    routes.get(
       '/buddies',
       this.page((ctx, p) => this.buddies(ctx, p)),
     );
-    router.post(
+    routes.post(
       '/logout',
       this.form((ctx, p) => {
         this.dropWebLink(p.auth.object.id);
         this.services.presence.objects.end(p.auth.object.id);
-        ctx.res.setHeader('set-cookie', `${COOKIE}=; ${this.cookieAttrs(ctx.req)}; Max-Age=0`);
+        ctx.res.clearCookie(COOKIE, this.cookieOptions(ctx.req));
         sendRedirect(ctx.res, 303, '/login');
       }),
     );
-    router.post(
+    routes.post(
       '/presence',
       this.form((ctx, p, f) => {
         this.services.presence.setPresence(p.auth.user.id, f.get('state') as never, f.get('statusText'));
         this.back(ctx, p, '/buddies');
       }),
     );
-    router.post(
+    routes.post(
       '/contacts/add',
       this.form((ctx, p, f) => {
         const name = f.get('username') ?? '';
@@ -115,7 +166,7 @@ export class ThinClient {
       }),
     );
     for (const action of ['approve', 'decline'] as const)
-      router.post(
+      routes.post(
         `/contacts/${action}`,
         this.form((ctx, p, f) => {
           const id = Number(f.get('userId'));
@@ -124,24 +175,24 @@ export class ThinClient {
           this.back(ctx, p, '/buddies');
         }),
       );
-    router.post(
+    routes.post(
       '/chat/new',
       this.form((ctx, p, f) => {
         const s = this.services.presence.createSession(p.auth.user.id, [Number(f.get('contactId'))]);
         this.back(ctx, p, `/chat/${s.id}`);
       }),
     );
-    router.get(
+    routes.get(
       '/chat/:id',
       this.page((ctx, p) => this.chat(ctx, p)),
     );
-    router.post(
+    routes.post(
       '/chat/:id/send',
       this.form(async (ctx, p, f) => {
         const id = ctx.params.id as string;
         const text = f.get('text') ?? '';
         try {
-          this.limits.checkPost(p.auth.user.id);
+          await this.limits.checkPost(p.auth.user.id);
           await this.services.presence.postMessage({ sessionId: id, fromUserId: p.auth.user.id, text });
         } catch (e) {
           // Refused: the chat again, with why and with what was typed.
@@ -153,7 +204,7 @@ export class ThinClient {
       }),
     );
     for (const action of ['accept', 'decline', 'leave'] as const)
-      router.post(
+      routes.post(
         `/chat/:id/${action}`,
         this.form((ctx, p) => {
           const id = ctx.params.id as string;
@@ -169,7 +220,7 @@ export class ThinClient {
 
   // ---- plumbing ---------------------------------------------------------------------
 
-  private fmt(req: IncomingMessage): Format {
+  private fmt(req: FastifyRequest): Format {
     return prefersWml(req.headers.accept) ? 'wml' : 'html';
   }
 
@@ -177,7 +228,7 @@ export class ThinClient {
   private page(fn: (ctx: RequestContext, p: PageCtx) => Promise<void> | void) {
     return async (ctx: RequestContext) => {
       const fmt = this.fmt(ctx.req);
-      const r = resolveAuth(ctx.req, ctx.url, this.services.presence.objects, this.services.accounts);
+      const r = resolveAuth(ctx.req, this.services.presence.objects, this.services.accounts);
       if (r.kind === 'redirect') return sendRedirect(ctx.res, 307, r.location);
       if (r.kind === 'none') return sendRedirect(ctx.res, 303, '/login');
       this.touchWebLink(r.auth);
@@ -191,10 +242,9 @@ export class ThinClient {
   }
 
   /** A form POST: the page rules, the body parsed, the CSRF token checked before anything changes. */
-  private form(fn: (ctx: RequestContext, p: PageCtx, f: URLSearchParams) => Promise<void> | void) {
+  private form(fn: (ctx: RequestContext, p: PageCtx, f: FormFields) => Promise<void> | void) {
     return this.page(async (ctx, p) => {
-      const body = await readBody(ctx.req, this.services.config.http.bodyLimitBytes);
-      const f = new URLSearchParams(body.toString('utf8'));
+      const f = new FormFields(ctx.req.body);
       checkCsrf(p.auth.object, f.get('csrf'));
       await fn(ctx, p, f);
     });
@@ -211,14 +261,14 @@ export class ThinClient {
   }
 
   private sendPage(
-    res: ServerResponse,
+    res: FastifyReply,
     fmt: Format,
     status: number,
     title: string,
     body: string,
     extra = '',
     more: Record<string, string> = {},
-  ): void {
+  ): FastifyReply {
     let text: string;
     const headers: Record<string, string> = {
       'cache-control': 'no-store',
@@ -233,9 +283,7 @@ export class ThinClient {
       headers['content-type'] = 'text/html; charset=utf-8';
       headers['content-security-policy'] = CSP;
     }
-    headers['content-length'] = String(Buffer.byteLength(text));
-    res.writeHead(status, headers);
-    res.end(text);
+    return res.code(status).headers(headers).send(text);
   }
 
   private errorBody(fmt: Format, e: AppError, auth?: WebAuth): string {
@@ -277,28 +325,28 @@ export class ThinClient {
     return this.loginKey;
   }
 
-  /** Cookie attributes; Secure when this node is reached over TLS. */
-  private cookieAttrs(req: IncomingMessage): string {
+  /** Cookie attributes (@fastify/cookie); Secure when this node is reached over TLS. */
+  private cookieOptions(req: FastifyRequest): CookieSerializeOptions {
     const { http } = this.services.config;
     const forwarded = String(req.headers['x-forwarded-proto'] ?? '')
       .split(',')[0]
       ?.trim()
       .toLowerCase();
     const isTls = http.publicUrl?.startsWith('https:') === true || (http.trustForwardedProto && forwarded === 'https');
-    return `Path=/; HttpOnly; SameSite=Lax${isTls ? '; Secure' : ''}`;
+    return { path: '/', httpOnly: true, sameSite: 'lax', ...(isTls ? { secure: true } : {}) };
   }
 
-  private sessionCookie(req: IncomingMessage, token: string): string {
-    return `${COOKIE}=${encodeURIComponent(token)}; ${this.cookieAttrs(req)}`;
+  private setSessionCookie(ctx: RequestContext, token: string): void {
+    ctx.res.setCookie(COOKIE, token, this.cookieOptions(ctx.req));
   }
 
   /** The browser's pre-session id (set now when it has none); '' for WML, whose log-ins set no cookie. */
   private preSession(ctx: RequestContext, fmt: Format): string {
     if (fmt === 'wml') return '';
-    const have = parseCookies(ctx.req.headers.cookie)[PRE_COOKIE];
+    const have = ctx.req.cookies[PRE_COOKIE];
     if (have && /^[A-Za-z0-9_-]{22}$/.test(have)) return have;
     const id = randomBytes(16).toString('base64url');
-    ctx.res.setHeader('set-cookie', `${PRE_COOKIE}=${id}; ${this.cookieAttrs(ctx.req)}; Max-Age=3600`);
+    ctx.res.setCookie(PRE_COOKIE, id, { ...this.cookieOptions(ctx.req), maxAge: 3600 });
     return id;
   }
 
@@ -324,7 +372,7 @@ export class ThinClient {
   }
 
   private home(ctx: RequestContext): void {
-    const r = resolveAuth(ctx.req, ctx.url, this.services.presence.objects, this.services.accounts);
+    const r = resolveAuth(ctx.req, this.services.presence.objects, this.services.accounts);
     const fmt = this.fmt(ctx.req);
     if (r.kind === 'redirect') sendRedirect(ctx.res, 307, r.location);
     else if (r.kind === 'ok') sendRedirect(ctx.res, 303, this.href({ fmt, auth: r.auth }, '/buddies'));
@@ -366,7 +414,9 @@ export class ThinClient {
     const fmt = this.fmt(ctx.req);
     this.replySecret ??= replyLinkSecret(this.services.config);
     const now = this.services.clock.now();
-    const v = verifyReplyToken(this.replySecret, ctx.url.searchParams.get('t'), now);
+    const given = (ctx.req.query as Record<string, unknown>).t;
+    const t = typeof given === 'string' ? given : null;
+    const v = verifyReplyToken(this.replySecret, t, now);
     const user = v.ok ? this.services.accounts.userById(v.value.userId) : null;
     if (v.ok && user && !this.replyLinkUses.claim(v.value.nonce, now, v.value.expiresAt)) {
       this.loginForm(ctx, 410, 'That reply link has already been used. Please log in to reply.');
@@ -383,18 +433,17 @@ export class ThinClient {
     }
     const { object, token } = this.services.presence.objects.create(user.id, fmt === 'wml' ? 'wap' : 'web');
     const auth: WebAuth = { token, object, user };
-    if (fmt === 'html') ctx.res.setHeader('set-cookie', this.sessionCookie(ctx.req, token));
+    if (fmt === 'html') this.setSessionCookie(ctx, token);
     this.touchWebLink(auth);
     sendRedirect(ctx.res, 303, this.href({ fmt, auth }, `/chat/${encodeURIComponent(v.value.sessionId)}`));
   }
 
   private async loginPost(ctx: RequestContext): Promise<void> {
     const fmt = this.fmt(ctx.req);
-    const body = await readBody(ctx.req, this.services.config.http.bodyLimitBytes);
-    const f = new URLSearchParams(body.toString('utf8'));
+    const f = new FormFields(ctx.req.body);
     const username = (f.get('username') ?? '').slice(0, 64);
     try {
-      this.checkLoginToken(f.get('csrf'), parseCookies(ctx.req.headers.cookie)[PRE_COOKIE], fmt);
+      this.checkLoginToken(f.get('csrf'), ctx.req.cookies[PRE_COOKIE], fmt);
       const { token, object, user } = await login(this.services, this.limits, {
         username,
         password: f.get('password') ?? '',
@@ -402,7 +451,7 @@ export class ThinClient {
         address: clientAddress(ctx.req),
       });
       const auth: WebAuth = { token, object, user };
-      if (fmt === 'html') ctx.res.setHeader('set-cookie', this.sessionCookie(ctx.req, token));
+      if (fmt === 'html') this.setSessionCookie(ctx, token);
       this.touchWebLink(auth);
       sendRedirect(ctx.res, 303, this.href({ fmt, auth }, '/buddies'));
     } catch (e) {

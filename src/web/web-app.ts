@@ -1,11 +1,11 @@
 /**
- * Mounts the web capability on the HTTP server: the JSON API, the WebSocket
- * and the thin HTML/WML client.
+ * The web capability as Fastify plugins: the JSON API, the WebSocket and the
+ * thin HTML/WML client, with the limits they share.
  */
+import type { FastifyInstance } from 'fastify';
 import type { Services } from '../app.js';
 import type { ReplyLinkUses } from '../notify/reply-link.js';
-import { mountApi } from './api.js';
-import type { HttpServer } from './http-server.js';
+import { apiPlugin } from './api.js';
 import { WebLimits } from './limits.js';
 import { ThinClient } from './thin-client.js';
 import { WsGateway } from './ws-gateway.js';
@@ -16,13 +16,14 @@ export interface WebMount {
   close(): void;
 }
 
-export function mountWeb(http: HttpServer, services: Services, replyLinkUses: ReplyLinkUses): WebMount {
-  const limits = new WebLimits(services.config, services.clock);
+/** Registers the web routes on `app`; the mount closes what they keep open (web links, sockets). */
+export function mountWeb(app: FastifyInstance, services: Services, replyLinkUses: ReplyLinkUses): WebMount {
+  const limits = new WebLimits(app, services.config);
   const ws = new WsGateway(services, limits);
-  mountApi(http.router, services, limits, (objectId) => ws.closeObject(objectId));
-  http.onUpgrade((req, socket, head) => ws.handleUpgrade(req, socket, head));
   const thin = new ThinClient(services, limits, replyLinkUses);
-  thin.mount(http.router);
+  app.register(apiPlugin(services, limits, (objectId) => ws.closeObject(objectId)));
+  app.register(ws.plugin());
+  app.register(thin.plugin());
   return {
     ws,
     thin,

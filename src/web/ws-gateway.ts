@@ -18,34 +18,32 @@
  * (the user goes offline, messages stay pending, the notifier may escalate).
  * Posts over WebSocket count against the same per-user limit as the API.
  */
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 import type { Services } from '../app.js';
+import type { TimerHandle } from '../core/clock.js';
 import { AppError, isAppError } from '../core/errors.js';
 import type { Link, LinkEvent } from '../presence/types.js';
-import type { TimerHandle } from '../core/clock.js';
 import { resolveAuth, type WebAuth } from './auth.js';
 import type { WebLimits } from './limits.js';
 
 export const WS_PATH = '/api/v1/ws';
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
-function refuse(socket: Duplex, status: string, headers: Record<string, string> = {}, error?: AppError): void {
-  const body = error ? JSON.stringify({ error: error.toJSON() }) : '';
-  const lines = [`HTTP/1.1 ${status}`, 'Connection: close', `Content-Length: ${Buffer.byteLength(body)}`];
-  if (error) lines.push('Content-Type: application/json; charset=utf-8');
-  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
-}
-
-function sameOrigin(req: IncomingMessage): boolean {
+function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (!origin) return false;
   try {
     return new URL(origin).host === req.headers.host;
   } catch {
     return false;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The session object a WebSocket upgrade named, set by its auth hook. */
+    wsAuth: WebAuth | undefined;
   }
 }
 
@@ -57,7 +55,6 @@ interface Held {
 }
 
 export class WsGateway {
-  private readonly wss: WebSocketServer;
   private readonly held = new Map<WebSocket, Held>();
   private pingTimer: TimerHandle | undefined;
   private isClosed = false;
@@ -66,11 +63,6 @@ export class WsGateway {
     private readonly services: Services,
     private readonly limits: WebLimits,
   ) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: services.config.presence.maxMessageBytes * 6 + 4096,
-      perMessageDeflate: false,
-    });
     this.schedulePing();
   }
 
@@ -106,44 +98,39 @@ export class WsGateway {
     for (const [ws, h] of this.held) if (h.objectId === objectId) ws.close(4001, 'the session has ended');
   }
 
-  /** For HttpServer.onUpgrade: takes the sockets for our path. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      return false;
-    }
-    if (url.pathname !== WS_PATH) return false;
-    const r = resolveAuth(req, url, this.services.presence.objects, this.services.accounts);
-    if (r.kind === 'redirect') {
-      refuse(socket, '307 Temporary Redirect', { Location: r.location.replace(/^http/, 'ws') });
-      return true;
-    }
-    if (r.kind === 'none') {
-      refuse(socket, '401 Unauthorized');
-      return true;
-    }
-    // Cross-site WebSocket hijacking: a page cookie is good only from our own pages.
-    if (r.auth.via === 'cookie' && !sameOrigin(req)) {
-      refuse(socket, '403 Forbidden');
-      return true;
-    }
-    const max = this.services.config.http.maxWebSocketsPerUser;
-    if (this.socketsOf(r.auth.user.id) >= max) {
-      refuse(
-        socket,
-        '429 Too Many Requests',
-        { 'Retry-After': String(this.services.config.http.wsPingSeconds) },
-        new AppError('WEB_TOO_MANY_SOCKETS', `you already have ${max} live connections; close one first`),
+  /** The WebSocket route, as a plugin: an upgrade is refused (307, 401, 403, 429) before it happens. */
+  plugin() {
+    return async (app: FastifyInstance): Promise<void> => {
+      app.decorateRequest('wsAuth', undefined);
+      app.get(
+        WS_PATH,
+        { websocket: true, onRequest: (request, reply) => this.authorize(request, reply) },
+        (socket, request) => {
+          const replay = (request.query as Record<string, unknown>).replay !== 'false';
+          if (request.wsAuth) this.attach(socket, request.wsAuth, replay);
+          else socket.terminate();
+        },
       );
-      return true;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, r.auth, url));
-    return true;
+    };
   }
 
-  private attach(ws: WebSocket, auth: WebAuth, url: URL): void {
+  private async authorize(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const r = resolveAuth(request, this.services.presence.objects, this.services.accounts);
+    if (r.kind === 'redirect') return reply.code(307).header('location', r.location.replace(/^http/, 'ws')).send();
+    if (r.kind === 'none') throw new AppError('WEB_UNAUTHORIZED', 'log in first (the token is missing or expired)');
+    // Cross-site WebSocket hijacking: a page cookie is good only from our own pages.
+    if (r.auth.via === 'cookie' && !sameOrigin(request))
+      throw new AppError('WEB_CSRF_FAILED', 'a WebSocket with the page cookie must come from our own pages');
+    const max = this.services.config.http.maxWebSocketsPerUser;
+    if (this.socketsOf(r.auth.user.id) >= max) {
+      reply.header('retry-after', String(this.services.config.http.wsPingSeconds));
+      throw new AppError('WEB_TOO_MANY_SOCKETS', `you already have ${max} live connections; close one first`);
+    }
+    request.wsAuth = r.auth;
+    return undefined;
+  }
+
+  private attach(ws: WebSocket, auth: WebAuth, replay: boolean): void {
     const { presence } = this.services;
     const held: Held = { userId: auth.user.id, objectId: auth.object.id, isAlive: true };
     this.held.set(ws, held);
@@ -169,7 +156,7 @@ export class WsGateway {
         kind: 'websocket',
         deliver,
         sessionObjectId: auth.object.id,
-        replay: url.searchParams.get('replay') !== 'false',
+        replay,
       });
     } catch (e) {
       send({ type: 'error', error: isAppError(e) ? e.toJSON() : { code: 'CORE_INTERNAL', message: 'internal error' } });
@@ -214,7 +201,7 @@ export class WsGateway {
     try {
       switch (frame.type) {
         case 'send': {
-          this.limits.checkPost(auth.user.id);
+          await this.limits.checkPost(auth.user.id);
           const message = await presence.postMessage(
             { sessionId: frame.sessionId as string, fromUserId: auth.user.id, text: frame.text as string },
             { viaLinkId: link.id },
@@ -245,13 +232,13 @@ export class WsGateway {
   }
 
   get clients(): number {
-    return this.wss.clients.size;
+    return this.held.size;
   }
 
   close(): void {
     this.isClosed = true;
     if (this.pingTimer) this.services.clock.clearTimeout(this.pingTimer);
-    for (const c of this.wss.clients) c.terminate();
-    this.wss.close();
+    for (const c of this.held.keys()) c.terminate();
+    this.held.clear();
   }
 }

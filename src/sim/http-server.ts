@@ -1,9 +1,9 @@
 /**
- * The HTTP server every capability mounts its routes on: the health endpoint
- * here, the audio file server, the JSON API, thin clients and the simulator's
- * own control API elsewhere. Routes are matched by method and a path pattern
- * (":name" captures one segment); the first match wins. Errors become the
- * registry's coded JSON bodies; nothing of an unexpected error leaks.
+ * The simulator's small HTTP server for its control API (/sim/...): routes
+ * matched by method and a path pattern (":name" captures one segment, the
+ * first match wins), coded JSON error bodies. It stays on node:http, like the
+ * simulator's ARI server, so the simulator carries no dependency on the
+ * platform's web layer (Fastify, in src/web).
  */
 import { createServer, type IncomingMessage, STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
