@@ -9,7 +9,6 @@ import t from 'tap';
 import { parseWav } from '../../src/sim/wav.js';
 import { ROOT } from '../support/env.js';
 import { ApiClient, WsClient } from '../support/presence.js';
-import type { VirtualCaller } from '../../src/sim/index.js';
 import { ivrOnSimulator, Transcript } from './support/sim-harness.js';
 
 // Each test starts a whole platform with its simulator: slow when the machine is busy, never stuck.
@@ -100,99 +99,4 @@ t.test('keys during prompts stop them (barge-in); silence repeats, then a polite
   await call.hears(/^Sorry, I could not understand your choice\.$/, 15000);
   await call.hears(/^Goodbye\.$/);
   t.equal((await caller.ended).by, 'app');
-});
-
-const STATES: [string, (c: VirtualCaller, call: Transcript) => Promise<void>][] = [
-  ['during the greeting', async (_c, call) => void (await call.hears(/^Welcome back/))],
-  ['while keying the PIN', async (c) => c.pressKeys('24')],
-  [
-    'during a message',
-    async (c, call) => {
-      await c.pressKeys('2468#');
-      await call.hears(/^A long story/);
-    },
-  ],
-  [
-    'while recording a reply',
-    async (c, call) => {
-      await c.pressKeys('2468#');
-      await call.hears(/^A long story/);
-      await c.pressKeys('5');
-      await call.hears(/^Record your reply/);
-      await new Promise((r) => setTimeout(r, 150));
-    },
-  ],
-  [
-    'while reviewing a reply',
-    async (c, call) => {
-      await c.pressKeys('2468#');
-      await call.hears(/^A long story/);
-      await c.pressKeys('5');
-      await call.hears(/^Record your reply/);
-      await c.speak(REPLY_WAV);
-      await c.pressKeys('#');
-      await call.hears(/^Press 1 to send it/);
-    },
-  ],
-  [
-    'in the main menu',
-    async (c, call) => {
-      await c.pressKeys('2468#*');
-      await call.hears(/^Main menu/);
-    },
-  ],
-  [
-    'in a live chat',
-    async (c, call) => {
-      await c.pressKeys('2468#8');
-      await call.hears(/^Messages will be read/);
-    },
-  ],
-];
-
-t.test('hang-up in every state leaves nothing behind: no flow, link, recording or reply', async (t) => {
-  const { sim, bob, alice, platform, ivr, audio: sound } = await ivrOnSimulator(t);
-  const presence = platform.services.presence;
-  const s = presence.createSession(alice.id, [bob.id]);
-  for (const [state, step] of STATES) {
-    await presence.postMessage({ sessionId: s.id, fromUserId: alice.id, text: 'A long story about many things.' });
-    const caller = sim.placeCall({ from: '+15550101', to: '100' });
-    await step(caller, new Transcript(caller, sound));
-    await caller.hangup();
-    for (let i = 0; i < 300 && ivr.activeCalls > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    t.equal(ivr.activeCalls, 0, `${state}: the flow ended`);
-    t.equal(presence.linksOf(bob.id).length, 0, `${state}: the phone link closed`);
-    t.equal(sim.softswitch.storedRecordings.size, 0, `${state}: no recording left on the PBX`);
-    t.ok(
-      presence.history(alice.id, s.id).every((m) => m.fromUserId === alice.id),
-      `${state}: no reply posted`,
-    );
-    t.equal(platform.callControl.isConnected, true, `${state}: the adapter is fine`);
-  }
-});
-
-t.test('live chat: a message typed on the web is heard on the phone as it arrives', async (t) => {
-  const { url, sim, audio: sound } = await ivrOnSimulator(t);
-  const aliceApi = await ApiClient.login(url, 'alice');
-  const created = await aliceApi.call('POST', '/api/v1/sessions', { invitees: ['bob'] });
-  const sessionId = (created.body as { id: string }).id;
-  await aliceApi.call('POST', `/api/v1/sessions/${sessionId}/messages`, { text: 'Can you talk?' });
-  const caller = sim.placeCall({ from: '+15550101', to: '100' });
-  const call = new Transcript(caller, sound);
-  await caller.pressKeys('2468#');
-  await call.hears(/^Can you talk\?$/);
-  await caller.pressKeys('8');
-  await call.hears(/^You are in a chat with Alice\.$/);
-  await call.hears(/^Messages will be read/);
-  await aliceApi.call('POST', `/api/v1/sessions/${sessionId}/messages`, { text: 'Great, I am here.' });
-  await call.hears(/^Alice says: Great, I am here\.$/);
-  await caller.hangup();
-
-  const again = sim.placeCall({ from: '+15550101', to: '100' });
-  const call2 = new Transcript(again, sound);
-  await again.pressKeys('2468#');
-  await call2.hears(/^You were in a chat with Alice\.$/);
-  await again.pressKeys('1');
-  await call2.hears(/^You are in a chat with Alice\.$/);
-  await again.hangup();
 });
