@@ -1,28 +1,12 @@
-/**
- * Start-up order, read as a transcript: Asterisk (a simulator of its own, as
- * a real one would be) is up before the platform. A caller who dials while
- * the platform is down hears Asterisk's "service unavailable". The platform
- * starts (demo community seeded on this first start); the first call
- * Asterisk can hand over - placed the instant the ARI application registers -
- * is greeted by name, because the application registers only once accounts,
- * presence and audio are up. A desk phone already in use shows its user on
- * the phone. Stopping unregisters the application first.
- */
-import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { Platform } from '../src/app.js';
-import { createLogger } from '../src/core/logger.js';
 import type { VirtualCaller } from '../src/sim/index.js';
-import { testConfig } from './support/env.js';
+import { capturedLog, testConfig } from './support/env.js';
 import { SIM_PASSWORD, SIM_USER, simulator, until } from './telephony/support.js';
 
 t.test('a call waiting at start-up is greeted by name once the platform is up', async (t) => {
   const sim = await simulator(t);
-  const lines: Record<string, unknown>[] = [];
-  const out = new PassThrough();
-  out.on('data', (d: Buffer) => {
-    for (const l of d.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-  });
+  const { lines, log } = capturedLog();
   const config = testConfig(t.testdir({}), {
     demo: true,
     log: { level: 'info' },
@@ -47,7 +31,7 @@ t.test('a call waiting at start-up is greeted by name once the platform is up', 
     if (app === 'phoneim' && !waiting) waiting = sim.placeCall({ from: '+15550100101', to: '100' });
   });
   t.teardown(off);
-  const platform = new Platform({ config, log: createLogger({ level: 'info', destination: out }) });
+  const platform = new Platform({ config, log });
   t.teardown(() => platform.stop());
   // Carol is already on her desk phone when the platform starts.
   const { accounts, presence } = platform.services;

@@ -1,13 +1,6 @@
-/**
- * What an operator scrapes and probes: /metrics in Prometheus text while a
- * phone user calls in and web users post messages, /ready and /health the way
- * an orchestrator probes them, and the request log with no secret in it.
- */
-import { Writable } from 'node:stream';
 import t from 'tap';
 import { Platform } from '../../src/app.js';
-import { createLogger } from '../../src/core/logger.js';
-import { testConfig } from '../support/env.js';
+import { capturedLog, eventually, testConfig } from '../support/env.js';
 import { ApiClient, makeUsers, PASSWORD, startPlatform, until, WsClient } from '../support/presence.js';
 import { ivrOnSimulator, Transcript } from '../ivr/support/sim-harness.js';
 
@@ -41,7 +34,7 @@ async function scrape(url: string): Promise<Map<string, number>> {
 const v = (m: Map<string, number>, key: string) => m.get(key) ?? 0;
 
 t.test('the counters move during a simulated call and posted messages', async (t) => {
-  const { url, sim, bob, audio } = await ivrOnSimulator(t);
+  const { url, sim, audio } = await ivrOnSimulator(t);
   const before = await scrape(url);
   t.equal(v(before, 'phoneim_calls_active'), 0, 'no call yet');
   t.equal(v(before, 'phoneim_telephony_connected{link="ari"}'), 1, 'ARI is up');
@@ -83,14 +76,13 @@ t.test('the counters move during a simulated call and posted messages', async (t
   t.equal(v(during, 'phoneim_websockets_open'), 1, "Alice's WebSocket");
 
   await caller.hangup();
-  let after = await scrape(url);
-  for (let i = 0; i < 200 && v(after, 'phoneim_calls_active') !== 0; i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    after = await scrape(url);
-  }
+  const after = await eventually(async () => {
+    const m = await scrape(url);
+    if (v(m, 'phoneim_calls_active') !== 0) throw new Error('the call is still active');
+    return m;
+  });
   t.equal(v(after, 'phoneim_calls_active'), 0, 'the call is over');
   t.equal(v(after, 'phoneim_calls_ended_total{direction="inbound",outcome="hangup"}'), 1, 'ended by the caller');
-  t.equal(bob.username, 'bob');
 });
 
 t.test('/metrics with a token: refused without it, served with it', async (t) => {
@@ -121,17 +113,8 @@ t.test('/ready: ready while the database and telephony are up; 503 naming the ch
 });
 
 t.test('one log line per request with its id and user; no token, password or cookie in the log', async (t) => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  const platform = new Platform({
-    config: testConfig(t.testdir({})),
-    log: createLogger({ level: 'info', destination: sink }),
-  });
+  const { lines, log } = capturedLog();
+  const platform = new Platform({ config: testConfig(t.testdir({})), log });
   t.teardown(() => platform.stop());
   const url = await platform.start();
   await makeUsers(platform, ['alice']);
@@ -142,7 +125,7 @@ t.test('one log line per request with its id and user; no token, password or coo
   await fetch(`${url}/reply?t=secret-reply-token`);
   const audioUrl = await platform.services.audio.speechUrl('Hello there.');
   await fetch(audioUrl);
-  const requests = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
+  const requests = lines.filter((l) => l.msg === 'request');
   t.ok(requests.length >= 6, `${requests.length} request lines`);
   for (const r of requests) {
     t.match(r, { reqId: String, method: String, path: String, status: Number, ms: Number });
@@ -152,7 +135,7 @@ t.test('one log line per request with its id and user; no token, password or coo
     { user: 'alice', status: 200 },
     'the user is named once known',
   );
-  const all = lines.join('\n');
+  const all = lines.map((l) => JSON.stringify(l)).join('\n');
   t.notOk(all.includes(alice.token), 'no resume token, whether sent as bearer, query or cookie');
   t.notOk(all.includes(PASSWORD), 'no password');
   t.notOk(all.includes('secret-reply-token'), 'no reply-link token');
