@@ -97,9 +97,7 @@ export function registerUser(program: Command, ctx: CliContext): void {
     .action(async (ref: string) => {
       await ctx.svc.accounts.setPassword(ref, await ctx.readSecret());
       // An administrator's reset is for a lost or stolen password: no client keeps the old one's session.
-      const user = ctx.svc.accounts.getUser(ref);
-      let ended = 0;
-      for (const o of ctx.svc.presence.objects.ofUser(user.id)) if (ctx.svc.presence.objects.end(o.id)) ended++;
+      const ended = ctx.svc.presence.objects.endAllOf(ctx.svc.accounts.getUser(ref).id).length;
       ctx.done(`password set for ${ref}; ${ended} session(s) ended`, {
         user: ref,
         password: 'set',

@@ -370,7 +370,7 @@ export class AccountService {
     const target = user && cred ? { userId: user.id, kind } : { key: nameKey };
     const reserved = this.repo.reserveTry(target, now, maxFailedTries, lockUntil);
     const usable = typeof secret === 'string' && secret.length <= MAX_SECRET_CHARS;
-    const checked = usable ? secret : typeof secret === 'string' ? secret.slice(0, MAX_SECRET_CHARS + 1) : '';
+    const checked = typeof secret === 'string' ? secret.slice(0, MAX_SECRET_CHARS + 1) : '';
     const real = reserved.ok && usable && cred ? cred.hash : undefined;
     const good = await this.verify(checked, real ?? (await this.decoyHash()));
     if (!reserved.ok) {

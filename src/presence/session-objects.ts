@@ -162,4 +162,11 @@ export class SessionObjects {
   ofUser(userId: number): SessionObject[] {
     return this.repo.objectsOf(userId);
   }
+
+  /** Ends every session object of a user but `keepId` (a password change); returns the ids ended. */
+  endAllOf(userId: number, keepId?: string): string[] {
+    return this.ofUser(userId)
+      .filter((o) => o.id !== keepId && this.end(o.id))
+      .map((o) => o.id);
+  }
 }

@@ -176,32 +176,6 @@ export class AccountsRepo {
   }
 
   /**
-   * Counts one failed try; at `maxTries` locks until `lockUntil` and starts
-   * counting afresh. Returns the count after this try (0 when it locked).
-   */
-  recordFailure(
-    userId: number,
-    kind: CredentialKind,
-    maxTries: number,
-    lockUntil: number,
-  ): { locked: boolean; failedCount: number } {
-    return this.db.transaction(() => {
-      const row = this.db
-        .prepare('SELECT failed_count AS n FROM credentials WHERE user_id = ? AND kind = ?')
-        .get(userId, kind) as { n: number } | undefined;
-      const n = (row?.n ?? 0) + 1;
-      if (n >= maxTries) {
-        this.db
-          .prepare('UPDATE credentials SET failed_count = 0, locked_until = ? WHERE user_id = ? AND kind = ?')
-          .run(lockUntil, userId, kind);
-        return { locked: true, failedCount: 0 };
-      }
-      this.db.prepare('UPDATE credentials SET failed_count = ? WHERE user_id = ? AND kind = ?').run(n, userId, kind);
-      return { locked: false, failedCount: n };
-    })();
-  }
-
-  /**
    * Reserves one try before the secret is checked, in one immediate
    * transaction, so that however many tries arrive at once at most
    * `maxTries` are ever checked per lock-out window. A try counts as failed

@@ -75,15 +75,24 @@ export async function login(
   const { username, password, client, address } = attempt;
   if (typeof username !== 'string' || typeof password !== 'string')
     throw new AppError('WEB_BAD_REQUEST', 'give a username and a password');
-  await limits.checkLogin(address, username);
-  const r = await services.accounts.validatePassword(username, password);
-  if (!r.ok) {
-    if (r.reason === 'locked')
-      throw new AppError('ACCOUNTS_LOCKED', 'too many failed tries; the account is locked for a while');
-    throw new AppError('ACCOUNTS_BAD_CREDENTIALS', 'wrong username or password');
-  }
-  const { object, token } = services.presence.objects.create(r.user.id, client);
-  return { token, user: r.user, object };
+  const user = await checkPassword(services, limits, { address, username, password }, 'wrong username or password');
+  const { object, token } = services.presence.objects.create(user.id, client);
+  return { token, user, object };
+}
+
+/** One password try under the log-in limits: the user, or ACCOUNTS_LOCKED / ACCOUNTS_BAD_CREDENTIALS (`wrong`). */
+async function checkPassword(
+  services: Pick<Services, 'accounts'>,
+  limits: WebLimits,
+  attempt: { address: string; username: string; password: string },
+  wrong: string,
+): Promise<User> {
+  await limits.checkLogin(attempt.address, attempt.username);
+  const r = await services.accounts.validatePassword(attempt.username, attempt.password);
+  if (r.ok) return r.user;
+  if (r.reason === 'locked')
+    throw new AppError('ACCOUNTS_LOCKED', 'too many failed tries; the account is locked for a while');
+  throw new AppError('ACCOUNTS_BAD_CREDENTIALS', wrong);
 }
 
 /**
@@ -191,22 +200,13 @@ export function apiPlugin(
       async (request) => {
         const auth = authOf(request);
         const { currentPassword, newPassword } = request.body;
-        await limits.checkLogin(clientAddress(request), auth.user.username);
-        const r = await services.accounts.validatePassword(auth.user.username, currentPassword);
-        if (!r.ok) {
-          if (r.reason === 'locked')
-            throw new AppError('ACCOUNTS_LOCKED', 'too many failed tries; the account is locked for a while');
-          throw new AppError('ACCOUNTS_BAD_CREDENTIALS', 'the current password is wrong');
-        }
+        const address = clientAddress(request);
+        const attempt = { address, username: auth.user.username, password: currentPassword };
+        await checkPassword(services, limits, attempt, 'the current password is wrong');
         await services.accounts.setPassword(auth.user.id, newPassword);
-        let ended = 0;
-        for (const o of presence.objects.ofUser(auth.user.id)) {
-          if (o.id === auth.object.id) continue;
-          presence.objects.end(o.id);
-          endObject(o.id);
-          ended++;
-        }
-        return { changed: true as const, endedSessions: ended };
+        const ended = presence.objects.endAllOf(auth.user.id, auth.object.id);
+        for (const id of ended) endObject(id);
+        return { changed: true as const, endedSessions: ended.length };
       },
     );
 

@@ -62,7 +62,6 @@ declare module 'fastify' {
 }
 
 export type WebServer = FastifyInstance;
-export type ZodApp = ReturnType<FastifyInstance['withTypeProvider']> & FastifyInstance;
 
 export interface WebServerOptions {
   log: Logger;
