@@ -111,7 +111,7 @@ export function connectParts(p: WiringParts): () => void {
     const { sinceMs, limit, now } = p.recover;
     let recovered = 0;
     for (const d of presence.pendingDeliveries(now - sinceMs, limit))
-      if (presence.linksOf(d.recipientId).length === 0 && !notifier.hasAlerted(d.recipientId, d.message.id)) {
+      if (!presence.hasLinkAnywhere(d.recipientId) && !notifier.hasAlerted(d.recipientId, d.message.id)) {
         unreachable(d);
         recovered++;
       }

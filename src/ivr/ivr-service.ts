@@ -25,7 +25,7 @@ import { mainMenu, setPresence, startChat, whoIsOnline } from './flows/main-menu
 import { readMessages } from './flows/messages.js';
 import type { FlowServices, State } from './flows/types.js';
 import { validateMenus } from './menus.js';
-import { envelope, someoneSays } from './prompts.js';
+import { cannotBeRead, envelope, someoneSays } from './prompts.js';
 import type { IvrAudioPort, IvrPresencePort, IvrResumePort } from './ports.js';
 import { ReverseLogon } from './reverse-logon.js';
 import { Hangup, run } from './verbs.js';
@@ -217,7 +217,12 @@ export class IvrService {
     if (!user) return;
     const from = accounts.userById(message.fromUserId)?.spokenName ?? 'someone';
     const texts = [envelope(from, message.createdAt, clock.now(), user.timeZone)];
-    if (message.kind !== 'voice' && message.text) texts.push(message.text, someoneSays(from, message.text));
+    // What the phone will say for the body: the text (alone and as "Alice says: ..."), or, when the speech
+    // engine cannot say it, the announcement in its place - rendered now, not after the caller's key.
+    if (message.kind !== 'voice' && message.text) {
+      if (audio.speakable?.(message.text) === false) texts.push(cannotBeRead(from));
+      else texts.push(message.text, someoneSays(from, message.text));
+    }
     const voice = config.ivr.voice;
     const opts = voice ? { voice } : {};
     for (const text of texts)

@@ -158,8 +158,7 @@ export class PresenceService {
 
   /** Drops the links this node recorded before a restart and starts routing other nodes' messages. */
   start(): void {
-    const users = [...this.repo.deleteLinksOfNode(this.nodeId), ...this.repo.deleteDeviceCallsOfNode(this.nodeId)];
-    for (const u of new Set(users)) this.pushPresence(u);
+    this.dropNode(this.nodeId);
     this.tailFrom = this.repo.maxMessageId();
     this.eventsFrom = this.repo.maxNodeEventId();
     this.scheduleTail();
@@ -185,6 +184,10 @@ export class PresenceService {
 
   /** A node's lease lapsed: its links no longer count for presence. */
   nodeExpired(nodeId: string): void {
+    this.dropNode(nodeId);
+  }
+
+  private dropNode(nodeId: string): void {
     const users = [...this.repo.deleteLinksOfNode(nodeId), ...this.repo.deleteDeviceCallsOfNode(nodeId)];
     for (const u of new Set(users)) this.pushPresence(u);
   }
@@ -639,7 +642,8 @@ export class PresenceService {
     }
   }
 
-  private hasLinkAnywhere(userId: number): boolean {
+  /** Whether the user has a link on any node of the community (not only this one). */
+  hasLinkAnywhere(userId: number): boolean {
     return this.localLinks(userId).length > 0 || this.repo.linkKinds(userId).length > 0;
   }
 

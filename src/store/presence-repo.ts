@@ -95,13 +95,14 @@ export class PresenceRepo {
 
   private readonly statements = new Map<string, Statement>();
 
-  /** A prepared statement, prepared once per SQL text. */
+  /** A stored message with its voice URL signed now (signed URLs expire; the audio id does not). */
   private toMessage(r: MessageRow): StoredMessage {
     const m = toMessage(r);
     const fresh = m.audioId && this.audioUrl ? this.audioUrl(m.audioId) : null;
     return fresh ? { ...m, audioUrl: fresh } : m;
   }
 
+  /** A prepared statement, prepared once per SQL text. */
   private q(sql: string): Statement {
     let st = this.statements.get(sql);
     if (!st) {
