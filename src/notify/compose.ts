@@ -74,6 +74,8 @@ export function pageText(messages: AlertMessage[], o: PageOptions): string {
 export interface EmailParts {
   subject: string;
   text: string;
+  /** The messages the text lists (the newest, at most `maxMessages`): the ones whose audio is attached. */
+  listed: AlertMessage[];
 }
 
 function clock(at: number, timeZone: string): string {
@@ -122,5 +124,5 @@ export function emailText(
   lines.push(`Reply on the web: ${o.replyUrl}`);
   if (o.callbackNumber) lines.push(`Or call ${o.callbackNumber} to listen and reply by phone.`);
   lines.push('', 'This link logs you straight in; do not forward this email.');
-  return { subject, text: `${lines.join('\n')}\n` };
+  return { subject, text: `${lines.join('\n')}\n`, listed };
 }

@@ -640,7 +640,7 @@ export class Notifier {
     const attachments: { filename: string; content: Buffer; contentType: string }[] = [];
     const notes: string[] = [];
     // Only the messages the email lists carry their audio.
-    for (const m of messages.slice(-this.cfg.emailMaxMessages)) {
+    for (const m of parts.listed) {
       if (!m.audioId) continue;
       if (!this.ports.audio) {
         notes.push('no audio port: voice message not attached');
