@@ -3,10 +3,11 @@
  * each file stays short on a busy machine): a hang-up in every state, and live
  * chat heard as it arrives.
  */
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import t from 'tap';
-import type { VirtualCaller } from '../../src/sim/index.js';
-import { ROOT } from '../support/env.js';
+import type { Simulator, VirtualCaller } from '../../src/sim/index.js';
+import { eventually, ROOT } from '../support/env.js';
 import { ApiClient } from '../support/presence.js';
 import { ivrOnSimulator, Transcript } from './support/sim-harness.js';
 
@@ -15,7 +16,7 @@ t.setTimeout(360_000);
 
 const REPLY_WAV = join(ROOT, 'test/fixtures/ivr/reply.wav');
 
-const STATES: [string, (c: VirtualCaller, call: Transcript) => Promise<void>][] = [
+const STATES: [string, (c: VirtualCaller, call: Transcript, sim: Simulator) => Promise<void>][] = [
   ['during the greeting', async (_c, call) => void (await call.hears(/^Welcome back/))],
   ['while keying the PIN', async (c) => c.pressKeys('24')],
   [
@@ -27,12 +28,12 @@ const STATES: [string, (c: VirtualCaller, call: Transcript) => Promise<void>][] 
   ],
   [
     'while recording a reply',
-    async (c, call) => {
+    async (c, call, sim) => {
       await c.pressKeys('2468#');
       await call.hears(/^A long story/);
       await c.pressKeys('5');
       await call.hears(/^Record your reply/);
-      await new Promise((r) => setTimeout(r, 150));
+      await eventually(() => assert.ok(sim.softswitch.liveRecordings.size > 0, 'the recording started'));
     },
   ],
   [
@@ -70,9 +71,9 @@ t.test('hang-up in every state leaves nothing behind: no flow, link, recording o
   for (const [state, step] of STATES) {
     await presence.postMessage({ sessionId: s.id, fromUserId: alice.id, text: 'A long story about many things.' });
     const caller = sim.placeCall({ from: '+15550101', to: '100' });
-    await step(caller, new Transcript(caller, sound));
+    await step(caller, new Transcript(caller, sound), sim);
     await caller.hangup();
-    for (let i = 0; i < 300 && ivr.activeCalls > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await eventually(() => assert.equal(ivr.activeCalls, 0), { timeoutMs: 3000 }).catch(() => undefined);
     t.equal(ivr.activeCalls, 0, `${state}: the flow ended`);
     t.equal(presence.linksOf(bob.id).length, 0, `${state}: the phone link closed`);
     t.equal(sim.softswitch.storedRecordings.size, 0, `${state}: no recording left on the PBX`);
