@@ -11,7 +11,7 @@
 
 /** How a call ended: hung up by the caller, ended by the flow, given up after the last try, or failed. */
 export type CallOutcome = 'hangup' | 'completed' | 'gave-up' | 'failed';
-export type LogonResult = 'ok' | 'bad-credentials' | 'locked' | 'unknown-caller' | 'rate-limited';
+export type LogonOutcome = 'ok' | 'bad-credentials' | 'locked' | 'unknown-caller';
 export type LogonChannel = 'password' | 'pin';
 
 /** Read at each scrape. */
@@ -29,7 +29,7 @@ export interface Metrics {
   callEnded(direction: 'inbound' | 'outbound', outcome: CallOutcome): void;
   /** From a caller's key to the start of the playback that answers it. */
   keyToPlayback(seconds: number): void;
-  logon(channel: LogonChannel, result: LogonResult): void;
+  logon(channel: LogonChannel, result: LogonOutcome): void;
   messageStored(kind: 'text' | 'voice'): void;
   /** A message reached a recipient's link; `latencySeconds` from its commit, for live deliveries. */
   messageDelivered(linkKind: string, latencySeconds?: number): void;

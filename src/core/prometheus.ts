@@ -5,7 +5,7 @@
  * prom-client's default collectors. Every name starts with `phoneim_`.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { CallOutcome, LogonChannel, LogonResult, Metrics, ObservedState } from './metrics.js';
+import type { CallOutcome, LogonChannel, LogonOutcome, Metrics, ObservedState } from './metrics.js';
 
 const LINKS = ['ari', 'ami'] as const;
 
@@ -153,7 +153,7 @@ export class PrometheusMetrics implements Metrics {
     this.keyLatency.observe(seconds);
   }
 
-  logon(channel: LogonChannel, result: LogonResult): void {
+  logon(channel: LogonChannel, result: LogonOutcome): void {
     this.logons.inc({ channel, result });
   }
 
