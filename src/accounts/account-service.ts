@@ -28,8 +28,8 @@ import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { type LogonChannel, type Metrics, noMetrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
-import type { AccountsRepo, DevicePatch } from '../store/accounts-repo.js';
-import { checkAsteriskDevice, checkDevice, type DeviceInput, parseQuietHours } from './device-registry.js';
+import type { AccountsRepo } from '../store/accounts-repo.js';
+import { checkDevice, type DeviceInput, deviceDetails } from './device-registry.js';
 import { normalizeNumber } from './phone-number.js';
 import { decoyHash, hashSecret, verifySecret } from './secrets.js';
 import type { CredentialKind, Device, LogonResult, User } from './types.js';
@@ -421,21 +421,7 @@ export class AccountService {
     const user = this.getUser(ref);
     const device = this.repo.devices(user.id).find((d) => d.id === deviceId);
     if (!device) throw new AppError('ACCOUNTS_DEVICE_NOT_FOUND', `user "${user.username}" has no device ${deviceId}`);
-    const row: DevicePatch = {};
-    if (patch.label !== undefined)
-      row.label = patch.label === null ? null : checkText(patch.label, { field: 'label', maxChars: 40 });
-    if (patch.quietHours !== undefined) {
-      const q = patch.quietHours === null ? null : parseQuietHours(patch.quietHours);
-      row.quietStart = q?.start ?? null;
-      row.quietEnd = q?.end ?? null;
-    }
-    if (patch.asteriskDevice !== undefined) {
-      if (patch.asteriskDevice !== null && device.kind !== 'phone')
-        throw new AppError('ACCOUNTS_INVALID_INPUT', 'only phones have an Asterisk device', {
-          field: 'asterisk device',
-        });
-      row.asteriskDevice = patch.asteriskDevice === null ? null : checkAsteriskDevice(patch.asteriskDevice);
-    }
+    const row = deviceDetails(device.kind, patch);
     this.repo.updateDevice(device.id, row);
     this.log.info({ user: user.username, device: device.id, changed: Object.keys(row) }, 'device changed');
     return this.repo.device(device.id) as Device;

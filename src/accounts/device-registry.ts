@@ -80,20 +80,45 @@ export function checkDevice(input: DeviceInput, plan: NumberingPlan): NewDeviceR
     }
   }
   if (kind !== 'pager' && input.protocol !== undefined) throw bad('protocol', 'only pagers have a protocol');
-  if (kind !== 'phone' && input.asteriskDevice !== undefined)
-    throw bad('asterisk device', 'only phones have an Asterisk device');
-  const asteriskDevice = input.asteriskDevice === undefined ? null : checkAsteriskDevice(input.asteriskDevice);
-  const label = input.label === undefined ? null : checkText(input.label, { field: 'label', maxChars: 40 });
-  const quiet = input.quietHours === undefined ? null : parseQuietHours(input.quietHours);
+  const d = deviceDetails(kind, input);
   return {
     kind,
     address,
     protocol,
-    label,
-    quietStart: quiet?.start ?? null,
-    quietEnd: quiet?.end ?? null,
-    asteriskDevice,
+    label: d.label ?? null,
+    quietStart: d.quietStart ?? null,
+    quietEnd: d.quietEnd ?? null,
+    asteriskDevice: d.asteriskDevice ?? null,
   };
+}
+
+export type DeviceDetails = Partial<Pick<NewDeviceRow, 'label' | 'quietStart' | 'quietEnd' | 'asteriskDevice'>>;
+
+/**
+ * A device's details, checked, for a new device or a change: a field left out stays out, null clears it.
+ * Only phones have an Asterisk device.
+ */
+export function deviceDetails(
+  kind: DeviceKind,
+  p: {
+    label?: string | null | undefined;
+    quietHours?: string | null | undefined;
+    asteriskDevice?: string | null | undefined;
+  },
+): DeviceDetails {
+  const out: DeviceDetails = {};
+  if (p.label !== undefined) out.label = p.label === null ? null : checkText(p.label, { field: 'label', maxChars: 40 });
+  if (p.quietHours !== undefined) {
+    const q = p.quietHours === null ? null : parseQuietHours(p.quietHours);
+    out.quietStart = q?.start ?? null;
+    out.quietEnd = q?.end ?? null;
+  }
+  if (p.asteriskDevice !== undefined) {
+    if (p.asteriskDevice !== null && kind !== 'phone')
+      throw bad('asterisk device', 'only phones have an Asterisk device');
+    out.asteriskDevice = p.asteriskDevice === null ? null : checkAsteriskDevice(p.asteriskDevice);
+  }
+  return out;
 }
 
 /** Minutes since local midnight at `at` in `timeZone`. */
