@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Server } from 'node:net';
 import { AppError } from './errors.js';
 
@@ -34,4 +35,17 @@ export function portError(e: unknown, key: string, fix = `set ${key} (${envVarOf
     key,
     port: x.port,
   });
+}
+
+/** The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive); undefined otherwise. */
+export function bearerOf(header: string | undefined): string | undefined {
+  const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1];
+}
+
+const digestOf = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** Whether a presented secret is the expected one, compared in constant time whatever their lengths. */
+export function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(digestOf(given), digestOf(expected));
 }

@@ -10,7 +10,7 @@
  * page cannot post a "simple" cross-origin request; no CORS headers are ever
  * sent; and the keys a caller pressed (PINs) are never echoed or listed.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerOf, sameSecret } from '../core/net.js';
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
@@ -57,13 +57,9 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   return r.data;
 }
 
-export const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-
 /** The token from the authorization header or the query; undefined when neither carries one. */
 export function presentedToken(req: IncomingMessage, url: URL): string | undefined {
-  const header = req.headers.authorization;
-  const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return m?.[1] ?? url.searchParams.get('token') ?? undefined;
+  return bearerOf(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
 }
 
 function requireType(req: IncomingMessage, types: readonly string[]): void {
@@ -104,10 +100,9 @@ function view(c: VirtualCaller): Record<string, unknown> {
 /** Mounts the control API; every route wants `token`. */
 /** Wraps a handler so that it runs only for a request that presents `token` (compared in constant time). */
 export function tokenGuard(token: string): (h: Handler) => Handler {
-  const expected = digest(token);
   return (h) => (ctx) => {
     const got = presentedToken(ctx.req, ctx.url);
-    if (got === undefined || !timingSafeEqual(digest(got), expected))
+    if (got === undefined || !sameSecret(got, token))
       throw new AppError('SIM_UNAUTHORIZED', 'the control API needs its token');
     return h(ctx);
   };

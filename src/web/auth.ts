@@ -6,6 +6,7 @@
  * session object, same path and query (307 keeps the method and body).
  */
 import { timingSafeEqual } from 'node:crypto';
+import { bearerOf } from '../core/net.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../accounts/account-service.js';
 import type { User } from '../accounts/types.js';
@@ -25,8 +26,8 @@ export interface WebAuth {
 
 /** The token a request carries, in order of precedence: bearer header, `s` or `token` query parameter, cookie. */
 export function tokenOf(req: FastifyRequest): { token: string; via: 'bearer' | 'query' | 'cookie' } | undefined {
-  const h = req.headers.authorization;
-  if (h?.startsWith('Bearer ')) return { token: h.slice(7).trim(), via: 'bearer' };
+  const bearer = bearerOf(req.headers.authorization);
+  if (bearer !== undefined) return { token: bearer, via: 'bearer' };
   const query = (req.query ?? {}) as Record<string, unknown>;
   const t = query.s ?? query.token;
   if (typeof t === 'string' && t !== '') return { token: t, via: 'query' };

@@ -5,7 +5,7 @@
  * (Prometheus text). Metrics go to loopback clients only, unless
  * http.metricsToken is set: then to whoever presents it as a bearer token.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerOf, sameSecret } from '../core/net.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../core/errors.js';
@@ -24,13 +24,9 @@ export interface OpsProbes {
 const isLoopback = (address: string | undefined) =>
   address !== undefined && (/^127\./.test(address) || address === '::1' || /^::ffff:127\./.test(address));
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
 function mayReadMetrics(request: FastifyRequest, token: string | undefined): boolean {
   if (token === undefined) return isLoopback(request.socket.remoteAddress);
-  const h = request.headers.authorization;
-  const given = h?.startsWith('Bearer ') ? h.slice(7).trim() : '';
-  return timingSafeEqual(digest(given), digest(token));
+  return sameSecret(bearerOf(request.headers.authorization) ?? '', token);
 }
 
 export function opsPlugin(probes: OpsProbes) {
