@@ -21,7 +21,7 @@ class MovedClock extends SystemClock {
   }
 }
 
-t.test('a voice message left 26 hours ago is heard by phone and served on the web', async (t) => {
+t.test('a voice message left 31 hours ago is heard by phone and served on the web', async (t) => {
   const clock = new MovedClock();
   const { url, sim, audio, platform, alice } = await ivrOnSimulator(t, { clock });
   const aliceApi = await ApiClient.login(url, 'alice');
@@ -38,7 +38,8 @@ t.test('a voice message left 26 hours ago is heard by phone and served on the we
   });
   t.equal((await fetch(stored.wavUrl)).status, 200, 'the URL serves today');
 
-  clock.offsetMs = 26 * 3600 * 1000;
+  // A signed URL lives 1 to 1.25 times audio.urlTtlSeconds (24-30 h): 31 h is past it at any time of day.
+  clock.offsetMs = 31 * 3600 * 1000;
   t.equal((await fetch(stored.wavUrl)).status, 403, 'the URL signed then has expired');
 
   const bobApi = await ApiClient.login(url, 'bob');
