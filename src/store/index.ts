@@ -11,14 +11,18 @@
  * Dependencies point inward: the store imports the capabilities' port types;
  * no capability imports the store.
  */
+import { join, resolve } from 'node:path';
 import type { AccountStore } from '../accounts/ports.js';
 import type { AudioStore } from '../audio/ports.js';
+import type { Config } from '../core/config.js';
 import type { StoreKind, StoreStatus } from '../core/store-status.js';
 import type { IvrResumeStore } from '../ivr/ports.js';
 import type { NotifyStore, ReplyLinkUses } from '../notify/ports.js';
 import type { MessageCommitter, NodeFeed, PresenceStore } from '../presence/ports.js';
+import { openSqliteStore } from './sqlite/index.js';
 
 export type { StoreKind, StoreStatus } from '../core/store-status.js';
+export { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 
 /** Every storage port of the platform, on one backend. */
 export interface Store {
@@ -47,4 +51,22 @@ export interface StoreOptions {
   migrate?: boolean;
   /** How often a polling node feed looks for other nodes' events (ms). Default 250. */
   feedIntervalMs?: number;
+  /** Where failures in the background (the node feed) are reported. */
+  onError?: (e: unknown) => void;
+}
+
+/** The embedded store's file in the data directory. */
+export function sqlitePath(config: Pick<Config, 'dataDir'>): string {
+  return join(resolve(config.dataDir), 'phoneim.sqlite');
+}
+
+/**
+ * Opens the store the configuration names. Today that is SQLite in the data
+ * directory; the PostgreSQL adapter plugs in here beside it (store.kind).
+ */
+export async function openStore(
+  config: Pick<Config, 'dataDir' | 'presence'>,
+  options: Omit<StoreOptions, 'nodeId'> = {},
+): Promise<Store> {
+  return openSqliteStore({ ...options, path: sqlitePath(config), nodeId: config.presence.nodeId });
 }
