@@ -15,8 +15,8 @@ import type { Queryable } from './pool.js';
 
 export const PG_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
-/** pg_advisory_lock key of the migration runner ("phoneim" in ASCII, as a number). */
-const MIGRATE_LOCK = 0x70686f6e65696d;
+/** pg_advisory_lock key of the migration runner ("phim" in ASCII). */
+const MIGRATE_LOCK = 0x7068696d;
 
 export interface PgMigration {
   readonly version: number;
