@@ -33,7 +33,9 @@ CREATE TABLE im_sessions (
   created_at BIGINT NOT NULL
 );
 
+-- seq: the order members were added (SQLite's rowid), the order they are listed in.
 CREATE TABLE session_members (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY,
   session_id TEXT NOT NULL REFERENCES im_sessions(id) ON DELETE CASCADE,
   user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   state TEXT NOT NULL CHECK (state IN ('invited', 'joined', 'declined', 'left')),

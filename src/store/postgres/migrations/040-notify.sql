@@ -5,7 +5,9 @@
 -- running (the ladder is under way), done (the ladder ran to its end or was
 -- answered), cancelled (the recipient showed up, read the message, or an
 -- administrator cancelled it). reason says why it ended.
+-- seq: the order of creation (SQLite's rowid), the tie-break of listings.
 CREATE TABLE notify_alerts (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY,
   id TEXT PRIMARY KEY,
   recipient_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   state TEXT NOT NULL CHECK (state IN ('collecting', 'running', 'done', 'cancelled')),
@@ -20,6 +22,7 @@ CREATE UNIQUE INDEX notify_alerts_open ON notify_alerts(recipient_id) WHERE stat
 CREATE INDEX notify_alerts_state ON notify_alerts(state, collect_until);
 
 CREATE TABLE notify_alert_messages (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY,
   alert_id TEXT NOT NULL REFERENCES notify_alerts(id) ON DELETE CASCADE,
   message_id TEXT NOT NULL,
   session_id TEXT NOT NULL,
