@@ -486,11 +486,12 @@ export class PgPresence implements PresenceStore {
   // ---- what the nodes share ---------------------------------------------------------------
 
   async sharedSecret(name: string, candidate: string): Promise<string> {
-    const r = await this.db.row<{ value: string }>(
-      `WITH ins AS (INSERT INTO web_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING value)
-       SELECT value FROM ins UNION ALL SELECT value FROM web_secrets WHERE name = $1 LIMIT 1`,
-      [name, candidate],
-    );
+    await this.db.pool.query('INSERT INTO web_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      name,
+      candidate,
+    ]);
+    // A statement of its own: it sees the row of whichever node won.
+    const r = await this.db.row<{ value: string }>('SELECT value FROM web_secrets WHERE name = $1', [name]);
     return (r as { value: string }).value;
   }
 
