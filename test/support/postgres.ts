@@ -95,7 +95,7 @@ kill -INT "$pg" 2>/dev/null
 wait "$pg"
 rm -rf "$PG_TEST_DIR"`;
 
-async function launch(bin: string, account: Account | undefined): Promise<TestPostgres> {
+async function launch(bin: string, account: Account | undefined, shared: boolean): Promise<TestPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'phoneim-pg-'));
   let child: ChildProcess | undefined;
   try {
@@ -152,6 +152,12 @@ async function launch(bin: string, account: Account | undefined): Promise<TestPo
       proc.once('exit', (code) => reject(new Error(`postgres exited (${code}): ${log.trim().split('\n').at(-1)}`)));
       proc.once('error', reject);
     });
+    if (shared) {
+      // Nothing waits for it: the process may end, which ends the pipe, which stops the server.
+      proc.unref();
+      (proc.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+      (proc.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+    }
     let n = 0;
     const url = (database: string) => `postgres://${USER}@127.0.0.1:${port}/${database}`;
     let stopped: Promise<void> | undefined;
@@ -186,12 +192,16 @@ async function launch(bin: string, account: Account | undefined): Promise<TestPo
   }
 }
 
-/** Starts a server, or says why none can start. */
-export async function startPostgres(): Promise<TestPostgres | { unavailable: string }> {
+/**
+ * Starts a server, or says why none can start. `shared`: the server lives
+ * until the test process ends, without keeping it alive (a server for every
+ * test of a file, started by the first that needs it).
+ */
+export async function startPostgres(opts: { shared?: boolean } = {}): Promise<TestPostgres | { unavailable: string }> {
   const bin = findPostgresBin();
   if (!bin) return { unavailable: 'no initdb/postgres under /usr/lib/postgresql/*/bin (Debian package postgresql)' };
   try {
-    return await launch(bin, await serverAccount());
+    return await launch(bin, await serverAccount(), opts.shared === true);
   } catch (e) {
     return { unavailable: (e as Error).message };
   }
