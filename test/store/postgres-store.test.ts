@@ -101,6 +101,75 @@ if (server) {
     t.equal(got.length, 4, 'nothing twice');
   });
 
+  t.test('a failing handler is reported and the feed goes on; an idle node skips what arrives', async (t) => {
+    const url = await server.createDatabase();
+    const [a] = (await nodes(t, 1, url)) as [PostgresStore];
+    const errors: unknown[] = [];
+    const b = await openPostgresStore({ url, nodeId: 'node-b', onError: (e) => errors.push(e) });
+    t.teardown(() => b.close());
+    const u = await user(a, 'alice');
+    const got: number[] = [];
+    let idle = false;
+    let asked = 0;
+    await b.feed.subscribe(
+      (e) => {
+        const n = (e as unknown as { event: { n: number } }).event.n;
+        if (n === 1) throw new Error('the handler broke');
+        got.push(n);
+      },
+      {
+        isIdle: () => {
+          asked++;
+          return idle;
+        },
+      },
+    );
+    const send = (n: number) =>
+      a.feed.publish({ type: 'link-event', recipientId: u.id, event: { type: 'presence', n } as never });
+    await send(1);
+    await send(2);
+    await eventually(() => {
+      if (got.length < 1) throw new Error('nothing yet');
+    });
+    t.same(got, [2], 'the event after the failure arrived');
+    t.match(errors, [{ message: 'the handler broke' }], 'the failure was reported');
+    idle = true;
+    const before = asked;
+    await send(3);
+    await eventually(() => {
+      if (asked === before) throw new Error('not handled yet');
+    });
+    idle = false;
+    await send(4);
+    await eventually(() => {
+      if (got.length < 2) throw new Error('nothing yet');
+    });
+    t.same(got, [2, 4], 'skipped while idle');
+    // A closed committer refuses, as a result, not a rejection.
+    a.messages.warm();
+    await a.messages.close();
+    const r = await a.messages.commit({ entries: [], delivered: [], cursors: [], now: NOW });
+    t.same(r, []);
+    const r2 = await a.messages.commit({
+      entries: [
+        {
+          sessionId: 'x',
+          fromUserId: u.id,
+          kind: 'text',
+          text: 'late',
+          audioId: null,
+          audioUrl: null,
+          recipients: [],
+          createdAt: NOW,
+        },
+      ],
+      delivered: [],
+      cursors: [],
+      now: NOW,
+    });
+    t.match(r2, [{ ok: false, reason: /closed/ }]);
+  });
+
   t.test('a batch of 700 long messages reaches the other node whole and in order', async (t) => {
     const [a, b] = (await nodes(t, 2)) as [PostgresStore, PostgresStore];
     const u = await user(a, 'alice');
