@@ -7,7 +7,8 @@
 import t, { type Test } from 'tap';
 import type { User } from '../../src/accounts/types.js';
 import type { NodeFeedEvent } from '../../src/presence/ports.js';
-import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
+import { loadConfig } from '../../src/core/config.js';
+import { openConfiguredPostgresStore, openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
 import { eventually } from '../support/env.js';
 import { postgresForTests } from '../support/postgres.js';
 
@@ -270,5 +271,31 @@ if (server) {
     const c = await openPostgresStore({ url, nodeId: 'reader', migrate: false });
     t.teardown(() => c.close());
     t.equal(await c.status.isWritable(), false);
+  });
+
+  t.test('the configuration opens it: DATABASE_URL, pool size, statement timeout, node id', async (t) => {
+    const url = await server.createDatabase();
+    const config = loadConfig({
+      env: {
+        PHONEIM_STORE__KIND: 'postgres',
+        DATABASE_URL: url,
+        PHONEIM_STORE__POSTGRES__STATEMENT_TIMEOUT_MS: '200',
+        PHONEIM_PRESENCE__NODE_ID: 'node-x',
+      },
+    });
+    const s = await openConfiguredPostgresStore(config);
+    t.teardown(() => s.close());
+    t.equal(s.kind, 'postgres');
+    t.ok((await s.status.schemaVersion()) >= 60, 'migrated on open');
+    await t.rejects(s.pool.query('SELECT pg_sleep(3)'), /statement timeout/, 'the timeout applies');
+    await s.presence.insertLink('l1', (await user(s, 'x')).id, 'web', 'node-x', NOW);
+    t.same((await s.presence.deleteLinksOfNode('node-x')).length, 1);
+    await t.rejects(
+      openConfiguredPostgresStore({
+        ...config,
+        store: { ...config.store, postgres: { ...config.store.postgres, url: undefined } },
+      }),
+      { code: 'CORE_CONFIG_INVALID', message: /store\.postgres\.url/ },
+    );
   });
 }

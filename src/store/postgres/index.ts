@@ -3,6 +3,8 @@
  * One pool per node (store.postgres.poolSize connections, each with the
  * statement timeout) and one more connection that LISTENs for the node feed.
  */
+import type { Config } from '../../core/config.js';
+import { AppError } from '../../core/errors.js';
 import type { MigrationStatus, StoreStatus } from '../../core/store-status.js';
 import type { Store, StoreOptions } from '../index.js';
 import { PgAccounts } from './accounts.js';
@@ -102,4 +104,23 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return closing;
     },
   };
+}
+
+/** The PostgreSQL store the configuration names (store.kind postgres): its URL, pool size and timeout. */
+export async function openConfiguredPostgresStore(
+  config: Pick<Config, 'store' | 'presence'>,
+  options: Omit<PostgresStoreOptions, 'nodeId' | 'url' | 'poolSize' | 'statementTimeoutMs'> = {},
+): Promise<PostgresStore> {
+  const url = config.store.postgres.url;
+  if (!url)
+    throw new AppError('CORE_CONFIG_INVALID', 'config: store.postgres.url is required when store.kind is postgres', {
+      key: 'store.postgres.url',
+    });
+  return openPostgresStore({
+    ...options,
+    url,
+    nodeId: config.presence.nodeId,
+    poolSize: config.store.postgres.poolSize,
+    statementTimeoutMs: config.store.postgres.statementTimeoutMs,
+  });
 }
