@@ -46,7 +46,7 @@ deps: os-deps node_modules/.package-lock.json
 dist/.built: node_modules/.package-lock.json tsconfig.json tsconfig.build.json $(shell find src scripts sounds test/bench -type f 2>/dev/null)
 	rm -rf dist
 	npx tsc -p tsconfig.build.json
-	mkdir -p dist/src/store && cp -r src/store/migrations dist/src/store/
+	mkdir -p dist/src/store/sqlite && cp -r src/store/sqlite/migrations dist/src/store/sqlite/
 	mkdir -p dist/src/store/postgres && cp -r src/store/postgres/migrations dist/src/store/postgres/
 	mkdir -p dist/src/sim && cp -r src/sim/dev-phone dist/src/sim/
 	@touch $@

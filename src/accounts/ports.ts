@@ -63,7 +63,9 @@ export interface AccountStore {
 
   /**
    * Stores a user with its credentials and caller IDs, all or nothing.
-   * Rejects (any error) when the username, account number or a caller ID is taken.
+   * Rejects with AppError ACCOUNTS_USER_EXISTS when the username or account
+   * number is taken, ACCOUNTS_CALLER_ID_TAKEN when a caller ID is bound
+   * (the service checks first; this is the race lost to another writer).
    */
   insertUser(row: NewUserRow): Promise<User>;
   userById(id: number): Promise<User | null>;
@@ -100,7 +102,7 @@ export interface AccountStore {
 
   // ---- caller IDs ---------------------------------------------------------------
 
-  /** Binds a normalised number to a user; rejects when it is bound already. */
+  /** Binds a normalised number to a user; rejects with ACCOUNTS_CALLER_ID_TAKEN when it is bound already. */
   insertCallerId(userId: number, number: string, now: number): Promise<void>;
   deleteCallerId(userId: number, number: string): Promise<boolean>;
   /** The id of the user a number is bound to, or null. */

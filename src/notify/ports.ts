@@ -39,7 +39,7 @@ export type DeliveryResult =
 /** Whether a phone of the device registry is in a call now (its Asterisk device, heard over AMI). Presence implements it. */
 export interface LineStatePort {
   /** The Asterisk device the phone is busy on, or undefined when it is free or not followed. */
-  busyOn(phone: { userId: number; asteriskDevice: string | null }): string | undefined;
+  busyOn(phone: { userId: number; asteriskDevice: string | null }): Promise<string | undefined>;
 }
 
 // ---- storage ------------------------------------------------------------------------------

@@ -220,8 +220,11 @@ export interface MessageCommitter {
 
 /** What one node tells the others. */
 export type NodeFeedEvent =
-  /** A message this node committed: other nodes give it to their links of its recipients and sender. */
-  | { type: 'message'; message: StoredMessage }
+  /**
+   * A message this node committed: other nodes give it to their links of its
+   * recipients (invited and joined members but the sender) and of its sender.
+   */
+  | { type: 'message'; message: StoredMessage; recipients: number[] }
   /** Something a user's links on other nodes must see (presence, invite, member, contact request, read). */
   | { type: 'link-event'; recipientId: number; event: LinkEvent };
 

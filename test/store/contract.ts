@@ -843,13 +843,21 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     });
     const ids = r.map((x) => String((x as { id: number }).id));
     for (const id of ids)
-      await a.feed.publish({ type: 'message', message: (await a.presence.message(Number(id))) as never });
+      await a.feed.publish({
+        type: 'message',
+        message: (await a.presence.message(Number(id))) as never,
+        recipients: [v.id],
+      });
     await a.feed.publish({ type: 'link-event', recipientId: v.id, event: event(2) });
     await eventually(() => {
       if (gotB.length < 4) throw new Error(`node-b has ${gotB.length} of 4`);
     });
     t.match(gotB[0], { type: 'link-event', recipientId: v.id, event: { n: 1 } });
-    t.match(gotB[1], { type: 'message', message: { id: ids[0], text: 'over there', sessionId: 's1' } });
+    t.match(gotB[1], {
+      type: 'message',
+      message: { id: ids[0], text: 'over there', sessionId: 's1' },
+      recipients: [v.id],
+    });
     t.match(gotB[2], { type: 'message', message: { id: ids[1], text: 'and again' } });
     t.match(gotB[3], { type: 'link-event', event: { n: 2 } });
     // Then B speaks and A hears it; neither hears itself.

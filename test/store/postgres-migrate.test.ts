@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { loadMigrations } from '../../src/store/db.js';
+import { loadMigrations } from '../../src/store/sqlite/db.js';
 import { loadPgMigrations, pgMigrate, pgMigrationStatus, pgSchemaVersion } from '../../src/store/postgres/migrate.js';
 import { createPool, safeUrl } from '../../src/store/postgres/pool.js';
 import { postgresForTests } from '../support/postgres.js';

@@ -171,9 +171,11 @@ export class PgNodeFeed implements NodeFeed {
           : await this.read<MessageRow>(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.id = ANY($1::bigint[])`, [
               notice.m,
             ]);
+        const members = await this.membersOf([...new Set(rows.map((r) => r.session_id))]);
         for (const r of this.inOrder(rows, catchUp ? undefined : notice.m)) {
           this.lastMessage = Math.max(this.lastMessage, r.id);
-          if (!idle) this.give({ type: 'message', message: toMessage(r) });
+          const recipients = (members.get(r.session_id) ?? []).filter((u) => u !== r.from_user_id);
+          if (!idle) this.give({ type: 'message', message: toMessage(r), recipients });
         }
       }
     }
@@ -195,6 +197,19 @@ export class PgNodeFeed implements NodeFeed {
         }
       }
     }
+  }
+
+  /** The invited and joined members of each session, as they are now. */
+  private async membersOf(sessionIds: string[]): Promise<Map<string, number[]>> {
+    const out = new Map<string, number[]>();
+    if (sessionIds.length === 0) return out;
+    const rows = await this.read<{ s: string; u: number }>(
+      `SELECT session_id AS s, user_id AS u FROM session_members
+       WHERE session_id = ANY($1::text[]) AND state IN ('invited', 'joined') ORDER BY seq`,
+      [sessionIds],
+    );
+    for (const r of rows) out.set(r.s, [...(out.get(r.s) ?? []), r.u]);
+    return out;
   }
 
   private async read<T>(sql: string, params: unknown[]): Promise<T[]> {
