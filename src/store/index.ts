@@ -19,6 +19,8 @@ import type { StoreKind, StoreStatus } from '../core/store-status.js';
 import type { IvrResumeStore } from '../ivr/ports.js';
 import type { NotifyStore, ReplyLinkUses } from '../notify/ports.js';
 import type { MessageCommitter, NodeFeed, PresenceStore } from '../presence/ports.js';
+import { openConfiguredPostgresStore } from './postgres/index.js';
+import { safeUrl } from './postgres/pool.js';
 import { openSqliteStore } from './sqlite/index.js';
 
 export type { StoreKind, StoreStatus } from '../core/store-status.js';
@@ -61,12 +63,18 @@ export function sqlitePath(config: Pick<Config, 'dataDir'>): string {
 }
 
 /**
- * Opens the store the configuration names. Today that is SQLite in the data
- * directory; the PostgreSQL adapter plugs in here beside it (store.kind).
+ * Opens the store the configuration names (store.kind): SQLite in the data
+ * directory, or PostgreSQL at store.postgres.url.
  */
 export async function openStore(
-  config: Pick<Config, 'dataDir' | 'presence'>,
+  config: Pick<Config, 'dataDir' | 'presence' | 'store'>,
   options: Omit<StoreOptions, 'nodeId'> = {},
 ): Promise<Store> {
+  if (config.store.kind === 'postgres') return openConfiguredPostgresStore(config, options);
   return openSqliteStore({ ...options, path: sqlitePath(config), nodeId: config.presence.nodeId });
+}
+
+/** Where the store is, for operators' messages: the SQLite file, or the PostgreSQL URL without its password. */
+export function storeLocation(config: Pick<Config, 'dataDir' | 'store'>): string {
+  return config.store.kind === 'postgres' ? safeUrl(config.store.postgres.url ?? '') : sqlitePath(config);
 }
