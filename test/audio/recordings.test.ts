@@ -24,10 +24,10 @@ t.test('a recorded reply is stored, measured, trimmed and linked', async (t) => 
   const original = join(fx.audio.dir, rec.id.slice(0, 2), `${rec.id}.orig`);
   t.same(readFileSync(original), data, 'the original bytes are kept as received');
 
-  t.match(fx.audio.describe(rec.id), { kind: 'recording', userId: 7, sessionId: 'sess-1', messageId: null });
-  fx.audio.linkRecording(rec.id, { messageId: 'msg-42' });
-  t.match(fx.audio.describe(rec.id), { userId: 7, sessionId: 'sess-1', messageId: 'msg-42' });
-  t.throws(() => fx.audio.linkRecording('f'.repeat(32), { messageId: 'x' }), { code: 'AUDIO_NOT_FOUND' });
+  t.match(await fx.audio.describe(rec.id), { kind: 'recording', userId: 7, sessionId: 'sess-1', messageId: null });
+  await fx.audio.linkRecording(rec.id, { messageId: 'msg-42' });
+  t.match(await fx.audio.describe(rec.id), { userId: 7, sessionId: 'sess-1', messageId: 'msg-42' });
+  await t.rejects(fx.audio.linkRecording('f'.repeat(32), { messageId: 'x' }), { code: 'AUDIO_NOT_FOUND' });
   t.equal(fx.audio.textFor(rec.wavUrl), null, 'a recording has no text');
 
   const mp3 = await fx.audio.fileFor(rec.id, 'mp3');
@@ -54,7 +54,7 @@ t.test('recordings in other Asterisk formats are decoded with sox', async (t) =>
   const rec2 = await fx.audio.storeRecording({ data: gsm, userId: 1, format: 'gsm', messageId: 'm1' });
   // GSM is lossy: its rendering of silence is faint noise, so less of it is cut.
   t.ok(rec2.durationMs >= 1000 && rec2.durationMs < 2000, `${rec2.durationMs} ms`);
-  t.match(fx.audio.describe(rec2.id), { messageId: 'm1' });
+  t.match(await fx.audio.describe(rec2.id), { messageId: 'm1' });
 });
 
 t.test('a silent recording is kept whole and flagged; garbage is refused and stores nothing', async (t) => {
