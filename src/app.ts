@@ -18,7 +18,7 @@ import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
 import { IvrService } from './ivr/ivr-service.js';
-import { PROMPTS as IVR_PROMPTS } from './ivr/prompts.js';
+import { CATALOGUES as IVR_CATALOGUES, PROMPTS as IVR_PROMPTS } from './ivr/prompts.js';
 import { SmtpSender } from './notify/mailer.js';
 import { Notifier } from './notify/notifier.js';
 import { PagerGateway } from './notify/pager.js';
@@ -106,6 +106,7 @@ export function buildServices(deps: PlatformDeps): Services {
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
     metrics,
     prompts: IVR_PROMPTS,
+    promptCatalogues: Object.fromEntries(Object.entries(IVR_CATALOGUES).map(([lang, c]) => [lang, c.prompts])),
   });
   // Voice messages keep their audio id; a URL is signed each time one is read (signed URLs expire).
   const audioUrl = (audioId: string): string | null => {

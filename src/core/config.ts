@@ -346,6 +346,29 @@ const devMailboxSchema = z
     maxMessages: int(1, 10_000).default(500),
   })
   .strict();
+// ---- language ---------------------------------------------------------------
+const languageSchema = z
+  .object({
+    /** The language (BCP 47) of users who have not chosen one; it must have a catalogue (en, es, fr, de). */
+    default: z
+      .string()
+      .regex(/^(en|es|fr|de)(-[A-Za-z0-9]{1,8})*$/, 'must be a BCP 47 tag of en, es, fr or de')
+      .default('en'),
+    /** Read a message body in its own language when the detector is sure of it. */
+    detectMessages: bool().default(true),
+    /** Fewer letters than this in a message body: read it in the listener's language. */
+    detectMinLetters: int(1, 10_000).default(20),
+    /** The detector's best guess must lead the next by this much (0-1). */
+    detectMinLead: z.number().min(0).max(1).default(0.05),
+    /** Languages (ISO 639-1) a message body may be read in; each needs a voice (espeak-ng has them all). */
+    messageLanguages: z
+      .array(z.string().regex(/^[a-z]{2}$/, 'must be a two-letter ISO 639-1 code'))
+      .max(60)
+      .default(['en', 'es', 'fr', 'de', 'it', 'pt', 'nl']),
+    /** A voice (audio.voices name) per language; absent: espeak-ng with the language's own voice. */
+    voices: z.record(z.string().regex(/^[a-z]{2}(-[A-Za-z0-9]{1,8})*$/), z.string().min(1).max(32)).default({}),
+  })
+  .strict();
 const federationSchema = z.object({}).strict();
 const gatewaySchema = z.object({}).strict();
 
@@ -366,6 +389,7 @@ export const configSchema = z
     ivr: ivrSchema.prefault({}),
     notify: notifySchema.prefault({}),
     devMailbox: devMailboxSchema.prefault({}),
+    language: languageSchema.prefault({}),
     federation: federationSchema.prefault({}),
     gateway: gatewaySchema.prefault({}),
   })

@@ -20,7 +20,6 @@ import type { OriginateResult } from '../telephony/port.js';
 import { type CallContext, CallEnded, GiveUp, type Prompt } from './context.js';
 import type { IvrService, IvrDeps } from './ivr-service.js';
 import { REVERSE_MENU } from './menus.js';
-import { cannotBeRead, wantsToChat } from './prompts.js';
 import { dropRecording, Hangup, menu, Record, run, say } from './verbs.js';
 
 const MAX_REPLAYS = 5;
@@ -46,7 +45,7 @@ export class ReverseLogon implements ReverseLogonPort {
     const log = this.deps.log.child({ alert: req.alertId, user: req.userId });
     if (signal?.aborted) return { status: 'failed', reason: 'cancelled' };
     if (!this.ivr.isStarted) return { status: 'failed', reason: 'telephony is not running' };
-    const user = this.deps.accounts.userById(req.userId);
+    const user = await this.deps.accounts.userById(req.userId);
     if (!user) return { status: 'failed', reason: `no user ${req.userId}` };
     const { ivr } = this.deps.config;
     const endpoint = ivr.dialTemplate.replace('{e164}', req.phoneNumber).replace('{number}', req.phoneNumber.slice(1));
@@ -108,12 +107,20 @@ export class ReverseLogon implements ReverseLogonPort {
 
   private async converse(ctx: CallContext, req: ReverseLogonRequest): Promise<ReverseLogonOutcome> {
     ctx.state = 'reverse-logon';
+    const say_ = ctx.phrases;
     const intro: Prompt[] = [
-      { text: wantsToChat(req.senderSpokenName) },
-      ...req.messages.map(
-        (m): Prompt =>
-          m.audioUrl ? { url: m.audioUrl } : { text: m.text, otherwise: cannotBeRead(req.senderSpokenName) },
-      ),
+      { text: say_.wantsToChat(req.senderSpokenName) },
+      ...(await Promise.all(
+        req.messages.map(async (m): Promise<Prompt> => {
+          if (m.audioUrl) return { url: m.audioUrl };
+          const language = await ctx.bodyLanguage(m.text);
+          return {
+            text: m.text,
+            otherwise: say_.cannotBeRead(req.senderSpokenName),
+            ...(language ? { language } : {}),
+          };
+        }),
+      )),
     ];
     if (await this.isMachine(ctx)) {
       if (!req.leaveVoicemail) {
