@@ -22,6 +22,9 @@ import { CATALOGUES as IVR_CATALOGUES, PROMPTS as IVR_PROMPTS } from './ivr/prom
 import { SmtpSender } from './notify/mailer.js';
 import { Notifier } from './notify/notifier.js';
 import { PagerGateway } from './notify/pager.js';
+import { sendSmppMessage } from './notify/smpp-client.js';
+import { SmppReceiver } from './notify/smpp-receiver.js';
+import { SmsReplies } from './notify/sms-replies.js';
 import type { AudioAttachmentPort, SenderNoticePort } from './notify/ports.js';
 import { replyLinkSecret } from './notify/reply-link.js';
 import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
@@ -32,6 +35,7 @@ import { AccountsRepo } from './store/accounts-repo.js';
 import { IvrResumeRepo } from './store/ivr-resume-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
 import { ReplyLinkRepo } from './store/reply-link-repo.js';
+import { SmsReplyRepo } from './store/sms-reply-repo.js';
 import type { Simulator } from './sim/index.js';
 import { type Db, isWritable, openStore, schemaVersion } from './store/db.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
@@ -78,6 +82,9 @@ export interface Services {
   ivr: IvrService;
   /** The reverse log-on call (the IVR); answers 'failed' while telephony is not up. */
   reverseLogon: ReverseLogonPort;
+  /** Alerts answered by SMS: reply codes in SMPP pages, and the receiver of the replies. */
+  smsReplies: SmsReplies;
+  smsReceiver: SmppReceiver;
 }
 
 export function dbPath(config: Config): string {
@@ -131,6 +138,32 @@ export function buildServices(deps: PlatformDeps): Services {
     metrics,
   });
   const email = new SmtpSender(config.notify.smtp);
+  const notifyLog = log.child({ part: 'notify' });
+  const smsReplies: SmsReplies = new SmsReplies({
+    store: new SmsReplyRepo(db),
+    clock,
+    log: notifyLog,
+    config: config.notify.smsReplies,
+    defaultLanguage: config.language.default,
+    post: async (userId, sessionId, text) => {
+      // Answering an invitation is accepting it (as on the phone).
+      if (presence.members(sessionId).find((m) => m.userId === userId)?.state === 'invited')
+        presence.accept(sessionId, userId);
+      return presence.postMessage({ sessionId, fromUserId: userId, text });
+    },
+    answered: (alertId) => {
+      notifier.answered(alertId, 'SMS');
+    },
+    languageOf: async (userId) => (await accounts.userById(userId))?.language,
+    send: (to, text) => sendSmppMessage(config.notify.smpp, to, text),
+    onIssued: () => smsReceiver.ensure(),
+  });
+  const smsReceiver = new SmppReceiver(
+    config.notify.smpp,
+    config.notify.smsReplies.rebindInitialMs,
+    (sms) => smsReplies.receive(sms),
+    notifyLog,
+  );
   const notifier = new Notifier({
     repo: new NotifyRepo(db),
     accounts,
@@ -147,6 +180,7 @@ export function buildServices(deps: PlatformDeps): Services {
     onDelivered: (e) => presence.markNotified(e.recipientId, e.messageIds),
     baseUrl: publicUrl(config),
     metrics,
+    smsReplies,
   });
   return {
     config,
@@ -164,6 +198,8 @@ export function buildServices(deps: PlatformDeps): Services {
     sim: undefined,
     ivr,
     reverseLogon: deps.reverseLogon ?? ivr.reverseLogon,
+    smsReplies,
+    smsReceiver,
   };
 }
 
@@ -278,6 +314,9 @@ export class Platform {
     if (config.demo) await seedDemo(this.services, this.sim);
     await telephony.startCalls();
     notifier.start();
+    // Replies to pages sent before a restart still come back: bind while their codes live.
+    if (config.notify.smsReplies.enabled && (await this.services.smsReplies.hasLiveCodes()))
+      this.services.smsReceiver.ensure();
     this.ready = true;
     log.info({ url, dataDir: resolve(config.dataDir) }, 'platform started');
     return url;
@@ -295,6 +334,7 @@ export class Platform {
       await this.services.presence.stop();
       await this.http.close();
       await this.services.notifier.stop();
+      await this.services.smsReceiver.stop();
       await this.services.telephony.stop();
       await this.services.audio.close();
       this.services.db.close();

@@ -334,6 +334,23 @@ const notifySchema = z
       })
       .strict()
       .prefault({}),
+    /** Answering an alert by SMS: pages sent over SMPP carry a reply code; replies come as deliver_sm. */
+    smsReplies: z
+      .object({
+        enabled: bool().default(true),
+        /** Digits of a reply code. */
+        codeDigits: int(4, 8).default(4),
+        /** A code admits a reply this long after its page at most (and never once its alert is cancelled). */
+        ttlSeconds: int(60, 30 * 24 * 3600).default(24 * 3600),
+        /** Replies taken from one number per hour; more are dropped unanswered. */
+        maxPerSenderPerHour: int(1, 1000).default(10),
+        /** Polite "not delivered" answers sent to one number per hour; more refusals are silent. */
+        politePerSenderPerHour: int(0, 100).default(3),
+        /** How long to wait before binding again after the SMS centre dropped the receiver (doubling to 60 s). */
+        rebindInitialMs: int(100, 600_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 /** The demo's captured mailbox and pager log (src/dev/mailbox.ts); started only in demo mode. */
