@@ -3,19 +3,25 @@ import WebSocket from 'ws';
 import type { Test } from 'tap';
 import { Platform } from '../../src/app.js';
 import type { Clock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { type Logger, silentLogger } from '../../src/core/logger.js';
 import { testConfig } from './env.js';
 
 export const PASSWORD = 'correct horse';
 
 export async function startPlatform(
   t: Test,
-  opts: { dir?: string; overrides?: Record<string, unknown>; clock?: Clock; stopOnTeardown?: boolean } = {},
+  opts: {
+    dir?: string;
+    overrides?: Record<string, unknown>;
+    clock?: Clock;
+    stopOnTeardown?: boolean;
+    log?: Logger;
+  } = {},
 ): Promise<{ platform: Platform; url: string }> {
   const dir = opts.dir ?? t.testdir({});
   const platform = new Platform({
     config: testConfig(dir, opts.overrides ?? {}),
-    log: silentLogger(),
+    log: opts.log ?? silentLogger(),
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
   if (opts.stopOnTeardown !== false) t.teardown(() => platform.stop());
