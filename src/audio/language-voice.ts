@@ -34,14 +34,14 @@ export class LanguageVoices {
     if (!language) return base;
     const lang = primaryLanguage(language);
     if (base.engine === 'espeak-ng' && primaryLanguage(base.voice) === lang) return base;
-    if (base.engine !== 'espeak-ng' && lang === 'en' && base.engine !== 'say') return base;
     const named = this.byLanguage[language] ?? this.byLanguage[lang];
     if (named !== undefined) {
       const v = this.audio.voices[named];
       if (!v) throw new AppError('AUDIO_VOICE_UNKNOWN', `language.voices names no voice "${named}"`, { voice: named });
       return v;
     }
-    if (base.engine === 'say' && lang === 'en') return base;
+    // flite and festival speak English only; a say voice is taken to be English unless configured per language.
+    if (base.engine !== 'espeak-ng' && lang === 'en') return base;
     if (!/^[a-z]{2,3}$/.test(lang))
       throw new AppError('AUDIO_VOICE_UNKNOWN', `no voice for language "${language}"`, { language });
     if (base.engine !== 'espeak-ng') {

@@ -154,7 +154,7 @@ const simSchema = z
   .strict();
 
 // ---- audio ------------------------------------------------------------------
-const engineName = z.enum(['espeak-ng', 'flite', 'festival', 'say']);
+const engineName = z.enum(['espeak-ng', 'flite', 'festival', 'say', 'sayjs']);
 /** A voice: which engine speaks, with which of its voices, how fast. */
 const voiceSchema = z
   .object({
@@ -171,6 +171,8 @@ const DEFAULT_VOICES = {
   flite: { engine: 'flite', voice: 'slt', ratePercent: 100 },
   festival: { engine: 'festival', voice: 'kal_diphone', ratePercent: 100 },
   say: { engine: 'say', voice: 'Samantha', ratePercent: 100 },
+  /** The say npm package (macOS say, Windows SAPI); "default" is the system's voice. */
+  sayjs: { engine: 'sayjs', voice: 'default', ratePercent: 100 },
 } as const;
 
 const audioSchema = z
