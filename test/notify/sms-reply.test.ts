@@ -157,4 +157,33 @@ t.test('replies from one number are rate-limited; bad input changes nothing', as
   t.match(await smsReplies.receive({ from: '15550101', text: '' }), { status: 'refused' });
   t.match(await smsReplies.receive({ from: '0015550101', text: '1234 hi' }), { status: 'limited' });
   t.match(await smsReplies.receive({ from: '+15550102', text: '1234 hi' }), { status: 'refused' }, 'another number');
+
+  // A live code whose session does not take the message (it is gone): refused, nothing posted, the alert goes on.
+  const { accounts, notifier } = platform.services;
+  const alice = await accounts.createUser({ username: 'alice', displayName: 'Alice' });
+  const bob = await accounts.createUser({ username: 'bob', displayName: 'Bob' });
+  const { alertId } = notifier.messageUnreachable({
+    recipientId: bob.id,
+    message: {
+      id: 'm1',
+      sessionId: 'gone',
+      fromUserId: alice.id,
+      fromName: 'Alice',
+      fromSpokenName: 'Alice',
+      text: 'Hi',
+      at: 0,
+    },
+  });
+  const code = await smsReplies.codeFor({
+    alertId,
+    userId: bob.id,
+    sessionId: 'gone',
+    phone: '+15550103',
+    senderName: 'Alice',
+  });
+  t.match(await smsReplies.receive({ from: '+15550103', text: `${code} hello` }), {
+    status: 'refused',
+    reason: 'the session did not take the message',
+  });
+  t.not(notifier.show(alertId).state, 'cancelled', 'the ladder was not stopped');
 });

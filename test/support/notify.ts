@@ -159,6 +159,10 @@ export interface SmsCentre {
   messages: SmppMessage[];
   /** ESMEs bound as receivers now. */
   readonly receivers: number;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  /** Drops every connection (the SMS centre restarting), still listening. */
+  kick(): void;
   /** A handset's text message: deliver_sm to every bound receiver; resolves with their command_status. */
   deliver(from: string, text: string, opts?: { esmClass?: number }): Promise<number[]>;
   close(): Promise<void>;
@@ -170,8 +174,10 @@ export async function startSmsCentre(account = { systemId: 'phoneim', password: 
   const receivers = new Set<Session>();
   const sessions = new Set<Session>();
   let nextId = 1;
+  let connections = 0;
   const server = smpp.createServer((session) => {
     let bound = '';
+    connections++;
     sessions.add(session);
     session.on('error', () => undefined);
     session.on('close', () => {
@@ -220,6 +226,12 @@ export async function startSmsCentre(account = { systemId: 'phoneim', password: 
     messages,
     get receivers() {
       return receivers.size;
+    },
+    get connections() {
+      return connections;
+    },
+    kick: () => {
+      for (const s of sessions) s.destroy();
     },
     deliver: (from, text, opts = {}) =>
       Promise.all(
