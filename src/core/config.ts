@@ -412,7 +412,16 @@ export const configSchema = z
     federation: federationSchema.prefault({}),
     gateway: gatewaySchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    for (const [lang, voice] of Object.entries(c.language.voices))
+      if (!Object.hasOwn(c.audio.voices, voice))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['language', 'voices', lang],
+          message: `names no voice "${voice}" of audio.voices`,
+        });
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

@@ -8,7 +8,8 @@
  * - Every deliver_sm is acknowledged (deliver_sm_resp) before it is handled;
  *   delivery receipts (esm_class bit 2) are acknowledged and ignored.
  * - Nothing the SMS centre sends can end the process: a malformed PDU closes
- *   the connection, which binds again.
+ *   the connection, which binds again. Neither the socket nor the rebind
+ *   timer keeps a process alive on its own.
  */
 import smpp, { type PduWithResponse, type Session } from 'smpp';
 import type { Config } from '../core/config.js';
@@ -64,6 +65,8 @@ export class SmppReceiver {
   private connect(): void {
     if (!this.wanted || this.session) return;
     const session = smpp.connect({ host: this.config.host, port: this.config.port });
+    // Waiting for replies never keeps a process alive on its own (the admin CLI, a stopped platform).
+    (session as unknown as { socket?: { unref?: () => void } }).socket?.unref?.();
     this.session = session;
     let dropped = false;
     const drop = (why: string) => {
@@ -80,6 +83,7 @@ export class SmppReceiver {
         this.timer = null;
         this.connect();
       }, this.delay);
+      this.timer.unref();
       this.delay = Math.min(MAX_REBIND_MS, this.delay * 2);
     };
     session.on('error', (e: Error) => drop(`error: ${e.message.slice(0, 200)}`));
