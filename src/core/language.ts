@@ -74,6 +74,12 @@ async function loadDetector(candidates: readonly string[]): Promise<Detector> {
   return d;
 }
 
+/** Loads the detector's tables ahead of the first message (a call must not wait for them). Never throws. */
+export async function preloadDetector(options: DetectOptions): Promise<void> {
+  if (options.candidates.length === 0) return;
+  await loadDetector(options.candidates).catch(() => undefined);
+}
+
 /**
  * The language a text is written in (ISO 639-1), or null when it cannot be
  * told with confidence: too short, an unreliable guess, or two languages too

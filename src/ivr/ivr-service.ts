@@ -14,7 +14,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
-import type { DetectOptions } from '../core/language.js';
+import { type DetectOptions, preloadDetector } from '../core/language.js';
 import type { Logger } from '../core/logger.js';
 import { type CallOutcome, type Metrics, noMetrics } from '../core/metrics.js';
 import type { ReverseLogonPort } from '../notify/reverse-logon-port.js';
@@ -68,6 +68,8 @@ export class IvrService {
     if (control) this.control = control;
     const c = this.callControl;
     this.stopping = false;
+    const { detect } = this.languageOptions;
+    if (detect) void preloadDetector(detect);
     this.detach ??= c.onCall((call) => {
       void this.handleInbound(call);
     });
