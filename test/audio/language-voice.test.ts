@@ -24,6 +24,7 @@ t.test('espeak-ng speaks each language with its own voice, cached apart', async 
   );
   t.equal(await fx.audio.speechUrl('Hola, buenos días.', { language: 'es' }), es, 'es and es-MX share the voice');
   t.equal(fx.calls(), 2, 'the second Spanish request is a cache hit');
+  await t.rejects(fx.audio.speechUrl('Hola', { language: 'x-private' }), { code: 'AUDIO_VOICE_UNKNOWN' });
   t.equal(
     fx.audio.speechId('Hola', { language: 'en' }),
     fx.audio.speechId('Hola'),
@@ -51,7 +52,7 @@ t.test('flite cannot speak Spanish: espeak-ng does, and the log says so once', a
   t.equal(soxi(file.path).rate, 8000, 'real telephony audio');
 });
 
-t.test('a voice configured for a language wins; a missing one is a coded error', async (t) => {
+t.test('a voice configured for a language wins', async (t) => {
   const dir = t.testdir({});
   const fx = audioFixture(join(dir, 'a'), {
     voices: {
@@ -69,12 +70,13 @@ t.test('a voice configured for a language wins; a missing one is a coded error',
         'german-slow': { engine: 'espeak-ng', voice: 'de', ratePercent: 80 },
       },
     },
-    { language: { voices: { de: 'german-slow', fr: 'nobody' } } },
+    { language: { voices: { de: 'german-slow' } } },
   );
   t.teardown(fx2.close);
   await fx2.audio.speechUrl('Guten Tag.', { language: 'de-AT' });
   t.match(fx2.engines['espeak-ng'].received.at(-1), { voice: 'de', ratePercent: 80 });
-  await t.rejects(fx2.audio.speechUrl('Bonjour.', { language: 'fr' }), { code: 'AUDIO_VOICE_UNKNOWN' });
+  await fx2.audio.speechUrl('Bonjour.', { language: 'fr' });
+  t.match(fx2.engines['espeak-ng'].received.at(-1), { voice: 'fr', ratePercent: 100 }, 'no voice for French: its own');
   await fx.audio.speechUrl('Guten Tag.', { language: 'de' });
   t.match(fx.engines['espeak-ng'].received.at(-1), { voice: 'de', ratePercent: 100 });
 });
@@ -92,4 +94,13 @@ t.test('Spanish prompts are served from their own catalogue', async (t) => {
   t.equal(fx.audio.textFor(url), 'Adiós.');
   t.equal(fx.audio.textFor(await fx.audio.promptUrl('goodbye', { language: 'en' })), 'Goodbye.');
   await t.rejects(fx.audio.promptUrl('goodbye', { language: 'it' }), { code: 'AUDIO_PROMPT_UNKNOWN' });
+});
+
+t.test('a language voice that names no voice is misuse, refused with a code', async (t) => {
+  const { LanguageVoices } = await import('../../src/audio/language-voice.js');
+  const { silentLogger } = await import('../../src/core/logger.js');
+  const voices = new LanguageVoices({ voices: {} }, { fr: 'nobody' }, silentLogger());
+  const base = { engine: 'espeak-ng' as const, voice: 'en-us', ratePercent: 100 };
+  t.throws(() => voices.resolve(base, 'fr'), { code: 'AUDIO_VOICE_UNKNOWN' });
+  t.equal(voices.resolve(base, undefined), base);
 });
