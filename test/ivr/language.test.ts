@@ -3,7 +3,8 @@
  * Spanish-speaking caller hears the Spanish catalogue, with counts and times
  * in Spanish forms, the envelope in Spanish, and a message body written in
  * English read in English (the voice follows the body's language); a body
- * too short to tell is read in the caller's language.
+ * too short to tell is read in the caller's language. A caller from an
+ * unknown phone hears the community's default language.
  */
 import t from 'tap';
 import type { VirtualCaller } from '../../src/sim/index.js';
@@ -33,7 +34,8 @@ async function heard(caller: VirtualCaller, audio: TextSource, pattern: RegExp, 
 }
 
 t.test('a Spanish-speaking caller hears Spanish prompts; an English message is read in English', async (t) => {
-  const { url, sim, audio, platform } = await ivrOnSimulator(t);
+  // The community's default is French: Bob chose Spanish; a caller from an unknown phone hears French.
+  const { url, sim, audio, platform } = await ivrOnSimulator(t, { language: { default: 'fr' } });
   await platform.services.accounts.setLanguage('bob', 'es');
   const alice = await ApiClient.login(url, 'alice');
   const created = await alice.call('POST', '/api/v1/sessions', { invitees: ['bob'] });
@@ -64,10 +66,7 @@ t.test('a Spanish-speaking caller hears Spanish prompts; an English message is r
   await caller.pressKeys('9');
   await heard(caller, audio, /^Adiós\.$/, at);
   t.equal((await caller.ended).by, 'app', 'the IVR hung up after saying goodbye');
-});
 
-t.test('a caller from an unknown phone hears the default language; an English user stays in English', async (t) => {
-  const { sim, audio } = await ivrOnSimulator(t, { language: { default: 'fr' } });
   const stranger = sim.placeCall({ from: '+15559999', to: '100' });
   const welcome = await heard(stranger, audio, /^Bienvenue sur la messagerie par téléphone\.$/);
   await heard(stranger, audio, /^Composez votre numéro de compte/, welcome.next);
