@@ -107,16 +107,16 @@ export class ReverseLogon implements ReverseLogonPort {
 
   private async converse(ctx: CallContext, req: ReverseLogonRequest): Promise<ReverseLogonOutcome> {
     ctx.state = 'reverse-logon';
-    const say_ = ctx.phrases;
+    const words = ctx.phrases;
     const intro: Prompt[] = [
-      { text: say_.wantsToChat(req.senderSpokenName) },
+      { text: words.wantsToChat(req.senderSpokenName) },
       ...(await Promise.all(
         req.messages.map(async (m): Promise<Prompt> => {
           if (m.audioUrl) return { url: m.audioUrl };
           const language = await ctx.bodyLanguage(m.text);
           return {
             text: m.text,
-            otherwise: say_.cannotBeRead(req.senderSpokenName),
+            otherwise: words.cannotBeRead(req.senderSpokenName),
             ...(language ? { language } : {}),
           };
         }),
