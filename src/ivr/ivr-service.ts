@@ -244,7 +244,8 @@ export class IvrService {
     if (message.kind !== 'voice' && message.text) {
       const own = await bodyLanguage(message.text, language, detect);
       if (audio.speakable?.(message.text) === false) texts.push({ text: say.cannotBeRead(from), language });
-      else if (own) texts.push({ text: message.text, language: own }, { text: say.someoneSays(from, ' '), language });
+      else if (own)
+        texts.push({ text: message.text, language: own }, { text: say.someoneSays(from, ' ').trim(), language });
       else texts.push({ text: message.text, language }, { text: say.someoneSays(from, message.text), language });
     }
     const voice = config.ivr.voice;

@@ -63,6 +63,21 @@ t.test('a Spanish-speaking caller hears Spanish prompts; an English message is r
   await caller.pressKeys('6');
   at = (await heard(caller, audio, /^No hay más mensajes nuevos\.$/, short.next)).next;
   at = (await heard(caller, audio, /^Menú principal\. Pulse 1 para oír sus mensajes/, at)).next;
+
+  // Live chat: "Alice dice:" in Spanish, then her English words in English, as they arrive.
+  await caller.pressKeys('4');
+  at = (await heard(caller, audio, /^Para Alice, pulse 1\.$/, at)).next;
+  await caller.pressKeys('1');
+  at = (await heard(caller, audio, /^Está en una conversación con Alice\.$/, at)).next;
+  at = (await heard(caller, audio, /^Los mensajes se leerán a medida que lleguen/, at)).next;
+  const live = 'The train is running twenty minutes late this evening.';
+  await alice.call('POST', `/api/v1/sessions/${sessionId}/messages`, { text: live });
+  at = (await heard(caller, audio, /^Alice dice:$/, at)).next;
+  const liveBody = await heard(caller, audio, /^The train is running/, at);
+  t.equal(liveBody.id, audio.speechId(live, { language: 'en' }), 'read in English in the live chat too');
+  await caller.pressKeys('*');
+  at = (await heard(caller, audio, /^Ha salido de la conversación\.$/, liveBody.next)).next;
+  at = (await heard(caller, audio, /^Menú principal\./, at)).next;
   await caller.pressKeys('9');
   await heard(caller, audio, /^Adiós\.$/, at);
   t.equal((await caller.ended).by, 'app', 'the IVR hung up after saying goodbye');

@@ -92,7 +92,10 @@ async function spoken(ctx: CallContext, m: IvrMessage): Promise<Prompt[]> {
   const text = m.text ?? '';
   const language = await ctx.bodyLanguage(text);
   if (language)
-    return [{ text: say.someoneSays(m.fromName, ' ') }, { text, otherwise: say.cannotBeRead(m.fromName), language }];
+    return [
+      { text: say.someoneSays(m.fromName, ' ').trim() },
+      { text, otherwise: say.cannotBeRead(m.fromName), language },
+    ];
   return [{ text: say.someoneSays(m.fromName, text), userText: text, otherwise: say.cannotBeRead(m.fromName) }];
 }
 
