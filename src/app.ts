@@ -5,7 +5,7 @@
  * directory, exactly as `make run` starts it.
  */
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
 import { AudioService } from './audio/audio-service.js';
 import { audioPlugin } from './audio/routes.js';
@@ -18,6 +18,7 @@ import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
 import { IvrService } from './ivr/ivr-service.js';
+import type { IvrResumePort, IvrResumeStore } from './ivr/ports.js';
 import { CATALOGUES as IVR_CATALOGUES, PROMPTS as IVR_PROMPTS } from './ivr/prompts.js';
 import { SmtpSender } from './notify/mailer.js';
 import { Notifier } from './notify/notifier.js';
@@ -31,13 +32,8 @@ import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
 import { buildPresence } from './presence/build.js';
 import { connectParts, lineStateFor, senderNoticeFor } from './wiring.js';
 import type { PresenceService } from './presence/presence-service.js';
-import { AccountsRepo } from './store/accounts-repo.js';
-import { IvrResumeRepo } from './store/ivr-resume-repo.js';
-import { NotifyRepo } from './store/notify-repo.js';
-import { ReplyLinkRepo } from './store/reply-link-repo.js';
-import { SmsReplyRepo } from './store/sms-reply-repo.js';
 import type { Simulator } from './sim/index.js';
-import { type Db, isWritable, openStore, schemaVersion } from './store/db.js';
+import { openSqliteStore, type Store, sqlitePath } from './store/index.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
 import { Telephony } from './telephony/telephony.js';
 import { opsPlugin } from './web/ops.js';
@@ -45,6 +41,15 @@ import { createWebServer, type WebServer } from './web/server.js';
 import { mountWeb, type WebMount } from './web/web-app.js';
 
 export const VERSION = '0.1.0';
+
+/** The IVR's resume port over the store: a position is good for `lifetimeMs`. */
+function resumeFor(store: IvrResumeStore, lifetimeMs: number): IvrResumePort {
+  return {
+    remember: (userId, position, now) => store.remember(userId, position, now, now + lifetimeMs),
+    recall: (userId, now) => store.recall(userId, now),
+    forget: (userId) => store.forget(userId),
+  };
+}
 
 export interface PlatformDeps {
   config: Config;
@@ -58,6 +63,11 @@ export interface PlatformDeps {
   audio?: AudioAttachmentPort;
   /** Where the parts report their figures; default: nowhere (the Platform keeps Prometheus metrics). */
   metrics?: Metrics;
+  /**
+   * The store, opened and migrated (`openStore`); the platform closes it when
+   * it stops. Default: the embedded SQLite file in the data directory.
+   */
+  store?: Store;
 }
 
 /** The services a running platform exposes (to tests, the CLI and each other). */
@@ -66,7 +76,8 @@ export interface Services {
   log: Logger;
   clock: Clock;
   metrics: Metrics;
-  db: Db;
+  /** Every storage port, on the configured backend. */
+  store: Store;
   accounts: AccountService;
   audio: AudioService;
   notifier: Notifier;
@@ -87,9 +98,8 @@ export interface Services {
   smsReceiver: SmppReceiver;
 }
 
-export function dbPath(config: Config): string {
-  return join(resolve(config.dataDir), 'phoneim.sqlite');
-}
+/** The embedded SQLite file of a configuration. */
+export const dbPath = (config: Config): string => sqlitePath(config);
 
 /** The store and the services over it, without any listener: what the admin CLI uses. */
 export function buildServices(deps: PlatformDeps): Services {
@@ -97,9 +107,15 @@ export function buildServices(deps: PlatformDeps): Services {
   const clock = deps.clock ?? new SystemClock();
   const metrics = deps.metrics ?? noMetrics;
   mkdirSync(resolve(config.dataDir), { recursive: true });
-  const db = openStore(dbPath(config));
+  const store =
+    deps.store ??
+    openSqliteStore({
+      path: dbPath(config),
+      nodeId: config.presence.nodeId,
+      onError: (e) => log.error({ err: e, part: 'store' }, 'the store failed in the background'),
+    });
   const accounts = new AccountService({
-    repo: new AccountsRepo(db),
+    repo: store.accounts,
     clock,
     config,
     log: log.child({ part: 'accounts' }),
@@ -107,7 +123,7 @@ export function buildServices(deps: PlatformDeps): Services {
   });
   const audio = new AudioService({
     config,
-    db,
+    store: store.audio,
     clock,
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
@@ -123,13 +139,13 @@ export function buildServices(deps: PlatformDeps): Services {
       return null;
     }
   };
-  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log, audioUrl, metrics });
+  const presence = buildPresence({ config, store, accounts, clock, log, audioUrl, metrics });
   const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
   const ivr = new IvrService({
     control: telephony.callControl,
     audio: audioForIvr(audio),
     presence: presenceForIvr(presence, accounts),
-    resume: new IvrResumeRepo(db, config.presence.sessionObjectIdleSeconds * 1000),
+    resume: resumeFor(store.ivrResume, config.presence.sessionObjectIdleSeconds * 1000),
     accounts,
     clock,
     config,
@@ -140,19 +156,19 @@ export function buildServices(deps: PlatformDeps): Services {
   const email = new SmtpSender(config.notify.smtp);
   const notifyLog = log.child({ part: 'notify' });
   const smsReplies: SmsReplies = new SmsReplies({
-    store: new SmsReplyRepo(db),
+    store: store.smsReplies,
     clock,
     log: notifyLog,
     config: config.notify.smsReplies,
     defaultLanguage: config.language.default,
     post: async (userId, sessionId, text) => {
       // Answering an invitation is accepting it (as on the phone).
-      if (presence.members(sessionId).find((m) => m.userId === userId)?.state === 'invited')
-        presence.accept(sessionId, userId);
-      return presence.postMessage({ sessionId, fromUserId: userId, text });
+      if ((await presence.members(sessionId)).find((m) => m.userId === userId)?.state === 'invited')
+        await presence.accept(sessionId, userId);
+      return await presence.postMessage({ sessionId, fromUserId: userId, text });
     },
-    answered: (alertId) => {
-      notifier.answered(alertId, 'SMS');
+    answered: async (alertId) => {
+      await notifier.answered(alertId, 'SMS');
     },
     languageOf: async (userId) => (await accounts.userById(userId))?.language,
     send: (to, text) => sendSmppMessage(config.notify.smpp, to, text),
@@ -165,7 +181,7 @@ export function buildServices(deps: PlatformDeps): Services {
     notifyLog,
   );
   const notifier = new Notifier({
-    repo: new NotifyRepo(db),
+    repo: store.notify,
     accounts,
     clock,
     config,
@@ -187,7 +203,7 @@ export function buildServices(deps: PlatformDeps): Services {
     log,
     clock,
     metrics,
-    db,
+    store,
     accounts,
     audio,
     notifier,
@@ -230,7 +246,7 @@ export class Platform {
     this.metrics = metrics;
     this.services = buildServices({ ...deps, metrics, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
     this.startedAt = this.services.clock.now();
-    const { config, log, db, telephony } = this.services;
+    const { config, log, store, telephony } = this.services;
     this.http = createWebServer({
       log: log.child({ part: 'web' }),
       bodyLimitBytes: config.http.bodyLimitBytes,
@@ -241,15 +257,15 @@ export class Platform {
     const usesAmi = config.telephony.ari.url === undefined || config.telephony.ami.host !== undefined;
     this.http.register(
       opsPlugin({
-        health: () => ({
-          status: 'ok',
+        health: async () => ({
+          status: 'ok' as const,
           version: VERSION,
           node: config.presence.nodeId,
-          schema: schemaVersion(db),
+          schema: await store.status.schemaVersion(),
           uptimeSeconds: Math.round((this.services.clock.now() - this.startedAt) / 1000),
         }),
-        readiness: () => ({
-          database: isWritable(db),
+        readiness: async () => ({
+          database: await store.status.isWritable(),
           ari: telephony.callControl.isConnected,
           ...(usesAmi ? { ami: telephony.deviceStates.isLoggedIn } : {}),
         }),
@@ -258,7 +274,7 @@ export class Platform {
       }),
     );
     this.http.register(audioPlugin(this.services.audio));
-    this.web = mountWeb(this.http, this.services, new ReplyLinkRepo(this.services.db));
+    this.web = mountWeb(this.http, this.services, store.replyLinks);
     metrics.observe({
       callsActive: () => this.services.ivr.activeCalls,
       webSockets: () => this.web.ws.clients,
@@ -291,6 +307,7 @@ export class Platform {
     if (this.services.sim)
       this.services.sim.captions = (uri) => this.services.audio.textFor(uri.replace(/^sound:/, ''));
     await this.services.accounts.warmUp();
+    await this.services.audio.ready();
     await this.http.listen({ host: config.http.host, port: config.http.port }).catch((e: unknown) => {
       throw portError(e, 'http.port');
     });
@@ -298,9 +315,9 @@ export class Platform {
     const url = publicUrl(config, port);
     this.boundUrl = url;
     notifier.setBaseUrl(url);
-    presence.start();
-    presence.objects.start(url);
-    this.disconnect = connectParts({
+    await presence.start();
+    await presence.objects.start(url);
+    this.disconnect = await connectParts({
       ...this.services,
       log: log.child({ part: 'wiring' }),
       prerender: (message, recipientId) => ivr.prerender(message, recipientId),
@@ -313,7 +330,7 @@ export class Platform {
     ivr.start();
     if (config.demo) await seedDemo(this.services, this.sim);
     await telephony.startCalls();
-    notifier.start();
+    await notifier.start();
     // Replies to pages sent before a restart still come back: bind while their codes live.
     if (config.notify.smsReplies.enabled && (await this.services.smsReplies.hasLiveCodes()))
       this.services.smsReceiver.ensure();
@@ -337,7 +354,7 @@ export class Platform {
       await this.services.smsReceiver.stop();
       await this.services.telephony.stop();
       await this.services.audio.close();
-      this.services.db.close();
+      await this.services.store.close();
       this.services.log.info('platform stopped');
     })();
     return this.stopping;

@@ -26,7 +26,7 @@ export function registerPrompts(program: Command, ctx: CliContext): void {
     .command('list')
     .description('list the prompts the IVR says, and their text')
     .option('--language <tag>', 'the catalogue of this language (en, es, fr, de)', 'en')
-    .action((o: { language: string }) => {
+    .action(async (o: { language: string }) => {
       const texts = promptsOf(checkLanguage(o.language));
       const rows = PROMPT_IDS.map((id) => ({ id, text: texts[id] }));
       ctx.table(rows, ['id', 'text']);

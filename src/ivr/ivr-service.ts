@@ -11,6 +11,7 @@
  * - A fault in a flow is logged; the caller hears an apology, not silence.
  */
 import type { AccountService } from '../accounts/account-service.js';
+import type { User } from '../accounts/types.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
@@ -229,9 +230,16 @@ export class IvrService {
     recipientId: number,
   ): Promise<void> {
     const { accounts, audio, clock, config } = this.deps;
-    const user = await accounts.userById(recipientId);
+    let user: User | null;
+    let from: string;
+    try {
+      user = await accounts.userById(recipientId);
+      from = (await accounts.userById(message.fromUserId))?.spokenName ?? 'someone';
+    } catch (e) {
+      this.deps.log.warn({ err: e }, 'prerender skipped: the users could not be read');
+      return;
+    }
     if (!user) return;
-    const from = (await accounts.userById(message.fromUserId))?.spokenName ?? 'someone';
     const { defaultLanguage, detect } = this.languageOptions;
     const language = user.language ?? defaultLanguage ?? 'en';
     const say = phrases(language);

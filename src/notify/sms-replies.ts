@@ -24,7 +24,7 @@ import type { Logger } from '../core/logger.js';
 import { bodyText } from './compose.js';
 import { notices } from './notices.js';
 import type { DeliveryResult } from './ports.js';
-import type { SmsReplyStore } from './sms-reply-store.js';
+import type { SmsReplyStore } from './ports.js';
 
 const HOUR_MS = 3600_000;
 const MAX_TRACKED_SENDERS = 10_000;

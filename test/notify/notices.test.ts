@@ -74,9 +74,9 @@ t.test("a Spanish-speaking recipient's page and email are in Spanish", async (t)
   const { accounts } = platform.services;
   const alice = await accounts.createUser({ username: 'alice', displayName: 'Alice', password: 'correct horse' });
   const bob = await accounts.createUser({ username: 'bob', displayName: 'Bob', password: 'correct horse' });
-  befriend(platform, [alice.id, bob.id]);
-  accounts.addDevice('bob', { kind: 'pager', address: '+15550104444', protocol: 'smpp' });
-  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  await befriend(platform, [alice.id, bob.id]);
+  await accounts.addDevice('bob', { kind: 'pager', address: '+15550104444', protocol: 'smpp' });
+  await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
 
   const bobApi = await ApiClient.login(url, 'bob');
   const bad = await bobApi.call('PUT', '/api/v1/me/language', { language: 'tlh' });

@@ -110,7 +110,7 @@ t.test('after a restart, live codes make the receiver bind at start-up', async (
   const bob = await accounts.createUser({ username: 'bob', displayName: 'Bob' });
   t.equal(await smsReplies.hasLiveCodes(), false);
   t.equal(centre.connections, 0, 'no bind while there is no code');
-  const { alertId } = notifier.messageUnreachable({
+  const { alertId } = await notifier.messageUnreachable({
     recipientId: bob.id,
     message: {
       id: 'm1',

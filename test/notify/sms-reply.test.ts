@@ -35,9 +35,9 @@ t.test(
     const { accounts, notifier, presence } = platform.services;
     const alice = await accounts.createUser({ username: 'alice', displayName: 'Alice', password: 'correct horse' });
     const bob = await accounts.createUser({ username: 'bob', displayName: 'Bob', password: 'correct horse' });
-    befriend(platform, [alice.id, bob.id]);
-    accounts.addDevice('bob', { kind: 'pager', address: BOB_MOBILE, protocol: 'smpp' });
-    accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+    await befriend(platform, [alice.id, bob.id]);
+    await accounts.addDevice('bob', { kind: 'pager', address: BOB_MOBILE, protocol: 'smpp' });
+    await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
 
     const api = await ApiClient.login(url, 'alice');
     const ws = await WsClient.connect(url, api.token);
@@ -54,7 +54,7 @@ t.test(
     const code = /Reply (\d{4}) \+ your text to answer Alice\.$/.exec(page.text)?.[1] as string;
     t.ok(code, `the page invites a reply with a code: ${page.text}`);
     t.ok(page.text.length <= 160, 'one SMS');
-    const alertId = notifier.list({ user: 'bob' })[0]?.id as string;
+    const alertId = (await notifier.list({ user: 'bob' }))[0]?.id as string;
     await eventually(() => {
       if (centre.receivers !== 1) throw new Error('the receiver is not bound yet');
     });
@@ -83,7 +83,7 @@ t.test(
       ['Are you free at 3?'],
       'nothing was posted',
     );
-    t.equal(notifier.show(alertId).state, 'running', 'the ladder goes on');
+    t.equal((await notifier.show(alertId)).state, 'running', 'the ladder goes on');
 
     // The right code from Bob's number: a message from Bob in the session; the ladder stops.
     await centre.deliver(BOB_MOBILE, `${code} Yes, see you at 3`);
@@ -91,15 +91,19 @@ t.test(
       (f) => f.type === 'message' && (f.message as { text?: string }).text === 'Yes, see you at 3',
     );
     t.match(frame.message, { fromUserId: bob.id, sessionId });
-    await eventually(() => {
-      if (notifier.show(alertId).state !== 'cancelled') throw new Error('still running');
+    await eventually(async () => {
+      if ((await notifier.show(alertId)).state !== 'cancelled') throw new Error('still running');
     });
-    t.match(notifier.show(alertId), { reason: 'answered by SMS' });
-    t.match(notifier.show(alertId).steps, [
+    t.match(await notifier.show(alertId), { reason: 'answered by SMS' });
+    t.match((await notifier.show(alertId)).steps, [
       { channel: 'page', state: 'delivered' },
       { channel: 'email', state: 'cancelled' },
     ]);
-    t.equal(presence.members(sessionId).find((m) => m.userId === bob.id)?.state, 'joined', 'answering accepted');
+    t.equal(
+      (await presence.members(sessionId)).find((m) => m.userId === bob.id)?.state,
+      'joined',
+      'answering accepted',
+    );
 
     // The same code again: used.
     await centre.deliver(BOB_MOBILE, `${code} and again`);
@@ -115,8 +119,8 @@ t.test(
       if (!c) throw new Error('no second page yet');
       return c;
     });
-    const secondAlert = notifier.list({ user: 'bob', state: 'running' })[0]?.id as string;
-    notifier.cancel(secondAlert);
+    const secondAlert = (await notifier.list({ user: 'bob', state: 'running' }))[0]?.id as string;
+    await notifier.cancel(secondAlert);
     await centre.deliver(BOB_MOBILE, `${second} ok`);
     await eventually(() => {
       if (politeTo(BOB_MOBILE) !== 5) throw new Error('no polite answer to the stale code yet');
@@ -162,7 +166,7 @@ t.test('replies from one number are rate-limited; bad input changes nothing', as
   const { accounts, notifier } = platform.services;
   const alice = await accounts.createUser({ username: 'alice', displayName: 'Alice' });
   const bob = await accounts.createUser({ username: 'bob', displayName: 'Bob' });
-  const { alertId } = notifier.messageUnreachable({
+  const { alertId } = await notifier.messageUnreachable({
     recipientId: bob.id,
     message: {
       id: 'm1',
@@ -185,5 +189,5 @@ t.test('replies from one number are rate-limited; bad input changes nothing', as
     status: 'refused',
     reason: 'the session did not take the message',
   });
-  t.not(notifier.show(alertId).state, 'cancelled', 'the ladder was not stopped');
+  t.not((await notifier.show(alertId)).state, 'cancelled', 'the ladder was not stopped');
 });

@@ -1,4 +1,5 @@
-import type { NewSmsReplyCode, SmsReplyCode, SmsReplyStore } from '../notify/sms-reply-store.js';
+/** SMS reply codes (notify's SmsReplyStore) on SQLite (migration 049). */
+import type { NewSmsReplyCode, SmsReplyCode } from '../../notify/ports.js';
 import type { Db } from './db.js';
 
 interface Row {
@@ -34,8 +35,8 @@ const SELECT = `SELECT c.id, c.code, c.phone, c.alert_id, c.user_id, c.session_i
   FROM notify_sms_codes c JOIN notify_alerts a ON a.id = c.alert_id`;
 const LIVE = "c.used_at IS NULL AND c.expires_at > ? AND a.state <> 'cancelled'";
 
-/** SMS reply codes in SQLite (migration 049). */
-export class SmsReplyRepo implements SmsReplyStore {
+/** Synchronous; offered as SmsReplyStore through `promised` (index.ts). markUsed is one conditional UPDATE. */
+export class SqliteSmsReplies {
   constructor(private readonly db: Db) {}
 
   isLive(code: string, now: number): boolean {
