@@ -288,7 +288,7 @@ t.test('live chat by speed dial: messages read as they arrive, in order, never o
   await call.hears(/^You are in a chat with Alice\.$/);
   await call.hears(/^Messages will be read as they arrive/);
   const session = `s-${bob.id}-${alice.id}`;
-  t.same(resume.recall(bob.id, Date.now()), { sessionId: session }, 'the position is remembered');
+  t.same(await resume.recall(bob.id, Date.now()), { sessionId: session }, 'the position is remembered');
   call.playMs = 40;
   presence.send(session, alice.id, 'first');
   presence.send(session, alice.id, 'second');
@@ -310,7 +310,7 @@ t.test('live chat by speed dial: messages read as they arrive, in order, never o
   await call.hears(/^Alice says: sent while Bob records$/, 3000);
   call.press('*');
   await call.hears(/^You left the chat\.$/);
-  t.equal(resume.recall(bob.id, Date.now()), null, 'leaving forgets the position');
+  t.equal(await resume.recall(bob.id, Date.now()), null, 'leaving forgets the position');
   await call.hears(/^Main menu\./);
   call.remoteHangup();
   await idle();
