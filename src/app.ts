@@ -19,10 +19,13 @@ import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
 import { IvrService } from './ivr/ivr-service.js';
 import type { IvrResumePort, IvrResumeStore } from './ivr/ports.js';
-import { PROMPTS as IVR_PROMPTS } from './ivr/prompts.js';
+import { CATALOGUES as IVR_CATALOGUES, PROMPTS as IVR_PROMPTS } from './ivr/prompts.js';
 import { SmtpSender } from './notify/mailer.js';
 import { Notifier } from './notify/notifier.js';
 import { PagerGateway } from './notify/pager.js';
+import { sendSmppMessage } from './notify/smpp-client.js';
+import { SmppReceiver } from './notify/smpp-receiver.js';
+import { SmsReplies } from './notify/sms-replies.js';
 import type { AudioAttachmentPort, SenderNoticePort } from './notify/ports.js';
 import { replyLinkSecret } from './notify/reply-link.js';
 import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
@@ -90,6 +93,9 @@ export interface Services {
   ivr: IvrService;
   /** The reverse log-on call (the IVR); answers 'failed' while telephony is not up. */
   reverseLogon: ReverseLogonPort;
+  /** Alerts answered by SMS: reply codes in SMPP pages, and the receiver of the replies. */
+  smsReplies: SmsReplies;
+  smsReceiver: SmppReceiver;
 }
 
 /** The embedded SQLite file of a configuration. */
@@ -123,6 +129,7 @@ export function buildServices(deps: PlatformDeps): Services {
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
     metrics,
     prompts: IVR_PROMPTS,
+    promptCatalogues: Object.fromEntries(Object.entries(IVR_CATALOGUES).map(([lang, c]) => [lang, c.prompts])),
   });
   // Voice messages keep their audio id; a URL is signed each time one is read (signed URLs expire).
   const audioUrl = (audioId: string): string | null => {
@@ -147,6 +154,32 @@ export function buildServices(deps: PlatformDeps): Services {
     metrics,
   });
   const email = new SmtpSender(config.notify.smtp);
+  const notifyLog = log.child({ part: 'notify' });
+  const smsReplies: SmsReplies = new SmsReplies({
+    store: store.smsReplies,
+    clock,
+    log: notifyLog,
+    config: config.notify.smsReplies,
+    defaultLanguage: config.language.default,
+    post: async (userId, sessionId, text) => {
+      // Answering an invitation is accepting it (as on the phone).
+      if ((await presence.members(sessionId)).find((m) => m.userId === userId)?.state === 'invited')
+        await presence.accept(sessionId, userId);
+      return await presence.postMessage({ sessionId, fromUserId: userId, text });
+    },
+    answered: async (alertId) => {
+      await notifier.answered(alertId, 'SMS');
+    },
+    languageOf: async (userId) => (await accounts.userById(userId))?.language,
+    send: (to, text) => sendSmppMessage(config.notify.smpp, to, text),
+    onIssued: () => smsReceiver.ensure(),
+  });
+  const smsReceiver = new SmppReceiver(
+    config.notify.smpp,
+    config.notify.smsReplies.rebindInitialMs,
+    (sms) => smsReplies.receive(sms),
+    notifyLog,
+  );
   const notifier = new Notifier({
     repo: store.notify,
     accounts,
@@ -163,6 +196,7 @@ export function buildServices(deps: PlatformDeps): Services {
     onDelivered: (e) => presence.markNotified(e.recipientId, e.messageIds),
     baseUrl: publicUrl(config),
     metrics,
+    smsReplies,
   });
   return {
     config,
@@ -180,6 +214,8 @@ export function buildServices(deps: PlatformDeps): Services {
     sim: undefined,
     ivr,
     reverseLogon: deps.reverseLogon ?? ivr.reverseLogon,
+    smsReplies,
+    smsReceiver,
   };
 }
 
@@ -295,6 +331,9 @@ export class Platform {
     if (config.demo) await seedDemo(this.services, this.sim);
     await telephony.startCalls();
     await notifier.start();
+    // Replies to pages sent before a restart still come back: bind while their codes live.
+    if (config.notify.smsReplies.enabled && (await this.services.smsReplies.hasLiveCodes()))
+      this.services.smsReceiver.ensure();
     this.ready = true;
     log.info({ url, dataDir: resolve(config.dataDir) }, 'platform started');
     return url;
@@ -312,6 +351,7 @@ export class Platform {
       await this.services.presence.stop();
       await this.http.close();
       await this.services.notifier.stop();
+      await this.services.smsReceiver.stop();
       await this.services.telephony.stop();
       await this.services.audio.close();
       await this.services.store.close();

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { PROMPTS } from '../../src/ivr/prompts.js';
-
-/** The IVR's own catalogue: what a caller hears. */
-const PROMPT_IDS = Object.keys(PROMPTS) as (keyof typeof PROMPTS)[];
+import { checkLanguage } from '../../src/core/language.js';
+import { PROMPT_IDS, promptsOf } from '../../src/ivr/prompts.js';
 import type { CliContext } from './cli-kit.js';
 
 const BAR_WIDTH = 30;
@@ -14,35 +12,49 @@ export function progressBar(done: number, total: number, label: string): string 
   return `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${count} ${label}`;
 }
 
+/** The catalogue language asked for: its primary subtag, or none for English (the default catalogue). */
+function languageOption(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const lang = (checkLanguage(value).split('-')[0] as string).toLowerCase();
+  return lang === 'en' ? undefined : lang;
+}
+
 export function registerPrompts(program: Command, ctx: CliContext): void {
-  const prompts = program.command('prompts').description('the IVR prompt catalogue');
+  const prompts = program.command('prompts').description('the IVR prompt catalogue (en, es, fr, de)');
 
   prompts
     .command('list')
     .description('list the prompts the IVR says, and their text')
-    .action(async () => {
-      const rows = PROMPT_IDS.map((id) => ({ id, text: PROMPTS[id] }));
+    .option('--language <tag>', 'the catalogue of this language (en, es, fr, de)', 'en')
+    .action(async (o: { language: string }) => {
+      const texts = promptsOf(checkLanguage(o.language));
+      const rows = PROMPT_IDS.map((id) => ({ id, text: texts[id] }));
       ctx.table(rows, ['id', 'text']);
     });
 
   prompts
     .command('render')
     .description('render every prompt (8 kHz WAV) into the sounds folder, reusing what is already rendered')
-    .action(async () => {
+    .option('--language <tag>', 'render this language (es, fr, de go into <soundsDir>/<lang>/)')
+    .action(async (o: { language?: string }) => {
+      const language = languageOption(o.language);
       const quiet = ctx.options.json === true;
       let width = 0;
-      const { synthesized } = await ctx.svc.audio.renderPrompts((p) => {
-        if (quiet) return;
-        const line = progressBar(p.done, p.total, p.id);
-        width = Math.max(width, line.length);
-        ctx.io.out(`\r${line.padEnd(width)}`);
-      });
+      const { synthesized, dir, total } = await ctx.svc.audio.renderPrompts(
+        (p) => {
+          if (quiet) return;
+          const line = progressBar(p.done, p.total, p.id);
+          width = Math.max(width, line.length);
+          ctx.io.out(`\r${line.padEnd(width)}`);
+        },
+        language ? { language } : {},
+      );
       if (!quiet) ctx.io.out('\n');
-      const dir = ctx.svc.config.audio.soundsDir;
-      ctx.done(`rendered ${PROMPT_IDS.length} prompts into ${dir} (${synthesized} synthesised)`, {
-        prompts: PROMPT_IDS.length,
+      ctx.done(`rendered ${total} prompts into ${dir} (${synthesized} synthesised)`, {
+        prompts: total,
         synthesized,
         soundsDir: dir,
+        language: language ?? 'en',
       });
     });
 }

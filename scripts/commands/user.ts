@@ -10,6 +10,7 @@ const row = (u: User) => ({
   name: u.displayName,
   spoken: u.spokenName,
   tz: u.timeZone,
+  ...(u.language ? { language: u.language } : {}),
 });
 
 export function registerUser(program: Command, ctx: CliContext): void {
@@ -102,6 +103,21 @@ export function registerUser(program: Command, ctx: CliContext): void {
         user: ref,
         password: 'set',
         endedSessions: ended,
+      });
+    });
+
+  user
+    .command('set-language <user> <language>')
+    .description(
+      'the language (BCP 47: en, es, fr-CA, de, ...) the user is spoken and written to in; "default" clears it',
+    )
+    .action(async (ref: string, language: string) => {
+      const u = await ctx.svc.accounts.setLanguage(ref, language === 'default' ? null : language);
+      const effective = u.language ?? ctx.svc.config.language.default;
+      ctx.done(`${u.username} now hears and reads ${effective}${u.language ? '' : ' (the default)'}`, {
+        user: u.username,
+        language: u.language ?? null,
+        effective,
       });
     });
 

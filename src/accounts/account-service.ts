@@ -25,6 +25,7 @@ import { randomInt } from 'node:crypto';
 import type { Config } from '../core/config.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
+import { checkLanguage } from '../core/language.js';
 import type { Logger } from '../core/logger.js';
 import { type LogonChannel, type Metrics, noMetrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
@@ -244,6 +245,18 @@ export class AccountService {
       update.spokenName = checkText(fields.spokenName, { field: 'spoken name', maxChars: 100 });
     if (fields.timeZone !== undefined) update.timeZone = checkTimeZone(fields.timeZone);
     await this.repo.updateUser(user.id, update);
+    return await this.getUser(user.id);
+  }
+
+  /**
+   * Sets the language the platform speaks and writes to the user in (BCP 47,
+   * one with a catalogue), or clears it with null: the community's default.
+   */
+  async setLanguage(ref: string | number, language: string | null): Promise<User> {
+    const user = await this.getUser(ref);
+    const tag = language === null ? null : checkLanguage(language);
+    await this.repo.setLanguage(user.id, tag);
+    this.log.info({ user: user.username, language: tag }, 'language set');
     return await this.getUser(user.id);
   }
 

@@ -81,6 +81,8 @@ export interface AccountStore {
   deleteUser(id: number): Promise<boolean>;
   /** Sets the fields given; an unknown id changes nothing. */
   updateUser(id: number, fields: UserPatch): Promise<void>;
+  /** Sets (or, with null, clears: the community's default) a user's language; false when the user is absent. */
+  setLanguage(id: number, language: string | null): Promise<boolean>;
 
   // ---- credentials --------------------------------------------------------------
 

@@ -8,6 +8,8 @@ export interface User {
   spokenName: string;
   /** IANA time zone, for envelopes and quiet hours. */
   timeZone: string;
+  /** BCP 47 language the platform speaks and writes to this user in; absent: the community's default. */
+  language?: string;
   createdAt: number;
 }
 

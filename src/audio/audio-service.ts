@@ -34,6 +34,7 @@ import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { type Metrics, noMetrics } from '../core/metrics.js';
 import { createEngines, type EngineName, type SpeechEngine } from './engines.js';
+import { LanguageVoices } from './language-voice.js';
 import type { AudioStore } from './ports.js';
 import { speechText } from './speech-text.js';
 import { compress, decodeRecording } from './transcode.js';
@@ -64,6 +65,8 @@ export interface AudioServiceDeps {
    * handed in by the composition root. Default: none.
    */
   prompts?: Readonly<Record<string, string>>;
+  /** The same catalogue in other languages (primary subtag -> id -> text): `promptUrl` and `renderPrompts` take a language. */
+  promptCatalogues?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 type PromptId = string;
@@ -71,6 +74,8 @@ type PromptId = string;
 export interface SpeechOptions {
   /** A voice name from audio.voices; default audio.defaultVoice. */
   voice?: string;
+  /** The language (BCP 47) the text is in: the voice follows it (language-voice.ts). */
+  language?: string;
 }
 
 type Kind = 'speech' | 'prompt' | 'recording';
@@ -144,6 +149,8 @@ export class AudioService {
   private readonly log: Logger;
   private readonly baseUrl: () => string;
   private readonly prompts: Readonly<Record<string, string>>;
+  private readonly promptCatalogues: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  private readonly languageVoices: LanguageVoices;
   private readonly engines: Record<EngineName, SpeechEngine>;
   private readonly signer: UrlSigner;
   private readonly entries = new Map<string, Entry>();
@@ -165,6 +172,8 @@ export class AudioService {
     this.baseUrl = deps.baseUrl;
     this.metrics = deps.metrics ?? noMetrics;
     this.prompts = deps.prompts ?? {};
+    this.promptCatalogues = deps.promptCatalogues ?? {};
+    this.languageVoices = new LanguageVoices(this.config, deps.config.language?.voices ?? {}, this.log);
     this.dir = join(resolve(deps.config.dataDir), 'audio');
     // Engine scratch files left by a crash are of no use.
     rmSync(join(this.dir, 'tmp'), { recursive: true, force: true });
@@ -209,11 +218,18 @@ export class AudioService {
 
   // ---- speech -------------------------------------------------------------
 
-  private voiceOf(name: string | undefined): { engine: EngineName; voice: string; ratePercent: number } {
+  private voiceOf(
+    name: string | undefined,
+    language?: string,
+  ): { engine: EngineName; voice: string; ratePercent: number } {
     const key = name ?? this.config.defaultVoice ?? this.config.defaultEngine;
     const v = this.config.voices[key];
     if (!v) throw new AppError('AUDIO_VOICE_UNKNOWN', `no voice named "${key}"`, { voice: key });
-    return v;
+    return this.languageVoices.resolve(v, language);
+  }
+
+  private textOptions(opts: SpeechOptions): { maxChars: number; language?: string } {
+    return { maxChars: this.config.maxTextChars, ...(opts.language ? { language: opts.language } : {}) };
   }
 
   /** The content key: what decides whether two requests sound the same. */
@@ -265,15 +281,21 @@ export class AudioService {
 
   /** The audio id the text would have (rendered or not); throws the sanitiser's coded errors. */
   speechId(text: string, opts: SpeechOptions = {}): string {
-    const v = this.voiceOf(opts.voice);
-    return this.keyOf(v.engine, v.voice, v.ratePercent, speechText(text, { maxChars: this.config.maxTextChars }));
+    const v = this.voiceOf(opts.voice, opts.language);
+    return this.keyOf(v.engine, v.voice, v.ratePercent, speechText(text, this.textOptions(opts)));
   }
 
-  private async speech(text: string, kind: Kind, opts: SpeechOptions, promptId?: PromptId): Promise<Entry> {
+  private async speech(
+    text: string,
+    kind: Kind,
+    opts: SpeechOptions,
+    promptId?: PromptId,
+    promptLang?: string,
+  ): Promise<Entry> {
     this.checkOpen();
     await this.loading;
-    const v = this.voiceOf(opts.voice);
-    const spoken = speechText(text, { maxChars: this.config.maxTextChars });
+    const v = this.voiceOf(opts.voice, opts.language);
+    const spoken = speechText(text, this.textOptions(opts));
     const id = this.keyOf(v.engine, v.voice, v.ratePercent, spoken);
     const hit = this.entries.get(id);
     this.metrics.speechCache(hit !== undefined);
@@ -283,7 +305,7 @@ export class AudioService {
     }
     let pending = this.inflight.get(id);
     if (!pending) {
-      pending = this.render(id, kind, text, spoken, v, promptId).finally(() => this.inflight.delete(id));
+      pending = this.render(id, kind, text, spoken, v, promptId, promptLang).finally(() => this.inflight.delete(id));
       this.inflight.set(id, pending);
     }
     return pending;
@@ -296,9 +318,10 @@ export class AudioService {
     spoken: string,
     v: { engine: EngineName; voice: string; ratePercent: number },
     promptId: PromptId | undefined,
+    promptLang?: string,
   ): Promise<Entry> {
     let wav: Buffer | undefined;
-    if (promptId) wav = this.renderedPrompt(promptId, id);
+    if (promptId) wav = this.renderedPrompt(promptId, id, promptLang);
     if (!wav) {
       const engine = this.engines[v.engine];
       const started = performance.now();
@@ -376,21 +399,33 @@ export class AudioService {
 
   // ---- prompts ------------------------------------------------------------
 
+  /** The catalogue of a language (its primary subtag): the default catalogue when none is given or known. */
+  private catalogueOf(language: string | undefined): { prompts: Readonly<Record<string, string>>; lang?: string } {
+    if (!language) return { prompts: this.prompts };
+    const lang = language.split('-')[0]?.toLowerCase() ?? '';
+    const prompts = this.promptCatalogues[lang];
+    if (!prompts) throw new AppError('AUDIO_PROMPT_UNKNOWN', `no prompt catalogue in "${language}"`, { language });
+    return prompts === this.prompts ? { prompts } : { prompts, lang };
+  }
+
   /** The signed URL of a catalogue prompt: from the cache, from the sounds folder, or rendered now. */
-  async promptUrl(promptId: string): Promise<string> {
-    const text = Object.hasOwn(this.prompts, promptId) ? this.prompts[promptId] : undefined;
+  async promptUrl(promptId: string, opts: { language?: string } = {}): Promise<string> {
+    const { prompts, lang } = this.catalogueOf(opts.language);
+    const text = Object.hasOwn(prompts, promptId) ? prompts[promptId] : undefined;
     if (text === undefined) throw new AppError('AUDIO_PROMPT_UNKNOWN', `no prompt "${promptId}"`, { promptId });
-    const entry = await this.speech(text, 'prompt', {}, promptId);
+    const entry = await this.speech(text, 'prompt', lang ? { language: lang } : {}, promptId, lang);
     return this.signedUrl(entry.id, 'wav');
   }
 
-  private get soundsDir(): string {
-    return resolve(this.config.soundsDir);
+  /** Where a language's prompt files are: the sounds folder for the default catalogue, `<lang>/` under it otherwise. */
+  private soundsDirOf(lang: string | undefined): string {
+    const root = resolve(this.config.soundsDir);
+    return lang ? join(root, lang) : root;
   }
 
-  private manifest(): Record<string, { key: string; text: string }> {
+  private manifest(lang?: string): Record<string, { key: string; text: string }> {
     try {
-      return JSON.parse(readFileSync(join(this.soundsDir, 'manifest.json'), 'utf8')) as Record<
+      return JSON.parse(readFileSync(join(this.soundsDirOf(lang), 'manifest.json'), 'utf8')) as Record<
         string,
         { key: string; text: string }
       >;
@@ -400,10 +435,10 @@ export class AudioService {
   }
 
   /** A prompt file in the sounds folder, if it was rendered with the same content key. */
-  private renderedPrompt(promptId: PromptId, key: string): Buffer | undefined {
-    if (this.manifest()[promptId]?.key !== key) return undefined;
+  private renderedPrompt(promptId: PromptId, key: string, lang?: string): Buffer | undefined {
+    if (this.manifest(lang)[promptId]?.key !== key) return undefined;
     try {
-      return readFileSync(join(this.soundsDir, `${promptId}.wav`));
+      return readFileSync(join(this.soundsDirOf(lang), `${promptId}.wav`));
     } catch {
       return undefined;
     }
@@ -411,28 +446,36 @@ export class AudioService {
 
   /**
    * Renders every catalogue prompt into the sounds folder (and the cache), with
-   * a manifest of the content keys, reporting progress after each prompt.
+   * a manifest of the content keys, reporting progress after each prompt. With
+   * a language, its catalogue goes into `<soundsDir>/<lang>/` (where Asterisk
+   * and the simulator look up `sound:` prompts of a channel's language).
    */
-  async renderPrompts(onProgress: (p: PromptRenderProgress) => void = () => {}): Promise<{ synthesized: number }> {
+  async renderPrompts(
+    onProgress: (p: PromptRenderProgress) => void = () => {},
+    opts: { language?: string } = {},
+  ): Promise<{ synthesized: number; dir: string; total: number }> {
     await this.loading;
-    mkdirSync(this.soundsDir, { recursive: true });
-    const manifest = this.manifest();
+    const { prompts, lang } = this.catalogueOf(opts.language);
+    const speechOpts = lang ? { language: lang } : {};
+    const dir = this.soundsDirOf(lang);
+    mkdirSync(dir, { recursive: true });
+    const manifest = this.manifest(lang);
     let synthesized = 0;
     let done = 0;
-    const ids = Object.keys(this.prompts);
+    const ids = Object.keys(prompts);
     for (const id of ids) {
-      const text = this.prompts[id] as string;
-      const key = this.speechId(text);
-      const had = this.entries.has(key) || (manifest[id]?.key === key && existsSync(join(this.soundsDir, `${id}.wav`)));
-      const entry = await this.speech(text, 'prompt', {}, id);
-      const target = join(this.soundsDir, `${id}.wav`);
+      const text = prompts[id] as string;
+      const key = this.speechId(text, speechOpts);
+      const had = this.entries.has(key) || (manifest[id]?.key === key && existsSync(join(dir, `${id}.wav`)));
+      const entry = await this.speech(text, 'prompt', speechOpts, id, lang);
+      const target = join(dir, `${id}.wav`);
       if (manifest[id]?.key !== entry.id || !existsSync(target)) copyFileSync(this.pathOf(entry.id, 'wav'), target);
       manifest[id] = { key: entry.id, text };
       if (!had) synthesized++;
       onProgress({ done: ++done, total: ids.length, id, synthesized: !had });
     }
-    writeFileSync(join(this.soundsDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    return { synthesized };
+    writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    return { synthesized, dir, total: ids.length };
   }
 
   // ---- recordings ---------------------------------------------------------

@@ -6,6 +6,8 @@
  *
  * `say` (macOS) is the only engine that exports nothing on Linux: its adapter
  * reports itself unavailable there, and the Linux engines are used directly.
+ * `sayjs` is the `say` npm package: it exports with macOS `say` and with
+ * Windows SAPI (through PowerShell); on Linux it is refused the same way.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +17,7 @@ import { join } from 'node:path';
 import { AppError } from '../core/errors.js';
 import { type Pcm, parseWav } from './wav.js';
 
-export type EngineName = 'espeak-ng' | 'flite' | 'festival' | 'say';
+export type EngineName = 'espeak-ng' | 'flite' | 'festival' | 'say' | 'sayjs';
 
 export interface SynthesisRequest {
   /** Sanitised text (speech-text.ts): the adapter adds no escaping of its own. */
@@ -247,6 +249,75 @@ export class SayEngine extends ProgramEngine {
   }
 }
 
+type SayPackage = {
+  Say: new (
+    platform: string,
+  ) => {
+    export(text: string, voice?: string, speed?: number, file?: string, cb?: (err: unknown) => void): void;
+    child?: { kill(signal?: string): void } | null;
+  };
+};
+
+/** The platforms the `say` package can export audio on. */
+const SAY_EXPORTS = new Set<NodeJS.Platform>(['darwin', 'win32']);
+// Windows: the package puts the file name in a PowerShell command line; only plain paths go there.
+const PLAIN_PATH = /^[A-Za-z0-9_.:\\/ -]+$/;
+
+/**
+ * The `say` npm package: macOS `say` or Windows SAPI write a WAV file, read
+ * back here. Voice "default" is the system's own voice. On Linux the package
+ * can only play to a sound card, never export: refused with
+ * AUDIO_ENGINE_UNAVAILABLE, like the `say` adapter.
+ */
+export class SayPackageEngine implements SpeechEngine {
+  readonly name = 'sayjs' as const;
+
+  constructor(
+    private readonly options: EngineOptions,
+    private readonly platform: NodeJS.Platform,
+    private readonly load: () => Promise<SayPackage> = async () =>
+      (await import('say')).default as unknown as SayPackage,
+  ) {}
+
+  async isAvailable(): Promise<boolean> {
+    return SAY_EXPORTS.has(this.platform);
+  }
+
+  async synthesize(r: SynthesisRequest): Promise<Pcm> {
+    if (!SAY_EXPORTS.has(this.platform))
+      throw new AppError(
+        'AUDIO_ENGINE_UNAVAILABLE',
+        `the say package cannot export audio on ${this.platform} (only on macOS and Windows)`,
+        { engine: this.name },
+      );
+    mkdirSync(this.options.tmpDir, { recursive: true });
+    const out = join(this.options.tmpDir, `sayjs-${randomBytes(8).toString('hex')}.wav`);
+    if (!PLAIN_PATH.test(out))
+      throw new AppError('AUDIO_ENGINE_UNAVAILABLE', 'sayjs: the data directory path has characters SAPI cannot take', {
+        engine: this.name,
+      });
+    try {
+      const { Say } = await this.load();
+      const say = new Say(this.platform);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          say.child?.kill('SIGKILL');
+          reject(failed(this.name, `no audio within ${this.options.timeoutMs} ms`));
+        }, this.options.timeoutMs);
+        const voice = r.voice === 'default' ? undefined : r.voice;
+        say.export(r.text, voice, r.ratePercent / 100, out, (err) => {
+          clearTimeout(timer);
+          if (err) reject(failed(this.name, String((err as Error)?.message ?? err).slice(0, 200)));
+          else resolve();
+        });
+      });
+      return await toPcm(this.name, await readFile(out).catch(() => Buffer.alloc(0)));
+    } finally {
+      await unlink(out).catch(() => {});
+    }
+  }
+}
+
 /** The adapters of every engine this platform knows. */
 export function createEngines(options: EngineOptions, platform: NodeJS.Platform): Record<EngineName, SpeechEngine> {
   return {
@@ -254,5 +325,6 @@ export function createEngines(options: EngineOptions, platform: NodeJS.Platform)
     flite: new FliteEngine(options),
     festival: new FestivalEngine(options),
     say: new SayEngine(options, platform),
+    sayjs: new SayPackageEngine(options, platform),
   };
 }

@@ -76,6 +76,9 @@ const SYMBOLS: [RegExp, string][] = [
   [/…/g, '.'],
 ];
 
+// The symbols said the same in any language: brackets become pauses, quotes and dashes plain ones.
+const NEUTRAL_SYMBOLS = SYMBOLS.slice(-4);
+
 // What an engine may receive: letters (and their marks), digits, space, plain punctuation.
 const DISALLOWED = /[^\p{L}\p{M}\p{N} .,?!'\-:;]/gu;
 
@@ -143,6 +146,12 @@ function sayEmoji(text: string): string {
 
 export interface SpeechTextOptions {
   maxChars: number;
+  /**
+   * The language (BCP 47) of the text; default English. Times and symbols are
+   * put in English words only for English: an engine speaking another
+   * language says "10:42" and numbers in its own words.
+   */
+  language?: string;
 }
 
 /**
@@ -169,13 +178,14 @@ export function speechText(value: unknown, options: SpeechTextOptions): string {
     EMAIL_RE,
     (_m, user: string, domain: string) => ` ${user.replace(/[._]/g, ' ')} at ${domain.split('.').join(' dot ')} `,
   );
-  t = t.replace(TIME_RE, (_m, h: string, m: string, s: string | undefined) => sayTime(h, m, s));
+  const isEnglish = !options.language || /^en(-|$)/i.test(options.language);
+  if (isEnglish) t = t.replace(TIME_RE, (_m, h: string, m: string, s: string | undefined) => sayTime(h, m, s));
   t = t.replace(PHONE_RE, (n) =>
     n.replace(/\D/g, '').length >= 7 ? ` ${n.replace(/\D/g, '').split('').join(' ')}, ` : n,
   );
   t = t.replace(GROUPED_NUMBER_RE, (n) => n.replace(/,/g, ''));
   t = sayEmoji(t);
-  for (const [re, to] of SYMBOLS) t = t.replace(re, to);
+  for (const [re, to] of isEnglish ? SYMBOLS : NEUTRAL_SYMBOLS) t = t.replace(re, to);
   t = t.replace(DISALLOWED, ' ');
   // Runs of punctuation (from "!!!" or removed markup) carry no more meaning than their first mark.
   t = t.replace(/\s*([.,?!:;])/g, '$1').replace(/([.,?!:;])(?:\s*[.,?!:;])+/g, '$1');

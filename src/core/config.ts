@@ -155,7 +155,7 @@ const simSchema = z
   .strict();
 
 // ---- audio ------------------------------------------------------------------
-const engineName = z.enum(['espeak-ng', 'flite', 'festival', 'say']);
+const engineName = z.enum(['espeak-ng', 'flite', 'festival', 'say', 'sayjs']);
 /** A voice: which engine speaks, with which of its voices, how fast. */
 const voiceSchema = z
   .object({
@@ -172,6 +172,8 @@ const DEFAULT_VOICES = {
   flite: { engine: 'flite', voice: 'slt', ratePercent: 100 },
   festival: { engine: 'festival', voice: 'kal_diphone', ratePercent: 100 },
   say: { engine: 'say', voice: 'Samantha', ratePercent: 100 },
+  /** The say npm package (macOS say, Windows SAPI); "default" is the system's voice. */
+  sayjs: { engine: 'sayjs', voice: 'default', ratePercent: 100 },
 } as const;
 
 const audioSchema = z
@@ -335,6 +337,23 @@ const notifySchema = z
       })
       .strict()
       .prefault({}),
+    /** Answering an alert by SMS: pages sent over SMPP carry a reply code; replies come as deliver_sm. */
+    smsReplies: z
+      .object({
+        enabled: bool().default(true),
+        /** Digits of a reply code. */
+        codeDigits: int(4, 8).default(4),
+        /** A code admits a reply this long after its page at most (and never once its alert is cancelled). */
+        ttlSeconds: int(60, 30 * 24 * 3600).default(24 * 3600),
+        /** Replies taken from one number per hour; more are dropped unanswered. */
+        maxPerSenderPerHour: int(1, 1000).default(10),
+        /** Polite "not delivered" answers sent to one number per hour; more refusals are silent. */
+        politePerSenderPerHour: int(0, 100).default(3),
+        /** How long to wait before binding again after the SMS centre dropped the receiver (doubling to 60 s). */
+        rebindInitialMs: int(100, 600_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 /** The demo's captured mailbox and pager log (src/dev/mailbox.ts); started only in demo mode. */
@@ -345,6 +364,29 @@ const devMailboxSchema = z
     port: int(0, 65535).default(8025),
     /** Mails kept, and pages kept; the oldest go first. */
     maxMessages: int(1, 10_000).default(500),
+  })
+  .strict();
+// ---- language ---------------------------------------------------------------
+const languageSchema = z
+  .object({
+    /** The language (BCP 47) of users who have not chosen one; it must have a catalogue (en, es, fr, de). */
+    default: z
+      .string()
+      .regex(/^(en|es|fr|de)(-[A-Za-z0-9]{1,8})*$/, 'must be a BCP 47 tag of en, es, fr or de')
+      .default('en'),
+    /** Read a message body in its own language when the detector is sure of it. */
+    detectMessages: bool().default(true),
+    /** Fewer letters than this in a message body: read it in the listener's language. */
+    detectMinLetters: int(1, 10_000).default(20),
+    /** The detector's best guess must lead the next by this much (0-1). */
+    detectMinLead: z.number().min(0).max(1).default(0.05),
+    /** Languages (ISO 639-1) a message body may be read in; each needs a voice (espeak-ng has them all). */
+    messageLanguages: z
+      .array(z.string().regex(/^[a-z]{2}$/, 'must be a two-letter ISO 639-1 code'))
+      .max(60)
+      .default(['en', 'es', 'fr', 'de', 'it', 'pt', 'nl']),
+    /** A voice (audio.voices name) per language; absent: espeak-ng with the language's own voice. */
+    voices: z.record(z.string().regex(/^[a-z]{2}(-[A-Za-z0-9]{1,8})*$/), z.string().min(1).max(32)).default({}),
   })
   .strict();
 const federationSchema = z.object({}).strict();
@@ -393,11 +435,21 @@ export const configSchema = z
     ivr: ivrSchema.prefault({}),
     notify: notifySchema.prefault({}),
     devMailbox: devMailboxSchema.prefault({}),
+    language: languageSchema.prefault({}),
     federation: federationSchema.prefault({}),
     gateway: gatewaySchema.prefault({}),
     store: storeSchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    for (const [lang, voice] of Object.entries(c.language.voices))
+      if (!Object.hasOwn(c.audio.voices, voice))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['language', 'voices', lang],
+          message: `names no voice "${voice}" of audio.voices`,
+        });
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

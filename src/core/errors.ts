@@ -30,6 +30,10 @@ export const ERRORS = {
   ACCOUNTS_BAD_CREDENTIALS: { status: 401, doc: 'Wrong PIN or password, or an unknown caller.' },
   ACCOUNTS_LOCKED: { status: 423, doc: 'Too many failed tries; the account is locked for a while.' },
   ACCOUNTS_DEVICE_NOT_FOUND: { status: 404, doc: "No such device in the user's device registry." },
+  ACCOUNTS_LANGUAGE_UNSUPPORTED: {
+    status: 400,
+    doc: 'The language is not a BCP 47 tag, or not one the platform speaks (en, es, fr, de).',
+  },
   // web
   WEB_NOT_FOUND: { status: 404, doc: 'No such resource.' },
   WEB_BAD_REQUEST: { status: 400, doc: 'The request is malformed.' },

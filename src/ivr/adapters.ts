@@ -124,7 +124,7 @@ export function presenceForIvr(presence: PresenceLike, accounts: AccountService)
 
 /** The members of the audio server the IVR uses. */
 export interface AudioLike {
-  speechUrl(text: string, options?: { voice?: string }): string | Promise<string>;
+  speechUrl(text: string, options?: { voice?: string; language?: string }): string | Promise<string>;
   storeRecording(input: {
     data: Buffer;
     userId: number;
@@ -132,7 +132,7 @@ export interface AudioLike {
     messageId?: string;
   }): Promise<{ id: string; durationMs: number; wavUrl: string }> | { id: string; durationMs: number; wavUrl: string };
   linkRecording?(id: string, link: { messageId?: string; sessionId?: string }): unknown;
-  prerender?(text: string, options?: { voice?: string }): Promise<void>;
+  prerender?(text: string, options?: { voice?: string; language?: string }): Promise<void>;
   speechId?(text: string): string;
 }
 

@@ -12,13 +12,14 @@
 import type { User } from '../accounts/types.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Config } from '../core/config.js';
+import { type DetectOptions, detectLanguage, primaryLanguage } from '../core/language.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { type Metrics, noMetrics } from '../core/metrics.js';
 import { cleanDtmf } from '../core/sanitize.js';
 import type { Call, CallControl } from '../telephony/port.js';
 import type { IvrAudioPort, IvrLink, IvrMessage } from './ports.js';
-import { type PromptId, promptText } from './prompts.js';
+import { type Phrases, type PromptId, phrases, promptText } from './prompts.js';
 
 /** The caller hung up: every verb stops and the flow unwinds to its cleanup. */
 export class CallEnded extends AppError {
@@ -42,9 +43,20 @@ export class GiveUp extends Error {
  */
 export type Prompt =
   | PromptId
-  | { text: string; otherwise?: string; userText?: string }
+  | { text: string; otherwise?: string; userText?: string; language?: string }
   | { url: string }
   | { media: string };
+
+/** A body's own language when it can be told and differs from the listener's; undefined otherwise. */
+export async function bodyLanguage(
+  text: string,
+  listener: string,
+  detect: DetectOptions | undefined,
+): Promise<string | undefined> {
+  if (!detect) return undefined;
+  const found = await detectLanguage(text, detect);
+  return found && found !== primaryLanguage(listener) ? found : undefined;
+}
 
 const UNSPEAKABLE = new Set(['AUDIO_TEXT_EMPTY', 'AUDIO_TEXT_TOO_LONG', 'AUDIO_TEXT_INVALID']);
 
@@ -162,6 +174,10 @@ export interface CallContextDeps {
   /** Log each sentence the caller hears (the demo). */
   tracePrompts?: boolean;
   metrics?: Metrics;
+  /** The language of callers not yet known, and of users who chose none (language.default); default English. */
+  defaultLanguage?: string;
+  /** How a message body's own language is told; absent: bodies are read in the caller's language. */
+  detect?: DetectOptions;
 }
 
 export class CallContext {
@@ -173,6 +189,9 @@ export class CallContext {
   readonly config: Config['ivr'];
   log: Logger;
   user: User | null = null;
+  /** The language of the caller before log-on, when their phone number tells who they are. */
+  callerLanguage: string | undefined;
+  readonly defaultLanguage: string;
   link: IvrLink | null = null;
   /** Where the flow is, for logs and hang-up reports. */
   state = 'start';
@@ -194,6 +213,28 @@ export class CallContext {
     this.digits = new DigitBuffer(call, deps.clock);
     this.tracePrompts = deps.tracePrompts ?? false;
     this.metrics = deps.metrics ?? noMetrics;
+    this.defaultLanguage = deps.defaultLanguage ?? 'en';
+    this.detect = deps.detect;
+  }
+
+  private readonly detect: DetectOptions | undefined;
+
+  /**
+   * The language a message body is read in: its own when the detector is sure
+   * and it differs from the caller's; undefined (the caller's) otherwise.
+   */
+  async bodyLanguage(text: string): Promise<string | undefined> {
+    return bodyLanguage(text, this.language, this.detect);
+  }
+
+  /** The language the caller hears (BCP 47): the user's, else the one their number told, else the default. */
+  get language(): string {
+    return this.user?.language ?? (this.user ? undefined : this.callerLanguage) ?? this.defaultLanguage;
+  }
+
+  /** The sentences of the caller's language. */
+  get phrases(): Phrases {
+    return phrases(this.language);
   }
 
   /** A playback started: the first after a key answers it (key-to-playback latency). */
@@ -222,21 +263,22 @@ export class CallContext {
   /** Turns prompts into media URIs the PBX plays; speech is rendered (or found in the cache) by the audio server. */
   async media(prompts: readonly Prompt[]): Promise<string[]> {
     const voice = this.config.voice;
-    const speak = async (text: string) => {
-      if (this.tracePrompts) this.log.info({ says: text }, 'caller hears');
-      return `sound:${await this.audio.speechUrl(text, voice ? { voice } : {})}`;
+    const language = this.language;
+    const speak = async (text: string, lang = language) => {
+      if (this.tracePrompts) this.log.info({ says: text, language: lang }, 'caller hears');
+      return `sound:${await this.audio.speechUrl(text, { ...(voice ? { voice } : {}), language: lang })}`;
     };
     return Promise.all(
       prompts.map(async (p) => {
-        if (typeof p === 'string') return speak(promptText(p));
+        if (typeof p === 'string') return speak(promptText(p, language));
         if ('text' in p) {
-          if (p.otherwise === undefined) return speak(p.text);
+          if (p.otherwise === undefined) return speak(p.text, p.language);
           if (p.userText !== undefined && this.audio.speakable?.(p.userText) === false) {
             this.log.info('a message cannot be read aloud; announced instead');
             return speak(p.otherwise);
           }
           try {
-            return await speak(p.text);
+            return await speak(p.text, p.language);
           } catch (e) {
             if (!(e instanceof AppError && UNSPEAKABLE.has(e.code))) throw e;
             this.log.info({ code: e.code }, 'a message cannot be read aloud; announced instead');

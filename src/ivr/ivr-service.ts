@@ -15,18 +15,19 @@ import type { User } from '../accounts/types.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
+import { type DetectOptions, preloadDetector } from '../core/language.js';
 import type { Logger } from '../core/logger.js';
 import { type CallOutcome, type Metrics, noMetrics } from '../core/metrics.js';
 import type { ReverseLogonPort } from '../notify/reverse-logon-port.js';
 import type { Call, CallControl } from '../telephony/port.js';
-import { CallContext, CallEnded, GiveUp } from './context.js';
+import { bodyLanguage, CallContext, CallEnded, GiveUp } from './context.js';
 import { liveChat } from './flows/live-chat.js';
 import { logon, offerResume } from './flows/logon.js';
 import { mainMenu, setPresence, startChat, whoIsOnline } from './flows/main-menu.js';
 import { readMessages } from './flows/messages.js';
 import type { FlowServices, State } from './flows/types.js';
 import { validateMenus } from './menus.js';
-import { cannotBeRead, envelope, someoneSays } from './prompts.js';
+import { phrases } from './prompts.js';
 import type { IvrAudioPort, IvrPresencePort, IvrResumePort } from './ports.js';
 import { ReverseLogon } from './reverse-logon.js';
 import { Hangup, run } from './verbs.js';
@@ -39,7 +40,7 @@ export interface IvrDeps {
   resume: IvrResumePort;
   accounts: AccountService;
   clock: Clock;
-  config: Pick<Config, 'ivr'>;
+  config: Pick<Config, 'ivr'> & Partial<Pick<Config, 'language'>>;
   log: Logger;
   /** Log what the caller hears (the demo); off by default: message bodies are the users' own words. */
   tracePrompts?: boolean;
@@ -68,6 +69,8 @@ export class IvrService {
     if (control) this.control = control;
     const c = this.callControl;
     this.stopping = false;
+    const { detect } = this.languageOptions;
+    if (detect) void preloadDetector(detect);
     this.detach ??= c.onCall((call) => {
       void this.handleInbound(call);
     });
@@ -101,8 +104,21 @@ export class IvrService {
       log: this.deps.log.child({ callId: call.id }),
       ...(this.deps.tracePrompts ? { tracePrompts: true } : {}),
       ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
+      ...this.languageOptions,
     });
     return ctx;
+  }
+
+  /** The default language and, when on, how a message body's own language is told (config `language`). */
+  private get languageOptions(): { defaultLanguage?: string; detect?: DetectOptions } {
+    const l = this.deps.config.language;
+    if (!l) return {};
+    return {
+      defaultLanguage: l.default,
+      ...(l.detectMessages
+        ? { detect: { minLetters: l.detectMinLetters, minLead: l.detectMinLead, candidates: l.messageLanguages } }
+        : {}),
+    };
   }
 
   /** Runs an inbound call from answer to cleanup. */
@@ -224,17 +240,26 @@ export class IvrService {
       return;
     }
     if (!user) return;
-    const texts = [envelope(from, message.createdAt, clock.now(), user.timeZone)];
+    const { defaultLanguage, detect } = this.languageOptions;
+    const language = user.language ?? defaultLanguage ?? 'en';
+    const say = phrases(language);
+    const texts: { text: string; language: string }[] = [
+      { text: say.envelope(from, message.createdAt, clock.now(), user.timeZone), language },
+    ];
     // What the phone will say for the body: the text (alone and as "Alice says: ..."), or, when the speech
-    // engine cannot say it, the announcement in its place - rendered now, not after the caller's key.
+    // engine cannot say it, the announcement in its place - rendered now, not after the caller's key. A body
+    // in another language than the listener's is read in its own, after "Alice says:".
     if (message.kind !== 'voice' && message.text) {
-      if (audio.speakable?.(message.text) === false) texts.push(cannotBeRead(from));
-      else texts.push(message.text, someoneSays(from, message.text));
+      const own = await bodyLanguage(message.text, language, detect);
+      if (audio.speakable?.(message.text) === false) texts.push({ text: say.cannotBeRead(from), language });
+      else if (own)
+        texts.push({ text: message.text, language: own }, { text: say.someoneSays(from, ' ').trim(), language });
+      else texts.push({ text: message.text, language }, { text: say.someoneSays(from, message.text), language });
     }
     const voice = config.ivr.voice;
-    const opts = voice ? { voice } : {};
-    for (const text of texts)
+    for (const { text, language: lang } of texts)
       try {
+        const opts = { ...(voice ? { voice } : {}), language: lang };
         await (audio.prerender ? audio.prerender(text, opts) : audio.speechUrl(text, opts));
       } catch (e) {
         // A message that cannot be spoken is announced when read; nothing to render ahead.

@@ -8,10 +8,16 @@
 
 type MaybePromise<T> = T | Promise<T>;
 
+/** Which voice speaks: a named voice, and the language (BCP 47) the text is in (the voice follows it). */
+export interface SpeechChoice {
+  voice?: string;
+  language?: string;
+}
+
 /** Audio: speech for prompts and messages, storage for recorded replies. */
 export interface IvrAudioPort {
   /** A URL Asterisk can play (`sound:` + it) of the text spoken by the engine: an 8 kHz WAV. */
-  speechUrl(text: string, options?: { voice?: string }): MaybePromise<string>;
+  speechUrl(text: string, options?: SpeechChoice): MaybePromise<string>;
   /** Stores a recorded reply (the WAV fetched from the PBX); returns its id, length and playable URL. */
   storeRecording(input: {
     data: Buffer;
@@ -20,7 +26,7 @@ export interface IvrAudioPort {
     messageId?: string;
   }): MaybePromise<{ id: string; durationMs: number; wavUrl: string }>;
   /** Renders speech ahead of need, a few at a time, never failing (optional: speechUrl otherwise). */
-  prerender?(text: string, options?: { voice?: string }): MaybePromise<void>;
+  prerender?(text: string, options?: SpeechChoice): MaybePromise<void>;
   /** Whether the speech engine would say this text (the sanitiser takes it); optional: assumed yes. */
   speakable?(text: string): boolean;
   /** Links a stored recording to the message that carries it (optional). */

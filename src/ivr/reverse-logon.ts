@@ -20,7 +20,6 @@ import type { OriginateResult } from '../telephony/port.js';
 import { type CallContext, CallEnded, GiveUp, type Prompt } from './context.js';
 import type { IvrService, IvrDeps } from './ivr-service.js';
 import { REVERSE_MENU } from './menus.js';
-import { cannotBeRead, wantsToChat } from './prompts.js';
 import { dropRecording, Hangup, menu, Record, run, say } from './verbs.js';
 
 const MAX_REPLAYS = 5;
@@ -110,12 +109,20 @@ export class ReverseLogon implements ReverseLogonPort {
 
   private async converse(ctx: CallContext, req: ReverseLogonRequest): Promise<ReverseLogonOutcome> {
     ctx.state = 'reverse-logon';
+    const words = ctx.phrases;
     const intro: Prompt[] = [
-      { text: wantsToChat(req.senderSpokenName) },
-      ...req.messages.map(
-        (m): Prompt =>
-          m.audioUrl ? { url: m.audioUrl } : { text: m.text, otherwise: cannotBeRead(req.senderSpokenName) },
-      ),
+      { text: words.wantsToChat(req.senderSpokenName) },
+      ...(await Promise.all(
+        req.messages.map(async (m): Promise<Prompt> => {
+          if (m.audioUrl) return { url: m.audioUrl };
+          const language = await ctx.bodyLanguage(m.text);
+          return {
+            text: m.text,
+            otherwise: words.cannotBeRead(req.senderSpokenName),
+            ...(language ? { language } : {}),
+          };
+        }),
+      )),
     ];
     if (await this.isMachine(ctx)) {
       if (!req.leaveVoicemail) {

@@ -4,6 +4,7 @@
  * text (names, messages) is made safe here, once: nothing from a user can
  * break a mail header or an SNPP command line.
  */
+import { notices } from './notices.js';
 import type { AlertMessage } from './types.js';
 
 // C0/C1 controls, DEL, line and paragraph separators.
@@ -42,8 +43,10 @@ export function toAscii(text: string): string {
     .replace(/[^\x20-\x7e]/g, '?');
 }
 
-const snippetOf = (m: Pick<AlertMessage, 'text' | 'audioId'>, max: number) =>
-  m.text.trim() ? oneLine(m.text, max) : m.audioId ? '(voice message)' : '(no text)';
+const snippetOf = (m: Pick<AlertMessage, 'text' | 'audioId'>, max: number, language?: string) => {
+  const w = notices(language).words;
+  return m.text.trim() ? oneLine(m.text, max) : m.audioId ? w.voiceMessage : w.noText;
+};
 
 /** The senders, first to last, without repeats. */
 export function senders(messages: AlertMessage[]): string[] {
@@ -53,22 +56,34 @@ export function senders(messages: AlertMessage[]): string[] {
 export interface PageOptions {
   callbackNumber?: string | undefined;
   maxChars: number;
+  /** The recipient's language (BCP 47); default English. */
+  language?: string | undefined;
+  /** An SMS reply code: the page invites a reply with it ("Reply 4821 + your text to answer Alice."). */
+  replyCode?: string | undefined;
 }
 
 /**
  * "Alice: are you free at 3? (+2 more) Call +1 555 0100 to listen and reply."
- * The call-back sentence is kept whole; the snippet is cut to fit.
+ * The call-back and reply sentences are kept whole; the snippet is cut to fit.
  */
 export function pageText(messages: AlertMessage[], o: PageOptions): string {
   const first = messages[0];
   if (!first) return '';
+  const lang = notices(o.language);
+  const w = lang.words;
   const who = senders(messages);
-  const from = who.length > 2 ? `${who[0]} and ${who.length - 1} others` : who.join(' and ');
-  const more = messages.length > 1 ? ` (+${messages.length - 1} more)` : '';
-  const tail = o.callbackNumber ? ` Call ${o.callbackNumber} to listen and reply.` : '';
+  const from = who.length > 2 ? `${who[0]} ${w.and} ${w.others(lang.n(who.length - 1))}` : who.join(` ${w.and} `);
+  const more = messages.length > 1 ? ` ${w.more(lang.n(messages.length - 1))}` : '';
+  const reply = o.replyCode ? ` ${w.replyWithCode(o.replyCode, oneLine(who[0] ?? '', 30))}` : '';
+  const tail = `${o.callbackNumber ? ` ${w.callToReply(o.callbackNumber)}` : ''}${reply}`;
   const head = `${from}: `;
   const room = Math.max(8, o.maxChars - head.length - more.length - tail.length);
-  return oneLine(`${head}${snippetOf(first, room)}${more}${tail}`, o.maxChars);
+  const text = oneLine(`${head}${snippetOf(first, room, o.language)}${more}${tail}`, Math.max(o.maxChars, 1000));
+  if ([...text].length <= o.maxChars) return text;
+  // Too little room for all: the reply invitation is what must arrive whole.
+  return reply
+    ? `${oneLine(`${head}${snippetOf(first, 8, o.language)}`, Math.max(8, o.maxChars - reply.length))}${reply}`
+    : oneLine(text, o.maxChars);
 }
 
 export interface EmailParts {
@@ -76,17 +91,6 @@ export interface EmailParts {
   text: string;
   /** The messages the text lists (the newest, at most `maxMessages`): the ones whose audio is attached. */
   listed: AlertMessage[];
-}
-
-function clock(at: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    day: 'numeric',
-    month: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(at);
 }
 
 export function emailText(
@@ -99,30 +103,33 @@ export function emailText(
     isTest: boolean;
     /** At most this many messages are listed (the newest); the others are counted. Default: all. */
     maxMessages?: number;
+    /** The recipient's language (BCP 47); default English. */
+    language?: string | undefined;
   },
 ): EmailParts {
+  const lang = notices(o.language);
+  const w = lang.words;
   const all = messages.length;
   const more = Math.max(0, all - (o.maxMessages ?? all));
   const listed = more > 0 ? messages.slice(-(o.maxMessages ?? all)) : messages;
   const who = senders(messages);
   const subject = oneLine(
-    `${o.isTest ? '[test] ' : ''}${all === 1 ? 'New message' : `${all} new messages`} from ${who.join(', ')}`,
+    `${o.isTest ? `${w.testTag} ` : ''}${all === 1 ? w.subjectOne(who.join(', ')) : w.subjectMany(lang.n(all), who.join(', '))}`,
     150,
   );
-  const lines: string[] = [`Hello ${oneLine(o.recipientName, 80)},`, ''];
-  lines.push(all === 1 ? `${who[0]} sent you a message while you were away:` : `You have ${all} messages waiting:`);
+  const lines: string[] = [w.hello(oneLine(o.recipientName, 80)), ''];
+  lines.push(all === 1 ? w.sentWhileAway(who[0] as string) : w.waiting(lang.n(all)));
   lines.push('');
-  if (more > 0)
-    lines.push(`... and ${more} more ${more === 1 ? 'message' : 'messages'} before these: read them on the web.`, '');
+  if (more > 0) lines.push(w.moreBefore(lang.n(more), lang.plural(more)), '');
   for (const m of listed) {
-    lines.push(`${oneLine(m.fromName, 60)} (${clock(m.at, o.timeZone)}):`);
+    lines.push(`${oneLine(m.fromName, 60)} (${lang.clock(m.at, o.timeZone)}):`);
     const body = m.text.trim() ? bodyText(m.text) : '';
     if (body) for (const l of body.split('\n')) lines.push(`  ${l}`);
-    if (m.audioId) lines.push('  [voice message: the recording is attached]');
+    if (m.audioId) lines.push(`  ${w.voiceAttached}`);
     lines.push('');
   }
-  lines.push(`Reply on the web: ${o.replyUrl}`);
-  if (o.callbackNumber) lines.push(`Or call ${o.callbackNumber} to listen and reply by phone.`);
-  lines.push('', 'This link logs you straight in; do not forward this email.');
+  lines.push(w.replyOnWeb(o.replyUrl));
+  if (o.callbackNumber) lines.push(w.orCall(o.callbackNumber));
+  lines.push('', w.doNotForward);
   return { subject, text: `${lines.join('\n')}\n`, listed };
 }

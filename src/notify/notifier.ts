@@ -46,6 +46,7 @@ import type { PagerPort } from './pager.js';
 import type { AudioAttachmentPort, DeliveryResult, LineStatePort, NotifyStore, SenderNoticePort } from './ports.js';
 import { replyLinkUrl, signReplyToken } from './reply-link.js';
 import type { ReverseLogonOutcome, ReverseLogonPort } from './reverse-logon-port.js';
+import type { SmsReplies } from './sms-replies.js';
 import type { Alert, AlertMessage, LadderOverride, PlannedStep, Step, UnreachableMessage } from './types.js';
 
 export interface NotifierDeps {
@@ -69,6 +70,8 @@ export interface NotifierDeps {
   baseUrl: string;
   /** Where alerts opened and steps performed are reported. */
   metrics?: Metrics;
+  /** Reply codes for pages sent over SMPP (sms-replies.ts); absent: pages invite no SMS reply. */
+  smsReplies?: Pick<SmsReplies, 'codeFor' | 'isEnabled'> | undefined;
 }
 
 export interface NotifierPorts {
@@ -218,6 +221,11 @@ export class Notifier {
       messages: await this.repo.messages(a.id),
       steps: await this.repo.steps(a.id),
     };
+  }
+
+  /** The recipient answered the alert another way (a text message): its ladder stops. False when it had ended. */
+  async answered(alertId: string, how: string): Promise<boolean> {
+    return await this.cancelAlert(alertId, `answered by ${how}`);
   }
 
   /** An administrator stops an open alert. */
@@ -527,7 +535,7 @@ export class Notifier {
       case 'call':
         return this.call(alert, user, device, messages, signal);
       case 'page':
-        return this.page(step, messages, now);
+        return this.page(step, alert, user, messages, now);
       case 'email':
         return this.email(step, alert, user, messages, now);
     }
@@ -598,8 +606,30 @@ export class Notifier {
     }
   }
 
-  private async page(step: Step, messages: AlertMessage[], now: number): Promise<StepResult> {
-    const text = pageText(messages, { callbackNumber: this.cfg.callbackNumber, maxChars: this.cfg.pageMaxChars });
+  /** The language the recipient reads (language.default when they chose none). */
+  private languageOf(user: User): string {
+    return user.language ?? this.deps.config.language?.default ?? 'en';
+  }
+
+  private async page(step: Step, alert: Alert, user: User, messages: AlertMessage[], now: number): Promise<StepResult> {
+    const first = messages[0] as AlertMessage;
+    const sms = this.deps.smsReplies;
+    const replyCode =
+      step.protocol === 'smpp' && sms?.isEnabled && !alert.isTest
+        ? await sms.codeFor({
+            alertId: alert.id,
+            userId: user.id,
+            sessionId: first.sessionId,
+            phone: step.address,
+            senderName: first.fromName,
+          })
+        : undefined;
+    const text = pageText(messages, {
+      callbackNumber: this.cfg.callbackNumber,
+      maxChars: this.cfg.pageMaxChars,
+      language: this.languageOf(user),
+      replyCode,
+    });
     const r = await this.deps.pager.page(
       { protocol: (step.protocol ?? 'snpp') as 'snpp' | 'smpp' | 'email', address: step.address },
       text,
@@ -629,6 +659,7 @@ export class Notifier {
       callbackNumber: this.cfg.callbackNumber,
       isTest: alert.isTest,
       maxMessages: this.cfg.emailMaxMessages,
+      language: this.languageOf(user),
     });
     const attachments: { filename: string; content: Buffer; contentType: string }[] = [];
     const notes: string[] = [];

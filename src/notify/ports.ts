@@ -176,3 +176,45 @@ export interface ReplyLinkUses {
    */
   claim(nonce: string, now: number, expiresAt: number): Promise<boolean>;
 }
+
+// ---- SMS replies ------------------------------------------------------------------------------
+
+/** A reply code printed in a page sent over SMPP, bound to that page (number, alert, user, session). */
+export interface SmsReplyCode {
+  id: number;
+  code: string;
+  /** E.164 with '+': the number the page went to. */
+  phone: string;
+  alertId: string;
+  userId: number;
+  sessionId: string;
+  senderName: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+  /** Whether the code's alert was cancelled (the recipient showed up, answered, or an admin stopped it). */
+  alertCancelled: boolean;
+}
+
+export type NewSmsReplyCode = Omit<SmsReplyCode, 'id' | 'usedAt' | 'alertCancelled'>;
+
+/**
+ * What the SMS reply service needs from storage: reply codes, each bound to
+ * one page. A code is live while it is unused, unexpired, and its alert is
+ * not cancelled.
+ */
+export interface SmsReplyStore {
+  /** Whether a code is live for anyone: a new code must not clash. */
+  isLive(code: string, now: number): Promise<boolean>;
+  /** The code's reply admission for this alert and number already issued and still live, if any. */
+  liveFor(alertId: string, phone: string, now: number): Promise<SmsReplyCode | null>;
+  insert(row: NewSmsReplyCode): Promise<SmsReplyCode>;
+  /** Every row with this code, newest first (at most 20). */
+  byCode(code: string): Promise<SmsReplyCode[]>;
+  /** Marks a code used, atomically; false when it already was (another reply won the race, on any node). */
+  markUsed(id: number, now: number): Promise<boolean>;
+  /** Whether any code is still live (the receiver keeps its bind while there are). */
+  anyLive(now: number): Promise<boolean>;
+  /** Forgets codes that expired before `before`; how many. */
+  purge(before: number): Promise<number>;
+}

@@ -13,6 +13,8 @@ declare module 'smpp' {
 
   export interface Session extends EventEmitter {
     bind_transmitter(options: Record<string, unknown>, cb?: PduCallback): boolean;
+    bind_receiver(options: Record<string, unknown>, cb?: PduCallback): boolean;
+    deliver_sm(options: Record<string, unknown>, cb?: PduCallback): boolean;
     submit_sm(options: Record<string, unknown>, cb?: PduCallback): boolean;
     unbind(options?: Record<string, unknown>, cb?: PduCallback): boolean;
     send(pdu: Pdu | PduResponse, cb?: PduCallback): boolean;

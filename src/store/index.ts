@@ -17,7 +17,7 @@ import type { AudioStore } from '../audio/ports.js';
 import type { Config } from '../core/config.js';
 import type { StoreKind, StoreStatus } from '../core/store-status.js';
 import type { IvrResumeStore } from '../ivr/ports.js';
-import type { NotifyStore, ReplyLinkUses } from '../notify/ports.js';
+import type { NotifyStore, ReplyLinkUses, SmsReplyStore } from '../notify/ports.js';
 import type { MessageCommitter, NodeFeed, PresenceStore } from '../presence/ports.js';
 import { openConfiguredPostgresStore } from './postgres/index.js';
 import { safeUrl } from './postgres/pool.js';
@@ -37,6 +37,8 @@ export interface Store {
   readonly feed: NodeFeed;
   readonly notify: NotifyStore;
   readonly replyLinks: ReplyLinkUses;
+  /** Reply codes of pages sent over SMPP (answering an alert by SMS). */
+  readonly smsReplies: SmsReplyStore;
   readonly audio: AudioStore;
   readonly ivrResume: IvrResumeStore;
   /** Schema version, migrations, writability. */

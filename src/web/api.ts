@@ -230,6 +230,26 @@ export function apiPlugin(
     );
 
     app.put(
+      '/api/v1/me/language',
+      {
+        ...authed,
+        schema: {
+          summary: 'Set the language you are spoken and written to in (BCP 47: en, es, fr-CA, de); null: the default',
+          tags: ['session'],
+          body: z.object({ language: z.string().max(35).nullable() }),
+          response: {
+            200: z.object({ language: z.string().nullable() }),
+            ...errorAnswers(400, 401, 403, 429),
+          },
+        },
+      },
+      async (request) => {
+        const user = await services.accounts.setLanguage(authOf(request).user.id, request.body.language);
+        return { language: user.language ?? null };
+      },
+    );
+
+    app.put(
       '/api/v1/presence',
       {
         ...authed,

@@ -52,9 +52,18 @@ export function watchedEngines(dir: string): Record<EngineName, WatchedEngine> {
 export function audioFixture(
   dir: string,
   audioConfig: Record<string, unknown> = {},
-  extra: Partial<AudioServiceDeps> & { clock?: ManualClock; engines?: Record<EngineName, WatchedEngine> } = {},
+  options: Partial<AudioServiceDeps> & {
+    clock?: ManualClock;
+    engines?: Record<EngineName, WatchedEngine>;
+    /** The config's `language` section. */
+    language?: Record<string, unknown>;
+  } = {},
 ): AudioFixture {
-  const config = testConfig(dir, { audio: { soundsDir: join(dir, 'sounds'), ...audioConfig } });
+  const { language, ...extra } = options;
+  const config = testConfig(dir, {
+    audio: { soundsDir: join(dir, 'sounds'), ...audioConfig },
+    ...(language ? { language } : {}),
+  });
   const store = openSqliteStore({ path: join(dir, 'phoneim.sqlite'), nodeId: config.presence.nodeId });
   const clock = extra.clock ?? new ManualClock();
   const engines = extra.engines ?? watchedEngines(dir);

@@ -101,6 +101,7 @@ async function world(
   });
   t.teardown(async () => {
     await svc.notifier.stop();
+    await svc.smsReceiver.stop();
     await svc.store.close();
   });
   const alice = (await svc.accounts.createUser({ username: 'alice', displayName: 'Alice Jones' })).id;
@@ -215,7 +216,14 @@ t.test('pages go out over SNPP, SMPP and email-to-pager, each after the wait of 
   await w.advance(119_000);
   t.equal(w.smsc.messages.length, 0);
   await w.advance(1_000);
-  t.match(w.smsc.messages, [{ destination: '15550107777', text: page }]);
+  // Over SMPP the page also invites a reply by SMS, with its code; the snippet is cut to make room.
+  t.match(w.smsc.messages, [
+    {
+      destination: '15550107777',
+      text: /^Alice Jones: Can you look at the .*\.\.\. Call \+1 555 0100 to listen and reply\. Reply \d{4} \+ your text to answer Alice Jones\.$/,
+    },
+  ]);
+  t.ok((w.smsc.messages[0]?.text.length ?? 0) <= 160, 'still one SMS');
   await w.advance(120_000);
   t.same(w.smtp.rcpt, [['5550107777@pager.example.com']]);
   t.equal(w.smtp.mails[0]?.text, `${page}\n`);

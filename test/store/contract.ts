@@ -7,6 +7,7 @@
 import type { Test } from 'tap';
 import type { NewUserRow } from '../../src/accounts/ports.js';
 import type { User } from '../../src/accounts/types.js';
+import type { NewSmsReplyCode } from '../../src/notify/ports.js';
 import type { UnreachableMessage } from '../../src/notify/types.js';
 import type { CommitEntry, NodeFeedEvent } from '../../src/presence/ports.js';
 import type { Store } from '../../src/store/index.js';
@@ -128,6 +129,16 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     await s.accounts.updateUser(alice.id, { displayName: 'Alice J.' });
     t.match(await s.accounts.userById(alice.id), { displayName: 'Alice J.', spokenName: alice.spokenName });
     await s.accounts.updateUser(alice.id + 1000, { displayName: 'nobody' });
+
+    t.notOk('language' in (alice as object), 'no language until one is set: the default applies');
+    t.equal(await s.accounts.setLanguage(alice.id, 'es'), true);
+    t.match(await s.accounts.userById(alice.id), { language: 'es', displayName: 'Alice J.' });
+    t.match(await s.accounts.userByUsername('alice'), { language: 'es' });
+    t.equal(await s.accounts.setLanguage(alice.id, 'fr-CA'), true);
+    t.equal((await s.accounts.userByCallerId('+15550100'))?.language, 'fr-CA');
+    t.equal(await s.accounts.setLanguage(alice.id, null), true);
+    t.notOk('language' in ((await s.accounts.userById(alice.id)) as object), 'cleared: the default again');
+    t.equal(await s.accounts.setLanguage(alice.id + 1000, 'de'), false, 'no such user');
 
     t.same(await s.accounts.credential(alice.id, 'password'), { hash: 'h-pw', failedCount: 0, lockedUntil: null });
     t.equal(await s.accounts.credential(bob.id, 'password'), null);
@@ -712,6 +723,82 @@ export function storeContract(t: Test, backend: ContractBackend): void {
       claims.flat().every((x) => x.attempts === 1 && x.state === 'in-progress'),
       'each claimed with one attempt',
     );
+  });
+
+  t.test(`${backend.name}: notify - SMS reply codes: live, used once, stale with their alert`, async (t) => {
+    const db = await backend.database(t);
+    const s = await db.open('node-a');
+    const other = await db.open('node-b');
+    const [a, r] = (await users(s, 2)) as [User, User];
+    const open = (id: string) =>
+      s.notify.foldMessage(
+        { id, recipientId: r.id, isTest: false, createdAt: NOW, collectUntil: NOW + 1000 },
+        unreachable(`m-${id}`, 's1', a.id),
+        NOW,
+      );
+    await open('al1');
+    const page = (over: Partial<NewSmsReplyCode> = {}): NewSmsReplyCode => ({
+      code: '4821',
+      phone: '+15550104444',
+      alertId: 'al1',
+      userId: r.id,
+      sessionId: 's1',
+      senderName: 'Alice',
+      createdAt: NOW,
+      expiresAt: NOW + 3_600_000,
+      ...over,
+    });
+    t.equal(await s.smsReplies.anyLive(NOW), false, 'none yet');
+    t.equal(await s.smsReplies.isLive('4821', NOW), false);
+    const c1 = await s.smsReplies.insert(page());
+    t.same(c1, { ...page(), id: c1.id, usedAt: null, alertCancelled: false });
+    t.equal(typeof c1.id, 'number', 'ids are numbers on every backend');
+    t.equal(await s.smsReplies.isLive('4821', NOW), true);
+    t.equal(await other.smsReplies.isLive('4821', NOW + 3_599_999), true, 'seen from another node');
+    t.equal(await s.smsReplies.isLive('4821', NOW + 3_600_000), false, 'not at its expiry');
+    t.equal(await s.smsReplies.anyLive(NOW), true);
+    t.same(await s.smsReplies.liveFor('al1', '+15550104444', NOW), c1);
+    t.equal(await s.smsReplies.liveFor('al1', '+15550105555', NOW), null, 'another number');
+    t.equal(await s.smsReplies.liveFor('al1', '+15550104444', NOW + 3_600_000), null, 'expired');
+    const c2 = await s.smsReplies.insert(page({ phone: '+15550105555', createdAt: NOW + 1 }));
+    t.ok(c2.id > c1.id, 'ids rise');
+    t.same(
+      (await s.smsReplies.byCode('4821')).map((c) => c.id),
+      [c2.id, c1.id],
+      'every row of a code, newest first',
+    );
+    t.same(await s.smsReplies.byCode('0000'), []);
+
+    // Two replies racing on two nodes: one wins.
+    const both = await Promise.all([s.smsReplies.markUsed(c1.id, NOW + 5), other.smsReplies.markUsed(c1.id, NOW + 6)]);
+    t.same([...both].sort(), [false, true], 'a code is used once');
+    t.equal(await s.smsReplies.markUsed(c1.id, NOW + 7), false);
+    const used = (await s.smsReplies.byCode('4821')).find((c) => c.id === c1.id);
+    t.ok(used?.usedAt === NOW + 5 || used?.usedAt === NOW + 6, 'when it was used');
+    t.equal(await s.smsReplies.liveFor('al1', '+15550104444', NOW), null, 'a used code is not live');
+    t.equal(await s.smsReplies.isLive('4821', NOW), true, "the other number's code still is");
+
+    // A cancelled alert makes its codes stale.
+    t.equal(await s.notify.cancelAlert('al1', 'recipient active', NOW + 10), true);
+    t.equal(await s.smsReplies.isLive('4821', NOW + 10), false);
+    t.equal(await s.smsReplies.anyLive(NOW + 10), false);
+    t.match(await s.smsReplies.byCode('4821'), [{ id: c2.id, alertCancelled: true, usedAt: null }, { id: c1.id }]);
+
+    // Purge forgets codes that expired before the time given; the alert's deletion takes its codes too.
+    await open('al2');
+    const c3 = await s.smsReplies.insert(page({ code: '1111', alertId: 'al2', expiresAt: NOW + 100 }));
+    t.equal(await s.smsReplies.purge(NOW + 100), 0, 'not before its expiry');
+    t.equal(await s.smsReplies.purge(NOW + 3_600_001), 3);
+    t.same(await s.smsReplies.byCode('4821'), []);
+    t.same(await s.smsReplies.byCode('1111'), []);
+    t.notOk(c3.usedAt);
+    const c4 = await s.smsReplies.insert(page({ code: '2222', alertId: 'al2' }));
+    t.same(
+      (await s.smsReplies.byCode('2222')).map((c) => c.id),
+      [c4.id],
+    );
+    t.equal(await s.accounts.deleteUser(r.id), true);
+    t.same(await s.smsReplies.byCode('2222'), [], 'codes go with the user and the alert');
   });
 
   t.test(`${backend.name}: reply links, audio index, IVR resume`, async (t) => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { type ParsedMail, simpleParser } from 'mailparser';
-import smpp, { type PduWithResponse } from 'smpp';
+import smpp, { type PduWithResponse, type Session } from 'smpp';
 import { SMTPServer } from 'smtp-server';
 import type { AudioAttachmentPort } from '../../src/notify/ports.js';
 import type {
@@ -157,16 +157,39 @@ export interface SmppMessage {
 export interface SmsCentre {
   port: number;
   messages: SmppMessage[];
+  /** ESMEs bound as receivers now. */
+  readonly receivers: number;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  /** Drops every connection (the SMS centre restarting), still listening. */
+  kick(): void;
+  /** A handset's text message: deliver_sm to every bound receiver; resolves with their command_status. */
+  deliver(from: string, text: string, opts?: { esmClass?: number }): Promise<number[]>;
   close(): Promise<void>;
 }
 
 /** The smpp package playing the SMS centre: accepts one system id/password, records every submit_sm. */
 export async function startSmsCentre(account = { systemId: 'phoneim', password: 'secret' }): Promise<SmsCentre> {
   const messages: SmppMessage[] = [];
+  const receivers = new Set<Session>();
+  const sessions = new Set<Session>();
   let nextId = 1;
+  let connections = 0;
   const server = smpp.createServer((session) => {
     let bound = '';
+    connections++;
+    sessions.add(session);
     session.on('error', () => undefined);
+    session.on('close', () => {
+      receivers.delete(session);
+      sessions.delete(session);
+    });
+    session.on('bind_receiver', (pdu) => {
+      const p = pdu as PduWithResponse;
+      const ok = p['system_id'] === account.systemId && p['password'] === account.password;
+      session.send(p.response(ok ? {} : { command_status: 0x0e /* ESME_RINVPASWD */ }));
+      if (ok) receivers.add(session);
+    });
     session.on('bind_transmitter', (pdu) => {
       const p = pdu as PduWithResponse;
       session.pause();
@@ -192,6 +215,7 @@ export async function startSmsCentre(account = { systemId: 'phoneim', password: 
       session.send(p.response({ message_id: `m${nextId++}` }));
     });
     session.on('unbind', (pdu) => {
+      receivers.delete(session);
       session.send((pdu as PduWithResponse).response());
       session.close();
     });
@@ -200,7 +224,38 @@ export async function startSmsCentre(account = { systemId: 'phoneim', password: 
   return {
     port: server.address().port,
     messages,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    get receivers() {
+      return receivers.size;
+    },
+    get connections() {
+      return connections;
+    },
+    kick: () => {
+      for (const s of sessions) s.destroy();
+    },
+    deliver: (from, text, opts = {}) =>
+      Promise.all(
+        [...receivers].map(
+          (session) =>
+            new Promise<number>((resolve) => {
+              session.deliver_sm(
+                {
+                  source_addr: from.replace(/^\+/, ''),
+                  source_addr_ton: 1,
+                  destination_addr: 'PhoneIM',
+                  esm_class: opts.esmClass ?? 0,
+                  short_message: text,
+                },
+                (resp) => resolve(resp.command_status),
+              );
+            }),
+        ),
+      ),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sessions) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 

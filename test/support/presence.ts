@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { Test } from 'tap';
 import { Platform } from '../../src/app.js';
 import type { Clock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { type Logger, silentLogger } from '../../src/core/logger.js';
 import { openStore } from '../../src/store/index.js';
 import { testConfig } from './env.js';
 import { testStoreOverrides } from './store-backend.js';
@@ -12,7 +12,13 @@ export const PASSWORD = 'correct horse';
 
 export async function startPlatform(
   t: Test,
-  opts: { dir?: string; overrides?: Record<string, unknown>; clock?: Clock; stopOnTeardown?: boolean } = {},
+  opts: {
+    dir?: string;
+    overrides?: Record<string, unknown>;
+    clock?: Clock;
+    stopOnTeardown?: boolean;
+    log?: Logger;
+  } = {},
 ): Promise<{ platform: Platform; url: string }> {
   const dir = opts.dir ?? t.testdir({});
   // PHONEIM_TEST_STORE=postgres: the same flow on PostgreSQL (store-backend.ts).
@@ -20,7 +26,7 @@ export async function startPlatform(
   const config = testConfig(dir, { ...onStore, ...(opts.overrides ?? {}) });
   const platform = new Platform({
     config,
-    log: silentLogger(),
+    log: opts.log ?? silentLogger(),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(config.store.kind === 'postgres' ? { store: await openStore(config) } : {}),
   });

@@ -10,7 +10,6 @@
 import { AppError } from '../../core/errors.js';
 import type { CallContext, Prompt } from '../context.js';
 import type { IvrMessage } from '../ports.js';
-import { cannotBeRead, chattingWith, someoneSays } from '../prompts.js';
 import { run, say, type Verb } from '../verbs.js';
 import { replyByVoice } from './reply.js';
 import type { FlowServices, State } from './types.js';
@@ -49,7 +48,7 @@ export class LiveChat implements Verb<'left'> {
       for (const m of await presence.unread(user.id, this.sessionId)) enqueue(m);
       const peers = await presence.sessionPeers(user.id, this.sessionId);
       ctx.log.info({ session: this.sessionId, queued: queue.length }, 'live chat');
-      await say(ctx, [{ text: chattingWith(peers) }, 'liveChatHelp']);
+      await say(ctx, [{ text: ctx.phrases.chattingWith(peers) }, 'liveChatHelp']);
       for (;;) {
         if (this.stopper.signal.aborted) return 'left';
         let key = ctx.digits.take();
@@ -57,7 +56,7 @@ export class LiveChat implements Verb<'left'> {
           const next = queue.shift();
           if (next) {
             await presence.markRead(user.id, [next.id]);
-            await say(ctx, spoken(next));
+            await say(ctx, await spoken(ctx, next));
             continue;
           }
           const idle = new AbortController();
@@ -86,9 +85,18 @@ export class LiveChat implements Verb<'left'> {
   }
 }
 
-function spoken(m: IvrMessage): Prompt[] {
-  if (m.voice) return [{ text: someoneSays(m.fromName) }, { url: m.voice.url }];
-  return [{ text: someoneSays(m.fromName, m.text ?? ''), userText: m.text ?? '', otherwise: cannotBeRead(m.fromName) }];
+/** "Alice says: ..." in the caller's language; a body in another language is read in its own, after "Alice says:". */
+async function spoken(ctx: CallContext, m: IvrMessage): Promise<Prompt[]> {
+  const say = ctx.phrases;
+  if (m.voice) return [{ text: say.someoneSays(m.fromName) }, { url: m.voice.url }];
+  const text = m.text ?? '';
+  const language = await ctx.bodyLanguage(text);
+  if (language)
+    return [
+      { text: say.someoneSays(m.fromName, ' ').trim() },
+      { text, otherwise: say.cannotBeRead(m.fromName), language },
+    ];
+  return [{ text: say.someoneSays(m.fromName, text), userText: text, otherwise: say.cannotBeRead(m.fromName) }];
 }
 
 export async function liveChat(ctx: CallContext, svc: FlowServices, sessionId: string): Promise<State> {

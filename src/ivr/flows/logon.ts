@@ -10,7 +10,6 @@
 import type { User } from '../../accounts/types.js';
 import type { CallContext, Prompt } from '../context.js';
 import { RESUME_MENU } from '../menus.js';
-import { resumeQuestion, triesLeft, welcomeBack } from '../prompts.js';
 import { gather, menu } from '../verbs.js';
 import type { FlowServices, State } from './types.js';
 
@@ -24,6 +23,7 @@ const LOCKED: State = { name: 'goodbye', prompts: ['locked', 'goodbye'] };
 
 export async function logon(ctx: CallContext, svc: FlowServices): Promise<State> {
   const caller = await svc.accounts.lookupCaller(ctx.call.callerNumber);
+  if (caller?.language) ctx.callerLanguage = caller.language;
   let failures = 0;
   let silences = 0;
   let lead: Prompt[] = caller ? [] : ['welcome'];
@@ -43,7 +43,9 @@ export async function logon(ctx: CallContext, svc: FlowServices): Promise<State>
       account = a.digits;
     }
     const pinPrompt: Prompt[] =
-      caller && failures === 0 && silences === 0 ? [{ text: welcomeBack(caller.spokenName) }] : [...lead, 'enterPin'];
+      caller && failures === 0 && silences === 0
+        ? [{ text: ctx.phrases.welcomeBack(caller.spokenName) }]
+        : [...lead, 'enterPin'];
     const p = await gather(ctx, { prompt: pinPrompt, maxDigits: PIN_DIGITS, terminator: '#' });
     lead = [];
     if (!p.digits) {
@@ -63,7 +65,7 @@ export async function logon(ctx: CallContext, svc: FlowServices): Promise<State>
     if (result.reason === 'unknown-caller') return GIVE_UP;
     if (caller ? failures >= MAX_PIN_TRIES_PER_CALL : failures >= ctx.config.maxTries) return GIVE_UP;
     lead = [caller ? 'wrongPin' : 'wrongAccount'];
-    if (caller && result.triesLeft > 0) lead.push({ text: triesLeft(result.triesLeft) });
+    if (caller && result.triesLeft > 0) lead.push({ text: ctx.phrases.triesLeft(result.triesLeft) });
   }
 }
 
@@ -86,6 +88,6 @@ export async function offerResume(ctx: CallContext, svc: FlowServices): Promise<
     await svc.resume.forget(user.id);
     return { name: 'messages' };
   }
-  const choice = await menu(ctx, RESUME_MENU, [{ text: resumeQuestion(peers) }]);
+  const choice = await menu(ctx, RESUME_MENU, [{ text: ctx.phrases.resumeQuestion(peers) }]);
   return choice === 'resume' ? { name: 'live-chat', sessionId: position.sessionId } : { name: 'messages' };
 }

@@ -5,7 +5,6 @@
  */
 import type { CallContext, Prompt } from '../context.js';
 import { MAIN_MENU, PRESENCE_MENU } from '../menus.js';
-import { contactChoices, onlineList, presenceSet } from '../prompts.js';
 import { gather, menu, say } from '../verbs.js';
 import type { FlowServices, State } from './types.js';
 
@@ -28,7 +27,7 @@ export async function mainMenu(ctx: CallContext): Promise<State> {
 export async function whoIsOnline(ctx: CallContext, svc: FlowServices): Promise<State> {
   const contacts = await svc.presence.contacts(ctx.userOrThrow.id);
   const online = contacts.filter((c) => c.state !== 'offline');
-  await say(ctx, online.length === 0 ? ['noContactsOnline'] : [{ text: onlineList(online) }]);
+  await say(ctx, online.length === 0 ? ['noContactsOnline'] : [{ text: ctx.phrases.onlineList(online) }]);
   return { name: 'main' };
 }
 
@@ -37,7 +36,7 @@ export async function setPresence(ctx: CallContext, svc: FlowServices): Promise<
   if (choice === 'back') return { name: 'main' };
   await svc.presence.setPresence(ctx.userOrThrow.id, choice);
   ctx.log.info({ presence: choice }, 'presence set by keypad');
-  await say(ctx, [{ text: presenceSet(choice) }]);
+  await say(ctx, [{ text: ctx.phrases.presenceSet(choice) }]);
   return { name: 'main' };
 }
 
@@ -51,7 +50,7 @@ export async function startChat(ctx: CallContext, svc: FlowServices): Promise<St
   let lead: Prompt[] = [];
   for (let attempt = 0; attempt < ctx.config.maxTries; attempt++) {
     const r = await gather(ctx, {
-      prompt: [...lead, 'chooseContact', { text: contactChoices(contacts.map((c) => c.spokenName)) }],
+      prompt: [...lead, 'chooseContact', { text: ctx.phrases.contactChoices(contacts.map((c) => c.spokenName)) }],
       maxDigits: contacts.length > 9 ? 2 : 1,
       terminator: '#',
     });

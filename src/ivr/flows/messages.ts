@@ -9,27 +9,34 @@
 import type { CallContext, Prompt } from '../context.js';
 import { MESSAGE_MENU } from '../menus.js';
 import type { IvrMessage } from '../ports.js';
-import { cannotBeRead, envelope, messageCount, ordinalMessage } from '../prompts.js';
 import { menu, say } from '../verbs.js';
 import { replyByVoice } from './reply.js';
 import type { FlowServices, State } from './types.js';
 
-export function messagePrompts(ctx: CallContext, m: IvrMessage): Prompt[] {
+/** The envelope in the caller's language; a text body in its own language when that can be told. */
+export async function messagePrompts(ctx: CallContext, m: IvrMessage): Promise<Prompt[]> {
   const tz = ctx.user?.timeZone ?? 'UTC';
-  const out: Prompt[] = [{ text: envelope(m.fromName, m.sentAt, ctx.clock.now(), tz) }];
+  const say = ctx.phrases;
+  const out: Prompt[] = [{ text: say.envelope(m.fromName, m.sentAt, ctx.clock.now(), tz) }];
   if (m.voice) out.push({ url: m.voice.url });
-  else if (m.text) out.push({ text: m.text, otherwise: cannotBeRead(m.fromName) });
+  else if (m.text) {
+    const language = await ctx.bodyLanguage(m.text);
+    out.push({ text: m.text, otherwise: say.cannotBeRead(m.fromName), ...(language ? { language } : {}) });
+  }
   return out;
 }
 
 export async function readMessages(ctx: CallContext, svc: FlowServices): Promise<State> {
   const user = ctx.userOrThrow;
   const list = (await svc.presence.unread(user.id)).slice(0, ctx.config.maxMessagesPerList);
-  await say(ctx, [{ text: messageCount(list.length) }]);
+  await say(ctx, [{ text: ctx.phrases.messageCount(list.length) }]);
   if (list.length === 0) return { name: 'main' };
   for (let i = 0; i < list.length; ) {
     const m = list[i] as IvrMessage;
-    const choice = await menu(ctx, MESSAGE_MENU, [{ text: ordinalMessage(i, list.length) }, ...messagePrompts(ctx, m)]);
+    const choice = await menu(ctx, MESSAGE_MENU, [
+      { text: ctx.phrases.ordinalMessage(i, list.length) },
+      ...(await messagePrompts(ctx, m)),
+    ]);
     if (choice !== 'delete') await svc.presence.markRead(user.id, [m.id]);
     switch (choice) {
       case 'replay':

@@ -20,6 +20,7 @@ interface UserRow {
   display_name: string;
   spoken_name: string;
   time_zone: string;
+  language: string | null;
   created_at: number;
 }
 
@@ -39,7 +40,7 @@ interface DeviceRow {
 /** Idle rows of logon_tries older than this are forgotten. */
 const TRIES_IDLE_MS = 24 * 3600 * 1000;
 
-const USER_COLS = 'id, username, account_number, display_name, spoken_name, time_zone, created_at';
+const USER_COLS = 'id, username, account_number, display_name, spoken_name, time_zone, language, created_at';
 const DEVICE_COLS = 'id, user_id, kind, address, protocol, label, position, quiet_start, quiet_end, asterisk_device';
 
 const toUser = (r: UserRow): User => ({
@@ -49,6 +50,7 @@ const toUser = (r: UserRow): User => ({
   displayName: r.display_name,
   spokenName: r.spoken_name,
   timeZone: r.time_zone,
+  ...(r.language ? { language: r.language } : {}),
   createdAt: r.created_at,
 });
 
@@ -142,6 +144,10 @@ export class PgAccounts implements AccountStore {
          time_zone = COALESCE($4, time_zone) WHERE id = $1`,
       [id, fields.displayName ?? null, fields.spokenName ?? null, fields.timeZone ?? null],
     );
+  }
+
+  async setLanguage(id: number, language: string | null): Promise<boolean> {
+    return (await this.db.count('UPDATE users SET language = $2 WHERE id = $1', [id, language])) > 0;
   }
 
   // ---- credentials ----------------------------------------------------------

@@ -18,6 +18,7 @@ import { PgNotify } from './notify.js';
 import { clientConfig, createPool, type PgOptions } from './pool.js';
 import { PgPresence } from './presence.js';
 import { PgReplyLinks } from './reply-links.js';
+import { PgSmsReplies } from './sms-replies.js';
 
 export interface PostgresStoreOptions extends StoreOptions, PgOptions {
   /** Where the feed reports a lost connection or a failing handler. */
@@ -92,6 +93,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     feed,
     notify: new PgNotify(db),
     replyLinks: new PgReplyLinks(db),
+    smsReplies: new PgSmsReplies(db),
     audio: new PgAudio(db),
     ivrResume: new PgIvrResume(db),
     status,

@@ -19,6 +19,7 @@ interface UserRow {
   display_name: string;
   spoken_name: string;
   time_zone: string;
+  language: string | null;
   created_at: number;
 }
 
@@ -45,6 +46,7 @@ const toUser = (r: UserRow): User => ({
   displayName: r.display_name,
   spokenName: r.spoken_name,
   timeZone: r.time_zone,
+  ...(r.language ? { language: r.language } : {}),
   createdAt: r.created_at,
 });
 
@@ -77,7 +79,8 @@ function conflict(e: unknown, userExists: string): unknown {
 export class SqliteAccounts {
   constructor(private readonly db: Db) {}
 
-  private readonly userCols = 'id, username, account_number, display_name, spoken_name, time_zone, created_at';
+  private readonly userCols =
+    'id, username, account_number, display_name, spoken_name, time_zone, language, created_at';
 
   insertUser(row: NewUserRow): User {
     try {
@@ -150,6 +153,11 @@ export class SqliteAccounts {
         fields.timeZone ?? cur.timeZone,
         id,
       );
+  }
+
+  /** Sets (or, with null, clears: the community's default) a user's language. */
+  setLanguage(id: number, language: string | null): boolean {
+    return this.db.prepare('UPDATE users SET language = ? WHERE id = ?').run(language, id).changes > 0;
   }
 
   // ---- credentials ----------------------------------------------------------

@@ -7,7 +7,7 @@ import type { AccountStore } from '../../accounts/ports.js';
 import type { AudioStore } from '../../audio/ports.js';
 import type { MigrationStatus, StoreStatus } from '../../core/store-status.js';
 import type { IvrResumeStore } from '../../ivr/ports.js';
-import type { NotifyStore, ReplyLinkUses } from '../../notify/ports.js';
+import type { NotifyStore, ReplyLinkUses, SmsReplyStore } from '../../notify/ports.js';
 import type { PresenceStore } from '../../presence/ports.js';
 import type { Store, StoreOptions } from '../index.js';
 import { SqliteAccounts } from './accounts.js';
@@ -20,6 +20,7 @@ import { SqliteNotify } from './notify.js';
 import { SqlitePresence } from './presence.js';
 import { promised } from './promised.js';
 import { SqliteReplyLinks } from './reply-links.js';
+import { SqliteSmsReplies } from './sms-replies.js';
 
 export interface SqliteStoreOptions extends StoreOptions {
   /** The database file (created with its folder), or ':memory:' (no message writer thread then). */
@@ -94,6 +95,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const presence = lazy((): PresenceStore => promised(new SqlitePresence(db)));
   const notify = lazy((): NotifyStore => promised(new SqliteNotify(db)));
   const replyLinks = lazy((): ReplyLinkUses => promised(new SqliteReplyLinks(db)));
+  const smsReplies = lazy((): SmsReplyStore => promised(new SqliteSmsReplies(db)));
   const audio = lazy((): AudioStore => promised(new SqliteAudio(db)));
   const ivrResume = lazy((): IvrResumeStore => promised(new SqliteIvrResume(db)));
   return {
@@ -113,6 +115,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
     get replyLinks() {
       return replyLinks();
+    },
+    get smsReplies() {
+      return smsReplies();
     },
     get audio() {
       return audio();
