@@ -25,6 +25,7 @@ import { PagerGateway } from './notify/pager.js';
 import type { AudioAttachmentPort, SenderNoticePort } from './notify/ports.js';
 import { replyLinkSecret } from './notify/reply-link.js';
 import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
+import { XmppGateway } from './gateway/xmpp-gateway.js';
 import { buildPresence } from './presence/build.js';
 import { connectParts, lineStateFor, senderNoticeFor } from './wiring.js';
 import type { PresenceService } from './presence/presence-service.js';
@@ -32,6 +33,7 @@ import { AccountsRepo } from './store/accounts-repo.js';
 import { IvrResumeRepo } from './store/ivr-resume-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
 import { ReplyLinkRepo } from './store/reply-link-repo.js';
+import { SqliteGatewayStore } from './store/sqlite/gateway.js';
 import type { Simulator } from './sim/index.js';
 import { type Db, isWritable, openStore, schemaVersion } from './store/db.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
@@ -78,6 +80,8 @@ export interface Services {
   ivr: IvrService;
   /** The reverse log-on call (the IVR); answers 'failed' while telephony is not up. */
   reverseLogon: ReverseLogonPort;
+  /** The XMPP gateway, when gateway.xmpp is configured; connected by Platform.start. */
+  gateway: XmppGateway | undefined;
 }
 
 export function dbPath(config: Config): string {
@@ -147,6 +151,20 @@ export function buildServices(deps: PlatformDeps): Services {
     baseUrl: publicUrl(config),
     metrics,
   });
+  const xmpp = config.gateway.xmpp;
+  const gateway = xmpp
+    ? new XmppGateway({
+        config: xmpp,
+        presence,
+        accounts,
+        store: new SqliteGatewayStore(db),
+        clock,
+        log: log.child({ part: 'gateway' }),
+        nodeId: config.presence.nodeId,
+        maxMessageBytes: config.presence.maxMessageBytes,
+        audioUrl,
+      })
+    : undefined;
   return {
     config,
     log,
@@ -163,6 +181,7 @@ export function buildServices(deps: PlatformDeps): Services {
     sim: undefined,
     ivr,
     reverseLogon: deps.reverseLogon ?? ivr.reverseLogon,
+    gateway,
   };
 }
 
@@ -274,6 +293,7 @@ export class Platform {
       },
     });
     ivr.start();
+    await this.services.gateway?.start();
     if (config.demo) await seedDemo(this.services, this.sim);
     await telephony.startCalls();
     notifier.start();
@@ -290,6 +310,7 @@ export class Platform {
       await this.services.telephony.stopCalls();
       this.disconnect?.();
       this.web.close();
+      await this.services.gateway?.stop();
       this.services.presence.objects.stop();
       await this.services.presence.stop();
       await this.http.close();

@@ -68,9 +68,10 @@ export class SqliteGatewayStore implements GatewayStore {
 
   async approvedRoster(): Promise<{ contactUserId: number; localUserId: number }[]> {
     return (
-      this.db
-        .prepare("SELECT contact_user_id, local_user_id FROM gateway_roster WHERE state = 'approved'")
-        .all() as { contact_user_id: number; local_user_id: number }[]
+      this.db.prepare("SELECT contact_user_id, local_user_id FROM gateway_roster WHERE state = 'approved'").all() as {
+        contact_user_id: number;
+        local_user_id: number;
+      }[]
     ).map((r) => ({ contactUserId: r.contact_user_id, localUserId: r.local_user_id }));
   }
 
@@ -104,7 +105,11 @@ export class SqliteGatewayStore implements GatewayStore {
     const rows = this.db
       .prepare('SELECT id, stanza_id, payload FROM gateway_outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?')
       .all(limit) as { id: number; stanza_id: string; payload: string }[];
-    return rows.map((r) => ({ seq: r.id, stanzaId: r.stanza_id, ...(JSON.parse(r.payload) as Omit<OutboundStanza, 'seq' | 'stanzaId'>) }));
+    return rows.map((r) => ({
+      seq: r.id,
+      stanzaId: r.stanza_id,
+      ...(JSON.parse(r.payload) as Omit<OutboundStanza, 'seq' | 'stanzaId'>),
+    }));
   }
 
   async markSent(seq: number, now: number): Promise<void> {
