@@ -51,6 +51,7 @@ declare module '@xmpp/client' {
     send(element: Element): Promise<void>;
     write(raw: string): Promise<void>;
     reconnect: { stop(): void };
+    iqCaller: { get(el: Element, to?: string, timeout?: number): Promise<Element> };
   }
   export function client(options: {
     service: string;

@@ -28,6 +28,7 @@ export async function ivrOnSimulator(
     clock?: Clock;
     telephony?: Record<string, unknown>;
     notify?: Record<string, unknown>;
+    gateway?: Record<string, unknown>;
   } = {},
 ) {
   // Our own data directory, removed only after the platform has stopped: calls still
@@ -42,6 +43,7 @@ export async function ivrOnSimulator(
       sim: { speedFactor: opts.speedFactor ?? 20 },
       ...(opts.telephony ? { telephony: opts.telephony } : {}),
       ...(opts.notify ? { notify: opts.notify } : {}),
+      ...(opts.gateway ? { gateway: opts.gateway } : {}),
     },
   });
   t.teardown(async () => {
