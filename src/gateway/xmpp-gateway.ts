@@ -116,10 +116,6 @@ export class XmppGateway {
     this.st = { domain: this.cfg.domain, state: 'stopped', since: deps.clock.now(), connects: 0, lastError: null };
   }
 
-  get domain(): string {
-    return this.cfg.domain;
-  }
-
   /** The connection as it is now. */
   get state(): GatewayState {
     return { ...this.st };

@@ -85,6 +85,13 @@ t.test('Alice adds Erin on XMPP, follows her presence, and loses her when Erin u
   await erin.next((s) => s.attrs.type === 'unsubscribed' && s.attrs.from === `nobody@${COMPONENT_DOMAIN}`);
   t.pass('asking for an unknown user is answered "unsubscribed"');
 
+  const answered = erin.stanzas.length;
+  await erin.send(xml('presence', { type: 'subscribe', to: jidOn('alice') }));
+  await erin.next(
+    (s) => s.attrs.type === 'subscribed' && s.attrs.from === jidOn('alice') && erin.stanzas.indexOf(s) >= answered,
+  );
+  t.pass('asking again once approved is answered at once');
+
   await erin.send(xml('presence', { type: 'unsubscribe', to: jidOn('alice') }));
   await eventually(() => {
     if (erinContact()) throw new Error('still a contact');
