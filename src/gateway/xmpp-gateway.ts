@@ -108,6 +108,7 @@ export class XmppGateway {
   private readonly chatStates = new Set<string>();
   private readonly resources = new Map<string, Map<string, { state: ChosenState; status: string | null }>>();
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly chains = new Map<string, Promise<void>>();
   private st: GatewayState;
 
   constructor(private readonly deps: XmppGatewayDeps) {
@@ -185,7 +186,7 @@ export class XmppGateway {
     });
     conn.on('online', () => this.track(this.online(conn)));
     conn.on('disconnect', () => this.lost(conn, 'disconnected'));
-    conn.on('stanza', (s: Element) => this.track(this.receive(s)));
+    conn.on('stanza', (s: Element) => this.inOrder(s));
     conn.iqCallee.get(NS_DISCO_INFO, 'query', () =>
       xml(
         'query',
@@ -198,6 +199,20 @@ export class XmppGateway {
       this.st.lastError = e instanceof Error ? e.message : String(e);
       this.lost(conn, 'could not connect');
     });
+  }
+
+  /** Stanzas of one sender are handled one after another, so their messages are stored in the order sent. */
+  private inOrder(stanza: Element): void {
+    const key = String(stanza.attrs.from ?? '').split('/')[0] as string;
+    // Limited as they arrive, so that a flood queues nothing.
+    if (!this.allow(key.toLowerCase())) return;
+    const next = (this.chains.get(key) ?? Promise.resolve()).then(() => this.receive(stanza));
+    const settled = next.catch(() => {});
+    this.chains.set(key, settled);
+    void settled.then(() => {
+      if (this.chains.get(key) === settled) this.chains.delete(key);
+    });
+    this.track(next);
   }
 
   private track(p: Promise<unknown>): void {
@@ -433,7 +448,6 @@ export class XmppGateway {
       this.refuse('GATEWAY_SPOOFED_FROM', { from: String(stanza.attrs.from).slice(0, 200) }, 'stanza dropped');
       return;
     }
-    if (!this.allow(from.bare)) return;
     if (stanza.name === 'iq') return; // iqs are answered by the library's iq callee
     const size = Buffer.byteLength(stanza.toString(), 'utf8');
     if (size > this.cfg.maxStanzaBytes) {
