@@ -542,23 +542,33 @@ export class XmppGateway {
       await this.bounce(stanza, 'subscription-required', 'auth', 'ask to add this user first');
       return;
     }
-    try {
-      const sessionId = await this.sessionFor(contact, user.id);
-      await this.deps.presence.postMessage({ sessionId, fromUserId: contact, text: body });
-    } catch (e) {
+    const refused = async (e: unknown) => {
       if (!isAppError(e)) throw e;
       this.refuse(e.code, { from: from.bare, to: to.bare, reason: e.message }, 'message refused');
       await this.bounce(stanza, 'not-acceptable', 'modify', e.message);
+    };
+    let sessionId: string;
+    try {
+      sessionId = await this.sessionFor(contact, user.id);
+    } catch (e) {
+      await refused(e);
       return;
     }
-    if (stanza.getChild('request', NS_RECEIPTS) && stanza.attrs.id)
-      await this.send(
-        xml(
-          'message',
-          { from: to.bare, to: stanza.attrs.from, id: `r-${stanza.attrs.id}` },
-          xml('received', { xmlns: NS_RECEIPTS, id: stanza.attrs.id }),
-        ),
-      );
+    // Posted in the sender's order (the message cache commits in call order); the commit is awaited
+    // outside the sender's queue, so one busy sender is not held to one commit at a time.
+    const posting = this.deps.presence.postMessage({ sessionId, fromUserId: contact, text: body });
+    this.track(
+      posting.then(async () => {
+        if (stanza.getChild('request', NS_RECEIPTS) && stanza.attrs.id)
+          await this.send(
+            xml(
+              'message',
+              { from: to.bare, to: stanza.attrs.from, id: `r-${stanza.attrs.id}` },
+              xml('received', { xmlns: NS_RECEIPTS, id: stanza.attrs.id }),
+            ),
+          );
+      }, refused),
+    );
   }
 
   /** The session of this pair: the mapped one while both are still in it, else a new one. */
