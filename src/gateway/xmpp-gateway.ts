@@ -128,7 +128,7 @@ export class XmppGateway {
 
   /** The JID of a local user (null for a shadow account or an unknown user). */
   async jidOf(userId: number): Promise<string | null> {
-    const u = this.deps.accounts.userById(userId);
+    const u = await this.deps.accounts.userById(userId);
     if (!u || (await this.deps.store.contactJid(userId)) !== null) return null;
     return `${u.username}@${this.cfg.domain}`;
   }
@@ -232,7 +232,7 @@ export class XmppGateway {
       const jid = await this.deps.store.contactJid(contactUserId);
       const from = await this.jidOf(localUserId);
       if (!jid || !from) continue;
-      await this.sendPresence(from, jid, this.deps.presence.presenceOf(localUserId));
+      await this.sendPresence(from, jid, await this.deps.presence.presenceOf(localUserId));
       await this.send(xml('presence', { type: 'probe', from, to: jid }));
     }
     this.pump();
@@ -381,7 +381,7 @@ export class XmppGateway {
       this.log.debug({ message: m.id, from: m.fromUserId }, 'a message from another XMPP contact is not relayed');
       return;
     }
-    const sender = this.deps.accounts.userById(m.fromUserId);
+    const sender = await this.deps.accounts.userById(m.fromUserId);
     let body = m.text ?? '';
     let oobUrl: string | undefined;
     if (m.kind === 'voice') {
@@ -399,7 +399,7 @@ export class XmppGateway {
     const from = await this.jidOf(p.userId);
     if (!from) return;
     const roster = await this.deps.store.rosterState(contact, p.userId);
-    if (roster !== 'approved' && this.deps.presence.isContact(contact, p.userId)) {
+    if (roster !== 'approved' && (await this.deps.presence.isContact(contact, p.userId))) {
       // The local user approved (or asked back): tell the XMPP side, both ways.
       await this.deps.store.setRoster(contact, p.userId, 'approved', this.deps.clock.now());
       this.log.info({ jid, user: p.userId }, 'XMPP subscription approved');
@@ -504,8 +504,8 @@ export class XmppGateway {
     if (!local) return null;
     let user: User | null = null;
     if (/^\+?\d{3,15}$/.test(local))
-      user = this.deps.accounts.lookupCaller(local.startsWith('+') ? local : `+${local}`);
-    else if (/^[a-z][a-z0-9._-]{1,31}$/.test(local)) user = this.deps.accounts.findUser(local);
+      user = await this.deps.accounts.lookupCaller(local.startsWith('+') ? local : `+${local}`);
+    else if (/^[a-z][a-z0-9._-]{1,31}$/.test(local)) user = await this.deps.accounts.findUser(local);
     if (!user || (await this.deps.store.contactJid(user.id)) !== null) return null;
     return user;
   }
@@ -537,7 +537,7 @@ export class XmppGateway {
       return;
     }
     const contact = await this.deps.store.contactUser(from.bare);
-    if (contact === null || !this.deps.presence.isContact(contact, user.id)) {
+    if (contact === null || !(await this.deps.presence.isContact(contact, user.id))) {
       this.refuse('GATEWAY_NOT_SUBSCRIBED', { from: from.bare, to: to.bare }, 'message refused');
       await this.bounce(stanza, 'subscription-required', 'auth', 'ask to add this user first');
       return;
@@ -577,7 +577,7 @@ export class XmppGateway {
     const id = await store.sessionOf(contact, localUserId);
     if (id) {
       try {
-        const members = presence.members(id);
+        const members = await presence.members(id);
         const mine = members.find((m) => m.userId === contact)?.state;
         const theirs = members.find((m) => m.userId === localUserId)?.state;
         if (mine === 'joined' && (theirs === 'joined' || theirs === 'invited')) return id;
@@ -607,12 +607,12 @@ export class XmppGateway {
     if (type === 'subscribe') {
       const contact = await this.ensureContact(from.bare);
       const before = await store.rosterState(contact, user.id);
-      if (presence.requestContact(contact, user.id) === 'approved') {
+      if ((await presence.requestContact(contact, user.id)) === 'approved') {
         await store.setRoster(contact, user.id, 'approved', clock.now());
         await this.send(xml('presence', { type: 'subscribed', from: localJid, to: from.bare }));
         if (before !== 'approved')
           await this.send(xml('presence', { type: 'subscribe', from: localJid, to: from.bare }));
-        await this.sendPresence(localJid, from.bare, presence.presenceOf(user.id));
+        await this.sendPresence(localJid, from.bare, await presence.presenceOf(user.id));
       } else {
         await store.setRoster(contact, user.id, 'asked', clock.now());
         this.log.info({ jid: from.bare, user: user.id }, 'XMPP subscription waits for the local user');
@@ -628,18 +628,18 @@ export class XmppGateway {
     switch (type) {
       case 'subscribed':
         if (roster === 'asking') {
-          presence.approveContact(contact, user.id);
+          await presence.approveContact(contact, user.id);
           await store.setRoster(contact, user.id, 'approved', clock.now());
-          await this.sendPresence(localJid, from.bare, presence.presenceOf(user.id));
+          await this.sendPresence(localJid, from.bare, await presence.presenceOf(user.id));
         }
         return;
       case 'unsubscribe':
       case 'unsubscribed':
-        presence.removeContact(contact, user.id);
+        await presence.removeContact(contact, user.id);
         await store.removeRoster(contact, user.id);
         return;
       case 'probe':
-        if (roster === 'approved') await this.sendPresence(localJid, from.bare, presence.presenceOf(user.id));
+        if (roster === 'approved') await this.sendPresence(localJid, from.bare, await presence.presenceOf(user.id));
         return;
       case 'available':
       case 'unavailable':
