@@ -5,7 +5,7 @@
  * directory, exactly as `make run` starts it.
  */
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
 import { AudioService } from './audio/audio-service.js';
 import { audioPlugin } from './audio/routes.js';
@@ -18,6 +18,7 @@ import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
 import { IvrService } from './ivr/ivr-service.js';
+import type { IvrResumePort, IvrResumeStore } from './ivr/ports.js';
 import { PROMPTS as IVR_PROMPTS } from './ivr/prompts.js';
 import { SmtpSender } from './notify/mailer.js';
 import { Notifier } from './notify/notifier.js';
@@ -29,13 +30,8 @@ import { XmppGateway } from './gateway/xmpp-gateway.js';
 import { buildPresence } from './presence/build.js';
 import { connectParts, lineStateFor, senderNoticeFor } from './wiring.js';
 import type { PresenceService } from './presence/presence-service.js';
-import { AccountsRepo } from './store/accounts-repo.js';
-import { IvrResumeRepo } from './store/ivr-resume-repo.js';
-import { NotifyRepo } from './store/notify-repo.js';
-import { ReplyLinkRepo } from './store/reply-link-repo.js';
-import { SqliteGatewayStore } from './store/sqlite/gateway.js';
 import type { Simulator } from './sim/index.js';
-import { type Db, isWritable, openStore, schemaVersion } from './store/db.js';
+import { openSqliteStore, type Store, sqlitePath } from './store/index.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
 import { Telephony } from './telephony/telephony.js';
 import { opsPlugin } from './web/ops.js';
@@ -43,6 +39,15 @@ import { createWebServer, type WebServer } from './web/server.js';
 import { mountWeb, type WebMount } from './web/web-app.js';
 
 export const VERSION = '0.1.0';
+
+/** The IVR's resume port over the store: a position is good for `lifetimeMs`. */
+function resumeFor(store: IvrResumeStore, lifetimeMs: number): IvrResumePort {
+  return {
+    remember: (userId, position, now) => store.remember(userId, position, now, now + lifetimeMs),
+    recall: (userId, now) => store.recall(userId, now),
+    forget: (userId) => store.forget(userId),
+  };
+}
 
 export interface PlatformDeps {
   config: Config;
@@ -56,6 +61,11 @@ export interface PlatformDeps {
   audio?: AudioAttachmentPort;
   /** Where the parts report their figures; default: nowhere (the Platform keeps Prometheus metrics). */
   metrics?: Metrics;
+  /**
+   * The store, opened and migrated (`openStore`); the platform closes it when
+   * it stops. Default: the embedded SQLite file in the data directory.
+   */
+  store?: Store;
 }
 
 /** The services a running platform exposes (to tests, the CLI and each other). */
@@ -64,7 +74,8 @@ export interface Services {
   log: Logger;
   clock: Clock;
   metrics: Metrics;
-  db: Db;
+  /** Every storage port, on the configured backend. */
+  store: Store;
   accounts: AccountService;
   audio: AudioService;
   notifier: Notifier;
@@ -84,9 +95,8 @@ export interface Services {
   gateway: XmppGateway | undefined;
 }
 
-export function dbPath(config: Config): string {
-  return join(resolve(config.dataDir), 'phoneim.sqlite');
-}
+/** The embedded SQLite file of a configuration. */
+export const dbPath = (config: Config): string => sqlitePath(config);
 
 /** The store and the services over it, without any listener: what the admin CLI uses. */
 export function buildServices(deps: PlatformDeps): Services {
@@ -94,9 +104,15 @@ export function buildServices(deps: PlatformDeps): Services {
   const clock = deps.clock ?? new SystemClock();
   const metrics = deps.metrics ?? noMetrics;
   mkdirSync(resolve(config.dataDir), { recursive: true });
-  const db = openStore(dbPath(config));
+  const store =
+    deps.store ??
+    openSqliteStore({
+      path: dbPath(config),
+      nodeId: config.presence.nodeId,
+      onError: (e) => log.error({ err: e, part: 'store' }, 'the store failed in the background'),
+    });
   const accounts = new AccountService({
-    repo: new AccountsRepo(db),
+    repo: store.accounts,
     clock,
     config,
     log: log.child({ part: 'accounts' }),
@@ -104,7 +120,7 @@ export function buildServices(deps: PlatformDeps): Services {
   });
   const audio = new AudioService({
     config,
-    db,
+    store: store.audio,
     clock,
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
@@ -119,13 +135,13 @@ export function buildServices(deps: PlatformDeps): Services {
       return null;
     }
   };
-  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log, audioUrl, metrics });
+  const presence = buildPresence({ config, store, accounts, clock, log, audioUrl, metrics });
   const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
   const ivr = new IvrService({
     control: telephony.callControl,
     audio: audioForIvr(audio),
     presence: presenceForIvr(presence, accounts),
-    resume: new IvrResumeRepo(db, config.presence.sessionObjectIdleSeconds * 1000),
+    resume: resumeFor(store.ivrResume, config.presence.sessionObjectIdleSeconds * 1000),
     accounts,
     clock,
     config,
@@ -135,7 +151,7 @@ export function buildServices(deps: PlatformDeps): Services {
   });
   const email = new SmtpSender(config.notify.smtp);
   const notifier = new Notifier({
-    repo: new NotifyRepo(db),
+    repo: store.notify,
     accounts,
     clock,
     config,
@@ -157,7 +173,7 @@ export function buildServices(deps: PlatformDeps): Services {
         config: xmpp,
         presence,
         accounts,
-        store: new SqliteGatewayStore(db),
+        store: store.gateway,
         clock,
         log: log.child({ part: 'gateway' }),
         nodeId: config.presence.nodeId,
@@ -170,7 +186,7 @@ export function buildServices(deps: PlatformDeps): Services {
     log,
     clock,
     metrics,
-    db,
+    store,
     accounts,
     audio,
     notifier,
@@ -212,7 +228,7 @@ export class Platform {
     this.metrics = metrics;
     this.services = buildServices({ ...deps, metrics, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
     this.startedAt = this.services.clock.now();
-    const { config, log, db, telephony } = this.services;
+    const { config, log, store, telephony } = this.services;
     this.http = createWebServer({
       log: log.child({ part: 'web' }),
       bodyLimitBytes: config.http.bodyLimitBytes,
@@ -223,15 +239,15 @@ export class Platform {
     const usesAmi = config.telephony.ari.url === undefined || config.telephony.ami.host !== undefined;
     this.http.register(
       opsPlugin({
-        health: () => ({
-          status: 'ok',
+        health: async () => ({
+          status: 'ok' as const,
           version: VERSION,
           node: config.presence.nodeId,
-          schema: schemaVersion(db),
+          schema: await store.status.schemaVersion(),
           uptimeSeconds: Math.round((this.services.clock.now() - this.startedAt) / 1000),
         }),
-        readiness: () => ({
-          database: isWritable(db),
+        readiness: async () => ({
+          database: await store.status.isWritable(),
           ari: telephony.callControl.isConnected,
           ...(usesAmi ? { ami: telephony.deviceStates.isLoggedIn } : {}),
         }),
@@ -240,7 +256,7 @@ export class Platform {
       }),
     );
     this.http.register(audioPlugin(this.services.audio));
-    this.web = mountWeb(this.http, this.services, new ReplyLinkRepo(this.services.db));
+    this.web = mountWeb(this.http, this.services, store.replyLinks);
     metrics.observe({
       callsActive: () => this.services.ivr.activeCalls,
       webSockets: () => this.web.ws.clients,
@@ -273,6 +289,7 @@ export class Platform {
     if (this.services.sim)
       this.services.sim.captions = (uri) => this.services.audio.textFor(uri.replace(/^sound:/, ''));
     await this.services.accounts.warmUp();
+    await this.services.audio.ready();
     await this.http.listen({ host: config.http.host, port: config.http.port }).catch((e: unknown) => {
       throw portError(e, 'http.port');
     });
@@ -280,9 +297,9 @@ export class Platform {
     const url = publicUrl(config, port);
     this.boundUrl = url;
     notifier.setBaseUrl(url);
-    presence.start();
-    presence.objects.start(url);
-    this.disconnect = connectParts({
+    await presence.start();
+    await presence.objects.start(url);
+    this.disconnect = await connectParts({
       ...this.services,
       log: log.child({ part: 'wiring' }),
       prerender: (message, recipientId) => ivr.prerender(message, recipientId),
@@ -296,7 +313,7 @@ export class Platform {
     await this.services.gateway?.start();
     if (config.demo) await seedDemo(this.services, this.sim);
     await telephony.startCalls();
-    notifier.start();
+    await notifier.start();
     this.ready = true;
     log.info({ url, dataDir: resolve(config.dataDir) }, 'platform started');
     return url;
@@ -317,7 +334,7 @@ export class Platform {
       await this.services.notifier.stop();
       await this.services.telephony.stop();
       await this.services.audio.close();
-      this.services.db.close();
+      await this.services.store.close();
       this.services.log.info('platform stopped');
     })();
     return this.stopping;

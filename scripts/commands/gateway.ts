@@ -1,6 +1,5 @@
 /** The XMPP gateway, for operators: its connection as each node last recorded it, and its queue. */
 import type { Command } from 'commander';
-import { SqliteGatewayStore } from '../../src/store/sqlite/gateway.js';
 import { type CliContext, when } from './cli-kit.js';
 
 export function registerGateway(program: Command, ctx: CliContext): void {
@@ -11,7 +10,7 @@ export function registerGateway(program: Command, ctx: CliContext): void {
     .description('the XMPP component connection of each node, contacts, and messages queued or sent')
     .action(async () => {
       const xmpp = ctx.svc.config.gateway.xmpp;
-      const store = new SqliteGatewayStore(ctx.svc.db);
+      const store = ctx.svc.store.gateway;
       const nodes = await store.statuses();
       const counts = await store.counts();
       const json = {

@@ -103,6 +103,7 @@ export class XmppGateway {
   private pumping: Promise<void> | undefined;
   private pumpAgain = false;
   private readonly links = new Map<number, Link>();
+  private readonly opening = new Map<number, Promise<void>>();
   private readonly creating = new Map<string, Promise<number>>();
   private readonly buckets = new Map<string, { tokens: number; at: number; warned: boolean }>();
   private readonly chatStates = new Set<string>();
@@ -139,7 +140,7 @@ export class XmppGateway {
     this.stopped = false;
     for (const c of await this.deps.store.contacts()) {
       await this.deps.presence.setPresence(c.userId, 'offline');
-      this.openShadowLink(c.userId, c.jid);
+      await this.openShadowLink(c.userId, c.jid);
     }
     this.connect();
   }
@@ -148,8 +149,10 @@ export class XmppGateway {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) this.deps.clock.clearTimeout(this.timer);
-    for (const l of this.links.values()) l.close();
+    await Promise.allSettled([...this.opening.values()]);
+    const links = [...this.links.values()];
     this.links.clear();
+    await Promise.allSettled(links.map((l) => l.close()));
     const conn = this.conn;
     this.conn = undefined;
     this.isOnline = false;
@@ -323,13 +326,22 @@ export class XmppGateway {
 
   // ---- shadow accounts -----------------------------------------------------------------
 
-  private openShadowLink(userId: number, jid: string): void {
-    if (this.links.has(userId)) return;
-    const link = this.deps.presence.openLink(userId, {
-      kind: 'xmpp',
-      deliver: (event) => this.fromPresence(userId, jid, event),
-    });
-    this.links.set(userId, link);
+  /** Opens a shadow account's link once (a second call waits for the first). */
+  private openShadowLink(userId: number, jid: string): Promise<void> {
+    if (this.links.has(userId)) return Promise.resolve();
+    const inFlight = this.opening.get(userId);
+    if (inFlight) return inFlight;
+    const p = (async () => {
+      const link = await this.deps.presence.openLink(userId, {
+        kind: 'xmpp',
+        deliver: (event) => this.fromPresence(userId, jid, event),
+      });
+      // Stopped while the link opened: it is not kept.
+      if (this.stopped) await link.close();
+      else this.links.set(userId, link);
+    })().finally(() => this.opening.delete(userId));
+    this.opening.set(userId, p);
+    return p;
   }
 
   /** The shadow account of an outside JID, created on first contact. */
@@ -347,7 +359,7 @@ export class XmppGateway {
       });
       await this.deps.store.addContact(jid, user.id, this.deps.clock.now());
       await this.deps.presence.setPresence(user.id, 'offline');
-      this.openShadowLink(user.id, jid);
+      await this.openShadowLink(user.id, jid);
       this.log.info({ jid, user: user.id }, 'XMPP contact added');
       return user.id;
     })().finally(() => this.creating.delete(jid));

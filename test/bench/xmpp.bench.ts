@@ -29,9 +29,9 @@ const IN_FLIGHT = 100;
 const pct = (sorted: number[], p: number) =>
   (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN).toFixed(2);
 
-async function until(fn: () => boolean, timeoutMs: number): Promise<void> {
+async function until(fn: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!fn()) {
+  while (!(await fn())) {
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     const { presence, accounts, gateway } = platform.services;
     const alice = await accounts.createUser({ username: 'alice', displayName: 'Alice' });
     // Alice's link echoes every message into its session (accepting the invitation first).
-    presence.openLink(alice.id, {
+    await presence.openLink(alice.id, {
       kind: 'websocket',
       deliver: (e) => {
         if (e.type === 'invite') void presence.accept(e.session.id, alice.id);
@@ -136,8 +136,8 @@ async function main(): Promise<void> {
         void erin.send(xml('message', { type: 'chat', to: s.attrs.from }, xml('body', {}, body)));
     });
     await dave.send(xml('presence', { type: 'subscribe', to: jidOn('alice') }));
-    await until(() => presence.contactRequests(alice.id).length > 0, 10_000);
-    presence.approveContact(alice.id, presence.contactRequests(alice.id)[0]?.fromUserId as number);
+    await until(async () => (await presence.contactRequests(alice.id)).length > 0, 10_000);
+    await presence.approveContact(alice.id, (await presence.contactRequests(alice.id))[0]?.fromUserId as number);
     await dave.next((s) => s.attrs.type === 'subscribed');
 
     console.log('XMPP gateway (Prosody 0.12 on loopback, one XMPP client, a local user echoing):');

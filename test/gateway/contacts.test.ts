@@ -50,15 +50,15 @@ t.test('Alice adds Erin on XMPP, follows her presence, and loses her when Erin u
   t.equal(await gateway.subscribe(alice, 'Erin@example.test'), 'requested', 'Alice asks');
   await erin.next((s) => s.attrs.type === 'subscribe' && s.attrs.from === jidOn('alice'));
   t.pass('Erin is asked by alice@phone.example.test (and her client says yes)');
-  const erinContact = () => presence.contacts(alice).find((c) => c.displayName === 'erin@example.test');
-  await eventually(() => {
-    if (erinContact()?.subscription !== 'approved') throw new Error('not approved yet');
+  const erinContact = async () => (await presence.contacts(alice)).find((c) => c.displayName === 'erin@example.test');
+  await eventually(async () => {
+    if ((await erinContact())?.subscription !== 'approved') throw new Error('not approved yet');
   });
   t.pass('Erin is now on Alice’s buddy list');
 
   const seen = async (state: string, statusText: string | null) => {
-    await eventually(() => {
-      const p = erinContact()?.presence;
+    await eventually(async () => {
+      const p = (await erinContact())?.presence;
       if (p?.state !== state || p.statusText !== statusText) throw new Error(`Erin is ${JSON.stringify(p)}`);
     });
     t.pass(`Alice sees Erin ${state}${statusText ? ` (${statusText})` : ''}`);
@@ -93,8 +93,8 @@ t.test('Alice adds Erin on XMPP, follows her presence, and loses her when Erin u
   t.pass('asking again once approved is answered at once');
 
   await erin.send(xml('presence', { type: 'unsubscribe', to: jidOn('alice') }));
-  await eventually(() => {
-    if (erinContact()) throw new Error('still a contact');
+  await eventually(async () => {
+    if (await erinContact()) throw new Error('still a contact');
   });
   t.pass('Erin unsubscribed: she is gone from Alice’s list');
 });

@@ -21,7 +21,7 @@ t.test('Dave writes from XMPP to Bob, who is nowhere: Bob is called back, hears 
   const { presence, accounts } = platform.services;
   const gateway = platform.services.gateway;
   if (!gateway) throw new Error('no gateway');
-  accounts.addDevice('bob', { kind: 'phone', address: '+15550100199' });
+  await accounts.addDevice('bob', { kind: 'phone', address: '+15550100199' });
   const callee = sim.setCallee('+15550100199', { behavior: 'answer' });
   await eventually(() => {
     if (!gateway.isConnected) throw new Error('gateway not online');
@@ -29,12 +29,12 @@ t.test('Dave writes from XMPP to Bob, who is nowhere: Bob is called back, hears 
   const dave = await XmppUser.connect(prosody, 'dave');
   t.teardown(() => dave.stop());
   await dave.send(xml('presence', { type: 'subscribe', to: jidOn('bob') }));
-  const req = await eventually(() => {
-    const r = presence.contactRequests(bob.id)[0];
+  const req = await eventually(async () => {
+    const r = (await presence.contactRequests(bob.id))[0];
     if (!r) throw new Error('no request yet');
     return r;
   });
-  presence.approveContact(bob.id, req.fromUserId);
+  await presence.approveContact(bob.id, req.fromUserId);
   await dave.next((s) => s.attrs.type === 'subscribed');
 
   await dave.chat(jidOn('bob'), 'Are you free for a call?');

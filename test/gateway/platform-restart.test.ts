@@ -55,8 +55,8 @@ t.test('after a platform restart Dave is still a contact, in the same session, a
   await dave.next((s) => s.getChildText('body') === 'after a restart');
   t.pass('Dave is reached after the platform restarted');
   await dave.chat(jidOn('alice'), 'second');
-  await eventually(() => {
-    const texts = again.platform.services.presence.history(req.fromUserId, sessionId).map((m) => m.text);
+  await eventually(async () => {
+    const texts = (await again.platform.services.presence.history(req.fromUserId, sessionId)).map((m) => m.text);
     if (!texts.includes('second')) throw new Error(texts.join(', '));
   });
   t.pass('and his next message lands in the same session');

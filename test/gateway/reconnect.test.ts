@@ -72,8 +72,8 @@ t.test('Prosody restarts mid-conversation: the gateway reconnects and delivers, 
   t.same(dave.bodiesFrom(jidOn('alice')), ['during 1', 'during 2', 'after'], 'each message once, in order');
 
   await dave.chat(jidOn('alice'), 'back again');
-  await eventually(() => {
-    const texts = platform.services.presence.unread(alice).map((m) => m.text);
+  await eventually(async () => {
+    const texts = (await platform.services.presence.unread(alice)).map((m) => m.text);
     if (!texts.includes('back again')) throw new Error(`Alice has ${texts.join(', ')}`);
   });
   t.pass('and Dave reaches Alice after the restart');

@@ -101,8 +101,8 @@ t.test('Dave on XMPP adds Alice (web) and Bob (phone), sees Bob on the phone, ch
 
   // Dave writes (to Bob's number: the same user) while Bob is away from any phone; Bob calls in and hears it.
   await dave.chat(`15550101@${COMPONENT_DOMAIN}`, 'Meet me at the station at nine.');
-  const waiting = await eventually(() => {
-    const unread = platform.services.presence.unread(bob.id);
+  const waiting = await eventually(async () => {
+    const unread = await platform.services.presence.unread(bob.id);
     if (unread.length === 0) throw new Error('not stored yet');
     return unread;
   });

@@ -1,6 +1,6 @@
-/** The XMPP gateway's store on SQLite (migration 065). */
-import type { GatewayStatus, GatewayStore, OutboundStanza, RosterState } from '../../gateway/ports.js';
-import type { Db } from '../db.js';
+/** The XMPP gateway's store (the gateway's GatewayStore port) on SQLite (migration 065). */
+import type { GatewayStatus, OutboundStanza, RosterState } from '../../gateway/ports.js';
+import type { Db } from './db.js';
 
 interface StatusRow {
   node_id: string;
@@ -12,30 +12,31 @@ interface StatusRow {
   updated_at: number;
 }
 
-export class SqliteGatewayStore implements GatewayStore {
+/** Synchronous; offered as GatewayStore through `promised` (index.ts). */
+export class SqliteGateway {
   constructor(private readonly db: Db) {}
 
-  async contactUser(jid: string): Promise<number | null> {
+  contactUser(jid: string): number | null {
     const r = this.db.prepare('SELECT user_id FROM gateway_contacts WHERE jid = ?').get(jid) as
       | { user_id: number }
       | undefined;
     return r?.user_id ?? null;
   }
 
-  async contactJid(userId: number): Promise<string | null> {
+  contactJid(userId: number): string | null {
     const r = this.db.prepare('SELECT jid FROM gateway_contacts WHERE user_id = ?').get(userId) as
       | { jid: string }
       | undefined;
     return r?.jid ?? null;
   }
 
-  async addContact(jid: string, userId: number, now: number): Promise<void> {
+  addContact(jid: string, userId: number, now: number): void {
     this.db
       .prepare('INSERT INTO gateway_contacts (jid, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
       .run(jid, userId, now);
   }
 
-  async contacts(): Promise<{ jid: string; userId: number }[]> {
+  contacts(): { jid: string; userId: number }[] {
     return (
       this.db.prepare('SELECT jid, user_id FROM gateway_contacts ORDER BY user_id').all() as {
         jid: string;
@@ -44,14 +45,14 @@ export class SqliteGatewayStore implements GatewayStore {
     ).map((r) => ({ jid: r.jid, userId: r.user_id }));
   }
 
-  async rosterState(contactUserId: number, localUserId: number): Promise<RosterState | null> {
+  rosterState(contactUserId: number, localUserId: number): RosterState | null {
     const r = this.db
       .prepare('SELECT state FROM gateway_roster WHERE contact_user_id = ? AND local_user_id = ?')
       .get(contactUserId, localUserId) as { state: RosterState } | undefined;
     return r?.state ?? null;
   }
 
-  async setRoster(contactUserId: number, localUserId: number, state: RosterState, now: number): Promise<void> {
+  setRoster(contactUserId: number, localUserId: number, state: RosterState, now: number): void {
     this.db
       .prepare(
         `INSERT INTO gateway_roster (contact_user_id, local_user_id, state, updated_at) VALUES (?, ?, ?, ?)
@@ -60,29 +61,33 @@ export class SqliteGatewayStore implements GatewayStore {
       .run(contactUserId, localUserId, state, now);
   }
 
-  async removeRoster(contactUserId: number, localUserId: number): Promise<void> {
+  removeRoster(contactUserId: number, localUserId: number): void {
     this.db
       .prepare('DELETE FROM gateway_roster WHERE contact_user_id = ? AND local_user_id = ?')
       .run(contactUserId, localUserId);
   }
 
-  async approvedRoster(): Promise<{ contactUserId: number; localUserId: number }[]> {
+  approvedRoster(): { contactUserId: number; localUserId: number }[] {
     return (
-      this.db.prepare("SELECT contact_user_id, local_user_id FROM gateway_roster WHERE state = 'approved'").all() as {
+      this.db
+        .prepare(
+          "SELECT contact_user_id, local_user_id FROM gateway_roster WHERE state = 'approved' ORDER BY contact_user_id, local_user_id",
+        )
+        .all() as {
         contact_user_id: number;
         local_user_id: number;
       }[]
     ).map((r) => ({ contactUserId: r.contact_user_id, localUserId: r.local_user_id }));
   }
 
-  async sessionOf(contactUserId: number, localUserId: number): Promise<string | null> {
+  sessionOf(contactUserId: number, localUserId: number): string | null {
     const r = this.db
       .prepare('SELECT session_id FROM gateway_sessions WHERE contact_user_id = ? AND local_user_id = ?')
       .get(contactUserId, localUserId) as { session_id: string } | undefined;
     return r?.session_id ?? null;
   }
 
-  async setSession(contactUserId: number, localUserId: number, sessionId: string, now: number): Promise<void> {
+  setSession(contactUserId: number, localUserId: number, sessionId: string, now: number): void {
     this.db
       .prepare(
         `INSERT INTO gateway_sessions (contact_user_id, local_user_id, session_id, updated_at) VALUES (?, ?, ?, ?)
@@ -91,7 +96,7 @@ export class SqliteGatewayStore implements GatewayStore {
       .run(contactUserId, localUserId, sessionId, now);
   }
 
-  async enqueue(stanza: Omit<OutboundStanza, 'seq'>, now: number): Promise<boolean> {
+  enqueue(stanza: Omit<OutboundStanza, 'seq'>, now: number): boolean {
     const { stanzaId, ...payload } = stanza;
     const r = this.db
       .prepare(
@@ -101,7 +106,7 @@ export class SqliteGatewayStore implements GatewayStore {
     return r.changes > 0;
   }
 
-  async unsent(limit: number): Promise<OutboundStanza[]> {
+  unsent(limit: number): OutboundStanza[] {
     const rows = this.db
       .prepare('SELECT id, stanza_id, payload FROM gateway_outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?')
       .all(limit) as { id: number; stanza_id: string; payload: string }[];
@@ -112,11 +117,11 @@ export class SqliteGatewayStore implements GatewayStore {
     }));
   }
 
-  async markSent(seq: number, now: number): Promise<void> {
+  markSent(seq: number, now: number): void {
     this.db.prepare('UPDATE gateway_outbox SET sent_at = ? WHERE id = ?').run(now, seq);
   }
 
-  async counts(): Promise<{ queued: number; sent: number; contacts: number; approved: number }> {
+  counts(): { queued: number; sent: number; contacts: number; approved: number } {
     const r = this.db
       .prepare(
         `SELECT (SELECT count(*) FROM gateway_outbox WHERE sent_at IS NULL) AS queued,
@@ -128,7 +133,7 @@ export class SqliteGatewayStore implements GatewayStore {
     return { ...r };
   }
 
-  async setStatus(s: GatewayStatus): Promise<void> {
+  setStatus(s: GatewayStatus): void {
     this.db
       .prepare(
         `INSERT INTO gateway_status (node_id, domain, state, since, connects, last_error, updated_at)
@@ -139,7 +144,7 @@ export class SqliteGatewayStore implements GatewayStore {
       .run(s.nodeId, s.domain, s.state, s.since, s.connects, s.lastError, s.updatedAt);
   }
 
-  async statuses(): Promise<GatewayStatus[]> {
+  statuses(): GatewayStatus[] {
     return (this.db.prepare('SELECT * FROM gateway_status ORDER BY node_id').all() as StatusRow[]).map((r) => ({
       nodeId: r.node_id,
       domain: r.domain,

@@ -1,12 +1,13 @@
 /** The gateway's store on SQLite: contacts, roster, sessions, an outbox that queues each stanza id once, status. */
 import { join } from 'node:path';
 import t from 'tap';
-import { openStore } from '../../../src/store/db.js';
-import { SqliteGatewayStore } from '../../../src/store/sqlite/gateway.js';
+import { openSqliteStore, type SqliteStore } from '../../../src/store/index.js';
 
 t.test('the gateway store keeps what the gateway needs across a reopen', async (t) => {
   const path = join(t.testdir({}), 'db.sqlite');
-  let db = openStore(path);
+  const open = () => openSqliteStore({ path, nodeId: 'node-1', inlineMessageWriter: true });
+  let opened: SqliteStore = open();
+  let db = opened.db;
   const user = (id: number, name: string) =>
     db
       .prepare(
@@ -16,7 +17,7 @@ t.test('the gateway store keeps what the gateway needs across a reopen', async (
   user(1, 'alice');
   user(2, 'x-dave');
   db.prepare("INSERT INTO im_sessions (id, owner_id, created_at) VALUES ('s1', 2, 0)").run();
-  let store = new SqliteGatewayStore(db);
+  let store = opened.gateway;
 
   t.equal(await store.contactUser('dave@example.test'), null);
   await store.addContact('dave@example.test', 2, 10);
@@ -70,10 +71,11 @@ t.test('the gateway store keeps what the gateway needs across a reopen', async (
     updatedAt: 8,
   });
 
-  db.close();
-  db = openStore(path);
-  t.teardown(() => db.close());
-  store = new SqliteGatewayStore(db);
+  await opened.close();
+  opened = open();
+  db = opened.db;
+  t.teardown(() => opened.close());
+  store = opened.gateway;
   t.same(
     (await store.unsent(10)).map((s) => s.stanzaId),
     ['m8-2'],
