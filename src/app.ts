@@ -29,6 +29,7 @@ import { SmsReplies } from './notify/sms-replies.js';
 import type { AudioAttachmentPort, SenderNoticePort } from './notify/ports.js';
 import { replyLinkSecret } from './notify/reply-link.js';
 import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
+import { XmppGateway } from './gateway/xmpp-gateway.js';
 import { buildPresence } from './presence/build.js';
 import { connectParts, lineStateFor, senderNoticeFor } from './wiring.js';
 import type { PresenceService } from './presence/presence-service.js';
@@ -96,6 +97,8 @@ export interface Services {
   /** Alerts answered by SMS: reply codes in SMPP pages, and the receiver of the replies. */
   smsReplies: SmsReplies;
   smsReceiver: SmppReceiver;
+  /** The XMPP gateway, when gateway.xmpp is configured; connected by Platform.start. */
+  gateway: XmppGateway | undefined;
 }
 
 /** The embedded SQLite file of a configuration. */
@@ -198,6 +201,20 @@ export function buildServices(deps: PlatformDeps): Services {
     metrics,
     smsReplies,
   });
+  const xmpp = config.gateway.xmpp;
+  const gateway = xmpp
+    ? new XmppGateway({
+        config: xmpp,
+        presence,
+        accounts,
+        store: store.gateway,
+        clock,
+        log: log.child({ part: 'gateway' }),
+        nodeId: config.presence.nodeId,
+        maxMessageBytes: config.presence.maxMessageBytes,
+        audioUrl,
+      })
+    : undefined;
   return {
     config,
     log,
@@ -216,6 +233,7 @@ export function buildServices(deps: PlatformDeps): Services {
     reverseLogon: deps.reverseLogon ?? ivr.reverseLogon,
     smsReplies,
     smsReceiver,
+    gateway,
   };
 }
 
@@ -328,6 +346,7 @@ export class Platform {
       },
     });
     ivr.start();
+    await this.services.gateway?.start();
     if (config.demo) await seedDemo(this.services, this.sim);
     await telephony.startCalls();
     await notifier.start();
@@ -347,6 +366,7 @@ export class Platform {
       await this.services.telephony.stopCalls();
       this.disconnect?.();
       this.web.close();
+      await this.services.gateway?.stop();
       this.services.presence.objects.stop();
       await this.services.presence.stop();
       await this.http.close();

@@ -390,7 +390,29 @@ const languageSchema = z
   })
   .strict();
 const federationSchema = z.object({}).strict();
-const gatewaySchema = z.object({}).strict();
+/** The XMPP gateway: a XEP-0114 component of an XMPP server; absent, no gateway runs. */
+const xmppGatewaySchema = z
+  .object({
+    /** The XMPP server's component listener. */
+    host: host().default('127.0.0.1'),
+    port: int(1, 65535).default(5347),
+    /** The component's subdomain: local users are <username>@<domain>. */
+    domain: z
+      .string()
+      .regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i)
+      .transform((s) => s.toLowerCase()),
+    /** The component secret the server shares with us (never logged). */
+    secret: z.string().min(8).max(1024),
+    /** Reconnect backoff: first wait and longest wait (ms), doubling in between; it never gives up. */
+    reconnectMinMs: int(50, 60_000).default(500),
+    reconnectMaxMs: int(100, 3_600_000).default(30_000),
+    /** Stanzas one outside JID may send per second (a bucket of this size refilled each second); more are dropped. */
+    maxStanzasPerSecond: int(1, 10_000).default(20),
+    /** A larger stanza is refused (its body is also held to presence.maxMessageBytes). */
+    maxStanzaBytes: int(1024, 10 * 1024 * 1024).default(65_536),
+  })
+  .strict();
+const gatewaySchema = z.object({ xmpp: xmppGatewaySchema.optional() }).strict();
 
 // ---- store ------------------------------------------------------------------
 const storeSchema = z

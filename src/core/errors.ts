@@ -172,6 +172,28 @@ export const ERRORS = {
   NOTIFY_LINK_EXPIRED: { status: 401, doc: 'A reply link is past its expiry time.' },
   // federation
   // gateway
+  GATEWAY_UNKNOWN_USER: {
+    status: 404,
+    doc: 'An XMPP stanza was addressed to a JID on the gateway that names no local user.',
+  },
+  GATEWAY_SPOOFED_FROM: {
+    status: 403,
+    doc: "An XMPP stanza came with no valid 'from', or one on the gateway's own domain; it is dropped.",
+  },
+  GATEWAY_RATE_LIMITED: {
+    status: 429,
+    doc: 'An outside JID sent more than gateway.xmpp.maxStanzasPerSecond stanzas; the rest are dropped.',
+  },
+  GATEWAY_STANZA_TOO_LARGE: {
+    status: 413,
+    doc: 'An XMPP stanza was over gateway.xmpp.maxStanzaBytes, or its body over presence.maxMessageBytes.',
+  },
+  GATEWAY_NOT_SUBSCRIBED: {
+    status: 403,
+    doc: 'An XMPP user wrote to a local user who has not approved them as a contact.',
+  },
+  GATEWAY_INVALID_JID: { status: 400, doc: 'That is not a bare JID of an outside XMPP user (user@domain).' },
+  GATEWAY_NOT_CONFIGURED: { status: 409, doc: 'The XMPP gateway is not configured (gateway.xmpp).' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -16,6 +16,7 @@ import type { AccountStore } from '../accounts/ports.js';
 import type { AudioStore } from '../audio/ports.js';
 import type { Config } from '../core/config.js';
 import type { StoreKind, StoreStatus } from '../core/store-status.js';
+import type { GatewayStore } from '../gateway/ports.js';
 import type { IvrResumeStore } from '../ivr/ports.js';
 import type { NotifyStore, ReplyLinkUses, SmsReplyStore } from '../notify/ports.js';
 import type { MessageCommitter, NodeFeed, PresenceStore } from '../presence/ports.js';
@@ -41,6 +42,8 @@ export interface Store {
   readonly smsReplies: SmsReplyStore;
   readonly audio: AudioStore;
   readonly ivrResume: IvrResumeStore;
+  /** The XMPP gateway's contacts, rosters, sessions, outbox and connection state. */
+  readonly gateway: GatewayStore;
   /** Schema version, migrations, writability. */
   readonly status: StoreStatus;
   /** Closes the feed, the message writer (after its commit under way) and the connections. Idempotent. */

@@ -110,6 +110,33 @@ t.test('a file is read, then the environment and overrides win', async (t) => {
   );
 });
 
+t.test('the XMPP gateway is off by default; its section is checked and names the key', async (t) => {
+  t.equal(loadConfig({ env: {} }).gateway.xmpp, undefined, 'no gateway unless configured');
+  const c = loadConfig({
+    env: {},
+    overrides: { gateway: { xmpp: { domain: 'Phone.Example.org', secret: 'a-long-secret' } } },
+  });
+  t.match(c.gateway.xmpp, {
+    host: '127.0.0.1',
+    port: 5347,
+    domain: 'phone.example.org',
+    reconnectMinMs: 500,
+    reconnectMaxMs: 30_000,
+    maxStanzasPerSecond: 20,
+    maxStanzaBytes: 65_536,
+  });
+  t.match(
+    failure(() =>
+      loadConfig({ env: {}, overrides: { gateway: { xmpp: { domain: 'phone', secret: 'a-long-secret' } } } }),
+    ),
+    /gateway\.xmpp\.domain/,
+  );
+  t.match(
+    failure(() => loadConfig({ env: {}, overrides: { gateway: { xmpp: { domain: 'phone.example.org' } } } })),
+    /gateway\.xmpp\.secret/,
+  );
+});
+
 t.test('the store: SQLite by default; PostgreSQL from store.kind and DATABASE_URL', async (t) => {
   const d = loadConfig({ env: {} });
   t.equal(d.store.kind, 'sqlite');

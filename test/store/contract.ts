@@ -883,6 +883,131 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     t.equal(await s.ivrResume.recall(u.id, NOW), null);
   });
 
+  t.test(`${backend.name}: gateway - outside contacts, rosters, sessions, the outbox, connection state`, async (t) => {
+    const db = await backend.database(t);
+    const s = await db.open('node-a');
+    const [alice, bob, dave, erin] = (await users(s, 4)) as [User, User, User, User];
+
+    t.equal(await s.gateway.contactUser('dave@example.test'), null);
+    await s.gateway.addContact('dave@example.test', dave.id, NOW);
+    await s.gateway.addContact('dave@example.test', dave.id, NOW + 1);
+    await s.gateway.addContact('erin@example.test', erin.id, NOW);
+    t.equal(await s.gateway.contactUser('dave@example.test'), dave.id);
+    t.equal(await s.gateway.contactJid(erin.id), 'erin@example.test');
+    t.equal(await s.gateway.contactJid(alice.id), null, 'a local user is no contact');
+    await s.gateway.addContact('other@example.test', dave.id, NOW);
+    t.equal(
+      await s.gateway.contactUser('other@example.test'),
+      null,
+      'one JID per shadow account: a second is not added',
+    );
+    t.same(await s.gateway.contacts(), [
+      { jid: 'dave@example.test', userId: dave.id },
+      { jid: 'erin@example.test', userId: erin.id },
+    ]);
+
+    t.equal(await s.gateway.rosterState(dave.id, alice.id), null);
+    await s.gateway.setRoster(dave.id, alice.id, 'asked', NOW);
+    t.equal(await s.gateway.rosterState(dave.id, alice.id), 'asked');
+    await s.gateway.setRoster(erin.id, bob.id, 'approved', NOW);
+    await s.gateway.setRoster(dave.id, bob.id, 'asking', NOW);
+    await s.gateway.setRoster(dave.id, alice.id, 'approved', NOW + 1);
+    await t.rejects(s.gateway.setRoster(erin.id, alice.id, 'friends' as never, NOW), 'only the three states');
+    t.same(await s.gateway.approvedRoster(), [
+      { contactUserId: dave.id, localUserId: alice.id },
+      { contactUserId: erin.id, localUserId: bob.id },
+    ]);
+    await s.gateway.removeRoster(dave.id, bob.id);
+    await s.gateway.removeRoster(dave.id, bob.id);
+    t.equal(await s.gateway.rosterState(dave.id, bob.id), null);
+
+    await s.presence.insertSession('g1', dave.id, [alice.id], NOW);
+    await s.presence.insertSession('g2', dave.id, [alice.id], NOW);
+    t.equal(await s.gateway.sessionOf(dave.id, alice.id), null);
+    await s.gateway.setSession(dave.id, alice.id, 'g1', NOW);
+    await s.gateway.setSession(dave.id, alice.id, 'g2', NOW + 1);
+    t.equal(await s.gateway.sessionOf(dave.id, alice.id), 'g2', 'replaced');
+    t.equal(await s.gateway.sessionOf(alice.id, dave.id), null);
+    await t.rejects(s.gateway.setSession(erin.id, bob.id, 'no-such-session', NOW), 'a session that exists');
+
+    const m = { stanzaId: 'm1-dave', from: 'alice@phone.example.test', to: 'dave@example.test', body: 'hi' };
+    t.equal(await s.gateway.enqueue(m, NOW), true);
+    t.equal(await s.gateway.enqueue({ ...m, body: 'again' }, NOW + 1), false, 'a stanza id is queued once');
+    t.equal(await s.gateway.enqueue({ ...m, stanzaId: 'm2-dave', oobUrl: 'http://127.0.0.1/a.wav' }, NOW + 2), true);
+    t.equal(await s.gateway.enqueue({ ...m, stanzaId: 'm3-dave', body: 'third' }, NOW + 3), true);
+    const unsent = await s.gateway.unsent(10);
+    t.same(
+      unsent.map((x) => [x.stanzaId, x.from, x.to, x.body, x.oobUrl]),
+      [
+        ['m1-dave', m.from, m.to, 'hi', undefined],
+        ['m2-dave', m.from, m.to, 'hi', 'http://127.0.0.1/a.wav'],
+        ['m3-dave', m.from, m.to, 'third', undefined],
+      ],
+      'in queue order, as queued',
+    );
+    t.ok(unsent.every((x) => typeof x.seq === 'number'));
+    t.ok((unsent[1]?.seq as number) > (unsent[0]?.seq as number), 'the queue order rises');
+    t.same(
+      (await s.gateway.unsent(1)).map((x) => x.stanzaId),
+      ['m1-dave'],
+      'the oldest first, to the limit',
+    );
+    await s.gateway.markSent(unsent[0]?.seq as number, NOW + 10);
+    t.equal(await s.gateway.enqueue(m, NOW + 11), false, 'a sent stanza is not queued again');
+    t.same(
+      (await s.gateway.unsent(10)).map((x) => x.stanzaId),
+      ['m2-dave', 'm3-dave'],
+    );
+    t.same(await s.gateway.counts(), { queued: 2, sent: 1, contacts: 2, approved: 2 });
+
+    const other = await db.open('node-b');
+    const both = await Promise.all([
+      s.gateway.enqueue({ ...m, stanzaId: 'm4-erin' }, NOW),
+      other.gateway.enqueue({ ...m, stanzaId: 'm4-erin' }, NOW),
+    ]);
+    t.same(both.sort(), [false, true], 'two nodes queue one stanza id once');
+    t.same(
+      (await other.gateway.unsent(10)).map((x) => x.stanzaId),
+      ['m2-dave', 'm3-dave', 'm4-erin'],
+      'one queue for every node',
+    );
+
+    const status = {
+      nodeId: 'node-b',
+      domain: 'phone.example.test',
+      state: 'online',
+      since: NOW,
+      connects: 1,
+      lastError: null,
+      updatedAt: NOW,
+    };
+    await s.gateway.setStatus(status);
+    await s.gateway.setStatus({ ...status, nodeId: 'node-a' });
+    await other.gateway.setStatus({
+      ...status,
+      state: 'waiting',
+      since: NOW + 5,
+      connects: 2,
+      lastError: 'connection refused',
+      updatedAt: NOW + 6,
+    });
+    t.same(await other.gateway.statuses(), [
+      { ...status, nodeId: 'node-a' },
+      { ...status, state: 'waiting', since: NOW + 5, connects: 2, lastError: 'connection refused', updatedAt: NOW + 6 },
+    ]);
+
+    t.equal(await s.accounts.deleteUser(dave.id), true);
+    t.same(
+      await s.gateway.contacts(),
+      [{ jid: 'erin@example.test', userId: erin.id }],
+      'a removed shadow account takes its contact with it',
+    );
+    t.equal(await s.gateway.contactUser('dave@example.test'), null);
+    t.equal(await s.gateway.rosterState(dave.id, alice.id), null, 'and its roster');
+    t.equal(await s.gateway.sessionOf(dave.id, alice.id), null, 'and its sessions');
+    t.same(await s.gateway.approvedRoster(), [{ contactUserId: erin.id, localUserId: bob.id }]);
+  });
+
   t.test(`${backend.name}: status - migrations numbered, applied once, a newer database refused`, async (t) => {
     const db = await backend.database(t);
     const s = await db.open('node-a');

@@ -10,6 +10,7 @@ import type { Store, StoreOptions } from '../index.js';
 import { PgAccounts } from './accounts.js';
 import { PgAudio } from './audio.js';
 import { PgDb } from './db.js';
+import { PgGateway } from './gateway.js';
 import { PgIvrResume } from './ivr-resume.js';
 import { PgMessageCommitter } from './message-committer.js';
 import { loadPgMigrations, pgMigrate, pgMigrationStatus, pgSchemaVersion } from './migrate.js';
@@ -96,6 +97,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     smsReplies: new PgSmsReplies(db),
     audio: new PgAudio(db),
     ivrResume: new PgIvrResume(db),
+    gateway: new PgGateway(db),
     status,
     close() {
       closing ??= (async () => {

@@ -6,6 +6,7 @@
 import type { AccountStore } from '../../accounts/ports.js';
 import type { AudioStore } from '../../audio/ports.js';
 import type { MigrationStatus, StoreStatus } from '../../core/store-status.js';
+import type { GatewayStore } from '../../gateway/ports.js';
 import type { IvrResumeStore } from '../../ivr/ports.js';
 import type { NotifyStore, ReplyLinkUses, SmsReplyStore } from '../../notify/ports.js';
 import type { PresenceStore } from '../../presence/ports.js';
@@ -13,6 +14,7 @@ import type { Store, StoreOptions } from '../index.js';
 import { SqliteAccounts } from './accounts.js';
 import { SqliteAudio } from './audio.js';
 import { type Db, isWritable, migrate, migrationStatus, openDb, schemaVersion } from './db.js';
+import { SqliteGateway } from './gateway.js';
 import { SqliteIvrResume } from './ivr-resume.js';
 import { SqliteMessageCommitter } from './message-committer.js';
 import { SqliteNodeFeed } from './node-feed.js';
@@ -98,6 +100,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const smsReplies = lazy((): SmsReplyStore => promised(new SqliteSmsReplies(db)));
   const audio = lazy((): AudioStore => promised(new SqliteAudio(db)));
   const ivrResume = lazy((): IvrResumeStore => promised(new SqliteIvrResume(db)));
+  const gateway = lazy((): GatewayStore => promised(new SqliteGateway(db)));
   return {
     kind: 'sqlite',
     path: options.path,
@@ -124,6 +127,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
     get ivrResume() {
       return ivrResume();
+    },
+    get gateway() {
+      return gateway();
     },
     status: new SqliteStatus(db),
     close() {

@@ -29,6 +29,7 @@ export async function ivrOnSimulator(
     telephony?: Record<string, unknown>;
     notify?: Record<string, unknown>;
     language?: Record<string, unknown>;
+    gateway?: Record<string, unknown>;
   } = {},
 ) {
   // Our own data directory, removed only after the platform has stopped: calls still
@@ -44,6 +45,7 @@ export async function ivrOnSimulator(
       ...(opts.telephony ? { telephony: opts.telephony } : {}),
       ...(opts.notify ? { notify: opts.notify } : {}),
       ...(opts.language ? { language: opts.language } : {}),
+      ...(opts.gateway ? { gateway: opts.gateway } : {}),
     },
   });
   t.teardown(async () => {
