@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
+import { Roles } from './accounts/roles.js';
 import { AudioService } from './audio/audio-service.js';
 import { audioPlugin } from './audio/routes.js';
 import { type Clock, SystemClock } from './core/clock.js';
@@ -32,6 +33,7 @@ import { AccountsRepo } from './store/accounts-repo.js';
 import { IvrResumeRepo } from './store/ivr-resume-repo.js';
 import { NotifyRepo } from './store/notify-repo.js';
 import { ReplyLinkRepo } from './store/reply-link-repo.js';
+import { RolesRepo } from './store/roles-repo.js';
 import type { Simulator } from './sim/index.js';
 import { type Db, isWritable, openStore, schemaVersion } from './store/db.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
@@ -64,6 +66,8 @@ export interface Services {
   metrics: Metrics;
   db: Db;
   accounts: AccountService;
+  /** Users' roles (admin: the operator's view). */
+  roles: Roles;
   audio: AudioService;
   notifier: Notifier;
   presence: PresenceService;
@@ -154,6 +158,7 @@ export function buildServices(deps: PlatformDeps): Services {
     metrics,
     db,
     accounts,
+    roles: new Roles(new RolesRepo(db), accounts, () => clock.now()),
     audio,
     notifier,
     presence,

@@ -45,3 +45,23 @@ export function prefersWml(accept: string | undefined): boolean {
   }
   return wml > 0 && wml >= html;
 }
+
+/**
+ * A moment as the reader reads it, in their time zone: "14:05" today,
+ * "3 Mar 14:05" on another day of this year, "3 Mar 2025 14:05" before. `datetime` is the ISO form for <time>.
+ */
+export function readerTime(at: number, timeZone: string, now: number): { text: string; datetime: string } {
+  const day = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: 'short', day: 'numeric' });
+  const clock = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const sameDay = day.format(at) === day.format(now);
+  const year = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric' });
+  const date = year.format(at) === year.format(now) ? day.format(at).replace(/ \d+$/, '') : day.format(at);
+  const text = sameDay ? clock.format(at) : `${date} ${clock.format(at)}`;
+  return { text, datetime: new Date(at).toISOString() };
+}
+
+/** A length in ms as m:ss ("0:07"). */
+export function clockDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}

@@ -33,8 +33,9 @@ import { REPLY_LINK_PATH, type ReplyLinkUses, replyLinkSecret, verifyReplyToken 
 import { login } from './api.js';
 import { COOKIE, checkCsrf, resolveAuth, sendRedirect, type WebAuth } from './auth.js';
 import { clientAddress, type WebLimits } from './limits.js';
-import { escapeHtml, escapeWml, prefersWml } from './markup.js';
+import { clockDuration, escapeHtml, escapeWml, prefersWml, readerTime } from './markup.js';
 import { LIVE_JS } from './live-script.js';
+import { STYLE_CSS } from './style.js';
 import { retryHeaders, toAppError } from './server.js';
 
 type Format = 'html' | 'wml';
@@ -46,7 +47,7 @@ const WML_HEAD =
 const PRE_COOKIE = 'presid';
 
 const CSP =
-  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const STATE_LABEL: Record<string, string> = {
   online: 'online',
@@ -134,6 +135,15 @@ export class ThinClient {
           'x-content-type-options': 'nosniff',
         })
         .send(LIVE_JS),
+    );
+    routes.get('/static/style.css', ({ res }) =>
+      res
+        .headers({
+          'content-type': 'text/css; charset=utf-8',
+          'cache-control': 'no-cache',
+          'x-content-type-options': 'nosniff',
+        })
+        .send(STYLE_CSS),
     );
     routes.get(
       '/buddies',
@@ -279,7 +289,7 @@ export class ThinClient {
       text = `${WML_HEAD}<wml>\n${body}\n</wml>\n`;
       headers['content-type'] = 'text/vnd.wap.wml; charset=utf-8';
     } else {
-      text = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title>${extra}</head>\n${body}\n</html>\n`;
+      text = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="/static/style.css">${extra}</head>\n${body}\n</html>\n`;
       headers['content-type'] = 'text/html; charset=utf-8';
       headers['content-security-policy'] = CSP;
     }
@@ -289,7 +299,7 @@ export class ThinClient {
   private errorBody(fmt: Format, e: AppError, auth?: WebAuth): string {
     if (fmt === 'wml')
       return `<card id="error" title="Error"><p>${escapeWml(e.message)}<br/><a href="${escapeWml(this.href({ fmt, ...(auth ? { auth } : {}) }, '/buddies'))}">Back</a></p></card>`;
-    return `<body><h1>Sorry</h1><p class="error" data-code="${escapeHtml(e.code)}">${escapeHtml(e.message)}</p><p><a href="/buddies">Back to your buddy list</a></p></body>`;
+    return `<body><header class="top"><h1>Sorry</h1></header><main><p class="error" data-code="${escapeHtml(e.code)}">${escapeHtml(e.message)}</p><p><a href="/buddies">Back to your buddy list</a></p></main></body>`;
   }
 
   private touchWebLink(auth: WebAuth): void {
@@ -399,7 +409,7 @@ export class ThinClient {
       fmt,
       status,
       'Log in',
-      `<body><h1>Log in</h1>${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}<form method="post" action="/login"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><p><label>Username <input name="username" value="${escapeHtml(username)}" maxlength="32" autocomplete="username" required></label></p><p><label>Password <input type="password" name="password" maxlength="256" autocomplete="current-password" required></label></p><p><button type="submit">Log in</button></p></form></body>`,
+      `<body><header class="top"><h1>Log in</h1></header><main>${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}<form method="post" action="/login"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><p><label>Username <input name="username" value="${escapeHtml(username)}" maxlength="32" autocomplete="username" required></label></p><p><label>Password <input type="password" name="password" maxlength="256" autocomplete="current-password" required></label></p><p><button type="submit">Log in</button></p></form></main></body>`,
       '',
       more,
     );
@@ -470,7 +480,7 @@ export class ThinClient {
 
   // ---- the buddy list -------------------------------------------------------------------
 
-  private buddies(ctx: RequestContext, p: PageCtx): void {
+  private async buddies(ctx: RequestContext, p: PageCtx): Promise<void> {
     const { presence, config } = this.services;
     const me = p.auth.user;
     const mine = presence.presenceOf(me.id);
@@ -519,28 +529,33 @@ export class ThinClient {
     }
 
     const e = escapeHtml;
+    const isAdmin = await this.services.roles.isAdmin(me.id);
     const hidden = `<input type="hidden" name="csrf" value="${e(csrf)}">`;
     const button = (path: string, label: string, fields: Record<string, string> = {}, cls = '') =>
       `<form method="post" action="${e(path)}" class="inline ${cls}">${hidden}${Object.entries(fields)
         .map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v)}">`)
         .join('')}<button type="submit">${e(label)}</button></form>`;
+    const mark = '<span class="mark" aria-hidden="true"></span>';
     const contactItems = contacts
-      .map(
-        (c) =>
-          `<li class="contact" data-user="${c.userId}"><span class="name">${e(c.displayName)}</span> (${e(c.username)}) <span class="presence" data-presence-user="${c.userId}">${c.subscription === 'approved' ? e(STATE_LABEL[c.presence.state]) : 'waiting for approval'}</span>${c.presence.statusText ? ` <q class="status-text">${e(c.presence.statusText)}</q>` : ''} ${c.subscription === 'approved' ? button('/chat/new', 'Chat', { contactId: String(c.userId) }) : ''}</li>`,
-      )
+      .map((c) => {
+        const isApproved = c.subscription === 'approved';
+        const state = isApproved ? c.presence.state : 'offline';
+        const status =
+          isApproved && c.presence.statusText ? `: <span class="status-text">${e(c.presence.statusText)}</span>` : '';
+        return `<li class="contact" data-user="${c.userId}" data-state="${e(state)}">${mark}<span class="name">${e(c.displayName)}</span> (${e(c.username)}) <span class="presence" data-presence-user="${c.userId}">${isApproved ? e(STATE_LABEL[c.presence.state]) : 'waiting for approval'}</span>${status} ${isApproved ? button('/chat/new', 'Chat', { contactId: String(c.userId) }) : ''}</li>`;
+      })
       .join('\n');
     const requestItems = requests
       .map(
         (r) =>
-          `<li class="request">${e(r.displayName)} (${e(r.username)}) asks to add you ${button('/contacts/approve', 'Approve', { userId: String(r.fromUserId) })} ${button('/contacts/decline', 'Decline', { userId: String(r.fromUserId) })}</li>`,
+          `<li class="request">${e(r.displayName)} (${e(r.username)}) asks to add you ${button('/contacts/approve', 'Approve', { userId: String(r.fromUserId) })} ${button('/contacts/decline', 'Decline', { userId: String(r.fromUserId) }, 'quiet')}</li>`,
       )
       .join('\n');
     const sessionItems = sessions
       .map((s) => {
         const n = unread.get(s.id) ?? 0;
         return stateOf(s) === 'invited'
-          ? `<li class="invitation" data-session="${e(s.id)}">${e(this.name(s.ownerId))} invites you to chat ${button(`/chat/${s.id}/accept`, 'Accept')} ${button(`/chat/${s.id}/decline`, 'Decline')}</li>`
+          ? `<li class="invitation" data-session="${e(s.id)}">${e(this.name(s.ownerId))} invites you to chat ${button(`/chat/${s.id}/accept`, 'Accept')} ${button(`/chat/${s.id}/decline`, 'Decline', {}, 'quiet')}</li>`
           : `<li class="session" data-session="${e(s.id)}"><a href="/chat/${e(s.id)}">Chat with ${e(others(s))}</a>${n > 0 ? ` <strong class="unread">${n} new</strong>` : ''}</li>`;
       })
       .join('\n');
@@ -550,14 +565,19 @@ export class ThinClient {
           `<option value="${s}"${mine.state === s ? ' selected' : ''}>${s === 'offline' ? 'invisible' : s}</option>`,
       )
       .join('');
-    const body = `<body data-page="buddies"><h1>Buddies of ${e(me.displayName)}</h1>
-<p>You are <span id="my-presence">${e(STATE_LABEL[mine.state])}</span>. <form method="post" action="/presence" class="inline">${hidden}<select name="state">${options}</select> <input name="statusText" maxlength="140" placeholder="status" value="${e(mine.statusText ?? '')}"> <button type="submit">Set</button></form></p>
-<h2>Chats</h2><ul id="sessions">${sessionItems || '<li>No chats yet.</li>'}</ul>
-<div id="live-notices" aria-live="polite"></div>
-<h2>Contacts</h2><ul id="contacts">${contactItems || '<li>No contacts yet.</li>'}</ul>
-${requestItems ? `<h2>Requests</h2><ul id="requests">${requestItems}</ul>` : ''}
-<form method="post" action="/contacts/add">${hidden}<label>Add a contact <input name="username" maxlength="32" required></label> <button type="submit">Add</button></form>
-${button('/logout', 'Log out')}
+    const body = `<body data-page="buddies"><header class="top"><h1>Buddies of ${e(me.displayName)}</h1>
+<nav aria-label="Account">${isAdmin ? '<a href="/admin">Operator’s view</a> ' : ''}${button('/logout', 'Log out', {}, 'quiet')}</nav></header>
+<main>
+<section aria-labelledby="me-heading"><h2 id="me-heading">Your presence</h2>
+<p data-state="${e(mine.state)}">${mark}You are <span id="my-presence">${e(STATE_LABEL[mine.state])}</span>${mine.statusText ? `: ${e(mine.statusText)}` : ''}.</p>
+<form method="post" action="/presence" class="row">${hidden}<label>State <select name="state">${options}</select></label> <label class="grow">Status <input name="statusText" maxlength="140" placeholder="at lunch" value="${e(mine.statusText ?? '')}"></label> <button type="submit">Set</button></form>
+</section>
+<section aria-labelledby="chats-heading"><h2 id="chats-heading">Chats</h2><ul id="sessions" class="plain">${sessionItems || '<li>No chats yet.</li>'}</ul>
+<div id="live-notices" aria-live="polite"></div></section>
+<section aria-labelledby="contacts-heading"><h2 id="contacts-heading">Contacts</h2><ul id="contacts" class="plain">${contactItems || '<li>No contacts yet.</li>'}</ul>
+${requestItems ? `<h2>Requests</h2><ul id="requests" class="plain">${requestItems}</ul>` : ''}
+<form method="post" action="/contacts/add" class="row">${hidden}<label class="grow">Add a contact <input name="username" maxlength="32" placeholder="username" required></label> <button type="submit">Add</button></form></section>
+</main>
 <script src="/static/live.js" defer></script></body>`;
     this.sendPage(
       ctx.res,
@@ -620,27 +640,41 @@ ${button('/logout', 'Log out')}
     const hidden = `<input type="hidden" name="csrf" value="${e(csrf)}">`;
     const names: Record<string, string> = {};
     for (const m of session.members) names[m.userId] = m.userId === me.id ? 'You' : this.name(m.userId);
-    const items = messages
-      .map(
-        (m) =>
-          `<li class="message" data-id="${e(m.id)}"><b class="from">${e(who(m))}:</b> <span class="text">${e(body(m))}</span>${m.audioUrl ? ` <a href="${e(m.audioUrl)}">listen</a>` : ''}</li>`,
-      )
-      .join('\n');
+    const now = this.services.clock.now();
+    const items: string[] = [];
+    for (const m of messages) {
+      const at = readerTime(m.createdAt, me.timeZone, now);
+      let voice = '';
+      if (m.audioUrl) {
+        const ms = m.audioId ? this.services.audio.describe(m.audioId)?.durationMs : undefined;
+        const length = ms === undefined ? '' : clockDuration(ms);
+        voice = `<span class="voice"><audio controls preload="metadata" src="${e(m.audioUrl)}" aria-label="Voice message from ${e(who(m))}${length ? `, ${length}` : ''}"></audio>${length ? ` <span class="duration">${length}</span>` : ''}</span>`;
+      }
+      items.push(
+        `<li class="message${m.fromUserId === me.id ? ' mine' : ''}" data-id="${e(m.id)}"><time datetime="${at.datetime}">${e(at.text)}</time> <b class="from">${e(who(m))}:</b> <span class="text">${e(body(m))}</span>${voice}</li>`,
+      );
+    }
     const actions =
       myState === 'invited'
-        ? `<form method="post" action="/chat/${e(id)}/accept" class="inline">${hidden}<button type="submit">Accept</button></form> <form method="post" action="/chat/${e(id)}/decline" class="inline">${hidden}<button type="submit">Decline</button></form>`
+        ? `<div class="row"><form method="post" action="/chat/${e(id)}/accept" class="inline">${hidden}<button type="submit">Accept</button></form> <form method="post" action="/chat/${e(id)}/decline" class="inline">${hidden}<button type="submit" class="quiet">Decline</button></form></div>`
         : myState === 'joined'
-          ? `<p id="send-error" class="error" role="alert"${draft ? ` data-code="${e(draft.error.code)}"` : ' hidden'}>${e(refusal)}</p><form method="post" action="/chat/${e(id)}/send" id="send">${hidden}<label>Message <input name="text" id="text" data-max-bytes="${config.presence.maxMessageBytes}" value="${e(draft?.text ?? '')}" autocomplete="off" required autofocus></label> <button type="submit">Send</button> <small>(at most ${config.presence.maxMessageBytes} bytes: fewer letters with accents or emoji)</small></form><form method="post" action="/chat/${e(id)}/leave" class="inline">${hidden}<button type="submit">Leave</button></form>`
+          ? `<p id="send-error" class="error" role="alert"${draft ? ` data-code="${e(draft.error.code)}"` : ' hidden'}>${e(refusal)}</p><form method="post" action="/chat/${e(id)}/send" id="send">${hidden}<label for="text">Message</label><div class="row"><div class="grow"><input name="text" id="text" data-max-bytes="${config.presence.maxMessageBytes}" value="${e(draft?.text ?? '')}" autocomplete="off" aria-describedby="text-hint" required autofocus></div> <button type="submit">Send</button></div><small id="text-hint">At most ${config.presence.maxMessageBytes} bytes: fewer letters with accents or emoji.</small></form>`
           : '<p>You left this chat.</p>';
-    const page = `<body data-page="chat" data-session="${e(id)}" data-me="${me.id}" data-names="${e(JSON.stringify(names))}"><h1>Chat with ${e(
+    const leave =
+      myState === 'joined'
+        ? `<form method="post" action="/chat/${e(id)}/leave" class="inline">${hidden}<button type="submit" class="quiet">Leave</button></form>`
+        : '';
+    const page = `<body data-page="chat" data-session="${e(id)}" data-me="${me.id}" data-tz="${e(me.timeZone)}" data-names="${e(JSON.stringify(names))}"><header class="top"><h1>Chat with ${e(
       members
         .filter((m) => m.userId !== me.id)
         .map((m) => `${this.name(m.userId)}${m.state === 'invited' ? ' (invited)' : ''}`)
         .join(', ') || 'nobody',
     )}</h1>
-<ol id="messages">${items}</ol>
+<nav aria-label="Chat"><a href="/buddies">Buddies</a> ${leave}</nav></header>
+<main>
+<ol id="messages" class="plain" aria-label="Messages">${items.join('\n')}</ol>
 ${actions}
-<p><a href="/buddies">Buddies</a></p>
+</main>
 <script src="/static/live.js" defer></script></body>`;
     this.sendPage(
       ctx.res,

@@ -144,7 +144,7 @@ t.test(
     await browser.get('/buddies');
     t.match(
       browser.page,
-      /away<\/span> <q class="status-text">&quot;&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt;<\/q>/,
+      /away<\/span>: <span class="status-text">&quot;&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt;<\/span>/,
     );
 
     // A chat: script in a message is shown as text.
