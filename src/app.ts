@@ -38,6 +38,7 @@ import type { Simulator } from './sim/index.js';
 import { type Db, isWritable, openStore, schemaVersion } from './store/db.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
 import { Telephony } from './telephony/telephony.js';
+import { AdminView } from './web/admin.js';
 import { opsPlugin } from './web/ops.js';
 import { createWebServer, type WebServer } from './web/server.js';
 import { mountWeb, type WebMount } from './web/web-app.js';
@@ -227,6 +228,12 @@ export class Platform {
     );
     this.http.register(audioPlugin(this.services.audio));
     this.web = mountWeb(this.http, this.services, new ReplyLinkRepo(this.services.db));
+    this.http.register(
+      new AdminView({
+        services: this.services,
+        metrics: () => metrics.registry.getMetricsAsJSON(),
+      }).plugin(),
+    );
     metrics.observe({
       callsActive: () => this.services.ivr.activeCalls,
       webSockets: () => this.web.ws.clients,

@@ -46,7 +46,8 @@ const WML_HEAD =
 /** The pre-session cookie the log-in form's CSRF token is bound to. */
 const PRE_COOKIE = 'presid';
 
-const CSP =
+/** The pages' Content-Security-Policy: our own scripts, styles, media; forms post only to us. */
+export const PAGE_CSP =
   "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const STATE_LABEL: Record<string, string> = {
@@ -291,7 +292,7 @@ export class ThinClient {
     } else {
       text = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="/static/style.css">${extra}</head>\n${body}\n</html>\n`;
       headers['content-type'] = 'text/html; charset=utf-8';
-      headers['content-security-policy'] = CSP;
+      headers['content-security-policy'] = PAGE_CSP;
     }
     return res.code(status).headers(headers).send(text);
   }
