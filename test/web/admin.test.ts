@@ -80,6 +80,22 @@ t.test('operators only; the ladder moves on the page; actions need CSRF', async 
   t.equal(carolPage.status, 200);
   t.match(carolPage.page, /No alerts in progress\./);
 
+  // A caller from an unknown number dials in: the call shows, with its caller, state and time, until it ends.
+  const caller = sim.placeCall({ from: '+15550177', to: '100' });
+  await eventually(async () => {
+    await carolPage.get('/admin');
+    if (!carolPage.page.includes('<td class="call-state">logon')) throw new Error('no call in log-on yet');
+  });
+  t.match(
+    carolPage.page,
+    /<td>\+15550177<\/td><td>–<\/td><td>in<\/td><td class="call-state">logon<\/td><td><time datetime="[^"]+">\d\d:\d\d<\/time><\/td>/,
+  );
+  await caller.hangup();
+  await eventually(async () => {
+    await carolPage.get('/admin');
+    if (!carolPage.page.includes('No calls right now.')) throw new Error('the call still shows');
+  });
+
   // Carol watches in a browser with JavaScript on.
   const ctx = await chromium.launchPersistentContext(join(root, 'profile'), {
     executablePath: CHROMIUM,
