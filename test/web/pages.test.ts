@@ -105,19 +105,19 @@ t.test('buddies, chat and the operator view at 360 and 1280 px', async (t) => {
     t.same(await axeFindings(page), [], `buddies at ${width} px: axe-core clean`);
     const bobItem = page.locator(`li.contact[data-user="${bob}"]`);
     t.equal(await bobItem.getAttribute('data-state'), 'away');
-    t.match(await bobItem.innerText(), /Bob \(bob\) away: at lunch/, 'presence in words');
+    t.match(await bobItem.textContent(), /Bob \(bob\) away: at lunch/, 'presence in words');
     t.ok(await bobItem.locator('.mark').isVisible(), 'and as a mark');
     if (width === 360)
       t.match(await page.textContent(`li.session[data-session="${s.id}"]`), /2 new/, 'the unread count');
-    t.match(await page.locator('a[href="/admin"]').innerText(), /Operator’s view/);
+    t.match(await page.locator('a[href="/admin"]').textContent(), /Operator’s view/);
 
     await page.click(`li.session[data-session="${s.id}"] a`);
     await page.waitForSelector('html[data-live="open"]');
     t.equal(await sideways(page), 0, `chat at ${width} px: no horizontal scrolling`);
     t.same(await axeFindings(page), [], `chat at ${width} px: axe-core clean`);
     const firstLine = page.locator('#messages li').first();
-    t.equal(await firstLine.locator('time').innerText(), expectTime, "the time in the reader's zone");
-    t.match(await firstLine.innerText(), /Bob:\s+Lunch at noon\?/);
+    t.equal(await firstLine.locator('time').textContent(), expectTime, "the time in the reader's zone");
+    t.match(await firstLine.textContent(), /Bob:\s+Lunch at noon\?/);
     // The voice message plays in the page: its length is shown and the player knows it.
     const player = page.locator('#messages li:nth-child(2) audio');
     t.equal(await player.getAttribute('controls'), '');
