@@ -65,3 +65,28 @@ export function clockDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
+
+/** The page language a client asks for: HDML (UP.Browser phones), WML (WAP phones) or HTML (the default). */
+export function pageFormat(accept: string | undefined): 'html' | 'wml' | 'hdml' {
+  if (!accept) return 'html';
+  const q: Record<string, number> = { html: -1, wml: -1, hdml: -1 };
+  for (const part of accept.toLowerCase().split(',')) {
+    const [type, ...params] = part.trim().split(';');
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const n = qParam ? Number(qParam.slice(2)) : 1;
+    const quality = Number.isFinite(n) ? n : 0;
+    const kind =
+      type === 'text/x-hdml'
+        ? 'hdml'
+        : type === 'text/vnd.wap.wml'
+          ? 'wml'
+          : type === 'text/html' || type === 'application/xhtml+xml'
+            ? 'html'
+            : null;
+    if (kind) q[kind] = Math.max(q[kind] as number, quality);
+  }
+  const { html, wml, hdml } = q as { html: number; wml: number; hdml: number };
+  if (hdml > 0 && hdml >= html && hdml >= wml) return 'hdml';
+  if (wml > 0 && wml >= html) return 'wml';
+  return 'html';
+}

@@ -33,15 +33,16 @@ import { REPLY_LINK_PATH, type ReplyLinkUses, replyLinkSecret, verifyReplyToken 
 import { login } from './api.js';
 import { COOKIE, checkCsrf, resolveAuth, sendRedirect, type WebAuth } from './auth.js';
 import { clientAddress, type WebLimits } from './limits.js';
-import { clockDuration, escapeHtml, escapeWml, prefersWml, readerTime } from './markup.js';
+import { clockDuration, escapeHtml, pageFormat, readerTime } from './markup.js';
+import { renderHdml, renderWml, type WapCard, type WapPart } from './wap-deck.js';
 import { LIVE_JS } from './live-script.js';
 import { STYLE_CSS } from './style.js';
 import { retryHeaders, toAppError } from './server.js';
 
-type Format = 'html' | 'wml';
+type Format = 'html' | 'wml' | 'hdml';
 
-const WML_HEAD =
-  '<?xml version="1.0"?>\n<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.1//EN" "http://www.wapforum.org/DTD/wml_1.1.xml">\n';
+/** WML and HDML phones: the token rides in every URL, log-ins set no cookie. */
+const isWap = (fmt: Format): fmt is 'wml' | 'hdml' => fmt !== 'html';
 
 /** The pre-session cookie the log-in form's CSRF token is bound to. */
 const PRE_COOKIE = 'presid';
@@ -232,7 +233,7 @@ export class ThinClient {
   // ---- plumbing ---------------------------------------------------------------------
 
   private fmt(req: FastifyRequest): Format {
-    return prefersWml(req.headers.accept) ? 'wml' : 'html';
+    return pageFormat(req.headers.accept);
   }
 
   /** A page that needs a logged-in user: 307 to the holder node, 303 to /login without one. */
@@ -265,9 +266,9 @@ export class ThinClient {
     sendRedirect(ctx.res, 303, this.href(p, path));
   }
 
-  /** A link to one of our pages; WML links carry the token. */
+  /** A link to one of our pages; WML and HDML links carry the token. */
   private href(p: { fmt: Format; auth?: WebAuth }, path: string): string {
-    if (p.fmt !== 'wml' || !p.auth) return path;
+    if (!isWap(p.fmt) || !p.auth) return path;
     return `${path}${path.includes('?') ? '&' : '?'}s=${encodeURIComponent(p.auth.token)}`;
   }
 
@@ -287,8 +288,11 @@ export class ThinClient {
       ...more,
     };
     if (fmt === 'wml') {
-      text = `${WML_HEAD}<wml>\n${body}\n</wml>\n`;
+      text = body;
       headers['content-type'] = 'text/vnd.wap.wml; charset=utf-8';
+    } else if (fmt === 'hdml') {
+      text = body;
+      headers['content-type'] = 'text/x-hdml; charset=utf-8';
     } else {
       text = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="/static/style.css">${extra}</head>\n${body}\n</html>\n`;
       headers['content-type'] = 'text/html; charset=utf-8';
@@ -298,9 +302,20 @@ export class ThinClient {
   }
 
   private errorBody(fmt: Format, e: AppError, auth?: WebAuth): string {
-    if (fmt === 'wml')
-      return `<card id="error" title="Error"><p>${escapeWml(e.message)}<br/><a href="${escapeWml(this.href({ fmt, ...(auth ? { auth } : {}) }, '/buddies'))}">Back</a></p></card>`;
+    if (isWap(fmt))
+      return this.deck(fmt, {
+        id: 'error',
+        title: 'Error',
+        paragraphs: [
+          [[e.message], [{ link: 'Back', href: this.href({ fmt, ...(auth ? { auth } : {}) }, '/buddies') }]],
+        ],
+      });
     return `<body><header class="top"><h1>Sorry</h1></header><main><p class="error" data-code="${escapeHtml(e.code)}">${escapeHtml(e.message)}</p><p><a href="/buddies">Back to your buddy list</a></p></main></body>`;
+  }
+
+  /** A card as the phone's language: a WML or an HDML deck. */
+  private deck(fmt: 'wml' | 'hdml', card: WapCard): string {
+    return fmt === 'wml' ? renderWml(card) : renderHdml(card);
   }
 
   private touchWebLink(auth: WebAuth): void {
@@ -351,9 +366,9 @@ export class ThinClient {
     ctx.res.setCookie(COOKIE, token, this.cookieOptions(ctx.req));
   }
 
-  /** The browser's pre-session id (set now when it has none); '' for WML, whose log-ins set no cookie. */
+  /** The browser's pre-session id (set now when it has none); '' for WML and HDML, whose log-ins set no cookie. */
   private preSession(ctx: RequestContext, fmt: Format): string {
-    if (fmt === 'wml') return '';
+    if (isWap(fmt)) return '';
     const have = ctx.req.cookies[PRE_COOKIE];
     if (have && /^[A-Za-z0-9_-]{22}$/.test(have)) return have;
     const id = randomBytes(16).toString('base64url');
@@ -369,7 +384,7 @@ export class ThinClient {
   private checkLoginToken(token: string | null, pre: string | undefined, fmt: Format): void {
     const [ts, mac] = (token ?? '').split('.');
     // A browser's form must come back with the cookie it was served with.
-    const bound = fmt === 'wml' ? '' : (pre ?? '');
+    const bound = isWap(fmt) ? '' : (pre ?? '');
     if (fmt === 'html' && bound === '')
       throw new AppError('WEB_CSRF_FAILED', 'the log-in form is stale; reload it and try again');
     const want = createHmac('sha256', this.loginSecret)
@@ -393,13 +408,25 @@ export class ThinClient {
   private loginForm(ctx: RequestContext, status = 200, error?: string, username = '', more = {}): void {
     const fmt = this.fmt(ctx.req);
     const csrf = this.loginToken(this.preSession(ctx, fmt));
-    if (fmt === 'wml') {
+    if (isWap(fmt)) {
+      const lines: WapPart[][] = [
+        ['Username: ', { input: 'u', title: 'Username', value: username, maxlength: 32 }],
+        ['Password: ', { input: 'pw', title: 'Password', isPassword: true, maxlength: 256 }],
+        [
+          {
+            post: 'Log in',
+            href: '/login',
+            fields: { username: { var: 'u' }, password: { var: 'pw' }, csrf },
+          },
+        ],
+      ];
+      if (error) lines.unshift([{ bold: error }]);
       this.sendPage(
         ctx.res,
         fmt,
         status,
         'Log in',
-        `<card id="login" title="Log in"><p>${error ? `<b>${escapeWml(error)}</b><br/>` : ''}Username: <input name="u" value="${escapeWml(username)}" maxlength="32"/><br/>Password: <input name="pw" type="password" maxlength="256"/><br/><anchor>Log in<go method="post" href="/login"><postfield name="username" value="$(u)"/><postfield name="password" value="$(pw)"/><postfield name="csrf" value="${escapeWml(csrf)}"/></go></anchor></p></card>`,
+        this.deck(fmt, { id: 'login', title: 'Log in', paragraphs: [lines] }),
         '',
         more,
       );
@@ -442,7 +469,7 @@ export class ThinClient {
       );
       return;
     }
-    const { object, token } = this.services.presence.objects.create(user.id, fmt === 'wml' ? 'wap' : 'web');
+    const { object, token } = this.services.presence.objects.create(user.id, isWap(fmt) ? 'wap' : 'web');
     const auth: WebAuth = { token, object, user };
     if (fmt === 'html') this.setSessionCookie(ctx, token);
     this.touchWebLink(auth);
@@ -458,7 +485,7 @@ export class ThinClient {
       const { token, object, user } = await login(this.services, this.limits, {
         username,
         password: f.get('password') ?? '',
-        client: fmt === 'wml' ? 'wap' : 'web',
+        client: isWap(fmt) ? 'wap' : 'web',
         address: clientAddress(ctx.req),
       });
       const auth: WebAuth = { token, object, user };
@@ -499,33 +526,68 @@ export class ThinClient {
     const csrf = p.auth.object.csrf;
     const refresh = config.presence.pageRefreshSeconds;
 
-    if (p.fmt === 'wml') {
-      const e = escapeWml;
-      const h = (path: string) => e(this.href(p, path));
-      const post = (path: string, fields: Record<string, string>, label: string) =>
-        `<anchor>${e(label)}<go method="post" href="${h(path)}">${Object.entries(fields)
-          .map(([k, v]) => `<postfield name="${e(k)}" value="${v.startsWith('$(') ? v : e(v)}"/>`)
-          .join('')}<postfield name="csrf" value="${e(csrf)}"/></go></anchor>`;
-      const lines: string[] = [];
-      lines.push(`${e(me.displayName)}: ${e(STATE_LABEL[mine.state])}`);
+    if (isWap(p.fmt)) {
+      const post = (path: string, fields: Record<string, string | { var: string }>, label: string): WapPart => ({
+        post: label,
+        href: this.href(p, path),
+        fields: { ...fields, csrf },
+      });
+      const lines: WapPart[][] = [[`${me.displayName}: ${STATE_LABEL[mine.state]}`]];
       for (const s of sessions) {
         const n = unread.get(s.id) ?? 0;
         lines.push(
           stateOf(s) === 'invited'
-            ? `Invited by ${e(this.name(s.ownerId))}: ${post(`/chat/${s.id}/accept`, {}, 'Accept')} ${post(`/chat/${s.id}/decline`, {}, 'Decline')}`
-            : `<a href="${h(`/chat/${s.id}`)}">Chat with ${e(others(s))}${n > 0 ? ` (${n} new)` : ''}</a>`,
+            ? [
+                `Invited by ${this.name(s.ownerId)}: `,
+                post(`/chat/${s.id}/accept`, {}, 'Accept'),
+                ' ',
+                post(`/chat/${s.id}/decline`, {}, 'Decline'),
+              ]
+            : [{ link: `Chat with ${others(s)}${n > 0 ? ` (${n} new)` : ''}`, href: this.href(p, `/chat/${s.id}`) }],
         );
       }
-      for (const c of contacts)
-        lines.push(
-          `${e(c.displayName)}: ${c.subscription === 'approved' ? e(STATE_LABEL[c.presence.state]) : 'asked'}${c.presence.statusText ? ` (${e(c.presence.statusText)})` : ''}${c.subscription === 'approved' ? ` ${post('/chat/new', { contactId: String(c.userId) }, 'Chat')}` : ''}`,
-        );
+      for (const c of contacts) {
+        const isApproved = c.subscription === 'approved';
+        lines.push([
+          `${c.displayName}: ${isApproved ? STATE_LABEL[c.presence.state] : 'asked'}${c.presence.statusText ? ` (${c.presence.statusText})` : ''}`,
+          ...(isApproved ? [' ', post('/chat/new', { contactId: String(c.userId) }, 'Chat')] : []),
+        ]);
+      }
       for (const r of requests)
-        lines.push(
-          `${e(r.displayName)} asks to add you: ${post('/contacts/approve', { userId: String(r.fromUserId) }, 'Approve')}`,
-        );
-      const body = `<card id="buddies" title="Buddies" ontimer="${h('/buddies')}"><timer value="${refresh * 10}"/><p>${lines.join('<br/>\n')}</p><p>Add: <input name="nu" maxlength="32"/> ${post('/contacts/add', { username: '$(nu)' }, 'Add')}<br/><select name="st"><option value="online">online</option><option value="away">away</option><option value="busy">busy</option><option value="offline">invisible</option></select> ${post('/presence', { state: '$(st)' }, 'Set')}<br/>${post('/logout', {}, 'Log out')}</p></card>`;
-      this.sendPage(ctx.res, 'wml', 200, 'Buddies', body);
+        lines.push([
+          `${r.displayName} asks to add you: `,
+          post('/contacts/approve', { userId: String(r.fromUserId) }, 'Approve'),
+        ]);
+      const forms: WapPart[][] = [
+        [
+          'Add: ',
+          { input: 'nu', title: 'Username', maxlength: 32 },
+          ' ',
+          post('/contacts/add', { username: { var: 'nu' } }, 'Add'),
+        ],
+        [
+          {
+            select: 'st',
+            title: 'Presence',
+            options: [
+              ['online', 'online'],
+              ['away', 'away'],
+              ['busy', 'busy'],
+              ['offline', 'invisible'],
+            ],
+          },
+          ' ',
+          post('/presence', { state: { var: 'st' } }, 'Set'),
+        ],
+        [post('/logout', {}, 'Log out')],
+      ];
+      const card: WapCard = {
+        id: 'buddies',
+        title: 'Buddies',
+        reload: { seconds: refresh, href: this.href(p, '/buddies') },
+        paragraphs: [lines, forms],
+      };
+      this.sendPage(ctx.res, p.fmt, 200, 'Buddies', this.deck(p.fmt, card));
       return;
     }
 
@@ -611,29 +673,49 @@ ${requestItems ? `<h2>Requests</h2><ul id="requests" class="plain">${requestItem
     const who = (m: StoredMessage) => (m.fromUserId === me.id ? 'You' : this.name(m.fromUserId));
     const body = (m: StoredMessage) => m.text ?? '(voice message)';
 
-    if (p.fmt === 'wml') {
-      const e = escapeWml;
-      const h = (path: string) => e(this.href(p, path));
-      const go = (path: string, label: string, fields = '') =>
-        `<anchor>${e(label)}<go method="post" href="${h(path)}">${fields}<postfield name="csrf" value="${e(csrf)}"/></go></anchor>`;
-      const lines = messages.map((m) => `<b>${e(who(m))}:</b> ${e(body(m))}`);
-      const actions =
+    if (isWap(p.fmt)) {
+      const go = (path: string, label: string, fields: Record<string, string | { var: string }> = {}): WapPart => ({
+        post: label,
+        href: this.href(p, path),
+        fields: { ...fields, csrf },
+      });
+      const lines: WapPart[][] = messages.map((m) => [{ bold: `${who(m)}:` }, ` ${body(m)}`]);
+      const actions: WapPart[][] =
         myState === 'invited'
-          ? `${go(`/chat/${id}/accept`, 'Accept')} ${go(`/chat/${id}/decline`, 'Decline')}`
+          ? [[go(`/chat/${id}/accept`, 'Accept'), ' ', go(`/chat/${id}/decline`, 'Decline')]]
           : myState === 'joined'
-            ? `${draft ? `<b>${e(refusal)}</b><br/>` : ''}<input name="t" maxlength="${config.presence.maxMessageBytes}"${draft ? ` value="${e(draft.text)}"` : ''}/> ${go(`/chat/${id}/send`, 'Send', '<postfield name="text" value="$(t)"/>')}<br/>${go(`/chat/${id}/leave`, 'Leave')}`
-            : 'You left this chat.';
-      // A refused message stays in the field: no reset of $(t), no timer reloading it away.
-      const head = draft
-        ? ''
-        : `<onevent type="onenterforward"><refresh><setvar name="t" value=""/></refresh></onevent><timer value="${refresh * 10}"/>`;
-      const card = `<card id="chat" title="Chat"${draft ? '' : ` ontimer="${h(`/chat/${id}`)}"`}>${head}<p>With ${e(
+            ? [
+                ...(draft ? [[{ bold: refusal }]] : []),
+                [
+                  {
+                    input: 't',
+                    title: 'Message',
+                    maxlength: config.presence.maxMessageBytes,
+                    ...(draft ? { value: draft.text } : {}),
+                  },
+                  ' ',
+                  go(`/chat/${id}/send`, 'Send', { text: { var: 't' } }),
+                ],
+                [go(`/chat/${id}/leave`, 'Leave')],
+              ]
+            : [['You left this chat.']];
+      const withWhom =
         members
           .filter((m) => m.userId !== me.id)
           .map((m) => this.name(m.userId))
-          .join(', ') || 'nobody',
-      )}</p><p>${lines.join('<br/>\n') || 'No messages yet.'}</p><p>${actions}<br/><a href="${h('/buddies')}">Buddies</a></p></card>`;
-      this.sendPage(ctx.res, 'wml', status, 'Chat', card, '', more);
+          .join(', ') || 'nobody';
+      // A refused message stays in the field: no reset of $(t), no timer reloading it away.
+      const card: WapCard = {
+        id: 'chat',
+        title: 'Chat',
+        ...(draft ? {} : { reload: { seconds: refresh, href: this.href(p, `/chat/${id}`) }, clearOnEnter: ['t'] }),
+        paragraphs: [
+          [[`With ${withWhom}`]],
+          lines.length > 0 ? lines : [['No messages yet.']],
+          [...actions, [{ link: 'Buddies', href: this.href(p, '/buddies') }]],
+        ],
+      };
+      this.sendPage(ctx.res, p.fmt, status, 'Chat', this.deck(p.fmt, card), '', more);
       return;
     }
 
