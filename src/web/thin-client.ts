@@ -209,7 +209,7 @@ export class ThinClient {
         } catch (e) {
           // Refused: the chat again, with why and with what was typed.
           if (!isAppError(e) || e.code === 'PRESENCE_SESSION_NOT_FOUND') throw e;
-          this.chat(ctx, p, { text, error: e });
+          await this.chat(ctx, p, { text, error: e });
           return;
         }
         this.back(ctx, p, `/chat/${id}`);
@@ -655,7 +655,7 @@ ${requestItems ? `<h2>Requests</h2><ul id="requests" class="plain">${requestItem
   // ---- a chat ---------------------------------------------------------------------------
 
   /** A chat; with `draft`, the one whose message was just refused (its error shown, its text kept). */
-  private chat(ctx: RequestContext, p: PageCtx, draft?: { text: string; error: AppError }): void {
+  private async chat(ctx: RequestContext, p: PageCtx, draft?: { text: string; error: AppError }): Promise<void> {
     const { presence, config } = this.services;
     const status = draft ? draft.error.status : 200;
     const more = draft ? retryHeaders(draft.error) : {};
@@ -729,7 +729,7 @@ ${requestItems ? `<h2>Requests</h2><ul id="requests" class="plain">${requestItem
       const at = readerTime(m.createdAt, me.timeZone, now);
       let voice = '';
       if (m.audioUrl) {
-        const ms = m.audioId ? this.services.audio.describe(m.audioId)?.durationMs : undefined;
+        const ms = m.audioId ? (await this.services.audio.describe(m.audioId))?.durationMs : undefined;
         const length = ms === undefined ? '' : clockDuration(ms);
         voice = `<span class="voice"><audio controls preload="metadata" src="${e(m.audioUrl)}" aria-label="Voice message from ${e(who(m))}${length ? `, ${length}` : ''}"></audio>${length ? ` <span class="duration">${length}</span>` : ''}</span>`;
       }

@@ -45,8 +45,8 @@ t.test('operators only; the ladder moves on the page; actions need CSRF', async 
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob', 'carol']);
   befriend(platform, [alice, bob]);
   const { accounts } = platform.services;
-  accounts.addDevice('bob', { kind: 'phone', address: CALLEE });
-  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  await accounts.addDevice('bob', { kind: 'phone', address: CALLEE });
+  await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
   const sim = platform.sim;
   if (!sim) throw new Error('no simulator');
   await eventually(() => platform.callControl.isConnected || Promise.reject(new Error('ARI not up')));
