@@ -30,22 +30,6 @@ export function escapeWml(value: unknown): string {
   return escapeHtml(value).replace(/\$/g, '$$$$');
 }
 
-/** True when the client asks for WML over HTML (a WAP phone's Accept header). */
-export function prefersWml(accept: string | undefined): boolean {
-  if (!accept) return false;
-  let wml = -1;
-  let html = -1;
-  for (const part of accept.toLowerCase().split(',')) {
-    const [type, ...params] = part.trim().split(';');
-    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    const q = qParam ? Number(qParam.slice(2)) : 1;
-    const quality = Number.isFinite(q) ? q : 0;
-    if (type === 'text/vnd.wap.wml') wml = Math.max(wml, quality);
-    else if (type === 'text/html' || type === 'application/xhtml+xml') html = Math.max(html, quality);
-  }
-  return wml > 0 && wml >= html;
-}
-
 /**
  * A moment as the reader reads it, in their time zone: "14:05" today,
  * "3 Mar 14:05" on another day of this year, "3 Mar 2025 14:05" before. `datetime` is the ISO form for <time>.

@@ -1,6 +1,6 @@
 /**
  * The thin client's pages as people see them, in Debian's Chromium at a
- * phone's width (360 px) and a desktop's (1280 px): no horizontal scrolling,
+ * phone's width (360 px, light) and a desktop's (1280 px, dark): no horizontal scrolling,
  * no serious or critical axe-core finding, presence shown as a mark and
  * words, message times, unread counts, a voice message that plays in the
  * page, and a refused message that keeps its text and says why (JavaScript
@@ -60,6 +60,8 @@ const sideways = (page: Page) =>
 async function logIn(browser: Browser, url: string, width: number, javaScriptEnabled: boolean) {
   const ctx = await browser.newContext({
     viewport: { width, height: 780 },
+    // The phone in light colours, the desktop in dark: axe-core checks the contrast of both.
+    colorScheme: width < 600 ? 'light' : 'dark',
     javaScriptEnabled,
     timezoneId: 'UTC',
   });
@@ -72,7 +74,7 @@ async function logIn(browser: Browser, url: string, width: number, javaScriptEna
   return { ctx, page };
 }
 
-t.test('buddies, chat and the operator view at 360 and 1280 px', async (t) => {
+t.test('buddies, chat and the operator view at 360 px (light) and 1280 px (dark)', async (t) => {
   const { platform, url } = await startPlatform(t, { overrides: { presence: { pageRefreshSeconds: 300 } } });
   const { alice, bob, carol } = await makeUsers(platform, ['alice', 'bob', 'carol']);
   befriend(platform, [alice, bob, carol]);
@@ -101,6 +103,16 @@ t.test('buddies, chat and the operator view at 360 and 1280 px', async (t) => {
   for (const width of [360, 1280]) {
     const { ctx, page } = await logIn(browser, url, width, true);
     t.equal(new URL(page.url()).pathname, '/buddies');
+    t.equal(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(
+            (globalThis as unknown as { document: { body: unknown } }).document.body,
+          ).backgroundColor,
+      ),
+      width < 600 ? 'rgb(251, 251, 248)' : 'rgb(22, 24, 26)',
+      'the colour scheme the reader asked for',
+    );
     t.equal(await sideways(page), 0, `buddies at ${width} px: no horizontal scrolling`);
     t.same(await axeFindings(page), [], `buddies at ${width} px: axe-core clean`);
     const bobItem = page.locator(`li.contact[data-user="${bob}"]`);
