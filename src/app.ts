@@ -5,7 +5,7 @@
  * directory, exactly as `make run` starts it.
  */
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
 import { Roles } from './accounts/roles.js';
 import { AudioService } from './audio/audio-service.js';
@@ -19,6 +19,7 @@ import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
 import { IvrService } from './ivr/ivr-service.js';
+import type { IvrResumePort, IvrResumeStore } from './ivr/ports.js';
 import { PROMPTS as IVR_PROMPTS } from './ivr/prompts.js';
 import { SmtpSender } from './notify/mailer.js';
 import { Notifier } from './notify/notifier.js';
@@ -29,13 +30,8 @@ import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
 import { buildPresence } from './presence/build.js';
 import { connectParts, lineStateFor, senderNoticeFor } from './wiring.js';
 import type { PresenceService } from './presence/presence-service.js';
-import { AccountsRepo } from './store/accounts-repo.js';
-import { IvrResumeRepo } from './store/ivr-resume-repo.js';
-import { NotifyRepo } from './store/notify-repo.js';
-import { ReplyLinkRepo } from './store/reply-link-repo.js';
-import { RolesRepo } from './store/roles-repo.js';
 import type { Simulator } from './sim/index.js';
-import { type Db, isWritable, openStore, schemaVersion } from './store/db.js';
+import { openSqliteStore, type Store, sqlitePath } from './store/index.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
 import { Telephony } from './telephony/telephony.js';
 import { AdminView } from './web/admin.js';
@@ -44,6 +40,15 @@ import { createWebServer, type WebServer } from './web/server.js';
 import { mountWeb, type WebMount } from './web/web-app.js';
 
 export const VERSION = '0.1.0';
+
+/** The IVR's resume port over the store: a position is good for `lifetimeMs`. */
+function resumeFor(store: IvrResumeStore, lifetimeMs: number): IvrResumePort {
+  return {
+    remember: (userId, position, now) => store.remember(userId, position, now, now + lifetimeMs),
+    recall: (userId, now) => store.recall(userId, now),
+    forget: (userId) => store.forget(userId),
+  };
+}
 
 export interface PlatformDeps {
   config: Config;
@@ -57,6 +62,11 @@ export interface PlatformDeps {
   audio?: AudioAttachmentPort;
   /** Where the parts report their figures; default: nowhere (the Platform keeps Prometheus metrics). */
   metrics?: Metrics;
+  /**
+   * The store, opened and migrated (`openStore`); the platform closes it when
+   * it stops. Default: the embedded SQLite file in the data directory.
+   */
+  store?: Store;
 }
 
 /** The services a running platform exposes (to tests, the CLI and each other). */
@@ -65,7 +75,8 @@ export interface Services {
   log: Logger;
   clock: Clock;
   metrics: Metrics;
-  db: Db;
+  /** Every storage port, on the configured backend. */
+  store: Store;
   accounts: AccountService;
   /** Users' roles (admin: the operator's view). */
   roles: Roles;
@@ -85,9 +96,8 @@ export interface Services {
   reverseLogon: ReverseLogonPort;
 }
 
-export function dbPath(config: Config): string {
-  return join(resolve(config.dataDir), 'phoneim.sqlite');
-}
+/** The embedded SQLite file of a configuration. */
+export const dbPath = (config: Config): string => sqlitePath(config);
 
 /** The store and the services over it, without any listener: what the admin CLI uses. */
 export function buildServices(deps: PlatformDeps): Services {
@@ -95,9 +105,15 @@ export function buildServices(deps: PlatformDeps): Services {
   const clock = deps.clock ?? new SystemClock();
   const metrics = deps.metrics ?? noMetrics;
   mkdirSync(resolve(config.dataDir), { recursive: true });
-  const db = openStore(dbPath(config));
+  const store =
+    deps.store ??
+    openSqliteStore({
+      path: dbPath(config),
+      nodeId: config.presence.nodeId,
+      onError: (e) => log.error({ err: e, part: 'store' }, 'the store failed in the background'),
+    });
   const accounts = new AccountService({
-    repo: new AccountsRepo(db),
+    repo: store.accounts,
     clock,
     config,
     log: log.child({ part: 'accounts' }),
@@ -105,7 +121,7 @@ export function buildServices(deps: PlatformDeps): Services {
   });
   const audio = new AudioService({
     config,
-    db,
+    store: store.audio,
     clock,
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
@@ -120,13 +136,13 @@ export function buildServices(deps: PlatformDeps): Services {
       return null;
     }
   };
-  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log, audioUrl, metrics });
+  const presence = buildPresence({ config, store, accounts, clock, log, audioUrl, metrics });
   const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
   const ivr = new IvrService({
     control: telephony.callControl,
     audio: audioForIvr(audio),
     presence: presenceForIvr(presence, accounts),
-    resume: new IvrResumeRepo(db, config.presence.sessionObjectIdleSeconds * 1000),
+    resume: resumeFor(store.ivrResume, config.presence.sessionObjectIdleSeconds * 1000),
     accounts,
     clock,
     config,
@@ -136,7 +152,7 @@ export function buildServices(deps: PlatformDeps): Services {
   });
   const email = new SmtpSender(config.notify.smtp);
   const notifier = new Notifier({
-    repo: new NotifyRepo(db),
+    repo: store.notify,
     accounts,
     clock,
     config,
@@ -157,9 +173,9 @@ export function buildServices(deps: PlatformDeps): Services {
     log,
     clock,
     metrics,
-    db,
+    store,
     accounts,
-    roles: new Roles(new RolesRepo(db), accounts, () => clock.now()),
+    roles: new Roles(store.roles, accounts, () => clock.now()),
     audio,
     notifier,
     presence,
@@ -199,7 +215,7 @@ export class Platform {
     this.metrics = metrics;
     this.services = buildServices({ ...deps, metrics, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
     this.startedAt = this.services.clock.now();
-    const { config, log, db, telephony } = this.services;
+    const { config, log, store, telephony } = this.services;
     this.http = createWebServer({
       log: log.child({ part: 'web' }),
       bodyLimitBytes: config.http.bodyLimitBytes,
@@ -210,15 +226,15 @@ export class Platform {
     const usesAmi = config.telephony.ari.url === undefined || config.telephony.ami.host !== undefined;
     this.http.register(
       opsPlugin({
-        health: () => ({
-          status: 'ok',
+        health: async () => ({
+          status: 'ok' as const,
           version: VERSION,
           node: config.presence.nodeId,
-          schema: schemaVersion(db),
+          schema: await store.status.schemaVersion(),
           uptimeSeconds: Math.round((this.services.clock.now() - this.startedAt) / 1000),
         }),
-        readiness: () => ({
-          database: isWritable(db),
+        readiness: async () => ({
+          database: await store.status.isWritable(),
           ari: telephony.callControl.isConnected,
           ...(usesAmi ? { ami: telephony.deviceStates.isLoggedIn } : {}),
         }),
@@ -227,7 +243,7 @@ export class Platform {
       }),
     );
     this.http.register(audioPlugin(this.services.audio));
-    this.web = mountWeb(this.http, this.services, new ReplyLinkRepo(this.services.db));
+    this.web = mountWeb(this.http, this.services, store.replyLinks);
     this.http.register(
       new AdminView({
         services: this.services,
@@ -266,6 +282,7 @@ export class Platform {
     if (this.services.sim)
       this.services.sim.captions = (uri) => this.services.audio.textFor(uri.replace(/^sound:/, ''));
     await this.services.accounts.warmUp();
+    await this.services.audio.ready();
     await this.http.listen({ host: config.http.host, port: config.http.port }).catch((e: unknown) => {
       throw portError(e, 'http.port');
     });
@@ -273,9 +290,9 @@ export class Platform {
     const url = publicUrl(config, port);
     this.boundUrl = url;
     notifier.setBaseUrl(url);
-    presence.start();
-    presence.objects.start(url);
-    this.disconnect = connectParts({
+    await presence.start();
+    await presence.objects.start(url);
+    this.disconnect = await connectParts({
       ...this.services,
       log: log.child({ part: 'wiring' }),
       prerender: (message, recipientId) => ivr.prerender(message, recipientId),
@@ -288,7 +305,7 @@ export class Platform {
     ivr.start();
     if (config.demo) await seedDemo(this.services, this.sim);
     await telephony.startCalls();
-    notifier.start();
+    await notifier.start();
     this.ready = true;
     log.info({ url, dataDir: resolve(config.dataDir) }, 'platform started');
     return url;
@@ -308,7 +325,7 @@ export class Platform {
       await this.services.notifier.stop();
       await this.services.telephony.stop();
       await this.services.audio.close();
-      this.services.db.close();
+      await this.services.store.close();
       this.services.log.info('platform stopped');
     })();
     return this.stopping;

@@ -46,7 +46,7 @@ export function registerUser(program: Command, ctx: CliContext): void {
         `created user ${u.username} (account number ${u.accountNumber})${o.admin === true ? ', an admin' : ''}`,
         {
           ...u,
-          callerIds: ctx.svc.accounts.callerIds(u.id),
+          callerIds: await ctx.svc.accounts.callerIds(u.id),
           isAdmin: o.admin === true,
         },
       );
@@ -55,8 +55,8 @@ export function registerUser(program: Command, ctx: CliContext): void {
   user
     .command('list')
     .description('list users')
-    .action(() => {
-      const users = ctx.svc.accounts.listUsers();
+    .action(async () => {
+      const users = await ctx.svc.accounts.listUsers();
       ctx.table(users.map(row), ['username', 'account', 'name', 'tz'], users);
     });
 
@@ -66,7 +66,7 @@ export function registerUser(program: Command, ctx: CliContext): void {
     .action(async (ref: string) => {
       const a = ctx.svc.accounts;
       const u = await a.getUser(ref);
-      const locks = a.lockState(u.id);
+      const locks = await a.lockState(u.id);
       const lockText = (k: 'pin' | 'password') => {
         const l = locks.find((x) => x.kind === k);
         if (!l?.isSet) return 'not set';
@@ -74,10 +74,10 @@ export function registerUser(program: Command, ctx: CliContext): void {
       };
       ctx.record({
         ...row(u),
-        callerIds: a.callerIds(u.id),
+        callerIds: await a.callerIds(u.id),
         pin: lockText('pin'),
         password: lockText('password'),
-        devices: a.devicesOf(u.id).length,
+        devices: (await a.devicesOf(u.id)).length,
         admin: (await ctx.svc.roles.isAdmin(u.id)) ? 'yes' : 'no',
         created: when(u.createdAt),
       });
@@ -86,8 +86,8 @@ export function registerUser(program: Command, ctx: CliContext): void {
   user
     .command('remove <user>')
     .description('remove a user and everything bound to them')
-    .action((ref: string) => {
-      const u = ctx.svc.accounts.removeUser(ref);
+    .action(async (ref: string) => {
+      const u = await ctx.svc.accounts.removeUser(ref);
       ctx.done(`removed user ${u.username}`, { removed: u.username });
     });
 
@@ -105,7 +105,7 @@ export function registerUser(program: Command, ctx: CliContext): void {
     .action(async (ref: string) => {
       await ctx.svc.accounts.setPassword(ref, await ctx.readSecret());
       // An administrator's reset is for a lost or stolen password: no client keeps the old one's session.
-      const ended = ctx.svc.presence.objects.endAllOf(ctx.svc.accounts.getUser(ref).id).length;
+      const ended = (await ctx.svc.presence.objects.endAllOf((await ctx.svc.accounts.getUser(ref)).id)).length;
       ctx.done(`password set for ${ref}; ${ended} session(s) ended`, {
         user: ref,
         password: 'set',
@@ -131,24 +131,24 @@ export function registerUser(program: Command, ctx: CliContext): void {
   user
     .command('unlock <user>')
     .description('clear failed tries and any lock-out')
-    .action((ref: string) => {
-      const u = ctx.svc.accounts.unlock(ref);
+    .action(async (ref: string) => {
+      const u = await ctx.svc.accounts.unlock(ref);
       ctx.done(`unlocked ${u.username}`, { unlocked: u.username });
     });
 
   user
     .command('add-caller-id <user> <number>')
     .description('bind a caller-ID number to the user')
-    .action((ref: string, number: string) => {
-      const n = ctx.svc.accounts.addCallerId(ref, number);
+    .action(async (ref: string, number: string) => {
+      const n = await ctx.svc.accounts.addCallerId(ref, number);
       ctx.done(`caller ID ${n} bound to ${ref}`, { user: ref, callerId: n });
     });
 
   user
     .command('remove-caller-id <user> <number>')
     .description('unbind a caller-ID number')
-    .action((ref: string, number: string) => {
-      const removed = ctx.svc.accounts.removeCallerId(ref, number);
+    .action(async (ref: string, number: string) => {
+      const removed = await ctx.svc.accounts.removeCallerId(ref, number);
       ctx.done(removed ? `caller ID removed from ${ref}` : `${ref} had no such caller ID`, { user: ref, removed });
     });
 }

@@ -4,17 +4,10 @@
  * nothing a web client sends changes a role.
  */
 import type { AccountService } from './account-service.js';
+import type { RoleStore } from './ports.js';
 import type { User } from './types.js';
 
-export type Role = 'admin';
-
-/** Where roles are kept (src/store implements it). */
-export interface RoleStore {
-  /** Whether the user holds the role. */
-  has(userId: number, role: Role): Promise<boolean>;
-  /** Grants (true) or revokes (false) the role; true when something changed. */
-  set(userId: number, role: Role, isGranted: boolean, now: number): Promise<boolean>;
-}
+export type { Role, RoleStore } from './ports.js';
 
 export class Roles {
   constructor(

@@ -135,7 +135,7 @@ export class AdminView {
   /** The admin behind a request; otherwise the answer is sent (303 to /login, 307 to the holder, 403) and null. */
   private async admin(req: FastifyRequest, res: FastifyReply): Promise<WebAuth | null> {
     const { presence, accounts, roles } = this.deps.services;
-    const r = resolveAuth(req, presence.objects, accounts);
+    const r = await resolveAuth(req, presence.objects, accounts);
     if (r.kind === 'redirect') {
       sendRedirect(res, 307, r.location);
       return null;

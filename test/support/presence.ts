@@ -37,11 +37,12 @@ export async function makeUsers<N extends string>(platform: Platform, names: N[]
 }
 
 /** Makes every pair of the given users approved contacts. */
-export function befriend(platform: Platform, ids: number[]): void {
+export async function befriend(platform: Platform, ids: number[]): Promise<void> {
   const p = platform.services.presence;
   for (const a of ids)
     for (const b of ids)
-      if (a < b && !p.isContact(a, b)) p.requestContact(a, b) === 'requested' && p.approveContact(b, a);
+      if (a < b && !(await p.isContact(a, b)) && (await p.requestContact(a, b)) === 'requested')
+        await p.approveContact(b, a);
 }
 
 /** A JSON API client that logs in with username and password. */
@@ -167,9 +168,9 @@ export class WsClient {
 }
 
 /** Polls until `fn` is true (state that settles asynchronously on the server). */
-export async function until(fn: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
+  while (!(await fn())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -127,7 +127,7 @@ t.test('an HDML phone logs in, sees its buddies, reads and sends; every deck mat
   const chatDeck = hdmlOk(t, chat, 'the chat deck');
   sameContent(t, chat, await wap.get(`/chat/${sessionId}?s=${wapToken}`), 'the chat deck');
   t.match(textOf(findAll(chatDeck, 'DISPLAY')[0] as El), /Alice: Lunch at "noon"\? \$\(t\) & <b>/, 'the text as sent');
-  t.same(platform.services.presence.unread(bob), [], 'shown = read');
+  t.same(await platform.services.presence.unread(bob), [], 'shown = read');
 
   // Send through the deck's Send link; Alice gets it live.
   r = await postLink(url, chatDeck, 'Send', { t: 'On my way, $2 coffee' });

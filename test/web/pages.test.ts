@@ -180,5 +180,5 @@ t.test('buddies, chat and the operator view at 360 px (light) and 1280 px (dark)
   // The checker does see what it should: an image with no text is a critical finding.
   await checker.setContent('<!DOCTYPE html><html lang="en"><title>x</title><main><img src="/x.png"></main></html>');
   t.match(await axeFindings(checker), [/^image-alt \(critical\)/]);
-  t.equal(presence.history(alice, s.id, { limit: 10 }).length, 2, 'nothing was posted');
+  t.equal((await presence.history(alice, s.id, { limit: 10 })).length, 2, 'nothing was posted');
 });

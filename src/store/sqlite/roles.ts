@@ -1,15 +1,16 @@
 /** Users' roles (accounts' RoleStore port) on SQLite. */
-import type { Role, RoleStore } from '../accounts/roles.js';
+import type { Role } from '../../accounts/ports.js';
 import type { Db } from './db.js';
 
-export class RolesRepo implements RoleStore {
+/** Synchronous; offered as RoleStore through `promised` (index.ts). */
+export class SqliteRoles {
   constructor(private readonly db: Db) {}
 
-  async has(userId: number, role: Role): Promise<boolean> {
+  has(userId: number, role: Role): boolean {
     return this.db.prepare('SELECT 1 FROM user_roles WHERE user_id = ? AND role = ?').get(userId, role) !== undefined;
   }
 
-  async set(userId: number, role: Role, isGranted: boolean, now: number): Promise<boolean> {
+  set(userId: number, role: Role, isGranted: boolean, now: number): boolean {
     const r = isGranted
       ? this.db
           .prepare('INSERT INTO user_roles (user_id, role, granted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
