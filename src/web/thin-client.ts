@@ -118,6 +118,7 @@ export class ThinClient {
         }
         return this.sendPage(res, fmt, error.status, 'Error', this.errorBody(fmt, error), '', retryHeaders(error));
       });
+      this.loginKey = await this.services.presence.sharedSecret('login-form');
       this.mount(routes);
     };
   }
