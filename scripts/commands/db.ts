@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openStore, sqlitePath } from '../../src/store/index.js';
+import { openStore, storeLocation } from '../../src/store/index.js';
 import type { CliContext } from './cli-kit.js';
 
 export function registerDb(program: Command, ctx: CliContext): void {
@@ -9,7 +9,7 @@ export function registerDb(program: Command, ctx: CliContext): void {
     const config = ctx.config();
     const store = await openStore(config, { migrate: false });
     try {
-      return await fn(store, store.kind === 'sqlite' ? sqlitePath(config) : store.kind);
+      return await fn(store, storeLocation(config));
     } finally {
       await store.close();
     }

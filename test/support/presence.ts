@@ -4,7 +4,9 @@ import type { Test } from 'tap';
 import { Platform } from '../../src/app.js';
 import type { Clock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { openStore } from '../../src/store/index.js';
 import { testConfig } from './env.js';
+import { testStoreOverrides } from './store-backend.js';
 
 export const PASSWORD = 'correct horse';
 
@@ -13,10 +15,14 @@ export async function startPlatform(
   opts: { dir?: string; overrides?: Record<string, unknown>; clock?: Clock; stopOnTeardown?: boolean } = {},
 ): Promise<{ platform: Platform; url: string }> {
   const dir = opts.dir ?? t.testdir({});
+  // PHONEIM_TEST_STORE=postgres: the same flow on PostgreSQL (store-backend.ts).
+  const onStore = await testStoreOverrides(dir);
+  const config = testConfig(dir, { ...onStore, ...(opts.overrides ?? {}) });
   const platform = new Platform({
-    config: testConfig(dir, opts.overrides ?? {}),
+    config,
     log: silentLogger(),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(config.store.kind === 'postgres' ? { store: await openStore(config) } : {}),
   });
   if (opts.stopOnTeardown !== false) t.teardown(() => platform.stop());
   const url = await platform.start();
