@@ -122,7 +122,7 @@ t.test('Alice writes to Bob, who has only a phone: the notifier calls him back a
   const steps = async () => (await notifier.show(alert?.id as string)).steps;
   await until('the call step to end', async () => (await steps())[0]?.state === 'delivered');
   t.match(
-    steps(),
+    await steps(),
     [
       { channel: 'call', state: 'delivered' },
       { channel: 'email', state: 'cancelled' },

@@ -422,15 +422,16 @@ export class Notifier {
     // Also wake every pollSeconds: the CLI and other nodes write alerts this process has no timer for.
     const poll = now + this.cfg.pollSeconds * 1000;
     const next = this.inflight.size >= this.cfg.concurrency ? null : await this.repo.nextDueAt(); // a finishing step pumps
-    const at = Math.max(Math.min(next ?? poll, poll), now);
-    if (this.timer && this.timerAt <= at) return;
+    // The store was read meanwhile: the delay counts from the clock as it is now.
+    const at = Math.max(Math.min(next ?? poll, poll), this.clock.now());
+    if (!this.running || (this.timer && this.timerAt <= at)) return;
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Number.POSITIVE_INFINITY;
       this.pump();
-    }, at - now);
+    }, at - this.clock.now());
   }
 
   private async startLadder(a: Alert, now: number): Promise<void> {

@@ -118,7 +118,8 @@ export class ThinClient {
         }
         return this.sendPage(res, fmt, error.status, 'Error', this.errorBody(fmt, error), '', retryHeaders(error));
       });
-      this.loginKey = await this.services.presence.sharedSecret('login-form');
+      // The log-in form's key comes from the store once, before the first form is served.
+      this.loginKey ??= await this.services.presence.sharedSecret('login-form');
       this.mount(routes);
     };
   }

@@ -34,7 +34,7 @@ function sink(): { events: LinkEvent[]; deliver: (e: LinkEvent) => void } {
 t.test('presence is derived from links: the most available wins, a phone shows "on the phone"', async (t) => {
   const { svc, alice, bob } = await setup(t);
   const p = svc.presence;
-  friends(svc, alice, bob);
+  await friends(svc, alice, bob);
   const watcher = sink();
   await p.openLink(bob, { kind: 'websocket', deliver: watcher.deliver });
   const seen = () =>
@@ -53,13 +53,13 @@ t.test('presence is derived from links: the most available wins, a phone shows "
     { userId: alice, state: 'on-the-phone', statusText: 'lunch' },
     'the phone beats away',
   );
-  phone.close();
+  await phone.close();
   t.same(await p.presenceOf(alice), { userId: alice, state: 'away', statusText: 'lunch' });
   await p.setPresence(alice, 'offline');
   t.equal((await p.presenceOf(alice)).state, 'offline', 'invisible');
   await p.setPresence(alice, 'busy', '');
-  web.close();
-  web.close();
+  await web.close();
+  await web.close();
   t.same(
     seen(),
     ['on-the-phone', 'online', 'on-the-phone', 'away', 'offline', 'busy', 'offline'],
@@ -114,7 +114,7 @@ t.test('the session controller: invitations, answers, membership rules', async (
   const { svc, alice, bob, carol } = await setup(t);
   const p = svc.presence;
   const rec = new PresenceEventRecorder(p);
-  friends(svc, alice, bob);
+  await friends(svc, alice, bob);
   await t.rejects(p.createSession(alice, [carol]), { code: 'PRESENCE_NOT_CONTACT' });
   await t.rejects(p.createSession(alice, []), { code: 'PRESENCE_INVALID_INPUT' });
   await t.rejects(p.createSession(alice, [alice]), { code: 'PRESENCE_INVALID_INPUT' });
@@ -144,7 +144,7 @@ t.test('the session controller: invitations, answers, membership rules', async (
   );
 
   // Bob brings Carol in (his contact); Carol declines; Alice cannot invite Carol (not her contact).
-  friends(svc, bob, carol);
+  await friends(svc, bob, carol);
   await t.rejects(p.invite(s.id, alice, carol), { code: 'PRESENCE_NOT_CONTACT' });
   const carolSees = sink();
   await p.openLink(carol, { kind: 'web', deliver: carolSees.deliver });
@@ -175,8 +175,8 @@ t.test('messages: stored before the answer, routed to links, unreachable reporte
   const { svc, alice, bob, carol } = await setup(t);
   const p = svc.presence;
   const rec = new PresenceEventRecorder(p);
-  friends(svc, alice, bob);
-  friends(svc, alice, carol);
+  await friends(svc, alice, bob);
+  await friends(svc, alice, carol);
   const s = await p.createSession(alice, [bob, carol]);
   await p.accept(s.id, bob);
   const bobPhone = sink();
@@ -257,7 +257,7 @@ t.test('messages: stored before the answer, routed to links, unreachable reporte
 t.test('bad messages are refused before anything is written', async (t) => {
   const { svc, alice, bob } = await setup(t, { presence: { maxMessageBytes: 64 } });
   const p = svc.presence;
-  friends(svc, alice, bob);
+  await friends(svc, alice, bob);
   const s = await p.createSession(alice, [bob]);
   const count = () => (sqliteOf(svc.store).prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
   await t.rejects(p.postMessage({ sessionId: s.id, fromUserId: alice, text: 'é'.repeat(33) }), {
@@ -287,7 +287,7 @@ t.test('bad messages are refused before anything is written', async (t) => {
 t.test('group commit: many messages share a transaction; one that fails alone does not sink the others', async (t) => {
   const { svc, alice, bob } = await setup(t);
   const p = svc.presence;
-  friends(svc, alice, bob);
+  await friends(svc, alice, bob);
   const s1 = await p.createSession(alice, [bob]);
   const s2 = await p.createSession(alice, [bob]);
   const cache = (p as unknown as { cache: { stats: { batches: number; messages: number } } }).cache;
@@ -328,7 +328,7 @@ t.test('group commit: many messages share a transaction; one that fails alone do
 t.test('a link opening gets what waits for it, once; a listener that throws is contained', async (t) => {
   const { svc, alice, bob } = await setup(t);
   const p = svc.presence;
-  friends(svc, alice, bob);
+  await friends(svc, alice, bob);
   const s = await p.createSession(alice, [bob]);
   await p.accept(s.id, bob);
   p.onUnreachable(() => {
@@ -345,7 +345,7 @@ t.test('a link opening gets what waits for it, once; a listener that throws is c
     [],
     'the IVR reads waiting messages itself',
   );
-  quiet.close();
+  await quiet.close();
   const first = sink();
   const link = await p.openLink(bob, { kind: 'websocket', deliver: first.deliver });
   t.same(
@@ -353,7 +353,7 @@ t.test('a link opening gets what waits for it, once; a listener that throws is c
     ['presence', a.id, b.id],
   );
   await new Promise((r) => setImmediate(r));
-  link.close();
+  await link.close();
   const again = sink();
   await p.openLink(bob, { kind: 'websocket', deliver: again.deliver });
   t.same(
@@ -371,5 +371,5 @@ t.test('a link opening gets what waits for it, once; a listener that throws is c
   const c = await p.postMessage({ sessionId: s.id, fromUserId: alice, text: 'three' });
   t.equal(p.linksOf(bob).length, 2);
   t.equal((await p.deliveryStates(c.id))[0]?.state, 'delivered', 'the other link took it');
-  broken.close();
+  await broken.close();
 });

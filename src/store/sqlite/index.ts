@@ -81,27 +81,50 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     inline: options.inlineMessageWriter === true || options.path === ':memory:',
   });
   let closing: Promise<void> | undefined;
+  // Adapters prepare their statements when built: built on first use, so an
+  // unmigrated file can be opened for `phonectl db status|migrate`.
+  const lazy = <T>(make: () => T): (() => T) => {
+    let made: T | undefined;
+    return () => {
+      made ??= make();
+      return made;
+    };
+  };
   // The type annotations are the proof that each adapter implements its port.
-  const accounts: AccountStore = promised(new SqliteAccounts(db));
-  const roles: RoleStore = promised(new SqliteRoles(db));
-  const presence: PresenceStore = promised(new SqlitePresence(db));
-  const notify: NotifyStore = promised(new SqliteNotify(db));
-  const replyLinks: ReplyLinkUses = promised(new SqliteReplyLinks(db));
-  const audio: AudioStore = promised(new SqliteAudio(db));
-  const ivrResume: IvrResumeStore = promised(new SqliteIvrResume(db));
+  const accounts = lazy((): AccountStore => promised(new SqliteAccounts(db)));
+  const roles = lazy((): RoleStore => promised(new SqliteRoles(db)));
+  const presence = lazy((): PresenceStore => promised(new SqlitePresence(db)));
+  const notify = lazy((): NotifyStore => promised(new SqliteNotify(db)));
+  const replyLinks = lazy((): ReplyLinkUses => promised(new SqliteReplyLinks(db)));
+  const audio = lazy((): AudioStore => promised(new SqliteAudio(db)));
+  const ivrResume = lazy((): IvrResumeStore => promised(new SqliteIvrResume(db)));
   return {
     kind: 'sqlite',
     path: options.path,
     db,
-    accounts,
-    roles,
-    presence,
+    get accounts() {
+      return accounts();
+    },
+    get roles() {
+      return roles();
+    },
+    get presence() {
+      return presence();
+    },
     messages,
     feed,
-    notify,
-    replyLinks,
-    audio,
-    ivrResume,
+    get notify() {
+      return notify();
+    },
+    get replyLinks() {
+      return replyLinks();
+    },
+    get audio() {
+      return audio();
+    },
+    get ivrResume() {
+      return ivrResume();
+    },
     status: new SqliteStatus(db),
     close() {
       closing ??= (async () => {
