@@ -16,6 +16,7 @@ import { phonectl } from '../support/cli.js';
 import { eventually } from '../support/env.js';
 import { startSmtp } from '../support/notify.js';
 import { ApiClient, befriend, HtmlClient, makeUsers, startPlatform } from '../support/presence.js';
+import { testStoreEnv } from '../support/store-backend.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
@@ -43,7 +44,7 @@ t.test('operators only; the ladder moves on the page; actions need CSRF', async 
     },
   });
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob', 'carol']);
-  befriend(platform, [alice, bob]);
+  await befriend(platform, [alice, bob]);
   const { accounts } = platform.services;
   await accounts.addDevice('bob', { kind: 'phone', address: CALLEE });
   await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
@@ -71,7 +72,8 @@ t.test('operators only; the ladder moves on the page; actions need CSRF', async 
   await carolPage.login('carol');
   await carolPage.get('/buddies');
   t.notMatch(carolPage.page, /href="\/admin"/, 'no link to the view before the role');
-  const granted = await phonectl(dir)(['user', 'set-admin', 'carol', 'on']);
+  // phonectl on the platform's store (its SQLite file, or its PostgreSQL database under PHONEIM_TEST_STORE=postgres).
+  const granted = await phonectl(dir, await testStoreEnv(dir))(['user', 'set-admin', 'carol', 'on']);
   t.equal(granted.code, 0, granted.stderr);
   t.match(granted.stdout, /carol is an admin/);
   await carolPage.get('/buddies');

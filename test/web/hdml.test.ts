@@ -75,7 +75,7 @@ t.test('the checker refuses what an HDML browser would choke on', async (t) => {
 t.test('an HDML phone logs in, sees its buddies, reads and sends; every deck matches its WML twin', async (t) => {
   const { platform, url } = await startPlatform(t);
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-  befriend(platform, [alice, bob]);
+  await befriend(platform, [alice, bob]);
   const aliceApi = await ApiClient.login(url, 'alice');
   const aliceWs = await WsClient.connect(url, aliceApi.token);
   t.teardown(() => aliceWs.close());

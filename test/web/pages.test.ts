@@ -77,7 +77,7 @@ async function logIn(browser: Browser, url: string, width: number, javaScriptEna
 t.test('buddies, chat and the operator view at 360 px (light) and 1280 px (dark)', async (t) => {
   const { platform, url } = await startPlatform(t, { overrides: { presence: { pageRefreshSeconds: 300 } } });
   const { alice, bob, carol } = await makeUsers(platform, ['alice', 'bob', 'carol']);
-  befriend(platform, [alice, bob, carol]);
+  await befriend(platform, [alice, bob, carol]);
   const { accounts, presence, audio, roles } = platform.services;
   await accounts.updateUser('alice', { timeZone: 'Asia/Kolkata' });
   await roles.setAdmin('alice', true);
