@@ -12,13 +12,14 @@ OS_PACKAGES := ffmpeg sox libsox-fmt-all espeak-ng flite festival festvox-kallpc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMPS := .make
 
-.PHONY: help run test bench build deps os-deps lint typecheck clean sim
+.PHONY: help run test bench build deps os-deps lint typecheck clean sim screenshots
 
 help:
 	@echo "make run    install what is missing, build, start the platform (SQLite, built-in simulator)"
 	@echo "make test   install what is missing, lint, type-check and run the whole test suite"
 	@echo "make bench  run the benchmarks and print their figures"
 	@echo "make sim    start only the softswitch simulator (ARI on PORT, default 8088)"
+	@echo "make screenshots  photograph the chat, buddy list and operator view for the README (docs/)"
 
 $(STAMPS):
 	@mkdir -p $(STAMPS)
@@ -73,6 +74,10 @@ test: deps build lint typecheck
 
 bench: deps build
 	@for b in dist/test/bench/*.bench.js; do echo "== $$b"; node $$b || exit 1; done
+
+# The README's screenshots of the thin client and the operator's view (docs/screenshot-*.png), by hand.
+screenshots: deps build
+	node dist/scripts/screenshots.js docs
 
 # The softswitch simulator alone (ARI on PORT, default 8088), for any ARI client.
 sim: deps build

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
+import { Roles } from './accounts/roles.js';
 import { AudioService } from './audio/audio-service.js';
 import { audioPlugin } from './audio/routes.js';
 import { type Clock, SystemClock } from './core/clock.js';
@@ -37,6 +38,7 @@ import type { Simulator } from './sim/index.js';
 import { openSqliteStore, type Store, sqlitePath } from './store/index.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
 import { Telephony } from './telephony/telephony.js';
+import { AdminView } from './web/admin.js';
 import { opsPlugin } from './web/ops.js';
 import { createWebServer, type WebServer } from './web/server.js';
 import { mountWeb, type WebMount } from './web/web-app.js';
@@ -80,6 +82,8 @@ export interface Services {
   /** Every storage port, on the configured backend. */
   store: Store;
   accounts: AccountService;
+  /** Users' roles (admin: the operator's view). */
+  roles: Roles;
   audio: AudioService;
   notifier: Notifier;
   presence: PresenceService;
@@ -222,6 +226,7 @@ export function buildServices(deps: PlatformDeps): Services {
     metrics,
     store,
     accounts,
+    roles: new Roles(store.roles, accounts, () => clock.now()),
     audio,
     notifier,
     presence,
@@ -293,6 +298,12 @@ export class Platform {
     );
     this.http.register(audioPlugin(this.services.audio));
     this.web = mountWeb(this.http, this.services, store.replyLinks);
+    this.http.register(
+      new AdminView({
+        services: this.services,
+        metrics: () => metrics.registry.getMetricsAsJSON(),
+      }).plugin(),
+    );
     metrics.observe({
       callsActive: () => this.services.ivr.activeCalls,
       webSockets: () => this.web.ws.clients,

@@ -8,6 +8,7 @@ import { buildServices, type Services } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { isAppError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
+import { openStore } from '../../src/store/index.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -41,6 +42,22 @@ export class CliContext {
       ...(o.config ? { file: o.config } : {}),
       overrides: { ...(o.dataDir ? { dataDir: o.dataDir } : {}), log: { level: 'silent' } },
     });
+  }
+
+  /**
+   * Opens the configured store ahead of a command when it is not the embedded
+   * one (PostgreSQL opens asynchronously); the SQLite file is opened on first
+   * use by `svc`.
+   */
+  async prepare(): Promise<void> {
+    if (this.services) return;
+    const config = this.config();
+    if (config.store.kind === 'sqlite') return;
+    const log = createLogger({ level: config.log.level });
+    const store = await openStore(config, {
+      onError: (e) => log.error({ err: e, part: 'store' }, 'the store failed in the background'),
+    });
+    this.services = buildServices({ config, log, store });
   }
 
   get svc(): Services {

@@ -24,6 +24,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   const ctx = new CliContext(program, io);
+  // Commands over the services find them on the configured store (db and sim open their own, or none).
+  program.hook('preAction', async (_program, action) => {
+    let top = action;
+    while (top.parent && top.parent !== program) top = top.parent;
+    if (top.name() !== 'db' && top.name() !== 'sim') await ctx.prepare();
+  });
   registerUser(program, ctx);
   registerDevice(program, ctx);
   registerDb(program, ctx);

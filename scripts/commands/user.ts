@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { User } from '../../src/accounts/types.js';
+import { AppError } from '../../src/core/errors.js';
 import { type CliContext, when } from './cli-kit.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -27,6 +28,7 @@ export function registerUser(program: Command, ctx: CliContext): void {
     .option('--pin <digits>', 'phone PIN (prefer --pin-stdin)')
     .option('--pin-stdin', 'read the phone PIN from standard input')
     .option('--password-stdin', 'read the web password from standard input')
+    .option('--admin', "grant the admin role (the operator's view at /admin)")
     .action(async (username: string, o: Record<string, string | string[] | boolean | undefined>) => {
       const pin = o.pinStdin ? await ctx.readSecret() : (o.pin as string | undefined);
       const password = o.passwordStdin ? await ctx.readSecret() : undefined;
@@ -40,10 +42,15 @@ export function registerUser(program: Command, ctx: CliContext): void {
         ...(pin !== undefined ? { pin } : {}),
         ...(password !== undefined ? { password } : {}),
       });
-      ctx.done(`created user ${u.username} (account number ${u.accountNumber})`, {
-        ...u,
-        callerIds: await ctx.svc.accounts.callerIds(u.id),
-      });
+      if (o.admin === true) await ctx.svc.roles.setAdmin(u.id, true);
+      ctx.done(
+        `created user ${u.username} (account number ${u.accountNumber})${o.admin === true ? ', an admin' : ''}`,
+        {
+          ...u,
+          callerIds: await ctx.svc.accounts.callerIds(u.id),
+          isAdmin: o.admin === true,
+        },
+      );
     });
 
   user
@@ -72,6 +79,7 @@ export function registerUser(program: Command, ctx: CliContext): void {
         pin: lockText('pin'),
         password: lockText('password'),
         devices: (await a.devicesOf(u.id)).length,
+        admin: (await ctx.svc.roles.isAdmin(u.id)) ? 'yes' : 'no',
         created: when(u.createdAt),
       });
     });
@@ -118,6 +126,21 @@ export function registerUser(program: Command, ctx: CliContext): void {
         user: u.username,
         language: u.language ?? null,
         effective,
+      });
+    });
+
+  user
+    .command('set-admin <user> <on|off>')
+    .description("grant (on) or revoke (off) the admin role: the operator's view at /admin")
+    .action(async (ref: string, value: string) => {
+      if (value !== 'on' && value !== 'off')
+        throw new AppError('ACCOUNTS_INVALID_INPUT', `say "on" or "off", not "${value.slice(0, 16)}"`);
+      const { user: u, changed } = await ctx.svc.roles.setAdmin(ref, value === 'on');
+      const now = value === 'on' ? 'is an admin' : 'is not an admin';
+      ctx.done(`${u.username} ${now}${changed ? '' : ' (unchanged)'}`, {
+        user: u.username,
+        isAdmin: value === 'on',
+        changed,
       });
     });
 

@@ -129,3 +129,14 @@ export interface AccountStore {
   /** Sets the order to `ids` (every device of the user, each once), atomically. */
   reorderDevices(userId: number, ids: number[]): Promise<void>;
 }
+
+/** A role a user holds beyond being a user. One for now: `admin`, which opens the operator's view (/admin). */
+export type Role = 'admin';
+
+/** Where users' roles are kept (the accounts capability's role port). */
+export interface RoleStore {
+  /** Whether the user holds the role. */
+  has(userId: number, role: Role): Promise<boolean>;
+  /** Grants (true) or revokes (false) the role; true when something changed. */
+  set(userId: number, role: Role, isGranted: boolean, now: number): Promise<boolean>;
+}

@@ -60,6 +60,7 @@ export const ERRORS = {
     doc: 'Too many log-ins or posts in a short time; wait the seconds in Retry-After and try again.',
   },
   WEB_TOO_MANY_SOCKETS: { status: 429, doc: 'The user already holds http.maxWebSocketsPerUser WebSockets.' },
+  WEB_ADMIN_ONLY: { status: 403, doc: "The operator's view is for users with the admin role." },
   WEB_LINK_USED: { status: 410, doc: 'A reply link was already used once; log in to reply.' },
   // telephony
   TELEPHONY_NOT_CONNECTED: { status: 503, doc: 'The connection to Asterisk (ARI) is down; the request was not sent.' },

@@ -193,8 +193,10 @@ export class CallContext {
   callerLanguage: string | undefined;
   readonly defaultLanguage: string;
   link: IvrLink | null = null;
-  /** Where the flow is, for logs and hang-up reports. */
+  /** Where the flow is, for logs, hang-up reports and the operator's view. */
   state = 'start';
+  /** When the IVR took the call (ms since the epoch). */
+  readonly startedAt: number;
   /** Recordings on the PBX not yet fetched or deleted: removed on dispose. */
   readonly recordings = new Set<string>();
   private readonly timers = new Set<TimerHandle>();
@@ -208,6 +210,7 @@ export class CallContext {
     this.control = deps.control;
     this.audio = deps.audio;
     this.clock = deps.clock;
+    this.startedAt = deps.clock.now();
     this.config = deps.config;
     this.log = deps.log;
     this.digits = new DigitBuffer(call, deps.clock);

@@ -90,6 +90,27 @@ export class IvrService {
     return this.calls.size;
   }
 
+  /** Calls in progress as an operator sees them, oldest first. */
+  callsInProgress(): {
+    id: string;
+    direction: 'inbound' | 'outbound';
+    caller: string;
+    user: string | null;
+    state: string;
+    since: number;
+  }[] {
+    return this.contexts
+      .map((c) => ({
+        id: c.call.id,
+        direction: c.call.direction,
+        caller: c.call.direction === 'inbound' ? c.call.callerNumber : c.call.dialed,
+        user: c.user?.username ?? null,
+        state: c.state,
+        since: c.startedAt,
+      }))
+      .sort((a, b) => a.since - b.since);
+  }
+
   /** The contexts of calls in progress (tests look at them to prove cleanup). */
   get contexts(): CallContext[] {
     return [...this.calls.values()].map((c) => c.ctx);

@@ -12,7 +12,7 @@
  * no capability imports the store.
  */
 import { join, resolve } from 'node:path';
-import type { AccountStore } from '../accounts/ports.js';
+import type { AccountStore, RoleStore } from '../accounts/ports.js';
 import type { AudioStore } from '../audio/ports.js';
 import type { Config } from '../core/config.js';
 import type { StoreKind, StoreStatus } from '../core/store-status.js';
@@ -31,6 +31,8 @@ export { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sq
 export interface Store {
   readonly kind: StoreKind;
   readonly accounts: AccountStore;
+  /** Users' roles (admin: the operator's view). */
+  readonly roles: RoleStore;
   readonly presence: PresenceStore;
   /** The message cache's group-commit writer (its own connection, or a writer thread). */
   readonly messages: MessageCommitter;

@@ -9,6 +9,36 @@ export const LIVE_JS = `'use strict';
   var body = document.body;
   var sessionId = body.getAttribute('data-session');
   var me = body.getAttribute('data-me');
+  var tz = body.getAttribute('data-tz') || undefined;
+  function timeOf(ms) {
+    var d = new Date(ms);
+    var el = document.createElement('time');
+    el.setAttribute('datetime', d.toISOString());
+    try {
+      el.textContent = d.toLocaleTimeString('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    } catch (x) {
+      el.textContent = d.toLocaleTimeString();
+    }
+    return el;
+  }
+  function voiceOf(url, from) {
+    var box = document.createElement('span');
+    box.className = 'voice';
+    var audio = document.createElement('audio');
+    audio.controls = true;
+    audio.preload = 'metadata';
+    audio.src = url;
+    audio.setAttribute('aria-label', 'Voice message from ' + from);
+    var len = document.createElement('span');
+    len.className = 'duration';
+    audio.addEventListener('loadedmetadata', function () {
+      var s = Math.round(audio.duration);
+      if (isFinite(s)) len.textContent = ' ' + Math.floor(s / 60) + ':' + (s % 60 < 10 ? '0' : '') + (s % 60);
+    });
+    box.appendChild(audio);
+    box.appendChild(len);
+    return box;
+  }
   var names = {};
   try { names = JSON.parse(body.getAttribute('data-names') || '{}'); } catch (e) { names = {}; }
   var labels = { online: 'online', 'on-the-phone': 'on the phone', away: 'away', busy: 'busy', offline: 'offline' };
@@ -20,17 +50,21 @@ export const LIVE_JS = `'use strict';
     var list = document.getElementById('messages');
     if (!list || seen(m.id)) return;
     var li = document.createElement('li');
-    li.className = 'message';
+    var from = String(m.fromUserId) === me ? 'You' : (names[m.fromUserId] || ('user ' + m.fromUserId));
+    li.className = String(m.fromUserId) === me ? 'message mine' : 'message';
     li.setAttribute('data-id', m.id);
+    li.appendChild(timeOf(m.createdAt));
+    li.appendChild(document.createTextNode(' '));
     var b = document.createElement('b');
     b.className = 'from';
-    b.textContent = (String(m.fromUserId) === me ? 'You' : (names[m.fromUserId] || ('user ' + m.fromUserId))) + ':';
+    b.textContent = from + ':';
     var span = document.createElement('span');
     span.className = 'text';
     span.textContent = m.text === null ? '(voice message)' : m.text;
     li.appendChild(b);
     li.appendChild(document.createTextNode(' '));
     li.appendChild(span);
+    if (m.audioUrl) li.appendChild(voiceOf(m.audioUrl, from));
     list.appendChild(li);
     if (String(m.fromUserId) !== me) ws.send(JSON.stringify({ type: 'read', messageIds: [m.id] }));
   }
@@ -59,7 +93,13 @@ export const LIVE_JS = `'use strict';
     else if (e.type === 'message' && !sessionId) notice('New message from ' + (names[e.message.fromUserId] || 'a contact'));
     else if (e.type === 'presence') {
       var el = document.querySelector('[data-presence-user="' + e.presence.userId + '"]');
-      if (el) el.textContent = labels[e.presence.state] || e.presence.state;
+      if (el) {
+        el.textContent = labels[e.presence.state] || e.presence.state;
+        var item = el.closest('[data-state]');
+        if (item) item.setAttribute('data-state', e.presence.state);
+        var st = item ? item.querySelector('.status-text') : null;
+        if (st) st.textContent = e.presence.statusText || '';
+      }
     } else if (e.type === 'invite') notice('You are invited to a chat; reload to answer.');
   };
   var form = document.getElementById('send');

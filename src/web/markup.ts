@@ -30,18 +30,47 @@ export function escapeWml(value: unknown): string {
   return escapeHtml(value).replace(/\$/g, '$$$$');
 }
 
-/** True when the client asks for WML over HTML (a WAP phone's Accept header). */
-export function prefersWml(accept: string | undefined): boolean {
-  if (!accept) return false;
-  let wml = -1;
-  let html = -1;
+/**
+ * A moment as the reader reads it, in their time zone: "14:05" today,
+ * "3 Mar 14:05" on another day of this year, "3 Mar 2025 14:05" before. `datetime` is the ISO form for <time>.
+ */
+export function readerTime(at: number, timeZone: string, now: number): { text: string; datetime: string } {
+  const day = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: 'short', day: 'numeric' });
+  const clock = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const sameDay = day.format(at) === day.format(now);
+  const year = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric' });
+  const date = year.format(at) === year.format(now) ? day.format(at).replace(/ \d+$/, '') : day.format(at);
+  const text = sameDay ? clock.format(at) : `${date} ${clock.format(at)}`;
+  return { text, datetime: new Date(at).toISOString() };
+}
+
+/** A length in ms as m:ss ("0:07"). */
+export function clockDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** The page language a client asks for: HDML (UP.Browser phones), WML (WAP phones) or HTML (the default). */
+export function pageFormat(accept: string | undefined): 'html' | 'wml' | 'hdml' {
+  if (!accept) return 'html';
+  const q: Record<string, number> = { html: -1, wml: -1, hdml: -1 };
   for (const part of accept.toLowerCase().split(',')) {
     const [type, ...params] = part.trim().split(';');
     const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    const q = qParam ? Number(qParam.slice(2)) : 1;
-    const quality = Number.isFinite(q) ? q : 0;
-    if (type === 'text/vnd.wap.wml') wml = Math.max(wml, quality);
-    else if (type === 'text/html' || type === 'application/xhtml+xml') html = Math.max(html, quality);
+    const n = qParam ? Number(qParam.slice(2)) : 1;
+    const quality = Number.isFinite(n) ? n : 0;
+    const kind =
+      type === 'text/x-hdml'
+        ? 'hdml'
+        : type === 'text/vnd.wap.wml'
+          ? 'wml'
+          : type === 'text/html' || type === 'application/xhtml+xml'
+            ? 'html'
+            : null;
+    if (kind) q[kind] = Math.max(q[kind] as number, quality);
   }
-  return wml > 0 && wml >= html;
+  const { html, wml, hdml } = q as { html: number; wml: number; hdml: number };
+  if (hdml > 0 && hdml >= html && hdml >= wml) return 'hdml';
+  if (wml > 0 && wml >= html) return 'wml';
+  return 'html';
 }

@@ -33,20 +33,23 @@ import { REPLY_LINK_PATH, type ReplyLinkUses, replyLinkSecret, verifyReplyToken 
 import { login } from './api.js';
 import { COOKIE, checkCsrf, resolveAuth, sendRedirect, type WebAuth } from './auth.js';
 import { clientAddress, type WebLimits } from './limits.js';
-import { escapeHtml, escapeWml, prefersWml } from './markup.js';
+import { clockDuration, escapeHtml, pageFormat, readerTime } from './markup.js';
+import { renderHdml, renderWml, type WapCard, type WapPart } from './wap-deck.js';
 import { LIVE_JS } from './live-script.js';
+import { STYLE_CSS } from './style.js';
 import { retryHeaders, toAppError } from './server.js';
 
-type Format = 'html' | 'wml';
+type Format = 'html' | 'wml' | 'hdml';
 
-const WML_HEAD =
-  '<?xml version="1.0"?>\n<!DOCTYPE wml PUBLIC "-//WAPFORUM//DTD WML 1.1//EN" "http://www.wapforum.org/DTD/wml_1.1.xml">\n';
+/** WML and HDML phones: the token rides in every URL, log-ins set no cookie. */
+const isWap = (fmt: Format): fmt is 'wml' | 'hdml' => fmt !== 'html';
 
 /** The pre-session cookie the log-in form's CSRF token is bound to. */
 const PRE_COOKIE = 'presid';
 
-const CSP =
-  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/** The pages' Content-Security-Policy: our own scripts, styles, media; forms post only to us. */
+export const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const STATE_LABEL: Record<string, string> = {
   online: 'online',
@@ -138,6 +141,15 @@ export class ThinClient {
         })
         .send(LIVE_JS),
     );
+    routes.get('/static/style.css', ({ res }) =>
+      res
+        .headers({
+          'content-type': 'text/css; charset=utf-8',
+          'cache-control': 'no-cache',
+          'x-content-type-options': 'nosniff',
+        })
+        .send(STYLE_CSS),
+    );
     routes.get(
       '/buddies',
       this.page(async (ctx, p) => this.buddies(ctx, p)),
@@ -224,7 +236,7 @@ export class ThinClient {
   // ---- plumbing ---------------------------------------------------------------------
 
   private fmt(req: FastifyRequest): Format {
-    return prefersWml(req.headers.accept) ? 'wml' : 'html';
+    return pageFormat(req.headers.accept);
   }
 
   /** A page that needs a logged-in user: 307 to the holder node, 303 to /login without one. */
@@ -257,9 +269,9 @@ export class ThinClient {
     sendRedirect(ctx.res, 303, this.href(p, path));
   }
 
-  /** A link to one of our pages; WML links carry the token. */
+  /** A link to one of our pages; WML and HDML links carry the token. */
   private href(p: { fmt: Format; auth?: WebAuth }, path: string): string {
-    if (p.fmt !== 'wml' || !p.auth) return path;
+    if (!isWap(p.fmt) || !p.auth) return path;
     return `${path}${path.includes('?') ? '&' : '?'}s=${encodeURIComponent(p.auth.token)}`;
   }
 
@@ -279,20 +291,34 @@ export class ThinClient {
       ...more,
     };
     if (fmt === 'wml') {
-      text = `${WML_HEAD}<wml>\n${body}\n</wml>\n`;
+      text = body;
       headers['content-type'] = 'text/vnd.wap.wml; charset=utf-8';
+    } else if (fmt === 'hdml') {
+      text = body;
+      headers['content-type'] = 'text/x-hdml; charset=utf-8';
     } else {
-      text = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title>${extra}</head>\n${body}\n</html>\n`;
+      text = `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>${escapeHtml(title)}</title><link rel="stylesheet" href="/static/style.css">${extra}</head>\n${body}\n</html>\n`;
       headers['content-type'] = 'text/html; charset=utf-8';
-      headers['content-security-policy'] = CSP;
+      headers['content-security-policy'] = PAGE_CSP;
     }
     return res.code(status).headers(headers).send(text);
   }
 
   private errorBody(fmt: Format, e: AppError, auth?: WebAuth): string {
-    if (fmt === 'wml')
-      return `<card id="error" title="Error"><p>${escapeWml(e.message)}<br/><a href="${escapeWml(this.href({ fmt, ...(auth ? { auth } : {}) }, '/buddies'))}">Back</a></p></card>`;
-    return `<body><h1>Sorry</h1><p class="error" data-code="${escapeHtml(e.code)}">${escapeHtml(e.message)}</p><p><a href="/buddies">Back to your buddy list</a></p></body>`;
+    if (isWap(fmt))
+      return this.deck(fmt, {
+        id: 'error',
+        title: 'Error',
+        paragraphs: [
+          [[e.message], [{ link: 'Back', href: this.href({ fmt, ...(auth ? { auth } : {}) }, '/buddies') }]],
+        ],
+      });
+    return `<body><header class="top"><h1>Sorry</h1></header><main><p class="error" data-code="${escapeHtml(e.code)}">${escapeHtml(e.message)}</p><p><a href="/buddies">Back to your buddy list</a></p></main></body>`;
+  }
+
+  /** A card as the phone's language: a WML or an HDML deck. */
+  private deck(fmt: 'wml' | 'hdml', card: WapCard): string {
+    return fmt === 'wml' ? renderWml(card) : renderHdml(card);
   }
 
   /** Opens (or keeps open) the web link of a session object; resolves once it is open. */
@@ -350,9 +376,9 @@ export class ThinClient {
     ctx.res.setCookie(COOKIE, token, this.cookieOptions(ctx.req));
   }
 
-  /** The browser's pre-session id (set now when it has none); '' for WML, whose log-ins set no cookie. */
+  /** The browser's pre-session id (set now when it has none); '' for WML and HDML, whose log-ins set no cookie. */
   private preSession(ctx: RequestContext, fmt: Format): string {
-    if (fmt === 'wml') return '';
+    if (isWap(fmt)) return '';
     const have = ctx.req.cookies[PRE_COOKIE];
     if (have && /^[A-Za-z0-9_-]{22}$/.test(have)) return have;
     const id = randomBytes(16).toString('base64url');
@@ -368,7 +394,7 @@ export class ThinClient {
   private checkLoginToken(token: string | null, pre: string | undefined, fmt: Format): void {
     const [ts, mac] = (token ?? '').split('.');
     // A browser's form must come back with the cookie it was served with.
-    const bound = fmt === 'wml' ? '' : (pre ?? '');
+    const bound = isWap(fmt) ? '' : (pre ?? '');
     if (fmt === 'html' && bound === '')
       throw new AppError('WEB_CSRF_FAILED', 'the log-in form is stale; reload it and try again');
     const want = createHmac('sha256', this.loginSecret)
@@ -392,13 +418,25 @@ export class ThinClient {
   private loginForm(ctx: RequestContext, status = 200, error?: string, username = '', more = {}): void {
     const fmt = this.fmt(ctx.req);
     const csrf = this.loginToken(this.preSession(ctx, fmt));
-    if (fmt === 'wml') {
+    if (isWap(fmt)) {
+      const lines: WapPart[][] = [
+        ['Username: ', { input: 'u', title: 'Username', value: username, maxlength: 32 }],
+        ['Password: ', { input: 'pw', title: 'Password', isPassword: true, maxlength: 256 }],
+        [
+          {
+            post: 'Log in',
+            href: '/login',
+            fields: { username: { var: 'u' }, password: { var: 'pw' }, csrf },
+          },
+        ],
+      ];
+      if (error) lines.unshift([{ bold: error }]);
       this.sendPage(
         ctx.res,
         fmt,
         status,
         'Log in',
-        `<card id="login" title="Log in"><p>${error ? `<b>${escapeWml(error)}</b><br/>` : ''}Username: <input name="u" value="${escapeWml(username)}" maxlength="32"/><br/>Password: <input name="pw" type="password" maxlength="256"/><br/><anchor>Log in<go method="post" href="/login"><postfield name="username" value="$(u)"/><postfield name="password" value="$(pw)"/><postfield name="csrf" value="${escapeWml(csrf)}"/></go></anchor></p></card>`,
+        this.deck(fmt, { id: 'login', title: 'Log in', paragraphs: [lines] }),
         '',
         more,
       );
@@ -409,7 +447,7 @@ export class ThinClient {
       fmt,
       status,
       'Log in',
-      `<body><h1>Log in</h1>${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}<form method="post" action="/login"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><p><label>Username <input name="username" value="${escapeHtml(username)}" maxlength="32" autocomplete="username" required></label></p><p><label>Password <input type="password" name="password" maxlength="256" autocomplete="current-password" required></label></p><p><button type="submit">Log in</button></p></form></body>`,
+      `<body><header class="top"><h1>Log in</h1></header><main>${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}<form method="post" action="/login"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><p><label>Username <input name="username" value="${escapeHtml(username)}" maxlength="32" autocomplete="username" required></label></p><p><label>Password <input type="password" name="password" maxlength="256" autocomplete="current-password" required></label></p><p><button type="submit">Log in</button></p></form></main></body>`,
       '',
       more,
     );
@@ -441,7 +479,7 @@ export class ThinClient {
       );
       return;
     }
-    const { object, token } = await this.services.presence.objects.create(user.id, fmt === 'wml' ? 'wap' : 'web');
+    const { object, token } = await this.services.presence.objects.create(user.id, isWap(fmt) ? 'wap' : 'web');
     const auth: WebAuth = { token, object, user };
     if (fmt === 'html') this.setSessionCookie(ctx, token);
     await this.touchWebLink(auth);
@@ -457,7 +495,7 @@ export class ThinClient {
       const { token, object, user } = await login(this.services, this.limits, {
         username,
         password: f.get('password') ?? '',
-        client: fmt === 'wml' ? 'wap' : 'web',
+        client: isWap(fmt) ? 'wap' : 'web',
         address: clientAddress(ctx.req),
       });
       const auth: WebAuth = { token, object, user };
@@ -499,59 +537,99 @@ export class ThinClient {
     const csrf = p.auth.object.csrf;
     const refresh = config.presence.pageRefreshSeconds;
 
-    if (p.fmt === 'wml') {
-      const e = escapeWml;
-      const h = (path: string) => e(this.href(p, path));
-      const post = (path: string, fields: Record<string, string>, label: string) =>
-        `<anchor>${e(label)}<go method="post" href="${h(path)}">${Object.entries(fields)
-          .map(([k, v]) => `<postfield name="${e(k)}" value="${v.startsWith('$(') ? v : e(v)}"/>`)
-          .join('')}<postfield name="csrf" value="${e(csrf)}"/></go></anchor>`;
-      const lines: string[] = [];
-      lines.push(`${e(me.displayName)}: ${e(STATE_LABEL[mine.state])}`);
+    if (isWap(p.fmt)) {
+      const post = (path: string, fields: Record<string, string | { var: string }>, label: string): WapPart => ({
+        post: label,
+        href: this.href(p, path),
+        fields: { ...fields, csrf },
+      });
+      const lines: WapPart[][] = [[`${me.displayName}: ${STATE_LABEL[mine.state]}`]];
       for (const s of sessions) {
         const n = unread.get(s.id) ?? 0;
         lines.push(
           stateOf(s) === 'invited'
-            ? `Invited by ${e(name(s.ownerId))}: ${post(`/chat/${s.id}/accept`, {}, 'Accept')} ${post(`/chat/${s.id}/decline`, {}, 'Decline')}`
-            : `<a href="${h(`/chat/${s.id}`)}">Chat with ${e(others(s))}${n > 0 ? ` (${n} new)` : ''}</a>`,
+            ? [
+                `Invited by ${name(s.ownerId)}: `,
+                post(`/chat/${s.id}/accept`, {}, 'Accept'),
+                ' ',
+                post(`/chat/${s.id}/decline`, {}, 'Decline'),
+              ]
+            : [{ link: `Chat with ${others(s)}${n > 0 ? ` (${n} new)` : ''}`, href: this.href(p, `/chat/${s.id}`) }],
         );
       }
-      for (const c of contacts)
-        lines.push(
-          `${e(c.displayName)}: ${c.subscription === 'approved' ? e(STATE_LABEL[c.presence.state]) : 'asked'}${c.presence.statusText ? ` (${e(c.presence.statusText)})` : ''}${c.subscription === 'approved' ? ` ${post('/chat/new', { contactId: String(c.userId) }, 'Chat')}` : ''}`,
-        );
+      for (const c of contacts) {
+        const isApproved = c.subscription === 'approved';
+        lines.push([
+          `${c.displayName}: ${isApproved ? STATE_LABEL[c.presence.state] : 'asked'}${c.presence.statusText ? ` (${c.presence.statusText})` : ''}`,
+          ...(isApproved ? [' ', post('/chat/new', { contactId: String(c.userId) }, 'Chat')] : []),
+        ]);
+      }
       for (const r of requests)
-        lines.push(
-          `${e(r.displayName)} asks to add you: ${post('/contacts/approve', { userId: String(r.fromUserId) }, 'Approve')}`,
-        );
-      const body = `<card id="buddies" title="Buddies" ontimer="${h('/buddies')}"><timer value="${refresh * 10}"/><p>${lines.join('<br/>\n')}</p><p>Add: <input name="nu" maxlength="32"/> ${post('/contacts/add', { username: '$(nu)' }, 'Add')}<br/><select name="st"><option value="online">online</option><option value="away">away</option><option value="busy">busy</option><option value="offline">invisible</option></select> ${post('/presence', { state: '$(st)' }, 'Set')}<br/>${post('/logout', {}, 'Log out')}</p></card>`;
-      this.sendPage(ctx.res, 'wml', 200, 'Buddies', body);
+        lines.push([
+          `${r.displayName} asks to add you: `,
+          post('/contacts/approve', { userId: String(r.fromUserId) }, 'Approve'),
+        ]);
+      const forms: WapPart[][] = [
+        [
+          'Add: ',
+          { input: 'nu', title: 'Username', maxlength: 32 },
+          ' ',
+          post('/contacts/add', { username: { var: 'nu' } }, 'Add'),
+        ],
+        [
+          {
+            select: 'st',
+            title: 'Presence',
+            options: [
+              ['online', 'online'],
+              ['away', 'away'],
+              ['busy', 'busy'],
+              ['offline', 'invisible'],
+            ],
+          },
+          ' ',
+          post('/presence', { state: { var: 'st' } }, 'Set'),
+        ],
+        [post('/logout', {}, 'Log out')],
+      ];
+      const card: WapCard = {
+        id: 'buddies',
+        title: 'Buddies',
+        reload: { seconds: refresh, href: this.href(p, '/buddies') },
+        paragraphs: [lines, forms],
+      };
+      this.sendPage(ctx.res, p.fmt, 200, 'Buddies', this.deck(p.fmt, card));
       return;
     }
 
     const e = escapeHtml;
+    const isAdmin = await this.services.roles.isAdmin(me.id);
     const hidden = `<input type="hidden" name="csrf" value="${e(csrf)}">`;
     const button = (path: string, label: string, fields: Record<string, string> = {}, cls = '') =>
       `<form method="post" action="${e(path)}" class="inline ${cls}">${hidden}${Object.entries(fields)
         .map(([k, v]) => `<input type="hidden" name="${e(k)}" value="${e(v)}">`)
         .join('')}<button type="submit">${e(label)}</button></form>`;
+    const mark = '<span class="mark" aria-hidden="true"></span>';
     const contactItems = contacts
-      .map(
-        (c) =>
-          `<li class="contact" data-user="${c.userId}"><span class="name">${e(c.displayName)}</span> (${e(c.username)}) <span class="presence" data-presence-user="${c.userId}">${c.subscription === 'approved' ? e(STATE_LABEL[c.presence.state]) : 'waiting for approval'}</span>${c.presence.statusText ? ` <q class="status-text">${e(c.presence.statusText)}</q>` : ''} ${c.subscription === 'approved' ? button('/chat/new', 'Chat', { contactId: String(c.userId) }) : ''}</li>`,
-      )
+      .map((c) => {
+        const isApproved = c.subscription === 'approved';
+        const state = isApproved ? c.presence.state : 'offline';
+        const status =
+          isApproved && c.presence.statusText ? `: <span class="status-text">${e(c.presence.statusText)}</span>` : '';
+        return `<li class="contact" data-user="${c.userId}" data-state="${e(state)}">${mark}<span class="name">${e(c.displayName)}</span> (${e(c.username)}) <span class="presence" data-presence-user="${c.userId}">${isApproved ? e(STATE_LABEL[c.presence.state]) : 'waiting for approval'}</span>${status} ${isApproved ? button('/chat/new', 'Chat', { contactId: String(c.userId) }) : ''}</li>`;
+      })
       .join('\n');
     const requestItems = requests
       .map(
         (r) =>
-          `<li class="request">${e(r.displayName)} (${e(r.username)}) asks to add you ${button('/contacts/approve', 'Approve', { userId: String(r.fromUserId) })} ${button('/contacts/decline', 'Decline', { userId: String(r.fromUserId) })}</li>`,
+          `<li class="request">${e(r.displayName)} (${e(r.username)}) asks to add you ${button('/contacts/approve', 'Approve', { userId: String(r.fromUserId) })} ${button('/contacts/decline', 'Decline', { userId: String(r.fromUserId) }, 'quiet')}</li>`,
       )
       .join('\n');
     const sessionItems = sessions
       .map((s) => {
         const n = unread.get(s.id) ?? 0;
         return stateOf(s) === 'invited'
-          ? `<li class="invitation" data-session="${e(s.id)}">${e(name(s.ownerId))} invites you to chat ${button(`/chat/${s.id}/accept`, 'Accept')} ${button(`/chat/${s.id}/decline`, 'Decline')}</li>`
+          ? `<li class="invitation" data-session="${e(s.id)}">${e(name(s.ownerId))} invites you to chat ${button(`/chat/${s.id}/accept`, 'Accept')} ${button(`/chat/${s.id}/decline`, 'Decline', {}, 'quiet')}</li>`
           : `<li class="session" data-session="${e(s.id)}"><a href="/chat/${e(s.id)}">Chat with ${e(others(s))}</a>${n > 0 ? ` <strong class="unread">${n} new</strong>` : ''}</li>`;
       })
       .join('\n');
@@ -561,14 +639,19 @@ export class ThinClient {
           `<option value="${s}"${mine.state === s ? ' selected' : ''}>${s === 'offline' ? 'invisible' : s}</option>`,
       )
       .join('');
-    const body = `<body data-page="buddies"><h1>Buddies of ${e(me.displayName)}</h1>
-<p>You are <span id="my-presence">${e(STATE_LABEL[mine.state])}</span>. <form method="post" action="/presence" class="inline">${hidden}<select name="state">${options}</select> <input name="statusText" maxlength="140" placeholder="status" value="${e(mine.statusText ?? '')}"> <button type="submit">Set</button></form></p>
-<h2>Chats</h2><ul id="sessions">${sessionItems || '<li>No chats yet.</li>'}</ul>
-<div id="live-notices" aria-live="polite"></div>
-<h2>Contacts</h2><ul id="contacts">${contactItems || '<li>No contacts yet.</li>'}</ul>
-${requestItems ? `<h2>Requests</h2><ul id="requests">${requestItems}</ul>` : ''}
-<form method="post" action="/contacts/add">${hidden}<label>Add a contact <input name="username" maxlength="32" required></label> <button type="submit">Add</button></form>
-${button('/logout', 'Log out')}
+    const body = `<body data-page="buddies"><header class="top"><h1>Buddies of ${e(me.displayName)}</h1>
+<nav aria-label="Account">${isAdmin ? '<a href="/admin">Operator’s view</a> ' : ''}${button('/logout', 'Log out', {}, 'quiet')}</nav></header>
+<main>
+<section aria-labelledby="me-heading"><h2 id="me-heading">Your presence</h2>
+<p data-state="${e(mine.state)}">${mark}You are <span id="my-presence">${e(STATE_LABEL[mine.state])}</span>${mine.statusText ? `: ${e(mine.statusText)}` : ''}.</p>
+<form method="post" action="/presence" class="row">${hidden}<label>State <select name="state">${options}</select></label> <label class="grow">Status <input name="statusText" maxlength="140" placeholder="at lunch" value="${e(mine.statusText ?? '')}"></label> <button type="submit">Set</button></form>
+</section>
+<section aria-labelledby="chats-heading"><h2 id="chats-heading">Chats</h2><ul id="sessions" class="plain">${sessionItems || '<li>No chats yet.</li>'}</ul>
+<div id="live-notices" aria-live="polite"></div></section>
+<section aria-labelledby="contacts-heading"><h2 id="contacts-heading">Contacts</h2><ul id="contacts" class="plain">${contactItems || '<li>No contacts yet.</li>'}</ul>
+${requestItems ? `<h2>Requests</h2><ul id="requests" class="plain">${requestItems}</ul>` : ''}
+<form method="post" action="/contacts/add" class="row">${hidden}<label class="grow">Add a contact <input name="username" maxlength="32" placeholder="username" required></label> <button type="submit">Add</button></form></section>
+</main>
 <script src="/static/live.js" defer></script></body>`;
     this.sendPage(
       ctx.res,
@@ -602,29 +685,49 @@ ${button('/logout', 'Log out')}
     const who = (m: StoredMessage) => (m.fromUserId === me.id ? 'You' : name(m.fromUserId));
     const body = (m: StoredMessage) => m.text ?? '(voice message)';
 
-    if (p.fmt === 'wml') {
-      const e = escapeWml;
-      const h = (path: string) => e(this.href(p, path));
-      const go = (path: string, label: string, fields = '') =>
-        `<anchor>${e(label)}<go method="post" href="${h(path)}">${fields}<postfield name="csrf" value="${e(csrf)}"/></go></anchor>`;
-      const lines = messages.map((m) => `<b>${e(who(m))}:</b> ${e(body(m))}`);
-      const actions =
+    if (isWap(p.fmt)) {
+      const go = (path: string, label: string, fields: Record<string, string | { var: string }> = {}): WapPart => ({
+        post: label,
+        href: this.href(p, path),
+        fields: { ...fields, csrf },
+      });
+      const lines: WapPart[][] = messages.map((m) => [{ bold: `${who(m)}:` }, ` ${body(m)}`]);
+      const actions: WapPart[][] =
         myState === 'invited'
-          ? `${go(`/chat/${id}/accept`, 'Accept')} ${go(`/chat/${id}/decline`, 'Decline')}`
+          ? [[go(`/chat/${id}/accept`, 'Accept'), ' ', go(`/chat/${id}/decline`, 'Decline')]]
           : myState === 'joined'
-            ? `${draft ? `<b>${e(refusal)}</b><br/>` : ''}<input name="t" maxlength="${config.presence.maxMessageBytes}"${draft ? ` value="${e(draft.text)}"` : ''}/> ${go(`/chat/${id}/send`, 'Send', '<postfield name="text" value="$(t)"/>')}<br/>${go(`/chat/${id}/leave`, 'Leave')}`
-            : 'You left this chat.';
-      // A refused message stays in the field: no reset of $(t), no timer reloading it away.
-      const head = draft
-        ? ''
-        : `<onevent type="onenterforward"><refresh><setvar name="t" value=""/></refresh></onevent><timer value="${refresh * 10}"/>`;
-      const card = `<card id="chat" title="Chat"${draft ? '' : ` ontimer="${h(`/chat/${id}`)}"`}>${head}<p>With ${e(
+            ? [
+                ...(draft ? [[{ bold: refusal }]] : []),
+                [
+                  {
+                    input: 't',
+                    title: 'Message',
+                    maxlength: config.presence.maxMessageBytes,
+                    ...(draft ? { value: draft.text } : {}),
+                  },
+                  ' ',
+                  go(`/chat/${id}/send`, 'Send', { text: { var: 't' } }),
+                ],
+                [go(`/chat/${id}/leave`, 'Leave')],
+              ]
+            : [['You left this chat.']];
+      const withWhom =
         members
           .filter((m) => m.userId !== me.id)
           .map((m) => name(m.userId))
-          .join(', ') || 'nobody',
-      )}</p><p>${lines.join('<br/>\n') || 'No messages yet.'}</p><p>${actions}<br/><a href="${h('/buddies')}">Buddies</a></p></card>`;
-      this.sendPage(ctx.res, 'wml', status, 'Chat', card, '', more);
+          .join(', ') || 'nobody';
+      // A refused message stays in the field: no reset of $(t), no timer reloading it away.
+      const card: WapCard = {
+        id: 'chat',
+        title: 'Chat',
+        ...(draft ? {} : { reload: { seconds: refresh, href: this.href(p, `/chat/${id}`) }, clearOnEnter: ['t'] }),
+        paragraphs: [
+          [[`With ${withWhom}`]],
+          lines.length > 0 ? lines : [['No messages yet.']],
+          [...actions, [{ link: 'Buddies', href: this.href(p, '/buddies') }]],
+        ],
+      };
+      this.sendPage(ctx.res, p.fmt, status, 'Chat', this.deck(p.fmt, card), '', more);
       return;
     }
 
@@ -632,27 +735,41 @@ ${button('/logout', 'Log out')}
     const hidden = `<input type="hidden" name="csrf" value="${e(csrf)}">`;
     const names: Record<string, string> = {};
     for (const m of session.members) names[m.userId] = m.userId === me.id ? 'You' : name(m.userId);
-    const items = messages
-      .map(
-        (m) =>
-          `<li class="message" data-id="${e(m.id)}"><b class="from">${e(who(m))}:</b> <span class="text">${e(body(m))}</span>${m.audioUrl ? ` <a href="${e(m.audioUrl)}">listen</a>` : ''}</li>`,
-      )
-      .join('\n');
+    const now = this.services.clock.now();
+    const items: string[] = [];
+    for (const m of messages) {
+      const at = readerTime(m.createdAt, me.timeZone, now);
+      let voice = '';
+      if (m.audioUrl) {
+        const ms = m.audioId ? (await this.services.audio.describe(m.audioId))?.durationMs : undefined;
+        const length = ms === undefined ? '' : clockDuration(ms);
+        voice = `<span class="voice"><audio controls preload="metadata" src="${e(m.audioUrl)}" aria-label="Voice message from ${e(who(m))}${length ? `, ${length}` : ''}"></audio>${length ? ` <span class="duration">${length}</span>` : ''}</span>`;
+      }
+      items.push(
+        `<li class="message${m.fromUserId === me.id ? ' mine' : ''}" data-id="${e(m.id)}"><time datetime="${at.datetime}">${e(at.text)}</time> <b class="from">${e(who(m))}:</b> <span class="text">${e(body(m))}</span>${voice}</li>`,
+      );
+    }
     const actions =
       myState === 'invited'
-        ? `<form method="post" action="/chat/${e(id)}/accept" class="inline">${hidden}<button type="submit">Accept</button></form> <form method="post" action="/chat/${e(id)}/decline" class="inline">${hidden}<button type="submit">Decline</button></form>`
+        ? `<div class="row"><form method="post" action="/chat/${e(id)}/accept" class="inline">${hidden}<button type="submit">Accept</button></form> <form method="post" action="/chat/${e(id)}/decline" class="inline">${hidden}<button type="submit" class="quiet">Decline</button></form></div>`
         : myState === 'joined'
-          ? `<p id="send-error" class="error" role="alert"${draft ? ` data-code="${e(draft.error.code)}"` : ' hidden'}>${e(refusal)}</p><form method="post" action="/chat/${e(id)}/send" id="send">${hidden}<label>Message <input name="text" id="text" data-max-bytes="${config.presence.maxMessageBytes}" value="${e(draft?.text ?? '')}" autocomplete="off" required autofocus></label> <button type="submit">Send</button> <small>(at most ${config.presence.maxMessageBytes} bytes: fewer letters with accents or emoji)</small></form><form method="post" action="/chat/${e(id)}/leave" class="inline">${hidden}<button type="submit">Leave</button></form>`
+          ? `<p id="send-error" class="error" role="alert"${draft ? ` data-code="${e(draft.error.code)}"` : ' hidden'}>${e(refusal)}</p><form method="post" action="/chat/${e(id)}/send" id="send">${hidden}<label for="text">Message</label><div class="row"><div class="grow"><input name="text" id="text" data-max-bytes="${config.presence.maxMessageBytes}" value="${e(draft?.text ?? '')}" autocomplete="off" aria-describedby="text-hint" required autofocus></div> <button type="submit">Send</button></div><small id="text-hint">At most ${config.presence.maxMessageBytes} bytes: fewer letters with accents or emoji.</small></form>`
           : '<p>You left this chat.</p>';
-    const page = `<body data-page="chat" data-session="${e(id)}" data-me="${me.id}" data-names="${e(JSON.stringify(names))}"><h1>Chat with ${e(
+    const leave =
+      myState === 'joined'
+        ? `<form method="post" action="/chat/${e(id)}/leave" class="inline">${hidden}<button type="submit" class="quiet">Leave</button></form>`
+        : '';
+    const page = `<body data-page="chat" data-session="${e(id)}" data-me="${me.id}" data-tz="${e(me.timeZone)}" data-names="${e(JSON.stringify(names))}"><header class="top"><h1>Chat with ${e(
       members
         .filter((m) => m.userId !== me.id)
         .map((m) => `${name(m.userId)}${m.state === 'invited' ? ' (invited)' : ''}`)
         .join(', ') || 'nobody',
     )}</h1>
-<ol id="messages">${items}</ol>
+<nav aria-label="Chat"><a href="/buddies">Buddies</a> ${leave}</nav></header>
+<main>
+<ol id="messages" class="plain" aria-label="Messages">${items.join('\n')}</ol>
 ${actions}
-<p><a href="/buddies">Buddies</a></p>
+</main>
 <script src="/static/live.js" defer></script></body>`;
     this.sendPage(
       ctx.res,

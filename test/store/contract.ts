@@ -290,6 +290,26 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     );
   });
 
+  t.test(`${backend.name}: accounts - roles granted, revoked, gone with the user, seen by every node`, async (t) => {
+    const db = await backend.database(t);
+    const a = await db.open('node-a');
+    const b = await db.open('node-b');
+    const [u, w] = (await users(a, 2)) as [User, User];
+    t.equal(await a.roles.has(u.id, 'admin'), false, 'nobody is an admin at first');
+    t.equal(await a.roles.set(u.id, 'admin', true, NOW), true, 'granted');
+    t.equal(await a.roles.set(u.id, 'admin', true, NOW + 1), false, 'granting again changes nothing');
+    t.equal(await a.roles.has(u.id, 'admin'), true);
+    t.equal(await b.roles.has(u.id, 'admin'), true, 'another node sees the grant');
+    t.equal(await b.roles.has(w.id, 'admin'), false, "one user's role is not another's");
+    t.equal(await b.roles.set(w.id, 'admin', false, NOW), false, 'revoking a role not held changes nothing');
+    await t.rejects(a.roles.set(u.id + 1000, 'admin', true, NOW), 'no role for a user that does not exist');
+    t.equal(await b.roles.set(u.id, 'admin', false, NOW + 2), true, 'revoked on another node');
+    t.equal(await a.roles.has(u.id, 'admin'), false);
+    await a.roles.set(w.id, 'admin', true, NOW);
+    t.equal(await a.accounts.deleteUser(w.id), true);
+    t.equal(await a.roles.has(w.id, 'admin'), false, 'roles go with the user');
+  });
+
   t.test(`${backend.name}: presence - chosen state, links, desk-phone calls, contacts`, async (t) => {
     const db = await backend.database(t);
     const s = await db.open('node-a');
@@ -1020,6 +1040,11 @@ export function storeContract(t: Test, backend: ContractBackend): void {
       'in number order',
     );
     t.match(st.applied[0], { version: 1, name: 'accounts', appliedAt: /^\d{4}-\d\d-\d\dT/ });
+    t.match(
+      st.applied.find((m) => m.version === 7),
+      { version: 7, name: 'admin-role' },
+      'the admin role, under the same number and name on every backend',
+    );
     t.equal(st.current, st.applied.at(-1)?.version);
     t.equal(await s.status.schemaVersion(), st.current);
     t.same(await s.status.migrate(), [], 'nothing left to apply');

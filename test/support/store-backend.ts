@@ -32,3 +32,14 @@ export async function testStoreOverrides(dataDir: string): Promise<Record<string
   }
   return { store: { kind: 'postgres', postgres: { url: await url, poolSize: 4 } } };
 }
+
+/**
+ * The environment that points phonectl at the same store as a platform on
+ * `dataDir` (with the data directory given as --data-dir): nothing for
+ * SQLite, the store kind and DATABASE_URL for PostgreSQL.
+ */
+export async function testStoreEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
+  if (TEST_STORE === 'sqlite') return {};
+  const { store } = (await testStoreOverrides(dataDir)) as { store: { postgres: { url: string } } };
+  return { PHONEIM_STORE__KIND: 'postgres', DATABASE_URL: store.postgres.url };
+}

@@ -1,5 +1,6 @@
 /** The thin client over plain HTTP: HTML with JavaScript off, and WML 1.1 for WAP phones. */
 import t, { type Test } from 'tap';
+import { eventually } from '../support/env.js';
 import { PASSWORD, befriend, HtmlClient, makeUsers, startPlatform } from '../support/presence.js';
 import { cardOrderProblems, checkWml } from '../support/wml-check.js';
 
@@ -144,7 +145,7 @@ t.test(
     await browser.get('/buddies');
     t.match(
       browser.page,
-      /away<\/span> <q class="status-text">&quot;&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt;<\/q>/,
+      /away<\/span>: <span class="status-text">&quot;&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt;<\/span>/,
     );
 
     // A chat: script in a message is shown as text.
@@ -212,5 +213,13 @@ t.test('a thin client counts as a link while it keeps asking for pages', async (
   clock.advance(60_000);
   t.equal((await platform.services.presence.presenceOf(alice)).state, 'online', 'kept alive by the reload');
   clock.advance(31_000);
-  t.equal((await platform.services.presence.presenceOf(alice)).state, 'offline', 'gone quiet: offline');
+  // The quiet link is closed in the store as the timer fires; the presence read waits for that.
+  t.equal(
+    await eventually(async () => {
+      const { state } = await platform.services.presence.presenceOf(alice);
+      return state === 'offline' ? state : Promise.reject(new Error(`still ${state}`));
+    }),
+    'offline',
+    'gone quiet: offline',
+  );
 });

@@ -20,6 +20,7 @@ import { clientConfig, createPool, type PgOptions } from './pool.js';
 import { PgPresence } from './presence.js';
 import { PgReplyLinks } from './reply-links.js';
 import { PgSmsReplies } from './sms-replies.js';
+import { PgRoles } from './roles.js';
 
 export interface PostgresStoreOptions extends StoreOptions, PgOptions {
   /** Where the feed reports a lost connection or a failing handler. */
@@ -89,6 +90,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     kind: 'postgres',
     pool,
     accounts: new PgAccounts(db),
+    roles: new PgRoles(db),
     presence: new PgPresence(db),
     messages,
     feed,

@@ -3,7 +3,7 @@
  * The ports' adapters share one connection on the main thread; the message
  * cache's group commit has its own (a writer thread by default).
  */
-import type { AccountStore } from '../../accounts/ports.js';
+import type { AccountStore, RoleStore } from '../../accounts/ports.js';
 import type { AudioStore } from '../../audio/ports.js';
 import type { MigrationStatus, StoreStatus } from '../../core/store-status.js';
 import type { GatewayStore } from '../../gateway/ports.js';
@@ -23,6 +23,7 @@ import { SqlitePresence } from './presence.js';
 import { promised } from './promised.js';
 import { SqliteReplyLinks } from './reply-links.js';
 import { SqliteSmsReplies } from './sms-replies.js';
+import { SqliteRoles } from './roles.js';
 
 export interface SqliteStoreOptions extends StoreOptions {
   /** The database file (created with its folder), or ':memory:' (no message writer thread then). */
@@ -94,6 +95,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   };
   // The type annotations are the proof that each adapter implements its port.
   const accounts = lazy((): AccountStore => promised(new SqliteAccounts(db)));
+  const roles = lazy((): RoleStore => promised(new SqliteRoles(db)));
   const presence = lazy((): PresenceStore => promised(new SqlitePresence(db)));
   const notify = lazy((): NotifyStore => promised(new SqliteNotify(db)));
   const replyLinks = lazy((): ReplyLinkUses => promised(new SqliteReplyLinks(db)));
@@ -107,6 +109,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db,
     get accounts() {
       return accounts();
+    },
+    get roles() {
+      return roles();
     },
     get presence() {
       return presence();
