@@ -39,6 +39,14 @@ import { LIVE_JS } from './live-script.js';
 import { STYLE_CSS } from './style.js';
 import { retryHeaders, toAppError } from './server.js';
 
+/** The languages a user can pick on the buddies page: those with a prompt catalogue, in their own words. */
+const LANGUAGE_NAMES: [string, string][] = [
+  ['en', 'English'],
+  ['es', 'Español'],
+  ['fr', 'Français'],
+  ['de', 'Deutsch'],
+];
+
 type Format = 'html' | 'wml' | 'hdml';
 
 /** WML and HDML phones: the token rides in every URL, log-ins set no cookie. */
@@ -167,6 +175,14 @@ export class ThinClient {
       '/presence',
       this.form(async (ctx, p, f) => {
         await this.services.presence.setPresence(p.auth.user.id, f.get('state') as never, f.get('statusText'));
+        this.back(ctx, p, '/buddies');
+      }),
+    );
+    routes.post(
+      '/language',
+      this.form(async (ctx, p, f) => {
+        const tag = (f.get('language') ?? '').slice(0, 35);
+        await this.services.accounts.setLanguage(p.auth.user.id, tag === '' || tag === 'default' ? null : tag);
         this.back(ctx, p, '/buddies');
       }),
     );
@@ -639,12 +655,19 @@ export class ThinClient {
           `<option value="${s}"${mine.state === s ? ' selected' : ''}>${s === 'offline' ? 'invisible' : s}</option>`,
       )
       .join('');
+    const languageOptions = [['default', 'the community default'], ...LANGUAGE_NAMES]
+      .map(
+        ([tag, label]) =>
+          `<option value="${tag}"${(me.language ?? 'default') === tag ? ' selected' : ''}>${e(label as string)}</option>`,
+      )
+      .join('');
     const body = `<body data-page="buddies"><header class="top"><h1>Buddies of ${e(me.displayName)}</h1>
 <nav aria-label="Account">${isAdmin ? '<a href="/admin">Operator’s view</a> ' : ''}${button('/logout', 'Log out', {}, 'quiet')}</nav></header>
 <main>
 <section aria-labelledby="me-heading"><h2 id="me-heading">Your presence</h2>
 <p data-state="${e(mine.state)}">${mark}You are <span id="my-presence">${e(STATE_LABEL[mine.state])}</span>${mine.statusText ? `: ${e(mine.statusText)}` : ''}.</p>
 <form method="post" action="/presence" class="row">${hidden}<label>State <select name="state">${options}</select></label> <label class="grow">Status <input name="statusText" maxlength="140" placeholder="at lunch" value="${e(mine.statusText ?? '')}"></label> <button type="submit">Set</button></form>
+<form method="post" action="/language" class="row">${hidden}<label>Language on the phone and in alerts <select name="language">${languageOptions}</select></label> <button type="submit">Save</button></form>
 </section>
 <section aria-labelledby="chats-heading"><h2 id="chats-heading">Chats</h2><ul id="sessions" class="plain">${sessionItems || '<li>No chats yet.</li>'}</ul>
 <div id="live-notices" aria-live="polite"></div></section>
