@@ -14,6 +14,13 @@ import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
 import { type Metrics, noMetrics } from './core/metrics.js';
 import { PrometheusMetrics } from './core/prometheus.js';
+import { AppError } from './core/errors.js';
+import { peerClient } from './federation/client.js';
+import { FederationService } from './federation/federation-service.js';
+import { loadOrCreateKey } from './federation/keys.js';
+import { federationPlugin } from './federation/routes.js';
+import { SqliteFederationStore } from './store/sqlite/federation.js';
+import { resolveAuth } from './web/auth.js';
 import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
@@ -78,6 +85,9 @@ export interface Services {
   ivr: IvrService;
   /** The reverse log-on call (the IVR); answers 'failed' while telephony is not up. */
   reverseLogon: ReverseLogonPort;
+  /** Peer communities and cross-community sessions. */
+  federation: FederationService;
+  federationStore: SqliteFederationStore;
 }
 
 export function dbPath(config: Config): string {
@@ -147,7 +157,22 @@ export function buildServices(deps: PlatformDeps): Services {
     baseUrl: publicUrl(config),
     metrics,
   });
+  const federationStore = new SqliteFederationStore(db);
+  const key = loadOrCreateKey(config.dataDir);
+  const federation = new FederationService({
+    store: federationStore,
+    presence,
+    accounts,
+    config,
+    clock,
+    log: log.child({ part: 'federation' }),
+    key,
+    baseUrl: () => (config.federation.publicUrl ?? (deps.baseUrl ?? (() => publicUrl(config)))()).replace(/\/+$/, ''),
+    client: peerClient({ key, keyId: config.federation.domain, clock, timeoutMs: config.federation.requestTimeoutMs }),
+  });
   return {
+    federation,
+    federationStore,
     config,
     log,
     clock,
@@ -222,6 +247,20 @@ export class Platform {
     );
     this.http.register(audioPlugin(this.services.audio));
     this.web = mountWeb(this.http, this.services, new ReplyLinkRepo(this.services.db));
+    this.http.register(
+      federationPlugin({
+        federation: this.services.federation,
+        store: this.services.federationStore,
+        config,
+        clock: this.services.clock,
+        log: log.child({ part: 'federation' }),
+        userOf: (request) => {
+          const r = resolveAuth(request, this.services.presence.objects, this.services.accounts);
+          if (r.kind !== 'ok') throw new AppError('WEB_UNAUTHORIZED', 'log in first');
+          return r.auth.user.id;
+        },
+      }),
+    );
     metrics.observe({
       callsActive: () => this.services.ivr.activeCalls,
       webSockets: () => this.web.ws.clients,
@@ -263,8 +302,10 @@ export class Platform {
     notifier.setBaseUrl(url);
     presence.start();
     presence.objects.start(url);
+    await this.services.federation.start();
     this.disconnect = connectParts({
       ...this.services,
+      isRemote: (userId) => this.services.federation.isRemote(userId),
       log: log.child({ part: 'wiring' }),
       prerender: (message, recipientId) => ivr.prerender(message, recipientId),
       recover: {
@@ -289,6 +330,7 @@ export class Platform {
       await this.services.ivr.stop();
       await this.services.telephony.stopCalls();
       this.disconnect?.();
+      await this.services.federation.stop();
       this.web.close();
       this.services.presence.objects.stop();
       await this.services.presence.stop();

@@ -38,6 +38,8 @@ export interface WiringParts {
   recover?: { sinceMs: number; limit: number; now: number };
   /** Renders what the phone will say for a message (the IVR's envelope and body); absent: nothing is rendered ahead. */
   prerender?: ((message: StoredMessage, recipientId: number) => Promise<void>) | undefined;
+  /** A member who stands for a user of another community: reached at home, never alerted here. */
+  isRemote?: ((userId: number) => boolean) | undefined;
 }
 
 /** A declined call-back: the invitation the recipient had not accepted yet is declined, which tells every member. */
@@ -65,6 +67,7 @@ export function lineStateFor(presence: Pick<PresenceService, 'deviceCallsOf'>): 
 export function connectParts(p: WiringParts): () => void {
   const { accounts, presence, notifier, log } = p;
   const unreachable = ({ recipientId, message }: { recipientId: number; message: StoredMessage }) => {
+    if (p.isRemote?.(recipientId)) return;
     const sender = accounts.userById(message.fromUserId);
     try {
       notifier.messageUnreachable({

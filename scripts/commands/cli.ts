@@ -8,6 +8,7 @@ import { registerAlert } from './alert.js';
 import { CliContext, type CliIo, reportError } from './cli-kit.js';
 import { registerDb } from './db.js';
 import { registerDevice } from './device.js';
+import { registerPeer } from './peer.js';
 import { registerPrompts } from './prompts.js';
 import { registerPresence } from './presence.js';
 import { registerSim } from './sim.js';
@@ -30,6 +31,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   registerPrompts(program, ctx);
   registerPresence(program, ctx);
   registerSim(program, ctx);
+  registerPeer(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -64,6 +64,7 @@ import {
   type LinkKind,
   type LinkOpenedEvent,
   type LinkOptions,
+  type MemberChangedEvent,
   LINK_KINDS,
   type MessageStoredEvent,
   type PostMessageInput,
@@ -135,6 +136,7 @@ export class PresenceService {
   private readonly storedHook: Hook<MessageStoredEvent>;
   private readonly presenceHook: Hook<Presence>;
   private readonly invitedHook: Hook<InvitedEvent>;
+  private readonly memberHook: Hook<MemberChangedEvent>;
 
   constructor(deps: PresenceServiceDeps) {
     this.repo = deps.repo;
@@ -154,6 +156,7 @@ export class PresenceService {
     this.storedHook = new Hook(onError);
     this.presenceHook = new Hook(onError);
     this.invitedHook = new Hook(onError);
+    this.memberHook = new Hook(onError);
   }
 
   /** Drops the links this node recorded before a restart and starts routing other nodes' messages. */
@@ -219,6 +222,11 @@ export class PresenceService {
   }
 
   /** Someone was invited to a session (the notifier may call an unreachable invitee). */
+  /** A member of a session was invited, joined, declined or left (after the change is stored). */
+  onMemberChanged(listener: (e: MemberChangedEvent) => void): () => void {
+    return this.memberHook.on(listener);
+  }
+
   onInvited(listener: (e: InvitedEvent) => void): () => void {
     return this.invitedHook.on(listener);
   }
@@ -503,6 +511,42 @@ export class PresenceService {
     return session;
   }
 
+  /**
+   * A session whose controller is in another community (federation): its id
+   * and membership come from there, so there is no contact check here. The
+   * owner (the remote inviter's local stand-in) is joined; invitees invited.
+   */
+  createSessionFromPeer(id: string, ownerId: number, inviteeIds: number[]): ImSession {
+    this.requireUser(ownerId);
+    for (const u of inviteeIds) this.requireUser(u);
+    this.repo.insertSession(id, ownerId, inviteeIds, this.clock.now());
+    const session = this.repo.session(id) as ImSession;
+    this.log.info({ session: id, owner: ownerId, invitees: inviteeIds }, 'session created by a peer');
+    for (const u of inviteeIds) this.announceInvite(session, ownerId, u);
+    return session;
+  }
+
+  /**
+   * Sets a member's state as another community reports it (a remote member
+   * invited, joined, declined or left); no contact check, no inviter rules.
+   */
+  setMemberFromPeer(
+    sessionId: string,
+    userId: number,
+    state: SessionMember['state'],
+    byUserId: number | null,
+  ): ImSession {
+    this.requireUser(userId);
+    if (!this.repo.session(sessionId)) throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
+    const before = this.repo.memberState(sessionId, userId);
+    if (before === state) return this.repo.session(sessionId) as ImSession;
+    this.repo.setMember(sessionId, userId, state, state === 'invited' ? byUserId : null, this.clock.now());
+    const session = this.repo.session(sessionId) as ImSession;
+    this.memberChanged(session, userId, state);
+    if (state === 'invited' && byUserId !== null) this.announceInvite(session, byUserId, userId);
+    return session;
+  }
+
   /** A session the user is or was a member of. */
   session(sessionId: string, userId: number): ImSession {
     this.memberOrThrow(sessionId, userId);
@@ -536,6 +580,7 @@ export class PresenceService {
 
   private memberChanged(session: ImSession, userId: number, state: SessionMember['state']): void {
     this.log.info({ session: session.id, user: userId, state }, 'member changed');
+    this.memberHook.emit({ session, userId, state });
     for (const m of session.members)
       if (m.state === 'joined' || m.state === 'invited' || m.userId === userId)
         this.deliverEvent(m.userId, { type: 'member', sessionId: session.id, userId, state });

@@ -1,0 +1,147 @@
+/** Scaffolding for federation tests: communities in this process or as processes, and signed requests. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import type { Platform } from '../../src/app.js';
+import { phonectl } from './cli.js';
+import { eventually, ROOT } from './env.js';
+import { startPlatform } from './presence.js';
+
+export interface Community {
+  name: string;
+  dir: string;
+  url: string;
+  publicKey: string;
+  platform?: Platform;
+  ctl: ReturnType<typeof phonectl>;
+}
+
+export async function whoami(url: string): Promise<{ name: string; publicKey: string; url: string }> {
+  const r = await fetch(`${url}/federation/v1/whoami`);
+  return (await r.json()) as { name: string; publicKey: string; url: string };
+}
+
+export async function inProcessCommunity(
+  t: Test,
+  name: string,
+  overrides: Record<string, unknown> = {},
+): Promise<Community> {
+  const dir = mkdtempSync(join(tmpdir(), `phoneim-${name}-`));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { platform, url } = await startPlatform(t, { dir, overrides: { federation: { domain: name, ...overrides } } });
+  const me = await whoami(url);
+  return {
+    name,
+    dir,
+    url,
+    publicKey: me.publicKey,
+    platform,
+    ctl: phonectl(dir, { PHONEIM_FEDERATION__DOMAIN: name }),
+  };
+}
+
+/** Makes each community a peer of every other (as two operators would with phonectl peer add). */
+export async function federate(communities: Community[]): Promise<void> {
+  for (const a of communities)
+    for (const b of communities)
+      if (a !== b) {
+        const r = await a.ctl(['peer', 'add', b.name, b.url, b.publicKey]);
+        if (r.code !== 0) throw new Error(r.stderr);
+      }
+}
+
+const TABLES = [
+  'im_sessions',
+  'session_members',
+  'messages',
+  'federation_received',
+  'federation_remote_members',
+  'federation_outbox',
+  'users',
+] as const;
+type Table = (typeof TABLES)[number];
+
+/** Counts rows of a community's tables, read from its own SQLite file. */
+export function counts(dir: string): Record<Table, number> {
+  const db = new Database(join(dir, 'phoneim.sqlite'), { readonly: true });
+  try {
+    const out = {} as Record<Table, number>;
+    for (const t of TABLES) out[t] = (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+export interface CommunityProcess extends Community {
+  child: ChildProcess;
+  /** Everything it wrote on stdout and stderr. */
+  output: () => string;
+  kill(): Promise<void>;
+}
+
+/**
+ * A community as its own process (src/main.ts), on its own data directory and
+ * ports; resolves once it printed its URL. `port` pins the HTTP port (to come
+ * back on the same URL after a SIGKILL).
+ */
+export async function communityProcess(
+  t: Test,
+  name: string,
+  dir: string,
+  opts: { port?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CommunityProcess> {
+  const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'src/main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PHONEIM_DATA_DIR: dir,
+      PHONEIM_HTTP__PORT: String(opts.port ?? 0),
+      PHONEIM_LOG__LEVEL: 'warn',
+      PHONEIM_ACCOUNTS__KDF_COST: '1024',
+      PHONEIM_FEDERATION__DOMAIN: name,
+      PHONEIM_FEDERATION__RETRY_INITIAL_MS: '100',
+      PHONEIM_FEDERATION__RETRY_MAX_MS: '500',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  t.teardown(kill);
+  const url = await eventually(
+    () => {
+      const m = /platform listening on (http:\/\/\S+) /.exec(out);
+      if (!m) {
+        if (child.exitCode !== null) throw new Error(`community ${name} exited: ${out}`);
+        throw new Error(`community ${name} not up yet`);
+      }
+      return m[1] as string;
+    },
+    { timeoutMs: 30_000 },
+  );
+  const me = await whoami(url);
+  return {
+    name,
+    dir,
+    url,
+    publicKey: me.publicKey,
+    ctl: phonectl(dir, { PHONEIM_FEDERATION__DOMAIN: name }),
+    child,
+    output: () => out,
+    kill,
+  };
+}
