@@ -286,6 +286,19 @@ export class FederationService {
     return session;
   }
 
+  /** A session as its members' addresses and states. */
+  async view(
+    session: ImSession,
+  ): Promise<{ id: string; members: { userId: number; address: string; state: MemberState }[] }> {
+    return {
+      id: session.id,
+      members: session.members.map((m) => {
+        const u = this.deps.accounts.userById(m.userId);
+        return { userId: m.userId, address: u ? this.addressOf(u) : '', state: m.state };
+      }),
+    };
+  }
+
   /** The peers hosting members (not left or declined) of a session, except `except`. */
   private peersOf(members: SessionMember[], except?: string): string[] {
     const out = new Set<string>();

@@ -114,7 +114,7 @@ export function federationPlugin(deps: FederationRouteDeps) {
         throw new AppError('FEDERATION_INVALID_INPUT', 'sessionId must be a string', { field: 'sessionId' });
       const to = typeof body.to === 'string' ? [body.to] : body.to;
       const session = await federation.invite(userId, to, body.sessionId as string | undefined);
-      return { session: { id: session.id, members: session.members } };
+      return await federation.view(session);
     });
   };
 }
