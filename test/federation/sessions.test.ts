@@ -4,59 +4,20 @@
  * session; each accepts on their own server; messages from each reach the
  * other two in order. Dave of B declines another invitation, and A is told.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
-import { phonectl } from '../support/cli.js';
+import t from 'tap';
 import { eventually } from '../support/env.js';
-import { type CommunityProcess, communityProcess, counts, federate } from '../support/federation.js';
-import { ApiClient, PASSWORD } from '../support/presence.js';
-
-interface SessionView {
-  id: string;
-  members: { userId: number; username: string | null; displayName: string | null; state: string }[];
-}
-interface MessageView {
-  id: string;
-  text: string | null;
-  fromUserId: number;
-}
-
-async function setUp(t: Test, name: string, users: string[]): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), `phoneim-${name}-`));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const ctl = phonectl(dir, { PHONEIM_FEDERATION__DOMAIN: name });
-  for (const u of users) {
-    const r = await ctl(
-      ['user', 'add', u, '--name', u[0]?.toUpperCase() + u.slice(1), '--password-stdin'],
-      `${PASSWORD}\n`,
-    );
-    if (r.code !== 0) throw new Error(r.stderr);
-  }
-  return dir;
-}
-
-const texts = (ms: MessageView[]) => ms.map((m) => m.text);
-
-async function messagesAt(c: ApiClient, sessionId: string): Promise<MessageView[]> {
-  const r = await c.call('GET', `/api/v1/sessions/${sessionId}/messages`);
-  if (r.status !== 200) throw new Error(`messages: ${r.status} ${JSON.stringify(r.body)}`);
-  return (r.body as { messages: MessageView[] }).messages;
-}
-
-async function acceptWhenInvited(c: ApiClient, sessionId: string): Promise<void> {
-  await eventually(
-    async () => {
-      const r = await c.call('GET', '/api/v1/sessions');
-      const s = (r.body as { sessions: SessionView[] }).sessions.find((x) => x.id === sessionId);
-      if (!s) throw new Error('not invited yet');
-    },
-    { timeoutMs: 15_000 },
-  );
-  const r = await c.call('POST', `/api/v1/sessions/${sessionId}/accept`);
-  if (r.status !== 200) throw new Error(`accept: ${r.status} ${JSON.stringify(r.body)}`);
-}
+import {
+  acceptWhenInvited,
+  type CommunityProcess,
+  communityProcess,
+  counts,
+  federate,
+  messagesAt,
+  type SessionView,
+  setUpCommunity as setUp,
+  texts,
+} from '../support/federation.js';
+import { ApiClient } from '../support/presence.js';
 
 t.test('a session across three communities', async (t) => {
   const [dirA, dirB, dirC] = await Promise.all([

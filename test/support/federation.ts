@@ -8,7 +8,7 @@ import type { Test } from 'tap';
 import type { Platform } from '../../src/app.js';
 import { phonectl } from './cli.js';
 import { eventually, ROOT } from './env.js';
-import { startPlatform } from './presence.js';
+import { type ApiClient, PASSWORD, startPlatform } from './presence.js';
 
 export interface Community {
   name: string;
@@ -63,6 +63,21 @@ const TABLES = [
   'users',
 ] as const;
 type Table = (typeof TABLES)[number];
+
+/** The events a community has queued for a peer, oldest first (their types and texts). */
+export function queuedFor(dir: string, peer: string): string[] {
+  const db = new Database(join(dir, 'phoneim.sqlite'), { readonly: true });
+  try {
+    return (
+      db.prepare('SELECT body FROM federation_outbox WHERE peer = ? ORDER BY seq').all(peer) as { body: string }[]
+    ).map((r) => {
+      const e = JSON.parse(r.body) as { type: string; text?: string; state?: string };
+      return `${e.type}:${e.text ?? e.state ?? ''}`;
+    });
+  } finally {
+    db.close();
+  }
+}
 
 /** Counts rows of a community's tables, read from its own SQLite file. */
 export function counts(dir: string): Record<Table, number> {
@@ -166,4 +181,50 @@ export async function communityProcess(
     output: () => out,
     kill,
   };
+}
+
+/** A data directory with the given users (password PASSWORD), made by phonectl before the community starts. */
+export interface SessionView {
+  id: string;
+  members: { userId: number; username: string | null; displayName: string | null; state: string }[];
+}
+export interface MessageView {
+  id: string;
+  text: string | null;
+  fromUserId: number;
+}
+
+export async function setUpCommunity(t: Test, name: string, users: string[]): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `phoneim-${name}-`));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const ctl = phonectl(dir, { PHONEIM_FEDERATION__DOMAIN: name });
+  for (const u of users) {
+    const r = await ctl(
+      ['user', 'add', u, '--name', u[0]?.toUpperCase() + u.slice(1), '--password-stdin'],
+      `${PASSWORD}\n`,
+    );
+    if (r.code !== 0) throw new Error(r.stderr);
+  }
+  return dir;
+}
+
+export const texts = (ms: MessageView[]) => ms.map((m) => m.text);
+
+export async function messagesAt(c: ApiClient, sessionId: string): Promise<MessageView[]> {
+  const r = await c.call('GET', `/api/v1/sessions/${sessionId}/messages`);
+  if (r.status !== 200) throw new Error(`messages: ${r.status} ${JSON.stringify(r.body)}`);
+  return (r.body as { messages: MessageView[] }).messages;
+}
+
+export async function acceptWhenInvited(c: ApiClient, sessionId: string): Promise<void> {
+  await eventually(
+    async () => {
+      const r = await c.call('GET', '/api/v1/sessions');
+      const s = (r.body as { sessions: SessionView[] }).sessions.find((x) => x.id === sessionId);
+      if (!s) throw new Error('not invited yet');
+    },
+    { timeoutMs: 15_000 },
+  );
+  const r = await c.call('POST', `/api/v1/sessions/${sessionId}/accept`);
+  if (r.status !== 200) throw new Error(`accept: ${r.status} ${JSON.stringify(r.body)}`);
 }
