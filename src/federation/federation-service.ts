@@ -309,8 +309,19 @@ export class FederationService {
     return [...out];
   }
 
+  /** How the peers of a session know one of our users: the alias they invited, else user@domain. */
+  private async sessionAddress(sessionId: string, user: User): Promise<string> {
+    return (await this.deps.store.aliasOf(sessionId, user.id)) ?? this.addressOf(user);
+  }
+
   private relayMessage(message: StoredMessage): void {
     if (this.isRemote(message.fromUserId)) return;
+    this.relayMessageNow(message).catch((e: unknown) => {
+      this.log.error({ err: e, message: message.id }, 'could not queue a message for peers');
+    });
+  }
+
+  private async relayMessageNow(message: StoredMessage): Promise<void> {
     const members = this.deps.presence.members(message.sessionId);
     const peers = this.peersOf(members);
     if (peers.length === 0) return;
@@ -320,22 +331,25 @@ export class FederationService {
       id: `${this.domain}/m/${message.id}`,
       type: 'message',
       sessionId: message.sessionId,
-      from: this.addressOf(from),
+      from: await this.sessionAddress(message.sessionId, from),
       fromName: from.spokenName,
       text: message.text,
       audioUrl: message.audioUrl,
       at: message.createdAt,
     };
     const now = this.deps.clock.now();
-    for (const p of peers)
-      this.outbox.enqueue(p, [event], now).catch((e: unknown) => {
-        this.log.error({ err: e, peer: p, message: message.id }, 'could not queue a message for a peer');
-      });
+    for (const p of peers) await this.outbox.enqueue(p, [event], now);
   }
 
   private relayMember(e: MemberChangedEvent): void {
     // What a peer told us is not passed on; invitations of remote users are sent by invite().
     if (this.isRemote(e.userId)) return;
+    this.relayMemberNow(e).catch((err: unknown) => {
+      this.log.error({ err, session: e.session.id }, 'could not queue a member change for peers');
+    });
+  }
+
+  private async relayMemberNow(e: MemberChangedEvent): Promise<void> {
     const user = this.deps.accounts.userById(e.userId);
     if (!user) return;
     const peers = this.peersOf(e.session.members);
@@ -343,15 +357,12 @@ export class FederationService {
       id: randomUUID(),
       type: 'member',
       sessionId: e.session.id,
-      address: this.addressOf(user),
+      address: await this.sessionAddress(e.session.id, user),
       name: user.spokenName,
       state: e.state,
     };
     const now = this.deps.clock.now();
-    for (const p of peers)
-      this.outbox.enqueue(p, [event], now).catch((err: unknown) => {
-        this.log.error({ err, peer: p, session: e.session.id }, 'could not queue a member change for a peer');
-      });
+    for (const p of peers) await this.outbox.enqueue(p, [event], now);
   }
 
   // ---- what peers tell us ------------------------------------------------------------
@@ -430,6 +441,8 @@ export class FederationService {
         );
         return;
       }
+      if (event.to !== `${invitee.username}@${this.domain}`)
+        await this.deps.store.setAlias(event.sessionId, invitee.id, event.to);
       const inviter = await this.standIn(event.from, event.fromName, event.community);
       if (!known) presence.createSessionFromPeer(event.sessionId, inviter, [invitee.id]);
       else presence.setMemberFromPeer(event.sessionId, invitee.id, 'invited', inviter);

@@ -61,4 +61,8 @@ export interface FederationStore {
   remoteMemberByUser(userId: number): Promise<RemoteMember | null>;
   remoteMembers(): Promise<RemoteMember[]>;
   addRemoteMember(member: RemoteMember): Promise<void>;
+
+  /** Remembers the address a peer invited one of our users by in a session (user@ or +number@). */
+  setAlias(sessionId: string, userId: number, address: string): Promise<void>;
+  aliasOf(sessionId: string, userId: number): Promise<string | null>;
 }

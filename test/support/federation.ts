@@ -28,10 +28,14 @@ export async function inProcessCommunity(
   t: Test,
   name: string,
   overrides: Record<string, unknown> = {},
+  platformOverrides: Record<string, unknown> = {},
 ): Promise<Community> {
   const dir = mkdtempSync(join(tmpdir(), `phoneim-${name}-`));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const { platform, url } = await startPlatform(t, { dir, overrides: { federation: { domain: name, ...overrides } } });
+  const { platform, url } = await startPlatform(t, {
+    dir,
+    overrides: { ...platformOverrides, federation: { domain: name, ...overrides } },
+  });
   const me = await whoami(url);
   return {
     name,

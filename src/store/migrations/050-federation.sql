@@ -45,3 +45,12 @@ CREATE TABLE federation_remote_members (
   user_id INTEGER NOT NULL UNIQUE REFERENCES users(id) ON DELETE CASCADE,
   peer TEXT NOT NULL
 ) STRICT;
+
+-- The address a peer knows one of our users by in a session (a phone number
+-- rather than the username): what we send about them there uses it.
+CREATE TABLE federation_session_aliases (
+  session_id TEXT NOT NULL,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  address TEXT NOT NULL,
+  PRIMARY KEY (session_id, user_id)
+) STRICT;

@@ -154,4 +154,20 @@ export class SqliteFederationStore implements FederationStore {
       .prepare('INSERT INTO federation_remote_members (address, user_id, peer) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
       .run(m.address, m.userId, m.peer);
   }
+
+  async setAlias(sessionId: string, userId: number, address: string): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO federation_session_aliases (session_id, user_id, address) VALUES (?, ?, ?)
+         ON CONFLICT(session_id, user_id) DO UPDATE SET address = excluded.address`,
+      )
+      .run(sessionId, userId, address);
+  }
+
+  async aliasOf(sessionId: string, userId: number): Promise<string | null> {
+    const r = this.db
+      .prepare('SELECT address FROM federation_session_aliases WHERE session_id = ? AND user_id = ?')
+      .get(sessionId, userId) as { address: string } | undefined;
+    return r?.address ?? null;
+  }
 }
