@@ -383,6 +383,20 @@ export class FederationService {
       throw new AppError('FEDERATION_BAD_REQUEST', 'the body must be {"events": [...]} with 1 to 1000 events');
     let applied = 0;
     let duplicates = 0;
+    // Messages are handed to the message cache one after the other without waiting for each commit
+    // (the cache keeps their order and commits them together); each is recorded as received once committed.
+    let pending: { id: string; stored: Promise<unknown> }[] = [];
+    const flush = async () => {
+      const batch = pending;
+      pending = [];
+      const results = await Promise.allSettled(batch.map((p) => p.stored));
+      for (const [i, r] of results.entries()) {
+        const id = (batch[i] as { id: string }).id;
+        if (r.status === 'rejected') throw withEvent(r.reason, id);
+        await this.deps.store.markReceived(peer, id, this.deps.clock.now());
+        applied++;
+      }
+    };
     for (const raw of events) {
       const event = checkEvent(raw);
       if (await this.deps.store.wasReceived(peer, event.id)) {
@@ -390,14 +404,20 @@ export class FederationService {
         continue;
       }
       try {
+        if (event.type === 'message') {
+          pending.push({ id: event.id, ...(await this.applyMessage(peer, event)) });
+          continue;
+        }
+        await flush();
         await this.apply(peer, event);
       } catch (e) {
-        if (e instanceof AppError) throw new AppError(e.code, e.message, { ...e.details, eventId: event.id });
-        throw e;
+        await flush().catch(() => undefined);
+        throw withEvent(e, event.id);
       }
       await this.deps.store.markReceived(peer, event.id, this.deps.clock.now());
       applied++;
     }
+    await flush();
     return { applied, duplicates };
   }
 
@@ -411,7 +431,7 @@ export class FederationService {
       throw this.forbidden(`${peer} hosts no member of this session`);
   }
 
-  private async apply(peer: string, event: FedEvent): Promise<void> {
+  private async apply(peer: string, event: Exclude<FedEvent, { type: 'message' }>): Promise<void> {
     const { presence } = this.deps;
     const log = this.log.child({ peer, session: event.sessionId, event: event.id });
     if (event.type === 'invite') {
@@ -469,17 +489,32 @@ export class FederationService {
       log.info({ address: event.address, state: event.state }, 'member changed at a peer');
       return;
     }
+    throw new AppError('FEDERATION_BAD_REQUEST', 'unknown event type');
+  }
+
+  /** Checks a message event and hands it to the message cache; resolves with the commit to wait for. */
+  private async applyMessage(
+    peer: string,
+    event: Extract<FedEvent, { type: 'message' }>,
+  ): Promise<{ stored: Promise<unknown> }> {
+    const { presence } = this.deps;
+    if (!this.sessionExists(event.sessionId)) throw this.forbidden('no such session here');
+    const members = presence.members(event.sessionId);
+    this.checkHosts(peer, members);
     if (parseAddress(event.from).domain !== peer) throw this.forbidden(`${peer} may only act for its own users`);
     const sender = await this.deps.store.remoteMember(event.from);
     const state = sender ? members.find((m) => m.userId === sender.userId)?.state : undefined;
     if (!sender || state !== 'joined') throw this.forbidden(`${event.from} is not a joined member of this session`);
-    if (event.audioUrl)
-      await presence.postMessage({
-        sessionId: event.sessionId,
-        fromUserId: sender.userId,
-        voice: { audioId: event.id.slice(0, 128), url: event.audioUrl, text: event.text ?? undefined },
-      });
-    else await presence.postMessage({ sessionId: event.sessionId, fromUserId: sender.userId, text: event.text ?? '' });
+    const stored = event.audioUrl
+      ? presence.postMessage({
+          sessionId: event.sessionId,
+          fromUserId: sender.userId,
+          voice: { audioId: event.id.slice(0, 128), url: event.audioUrl, text: event.text ?? undefined },
+        })
+      : presence.postMessage({ sessionId: event.sessionId, fromUserId: sender.userId, text: event.text ?? '' });
+    // Observed here so that a refusal is not an unhandled rejection before the batch waits for it.
+    stored.catch(() => undefined);
+    return { stored };
   }
 
   private sessionExists(sessionId: string): boolean {
@@ -503,6 +538,11 @@ export class FederationService {
     const p = await this.deps.store.peer(peer);
     return p && p.state === 'active' ? parsePublicKey(p.publicKey) : null;
   }
+}
+
+/** An AppError that names the event it refused (the sender drops that one). */
+function withEvent(e: unknown, eventId: string): unknown {
+  return e instanceof AppError ? new AppError(e.code, e.message, { ...e.details, eventId }) : e;
 }
 
 /** Checks the shape of one event; FEDERATION_BAD_REQUEST otherwise. */
