@@ -169,6 +169,7 @@ export function buildServices(deps: PlatformDeps): Services {
     key,
     baseUrl: () => (config.federation.publicUrl ?? (deps.baseUrl ?? (() => publicUrl(config)))()).replace(/\/+$/, ''),
     client: peerClient({ key, keyId: config.federation.domain, clock, timeoutMs: config.federation.requestTimeoutMs }),
+    audio,
   });
   return {
     federation,

@@ -84,7 +84,17 @@ export interface FederationDeps {
   /** The URL peers reach us at (federation.publicUrl, else the HTTP server's). */
   baseUrl: () => string;
   client: PeerClient;
+  /** Where the audio of a remote voice message is kept: fetched once from the peer's signed URL. */
+  audio?: RemoteAudioPort;
 }
+
+/** The audio file server, as federation uses it. */
+export interface RemoteAudioPort {
+  storeRecording(input: { data: Buffer; userId: number; sessionId?: string }): Promise<{ id: string; wavUrl: string }>;
+}
+
+/** The largest voice message audio fetched from a peer. */
+const MAX_AUDIO_BYTES = 16 * 1024 * 1024;
 
 export class FederationService {
   readonly domain: string;
@@ -505,16 +515,54 @@ export class FederationService {
     const sender = await this.deps.store.remoteMember(event.from);
     const state = sender ? members.find((m) => m.userId === sender.userId)?.state : undefined;
     if (!sender || state !== 'joined') throw this.forbidden(`${event.from} is not a joined member of this session`);
-    const stored = event.audioUrl
+    const voice = event.audioUrl ? await this.fetchVoice(peer, event, sender.userId) : null;
+    const stored = voice
       ? presence.postMessage({
           sessionId: event.sessionId,
           fromUserId: sender.userId,
-          voice: { audioId: event.id.slice(0, 128), url: event.audioUrl, text: event.text ?? undefined },
+          voice: { audioId: voice.id, url: voice.url, text: event.text ?? undefined },
         })
       : presence.postMessage({ sessionId: event.sessionId, fromUserId: sender.userId, text: event.text ?? '' });
     // Observed here so that a refusal is not an unhandled rejection before the batch waits for it.
     stored.catch(() => undefined);
     return { stored };
+  }
+
+  /**
+   * The audio of a remote voice message, fetched once from the signed URL
+   * the peer sent (only from that peer's own origin: a peer cannot make us
+   * fetch anything else) and kept by our audio server, so our users play it
+   * from us, with our signed URLs, whether or not the peer is up. When it
+   * cannot be fetched the message keeps the peer's URL (logged).
+   */
+  private async fetchVoice(
+    peer: string,
+    event: Extract<FedEvent, { type: 'message' }>,
+    userId: number,
+  ): Promise<{ id: string; url: string }> {
+    const url = event.audioUrl as string;
+    const p = await this.deps.store.peer(peer);
+    if (!p || !URL.canParse(url) || new URL(url).origin !== new URL(p.baseUrl).origin)
+      throw this.forbidden(`${peer} may only point at audio on its own server`);
+    const fallback = { id: event.id.slice(0, 128), url };
+    if (!this.deps.audio) return fallback;
+    try {
+      const res = await fetch(url, {
+        signal: AbortSignal.timeout(this.deps.config.federation.requestTimeoutMs),
+        redirect: 'error',
+      });
+      if (!res.ok) throw new Error(`answered ${res.status}`);
+      const data = Buffer.from(await res.arrayBuffer());
+      if (data.length > MAX_AUDIO_BYTES) throw new Error('audio too large');
+      const r = await this.deps.audio.storeRecording({ data, userId, sessionId: event.sessionId });
+      return { id: r.id, url: r.wavUrl };
+    } catch (e) {
+      this.log.warn(
+        { peer, event: event.id, err: (e as Error).message },
+        'voice message audio not fetched; kept its URL',
+      );
+      return fallback;
+    }
   }
 
   private sessionExists(sessionId: string): boolean {
