@@ -292,6 +292,21 @@ export class FederationService {
       };
       await this.outbox.enqueue(parseAddress(t).domain, [event], now);
     }
+    if (sessionId) {
+      // The other communities in the session learn of the new members (their own invitations went above).
+      for (const t of targets) {
+        const event: FedEvent = {
+          id: randomUUID(),
+          type: 'member',
+          sessionId: session.id,
+          address: t,
+          name: t.split('@')[0] as string,
+          state: 'invited',
+        };
+        for (const p of this.peersOf(session.members, parseAddress(t).domain))
+          await this.outbox.enqueue(p, [event], now);
+      }
+    }
     this.log.info({ session: session.id, user: byUserId, to: targets }, 'remote users invited');
     return session;
   }
