@@ -81,5 +81,83 @@ t.test('a voice message from A is played from B', async (t) => {
   const r = await fetch(url, { method: 'POST', headers, body });
   t.equal(r.status, 403);
   t.match(await r.json(), { error: { code: 'FEDERATION_FORBIDDEN', details: { eventId: 'a.example/m/evil' } } });
+  // malformed or out-of-bounds events: each refused with its code, nothing applied
+  const send = async (events: unknown) => {
+    const text = JSON.stringify({ events });
+    const h = await signRequest({
+      method: 'POST',
+      url,
+      body: text,
+      keyId: 'a.example',
+      privateKey: loadOrCreateKey(a.dir).privateKey,
+      now: Date.now(),
+    });
+    const res = await fetch(url, { method: 'POST', headers: h, body: text });
+    return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code };
+  };
+  const msg = {
+    id: 'x1',
+    type: 'message',
+    sessionId: session.id,
+    from: 'alice@a.example',
+    fromName: 'A',
+    text: 'hi',
+    audioUrl: null,
+    at: 1,
+  };
+  const cases: [string, unknown, number, string][] = [
+    ['no events', [], 400, 'FEDERATION_BAD_REQUEST'],
+    ['not a list', 'x', 400, 'FEDERATION_BAD_REQUEST'],
+    ['an unknown type', [{ id: 'x2', type: 'weird', sessionId: 's' }], 400, 'FEDERATION_BAD_REQUEST'],
+    [
+      'a bad state',
+      [{ id: 'x3', type: 'member', sessionId: session.id, address: 'zed@a.example', name: 'Z', state: 'boss' }],
+      400,
+      'FEDERATION_BAD_REQUEST',
+    ],
+    [
+      'a bad member list',
+      [{ ...msg, id: 'x4', type: 'invite', to: 'bob@b.example', community: 'A', members: [{}] }],
+      400,
+      'FEDERATION_BAD_REQUEST',
+    ],
+    ['a text that is not a string', [{ ...msg, id: 'x5', text: 5 }], 400, 'FEDERATION_BAD_REQUEST'],
+    ['no id', [{ ...msg, id: '' }], 400, 'FEDERATION_BAD_REQUEST'],
+    ['a message from a non-member', [{ ...msg, id: 'x6', from: 'zed@a.example' }], 403, 'FEDERATION_FORBIDDEN'],
+    ['a message from another community', [{ ...msg, id: 'x7', from: 'carol@c.example' }], 403, 'FEDERATION_FORBIDDEN'],
+    ['a message to an unknown session', [{ ...msg, id: 'x8', sessionId: 'nope' }], 403, 'FEDERATION_FORBIDDEN'],
+    [
+      'an invitation for another community',
+      [{ ...msg, id: 'x9', type: 'invite', to: 'carol@c.example', community: 'A', members: [] }],
+      403,
+      'FEDERATION_FORBIDDEN',
+    ],
+    [
+      'an invitation from another community',
+      [
+        {
+          ...msg,
+          id: 'x10',
+          type: 'invite',
+          from: 'carol@c.example',
+          to: 'bob@b.example',
+          community: 'A',
+          members: [],
+        },
+      ],
+      403,
+      'FEDERATION_FORBIDDEN',
+    ],
+    [
+      'a member event on an unknown session',
+      [{ id: 'x11', type: 'member', sessionId: 'nope', address: 'alice@a.example', name: 'A', state: 'left' }],
+      403,
+      'FEDERATION_FORBIDDEN',
+    ],
+  ];
+  for (const [what, events, status, code] of cases) {
+    const res = await send(events);
+    t.same(res, { status, code }, what);
+  }
   t.same(counts(b.dir), before, 'nothing changed on B');
 });
