@@ -5,9 +5,10 @@ SHELL := /bin/bash
 
 # Debian packages the platform and its tests use: speech engines, audio tools,
 # the XMPP server for gateway tests, an SNPP server for pager tests, Chromium
-# for the thin-client tests.
+# for the thin-client tests, PostgreSQL for the several-node store (its tests
+# start a private server from these binaries).
 OS_PACKAGES := ffmpeg sox libsox-fmt-all espeak-ng flite festival festvox-kallpc16k \
-	prosody libnet-snpp-perl chromium
+	prosody libnet-snpp-perl chromium postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMPS := .make
 
@@ -45,7 +46,8 @@ deps: os-deps node_modules/.package-lock.json
 dist/.built: node_modules/.package-lock.json tsconfig.json tsconfig.build.json $(shell find src scripts sounds test/bench -type f 2>/dev/null)
 	rm -rf dist
 	npx tsc -p tsconfig.build.json
-	mkdir -p dist/src/store && cp -r src/store/migrations dist/src/store/
+	mkdir -p dist/src/store/sqlite && cp -r src/store/sqlite/migrations dist/src/store/sqlite/
+	mkdir -p dist/src/store/postgres && cp -r src/store/postgres/migrations dist/src/store/postgres/
 	mkdir -p dist/src/sim && cp -r src/sim/dev-phone dist/src/sim/
 	@touch $@
 

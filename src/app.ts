@@ -5,7 +5,7 @@
  * directory, exactly as `make run` starts it.
  */
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
 import { AudioService } from './audio/audio-service.js';
 import { audioPlugin } from './audio/routes.js';
@@ -17,14 +17,15 @@ import { PrometheusMetrics } from './core/prometheus.js';
 import { AppError } from './core/errors.js';
 import { peerClient } from './federation/client.js';
 import { FederationService } from './federation/federation-service.js';
+import type { FederationStore } from './federation/ports.js';
 import { loadOrCreateKey } from './federation/keys.js';
 import { federationPlugin } from './federation/routes.js';
-import { SqliteFederationStore } from './store/sqlite/federation.js';
 import { resolveAuth } from './web/auth.js';
 import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
 import { IvrService } from './ivr/ivr-service.js';
+import type { IvrResumePort, IvrResumeStore } from './ivr/ports.js';
 import { PROMPTS as IVR_PROMPTS } from './ivr/prompts.js';
 import { SmtpSender } from './notify/mailer.js';
 import { Notifier } from './notify/notifier.js';
@@ -35,12 +36,8 @@ import type { ReverseLogonPort } from './notify/reverse-logon-port.js';
 import { buildPresence } from './presence/build.js';
 import { connectParts, lineStateFor, senderNoticeFor } from './wiring.js';
 import type { PresenceService } from './presence/presence-service.js';
-import { AccountsRepo } from './store/accounts-repo.js';
-import { IvrResumeRepo } from './store/ivr-resume-repo.js';
-import { NotifyRepo } from './store/notify-repo.js';
-import { ReplyLinkRepo } from './store/reply-link-repo.js';
 import type { Simulator } from './sim/index.js';
-import { type Db, isWritable, openStore, schemaVersion } from './store/db.js';
+import { openSqliteStore, type Store, sqlitePath } from './store/index.js';
 import type { CallControl, DeviceStateSource } from './telephony/port.js';
 import { Telephony } from './telephony/telephony.js';
 import { opsPlugin } from './web/ops.js';
@@ -48,6 +45,15 @@ import { createWebServer, type WebServer } from './web/server.js';
 import { mountWeb, type WebMount } from './web/web-app.js';
 
 export const VERSION = '0.1.0';
+
+/** The IVR's resume port over the store: a position is good for `lifetimeMs`. */
+function resumeFor(store: IvrResumeStore, lifetimeMs: number): IvrResumePort {
+  return {
+    remember: (userId, position, now) => store.remember(userId, position, now, now + lifetimeMs),
+    recall: (userId, now) => store.recall(userId, now),
+    forget: (userId) => store.forget(userId),
+  };
+}
 
 export interface PlatformDeps {
   config: Config;
@@ -61,6 +67,11 @@ export interface PlatformDeps {
   audio?: AudioAttachmentPort;
   /** Where the parts report their figures; default: nowhere (the Platform keeps Prometheus metrics). */
   metrics?: Metrics;
+  /**
+   * The store, opened and migrated (`openStore`); the platform closes it when
+   * it stops. Default: the embedded SQLite file in the data directory.
+   */
+  store?: Store;
 }
 
 /** The services a running platform exposes (to tests, the CLI and each other). */
@@ -69,7 +80,8 @@ export interface Services {
   log: Logger;
   clock: Clock;
   metrics: Metrics;
-  db: Db;
+  /** Every storage port, on the configured backend. */
+  store: Store;
   accounts: AccountService;
   audio: AudioService;
   notifier: Notifier;
@@ -87,12 +99,11 @@ export interface Services {
   reverseLogon: ReverseLogonPort;
   /** Peer communities and cross-community sessions. */
   federation: FederationService;
-  federationStore: SqliteFederationStore;
+  federationStore: FederationStore;
 }
 
-export function dbPath(config: Config): string {
-  return join(resolve(config.dataDir), 'phoneim.sqlite');
-}
+/** The embedded SQLite file of a configuration. */
+export const dbPath = (config: Config): string => sqlitePath(config);
 
 /** The store and the services over it, without any listener: what the admin CLI uses. */
 export function buildServices(deps: PlatformDeps): Services {
@@ -100,9 +111,15 @@ export function buildServices(deps: PlatformDeps): Services {
   const clock = deps.clock ?? new SystemClock();
   const metrics = deps.metrics ?? noMetrics;
   mkdirSync(resolve(config.dataDir), { recursive: true });
-  const db = openStore(dbPath(config));
+  const store =
+    deps.store ??
+    openSqliteStore({
+      path: dbPath(config),
+      nodeId: config.presence.nodeId,
+      onError: (e) => log.error({ err: e, part: 'store' }, 'the store failed in the background'),
+    });
   const accounts = new AccountService({
-    repo: new AccountsRepo(db),
+    repo: store.accounts,
     clock,
     config,
     log: log.child({ part: 'accounts' }),
@@ -110,7 +127,7 @@ export function buildServices(deps: PlatformDeps): Services {
   });
   const audio = new AudioService({
     config,
-    db,
+    store: store.audio,
     clock,
     log: log.child({ part: 'audio' }),
     baseUrl: deps.baseUrl ?? (() => publicUrl(config)),
@@ -125,13 +142,13 @@ export function buildServices(deps: PlatformDeps): Services {
       return null;
     }
   };
-  const presence = buildPresence({ config, db, dbPath: dbPath(config), accounts, clock, log, audioUrl, metrics });
+  const presence = buildPresence({ config, store, accounts, clock, log, audioUrl, metrics });
   const telephony = new Telephony(config, log.child({ part: 'telephony' }), clock);
   const ivr = new IvrService({
     control: telephony.callControl,
     audio: audioForIvr(audio),
     presence: presenceForIvr(presence, accounts),
-    resume: new IvrResumeRepo(db, config.presence.sessionObjectIdleSeconds * 1000),
+    resume: resumeFor(store.ivrResume, config.presence.sessionObjectIdleSeconds * 1000),
     accounts,
     clock,
     config,
@@ -141,7 +158,7 @@ export function buildServices(deps: PlatformDeps): Services {
   });
   const email = new SmtpSender(config.notify.smtp);
   const notifier = new Notifier({
-    repo: new NotifyRepo(db),
+    repo: store.notify,
     accounts,
     clock,
     config,
@@ -157,7 +174,7 @@ export function buildServices(deps: PlatformDeps): Services {
     baseUrl: publicUrl(config),
     metrics,
   });
-  const federationStore = new SqliteFederationStore(db);
+  const federationStore = store.federation;
   const key = loadOrCreateKey(config.dataDir);
   const federation = new FederationService({
     store: federationStore,
@@ -178,7 +195,7 @@ export function buildServices(deps: PlatformDeps): Services {
     log,
     clock,
     metrics,
-    db,
+    store,
     accounts,
     audio,
     notifier,
@@ -219,7 +236,7 @@ export class Platform {
     this.metrics = metrics;
     this.services = buildServices({ ...deps, metrics, baseUrl: () => this.boundUrl ?? publicUrl(deps.config) });
     this.startedAt = this.services.clock.now();
-    const { config, log, db, telephony } = this.services;
+    const { config, log, store, telephony } = this.services;
     this.http = createWebServer({
       log: log.child({ part: 'web' }),
       bodyLimitBytes: config.http.bodyLimitBytes,
@@ -230,15 +247,15 @@ export class Platform {
     const usesAmi = config.telephony.ari.url === undefined || config.telephony.ami.host !== undefined;
     this.http.register(
       opsPlugin({
-        health: () => ({
-          status: 'ok',
+        health: async () => ({
+          status: 'ok' as const,
           version: VERSION,
           node: config.presence.nodeId,
-          schema: schemaVersion(db),
+          schema: await store.status.schemaVersion(),
           uptimeSeconds: Math.round((this.services.clock.now() - this.startedAt) / 1000),
         }),
-        readiness: () => ({
-          database: isWritable(db),
+        readiness: async () => ({
+          database: await store.status.isWritable(),
           ari: telephony.callControl.isConnected,
           ...(usesAmi ? { ami: telephony.deviceStates.isLoggedIn } : {}),
         }),
@@ -247,7 +264,7 @@ export class Platform {
       }),
     );
     this.http.register(audioPlugin(this.services.audio));
-    this.web = mountWeb(this.http, this.services, new ReplyLinkRepo(this.services.db));
+    this.web = mountWeb(this.http, this.services, store.replyLinks);
     this.http.register(
       federationPlugin({
         federation: this.services.federation,
@@ -255,8 +272,8 @@ export class Platform {
         config,
         clock: this.services.clock,
         log: log.child({ part: 'federation' }),
-        userOf: (request) => {
-          const r = resolveAuth(request, this.services.presence.objects, this.services.accounts);
+        userOf: async (request) => {
+          const r = await resolveAuth(request, this.services.presence.objects, this.services.accounts);
           if (r.kind !== 'ok') throw new AppError('WEB_UNAUTHORIZED', 'log in first');
           return r.auth.user.id;
         },
@@ -294,6 +311,7 @@ export class Platform {
     if (this.services.sim)
       this.services.sim.captions = (uri) => this.services.audio.textFor(uri.replace(/^sound:/, ''));
     await this.services.accounts.warmUp();
+    await this.services.audio.ready();
     await this.http.listen({ host: config.http.host, port: config.http.port }).catch((e: unknown) => {
       throw portError(e, 'http.port');
     });
@@ -301,10 +319,10 @@ export class Platform {
     const url = publicUrl(config, port);
     this.boundUrl = url;
     notifier.setBaseUrl(url);
-    presence.start();
-    presence.objects.start(url);
+    await presence.start();
+    await presence.objects.start(url);
     await this.services.federation.start();
-    this.disconnect = connectParts({
+    this.disconnect = await connectParts({
       ...this.services,
       isRemote: (userId) => this.services.federation.isRemote(userId),
       log: log.child({ part: 'wiring' }),
@@ -318,7 +336,7 @@ export class Platform {
     ivr.start();
     if (config.demo) await seedDemo(this.services, this.sim);
     await telephony.startCalls();
-    notifier.start();
+    await notifier.start();
     this.ready = true;
     log.info({ url, dataDir: resolve(config.dataDir) }, 'platform started');
     return url;
@@ -339,7 +357,7 @@ export class Platform {
       await this.services.notifier.stop();
       await this.services.telephony.stop();
       await this.services.audio.close();
-      this.services.db.close();
+      await this.services.store.close();
       this.services.log.info('platform stopped');
     })();
     return this.stopping;

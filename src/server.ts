@@ -10,6 +10,7 @@ import { isAppError } from './core/errors.js';
 import { createLogger } from './core/logger.js';
 import { startDemoMailbox } from './dev/mailbox.js';
 import { tryItBlock } from './dev/try-it.js';
+import { openStore } from './store/index.js';
 
 export interface ServerIo {
   env: NodeJS.ProcessEnv;
@@ -40,7 +41,10 @@ export async function startServer(io: ServerIo): Promise<ServerStart> {
   let platform: Platform | undefined;
   try {
     demo = await startDemoMailbox(config, log);
-    platform = new Platform({ config: demo.config, log });
+    const store = await openStore(demo.config, {
+      onError: (e) => log.error({ err: e, part: 'store' }, 'the store failed in the background'),
+    });
+    platform = new Platform({ config: demo.config, log, store });
     const url = await platform.start();
     io.out(`platform listening on ${url} (health: ${url}/health)\n`);
     if (config.demo) io.out(tryItBlock({ url, sim: platform.sim, mailboxUrl: demo.mailbox?.url }));

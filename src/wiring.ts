@@ -15,6 +15,9 @@
  *   unknown lets them go (the links decide again). Ringing alone is not a
  *   call: nobody is on the phone yet.
  * - presence -> notifier: a phone in a call is not called back (lineStateFor).
+ * Each reaction is async (the parts read the store); its failure is logged,
+ * never thrown back at the part that emitted. Device states are applied one
+ * after another, in the order AMI reported them.
  */
 import type { AccountService } from './accounts/account-service.js';
 import type { Logger } from './core/logger.js';
@@ -46,8 +49,8 @@ export interface WiringParts {
 export function senderNoticeFor(presence: PresenceService, log: Logger): SenderNoticePort {
   return {
     async tellSender(notice) {
-      const member = presence.members(notice.sessionId).find((m) => m.userId === notice.recipientId);
-      if (member?.state === 'invited') presence.decline(notice.sessionId, notice.recipientId);
+      const member = (await presence.members(notice.sessionId)).find((m) => m.userId === notice.recipientId);
+      if (member?.state === 'invited') await presence.decline(notice.sessionId, notice.recipientId);
       else log.info({ session: notice.sessionId, user: notice.recipientId }, 'call-back declined by a joined member');
     },
   };
@@ -56,56 +59,74 @@ export function senderNoticeFor(presence: PresenceService, log: Logger): SenderN
 /** A phone is busy while presence holds its Asterisk device in a call for its user. */
 export function lineStateFor(presence: Pick<PresenceService, 'deviceCallsOf'>): LineStatePort {
   return {
-    busyOn(phone) {
+    async busyOn(phone) {
       const device = phone.asteriskDevice;
-      return device !== null && presence.deviceCallsOf(phone.userId).includes(device) ? device : undefined;
+      return device !== null && (await presence.deviceCallsOf(phone.userId)).includes(device) ? device : undefined;
     },
   };
 }
 
-/** Connects the parts' hooks; returns a function that disconnects them. */
-export function connectParts(p: WiringParts): () => void {
+/**
+ * Connects the parts' hooks and, when asked, opens the alerts of messages
+ * stored before a stop; resolves with a function that disconnects them.
+ */
+export async function connectParts(p: WiringParts): Promise<() => void> {
   const { accounts, presence, notifier, log } = p;
-  const unreachable = ({ recipientId, message }: { recipientId: number; message: StoredMessage }) => {
+  const failed =
+    (what: string, fields: Record<string, unknown> = {}) =>
+    (e: unknown) =>
+      log.error({ err: e, ...fields }, what);
+  const unreachable = async ({ recipientId, message }: { recipientId: number; message: StoredMessage }) => {
     if (p.isRemote?.(recipientId)) return;
-    const sender = accounts.userById(message.fromUserId);
-    try {
-      notifier.messageUnreachable({
-        recipientId,
-        message: {
-          id: message.id,
-          sessionId: message.sessionId,
-          fromUserId: message.fromUserId,
-          fromName: sender?.displayName ?? 'Someone',
-          fromSpokenName: sender?.spokenName ?? 'Someone',
-          text: message.text ?? 'a voice message',
-          audioId: message.audioId ?? undefined,
-          audioUrl: message.audioUrl ?? undefined,
-          at: message.createdAt,
-        },
-      });
-    } catch (e) {
-      log.error({ err: e, message: message.id, user: recipientId }, 'could not start an alert');
-    }
+    const sender = await accounts.userById(message.fromUserId);
+    await notifier.messageUnreachable({
+      recipientId,
+      message: {
+        id: message.id,
+        sessionId: message.sessionId,
+        fromUserId: message.fromUserId,
+        fromName: sender?.displayName ?? 'Someone',
+        fromSpokenName: sender?.spokenName ?? 'Someone',
+        text: message.text ?? 'a voice message',
+        audioId: message.audioId ?? undefined,
+        audioUrl: message.audioUrl ?? undefined,
+        at: message.createdAt,
+      },
+    });
   };
   const offs = [
-    presence.onUnreachable(unreachable),
-    presence.onLinkOpened(({ userId, kind }) => notifier.recipientActive(userId, { viaPhone: kind === 'phone' })),
+    presence.onUnreachable((e) => {
+      unreachable(e).catch(failed('could not start an alert', { message: e.message.id, user: e.recipientId }));
+    }),
+    presence.onLinkOpened(({ userId, kind }) => {
+      notifier
+        .recipientActive(userId, { viaPhone: kind === 'phone' })
+        .catch(failed('could not stop the alerts of a user who showed up', { user: userId }));
+    }),
     presence.onRead(({ userId, messageIds }) => {
-      for (const id of messageIds) notifier.messageRead(userId, id);
+      for (const id of messageIds)
+        notifier.messageRead(userId, id).catch(failed('could not stop the alert of a read message', { user: userId }));
     }),
     presence.onMessageStored(({ message, recipients }) => {
-      if (!p.prerender) return;
-      for (const r of recipients) {
-        const mayHearByPhone = r.hasPhoneLink || accounts.devicesOf(r.userId).some((d) => d.kind === 'phone');
-        if (mayHearByPhone) void p.prerender(message, r.userId);
-      }
+      const { prerender } = p;
+      if (!prerender) return;
+      for (const r of recipients)
+        (async () => {
+          const mayHearByPhone = r.hasPhoneLink || (await accounts.devicesOf(r.userId)).some((d) => d.kind === 'phone');
+          if (mayHearByPhone) await prerender(message, r.userId);
+        })().catch(failed('could not render a message ahead', { user: r.userId }));
     }),
   ];
   const states = p.deviceStates;
   if (states) {
-    const follow = (e: DeviceStateEvent) =>
-      presence.setDeviceCall(e.device, IN_CALL.has(e.state) ? accounts.usersOfAsteriskDevice(e.device) : []);
+    let applied: Promise<void> = Promise.resolve();
+    const follow = (e: DeviceStateEvent) => {
+      applied = applied
+        .then(async () =>
+          presence.setDeviceCall(e.device, IN_CALL.has(e.state) ? await accounts.usersOfAsteriskDevice(e.device) : []),
+        )
+        .catch(failed('could not apply a device state', { device: e.device }));
+    };
     offs.push(states.onDeviceState(follow));
     // States heard before this connection (the first list after login) count too.
     for (const [device, state] of states.snapshot()) follow({ device, state });
@@ -113,11 +134,14 @@ export function connectParts(p: WiringParts): () => void {
   if (p.recover) {
     const { sinceMs, limit, now } = p.recover;
     let recovered = 0;
-    for (const d of presence.pendingDeliveries(now - sinceMs, limit))
-      if (!presence.hasLinkAnywhere(d.recipientId) && !notifier.hasAlerted(d.recipientId, d.message.id)) {
-        unreachable(d);
-        recovered++;
-      }
+    for (const d of await presence.pendingDeliveries(now - sinceMs, limit))
+      if (!(await presence.hasLinkAnywhere(d.recipientId)) && !(await notifier.hasAlerted(d.recipientId, d.message.id)))
+        try {
+          await unreachable(d);
+          recovered++;
+        } catch (e) {
+          failed('could not start an alert', { message: d.message.id, user: d.recipientId })(e);
+        }
     if (recovered > 0) log.warn({ messages: recovered }, 'alerts opened for messages stored before a stop');
   }
   return () => {

@@ -27,14 +27,14 @@ t.test('Bob on his desk phone is "on the phone" to Alice, is not called back the
   if (!sim) throw new Error('no simulator');
   const { accounts, notifier, presence, telephony } = platform.services;
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-  befriend(platform, [alice, bob]);
-  const desk = accounts.addDevice('bob', {
+  await befriend(platform, [alice, bob]);
+  const desk = await accounts.addDevice('bob', {
     kind: 'phone',
     address: '+1 555 010 0199',
     label: 'desk',
     asteriskDevice: DESK,
   });
-  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.org' });
+  await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.org' });
   const control = sim.controlUrl as string;
   const post = async (path: string, body?: unknown) => {
     const res = await fetch(`${control}${path}`, {
@@ -80,8 +80,8 @@ t.test('Bob on his desk phone is "on the phone" to Alice, is not called back the
   await until(() => smtp.mails.length === 1, 20_000);
   t.same(smtp.rcpt[0], ['bob@example.org']);
   await notifier.idle();
-  const [alert] = notifier.list({ user: 'bob' });
-  t.match(notifier.show(alert?.id as string).steps, [
+  const [alert] = await notifier.list({ user: 'bob' });
+  t.match((await notifier.show(alert?.id as string)).steps, [
     { channel: 'call', deviceId: desk.id, state: 'skipped', outcome: `busy on another call (${DESK} in use)` },
     { channel: 'email', state: 'delivered' },
   ]);
@@ -121,6 +121,6 @@ t.test('Bob on his desk phone is "on the phone" to Alice, is not called back the
   t.match(back.presence, { userId: bob, state: 'online' }, 'Bob is back to what his link says: online');
   t.equal(framesOfBob(), before + 1, 'one change, not a flap');
   t.equal(await bobOnPage(), 'online');
-  t.same(presence.deviceCallsOf(bob), []);
+  t.same(await presence.deviceCallsOf(bob), []);
   await ws.close();
 });

@@ -36,12 +36,12 @@ t.test('a call waiting at start-up is greeted by name once the platform is up', 
   // Carol is already on her desk phone when the platform starts.
   const { accounts, presence } = platform.services;
   const carol = await accounts.createUser({ username: 'carol', displayName: 'Carol' });
-  accounts.addDevice('carol', { kind: 'phone', address: '+1 555 010 0103', asteriskDevice: 'PJSIP/carol-desk' });
+  await accounts.addDevice('carol', { kind: 'phone', address: '+1 555 010 0103', asteriskDevice: 'PJSIP/carol-desk' });
   sim.setDeviceState('PJSIP/carol-desk', 'INUSE');
   t.notOk(platform.isReady);
   await platform.start();
   t.ok(platform.isReady, 'the platform says it is ready');
-  await until('Carol on the phone', () => presence.presenceOf(carol.id).state === 'on-the-phone', 10_000);
+  await until('Carol on the phone', async () => (await presence.presenceOf(carol.id)).state === 'on-the-phone', 10_000);
   await until('the call', () => waiting !== undefined, 10_000);
   const heard = () => lines.filter((l) => l.msg === 'caller hears').map((l) => String(l.says));
   await until('a greeting', () => heard().length > 0, 20_000);

@@ -9,10 +9,14 @@ import { silentLogger } from '../src/core/logger.js';
 import { testConfig } from './support/env.js';
 import { startSmtp } from './support/notify.js';
 
-async function until<T>(what: string, fn: () => T | undefined | null | false, ms = 15_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  ms = 15_000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
@@ -35,17 +39,17 @@ async function community(t: Test, notify: Record<string, unknown>) {
     password: 'alice-secret-1',
   });
   const bob = await accounts.createUser({ username: 'bob', displayName: 'Bob Smith', password: 'bob-secret-12' });
-  presence.requestContact(alice.id, bob.id);
-  presence.approveContact(bob.id, alice.id);
-  const session = presence.createSession(alice.id, [bob.id]);
-  presence.accept(session.id, bob.id);
+  await presence.requestContact(alice.id, bob.id);
+  await presence.approveContact(bob.id, alice.id);
+  const session = await presence.createSession(alice.id, [bob.id]);
+  await presence.accept(session.id, bob.id);
   return { platform, url, smtp, alice, bob, session };
 }
 
 t.test('Alice writes to Bob, who has no link: Bob gets an email whose link opens the chat', async (t) => {
   const { platform, url, smtp, alice, bob, session } = await community(t, {});
   const { accounts, presence, notifier } = platform.services;
-  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
+  await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
 
   const message = await presence.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Are you there?' });
   const mail = await until('the alert email', () => smtp.mails[0]);
@@ -57,8 +61,8 @@ t.test('Alice writes to Bob, who has no link: Bob gets an email whose link opens
     () => /(http:\/\/127\.0\.0\.1:\d+\/reply\?t=[\w.%-]+)/.exec(mail.text ?? '')?.[1],
   );
   t.ok(link.startsWith(url), 'the link points at this node');
-  await until('the message marked notified', () =>
-    presence.deliveryStates(message.id).some((d) => d.recipientId === bob.id && d.state === 'notified'),
+  await until('the message marked notified', async () =>
+    (await presence.deliveryStates(message.id)).some((d) => d.recipientId === bob.id && d.state === 'notified'),
   );
 
   const res = await fetch(link, { redirect: 'manual' });
@@ -69,9 +73,9 @@ t.test('Alice writes to Bob, who has no link: Bob gets an email whose link opens
   const page = await fetch(`${url}/chat/${encodeURIComponent(session.id)}`, { headers: { cookie } });
   t.equal(page.status, 200);
   t.match(await page.text(), /Are you there\?/);
-  t.equal(presence.presenceOf(bob.id).state, 'online', 'following the link made Bob present');
+  t.equal((await presence.presenceOf(bob.id)).state, 'online', 'following the link made Bob present');
   t.same(
-    notifier.list({ user: 'bob' }).map((a) => a.state),
+    (await notifier.list({ user: 'bob' })).map((a) => a.state),
     ['done'],
   );
 
@@ -85,16 +89,16 @@ t.test('Alice writes to Bob, who has no link: Bob gets an email whose link opens
 t.test('Bob shows up while the alert is collecting: no step is taken', async (t) => {
   const { platform, smtp, alice, bob, session } = await community(t, { collectDelaySeconds: 600 });
   const { accounts, presence, notifier } = platform.services;
-  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
+  await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
   await presence.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Lunch?' });
-  const [alert] = await until(
-    'an alert',
-    () => notifier.list({ user: 'bob' }).length > 0 && notifier.list({ user: 'bob' }),
-  );
+  const [alert] = await until('an alert', async () => {
+    const list = await notifier.list({ user: 'bob' });
+    return list.length > 0 && list;
+  });
   t.equal(alert?.state, 'collecting');
-  const link = presence.openLink(bob.id, { kind: 'websocket', deliver: () => {} });
+  const link = await presence.openLink(bob.id, { kind: 'websocket', deliver: () => {} });
   t.teardown(() => link.close());
-  t.equal(notifier.list({ user: 'bob' })[0]?.state, 'cancelled');
+  t.equal((await notifier.list({ user: 'bob' }))[0]?.state, 'cancelled');
   t.same(smtp.mails, []);
 });
 
@@ -102,11 +106,11 @@ t.test('Alice writes to Bob, who has only a phone: the notifier calls him back a
   const { ivrOnSimulator, Transcript } = await import('./ivr/support/sim-harness.js');
   const { platform, sim, audio, bob, alice } = await ivrOnSimulator(t, {});
   const { accounts, presence, notifier } = platform.services;
-  accounts.addDevice('bob', { kind: 'phone', address: '+15550100199' });
-  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
+  await accounts.addDevice('bob', { kind: 'phone', address: '+15550100199' });
+  await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
   const callee = sim.setCallee('+15550100199', { behavior: 'answer', answerAfterMs: 500 });
 
-  const session = presence.createSession(alice.id, [bob.id]);
+  const session = await presence.createSession(alice.id, [bob.id]);
   await presence.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Can you talk now?' });
   const phone = new Transcript(await callee.nextCall(30_000), audio);
   await phone.hears(/^Hello\. Alice wants to chat with you\.$/);
@@ -114,18 +118,22 @@ t.test('Alice writes to Bob, who has only a phone: the notifier calls him back a
   await phone.hears(/^Press 1 to accept/);
   await phone.caller.pressKeys('1');
   await phone.hears(/^You are in a chat with Alice\.$/);
-  const [alert] = notifier.list({ user: 'bob' });
-  const steps = () => notifier.show(alert?.id as string).steps;
-  await until('the call step to end', () => steps()[0]?.state === 'delivered');
+  const [alert] = await notifier.list({ user: 'bob' });
+  const steps = async () => (await notifier.show(alert?.id as string)).steps;
+  await until('the call step to end', async () => (await steps())[0]?.state === 'delivered');
   t.match(
-    steps(),
+    await steps(),
     [
       { channel: 'call', state: 'delivered' },
       { channel: 'email', state: 'cancelled' },
     ],
     'no email',
   );
-  t.match(notifier.show(alert?.id as string), { state: 'cancelled', reason: 'recipient active' }, 'Bob came by phone');
-  t.equal(presence.presenceOf(bob.id).state, 'on-the-phone');
+  t.match(
+    await notifier.show(alert?.id as string),
+    { state: 'cancelled', reason: 'recipient active' },
+    'Bob came by phone',
+  );
+  t.equal((await presence.presenceOf(bob.id)).state, 'on-the-phone');
   await phone.caller.hangup();
 });

@@ -28,12 +28,12 @@ function positive(text: string, field: string): number {
 export function registerAlert(program: Command, ctx: CliContext): void {
   const alert = program.command('alert').description('alerts to unreachable recipients (call, page, email)');
   const n = () => ctx.svc.notifier;
-  const userName = (id: number) => ctx.svc.accounts.userById(id)?.username ?? `#${id}`;
-  const summary = (a: Alert) => {
-    const steps = n().show(a.id).steps;
+  const userName = async (id: number) => (await ctx.svc.accounts.userById(id))?.username ?? `#${id}`;
+  const summary = async (a: Alert) => {
+    const steps = (await n().show(a.id)).steps;
     return {
       id: a.id,
-      user: userName(a.recipientId),
+      user: await userName(a.recipientId),
       state: a.state,
       created: when(a.createdAt),
       steps: `${steps.filter((s) => s.state === 'delivered').length}/${steps.length} delivered`,
@@ -47,22 +47,22 @@ export function registerAlert(program: Command, ctx: CliContext): void {
     .option('--user <user>', "only this user's alerts")
     .option('--state <state>', `only alerts in this state (${STATES.join(', ')})`)
     .option('--limit <n>', 'at most this many', '50')
-    .action((o: { user?: string; state?: string; limit: string }) => {
+    .action(async (o: { user?: string; state?: string; limit: string }) => {
       if (o.state !== undefined && !STATES.includes(o.state as AlertState))
         throw new AppError('NOTIFY_INVALID_INPUT', `state must be one of ${STATES.join(', ')}`, { field: 'state' });
-      const list = n().list({
+      const list = await n().list({
         user: o.user,
         state: o.state as AlertState | undefined,
         limit: positive(o.limit, 'limit'),
       });
-      ctx.table(list.map(summary), ['id', 'user', 'state', 'created', 'steps', 'reason'], list);
+      ctx.table(await Promise.all(list.map(summary)), ['id', 'user', 'state', 'created', 'steps', 'reason'], list);
     });
 
   alert
     .command('show <id>')
     .description('one alert: its messages and every step of its ladder')
-    .action((id: string) => {
-      const v = n().show(id);
+    .action(async (id: string) => {
+      const v = await n().show(id);
       if (ctx.options.json) {
         ctx.io.out(`${JSON.stringify(v, null, 2)}\n`);
         return;
@@ -98,24 +98,24 @@ export function registerAlert(program: Command, ctx: CliContext): void {
   alert
     .command('cancel <id>')
     .description('stop an open alert: no further step')
-    .action((id: string) => {
-      const a = n().cancel(id);
+    .action(async (id: string) => {
+      const a = await n().cancel(id);
       ctx.done(`cancelled alert ${a.id}`, a);
     });
 
   alert
     .command('retry <id>')
     .description("run an ended alert's failed and cancelled steps again")
-    .action((id: string) => {
-      const a = n().retry(id);
+    .action(async (id: string) => {
+      const a = await n().retry(id);
       ctx.done(`alert ${a.id} will run its failed steps again`, a);
     });
 
   alert
     .command('trace <message>')
     .description('every step of how a message was, or was not, delivered through alerts')
-    .action((messageId: string) => {
-      const events = n().trace(messageId);
+    .action(async (messageId: string) => {
+      const events = await n().trace(messageId);
       if (ctx.options.json) {
         ctx.io.out(`${JSON.stringify(events, null, 2)}\n`);
         return;
@@ -132,9 +132,9 @@ export function registerAlert(program: Command, ctx: CliContext): void {
   alert
     .command('test <user>')
     .description("fire the user's ladder now with a test message (a running server performs it)")
-    .action((ref: string) => {
-      const a = n().test(ref);
-      ctx.done(`test alert ${a.id} fired for ${userName(a.recipientId)}`, a);
+    .action(async (ref: string) => {
+      const a = await n().test(ref);
+      ctx.done(`test alert ${a.id} fired for ${await userName(a.recipientId)}`, a);
     });
 
   alert
@@ -144,15 +144,15 @@ export function registerAlert(program: Command, ctx: CliContext): void {
     )
     .option('--default', "drop the user's own ladder: use the device registry's order")
     .option('--off', 'never alert this user (an empty ladder)')
-    .action((ref: string, steps: string[], o: { default?: boolean; off?: boolean }) => {
+    .action(async (ref: string, steps: string[], o: { default?: boolean; off?: boolean }) => {
       if ([o.default, o.off, steps.length > 0].filter(Boolean).length > 1)
         throw new AppError('NOTIFY_INVALID_INPUT', 'give steps, --default or --off, not more than one', {
           field: 'ladder',
         });
-      if (o.default) n().clearLadder(ref);
-      else if (o.off) n().setLadder(ref, []);
-      else if (steps.length) n().setLadder(ref, steps.map(parseStep));
-      const l = n().ladder(ref);
+      if (o.default) await n().clearLadder(ref);
+      else if (o.off) await n().setLadder(ref, []);
+      else if (steps.length) await n().setLadder(ref, steps.map(parseStep));
+      const l = await n().ladder(ref);
       if (!ctx.options.json)
         ctx.io.out(
           `ladder of ${l.user.username} (${l.source === 'user' ? 'their own' : 'default: the device registry'}):\n`,

@@ -51,9 +51,10 @@ export class CliContext {
     return this.services;
   }
 
-  close(): void {
-    this.services?.db.close();
+  async close(): Promise<void> {
+    const s = this.services;
     this.services = undefined;
+    await s?.store.close();
   }
 
   /** Prints rows as an aligned table, or as JSON with --json. */

@@ -39,6 +39,6 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     return reportError(e, io);
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }

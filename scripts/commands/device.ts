@@ -33,13 +33,13 @@ export function registerDevice(program: Command, ctx: CliContext): void {
     .option('--quiet <HH:MM-HH:MM>', "quiet hours in the user's time zone")
     .option('--asterisk-device <name>', 'phones: its Asterisk device (PJSIP/bob-desk) or hint (201@phoneim-hints)')
     .action(
-      (
+      async (
         ref: string,
         kind: string,
         address: string,
         o: { protocol?: string; label?: string; quiet?: string; asteriskDevice?: string },
       ) => {
-        const d = ctx.svc.accounts.addDevice(ref, {
+        const d = await ctx.svc.accounts.addDevice(ref, {
           kind,
           address,
           protocol: o.protocol,
@@ -57,13 +57,13 @@ export function registerDevice(program: Command, ctx: CliContext): void {
     .option('--label <text>', 'a label ("mobile", "desk")')
     .option('--quiet <HH:MM-HH:MM>', "quiet hours in the user's time zone")
     .option('--asterisk-device <name>', 'phones: its Asterisk device (PJSIP/bob-desk) or hint (201@phoneim-hints)')
-    .action((ref: string, id: string, o: { label?: string; quiet?: string; asteriskDevice?: string }) => {
+    .action(async (ref: string, id: string, o: { label?: string; quiet?: string; asteriskDevice?: string }) => {
       const clear = (v: string | undefined) => (v === 'none' ? null : v);
       if (o.label === undefined && o.quiet === undefined && o.asteriskDevice === undefined)
         throw new AppError('ACCOUNTS_INVALID_INPUT', 'nothing to change: give --label, --quiet or --asterisk-device', {
           field: 'device',
         });
-      const d = ctx.svc.accounts.setDevice(ref, deviceId(id), {
+      const d = await ctx.svc.accounts.setDevice(ref, deviceId(id), {
         label: clear(o.label),
         quietHours: clear(o.quiet),
         asteriskDevice: clear(o.asteriskDevice),
@@ -74,24 +74,24 @@ export function registerDevice(program: Command, ctx: CliContext): void {
   device
     .command('list <user>')
     .description('list devices in escalation order')
-    .action((ref: string) => {
-      const list = ctx.svc.accounts.listDevices(ref);
+    .action(async (ref: string) => {
+      const list = await ctx.svc.accounts.listDevices(ref);
       ctx.table(list.map(row), columns, list);
     });
 
   device
     .command('remove <user> <id>')
     .description('remove a device')
-    .action((ref: string, id: string) => {
-      ctx.svc.accounts.removeDevice(ref, deviceId(id));
+    .action(async (ref: string, id: string) => {
+      await ctx.svc.accounts.removeDevice(ref, deviceId(id));
       ctx.done(`removed device ${id}`, { removed: Number(id) });
     });
 
   device
     .command('order <user> <ids...>')
     .description('set the escalation order: every device id, first to last')
-    .action((ref: string, ids: string[]) => {
-      const list = ctx.svc.accounts.orderDevices(ref, ids.map(deviceId));
+    .action(async (ref: string, ids: string[]) => {
+      const list = await ctx.svc.accounts.orderDevices(ref, ids.map(deviceId));
       ctx.table(list.map(row), columns, list);
     });
 }

@@ -8,31 +8,31 @@ export function registerPresence(program: Command, ctx: CliContext): void {
   contact
     .command('add <user> <other>')
     .description('make two users contacts of each other (both approved)')
-    .action((a: string, b: string) => {
+    .action(async (a: string, b: string) => {
       const p = ctx.svc.presence;
-      const ua = ctx.svc.accounts.getUser(a);
-      const ub = ctx.svc.accounts.getUser(b);
-      if (p.requestContact(ua.id, ub.id) === 'requested') p.approveContact(ub.id, ua.id);
+      const ua = await ctx.svc.accounts.getUser(a);
+      const ub = await ctx.svc.accounts.getUser(b);
+      if ((await p.requestContact(ua.id, ub.id)) === 'requested') await p.approveContact(ub.id, ua.id);
       ctx.done(`${ua.username} and ${ub.username} are contacts`, { users: [ua.username, ub.username] });
     });
 
   contact
     .command('remove <user> <other>')
     .description('remove a contact, both ways')
-    .action((a: string, b: string) => {
-      const ua = ctx.svc.accounts.getUser(a);
-      const ub = ctx.svc.accounts.getUser(b);
-      ctx.svc.presence.removeContact(ua.id, ub.id);
+    .action(async (a: string, b: string) => {
+      const ua = await ctx.svc.accounts.getUser(a);
+      const ub = await ctx.svc.accounts.getUser(b);
+      await ctx.svc.presence.removeContact(ua.id, ub.id);
       ctx.done(`${ua.username} and ${ub.username} are no longer contacts`, { removed: [ua.username, ub.username] });
     });
 
   contact
     .command('list <user>')
     .description("a user's contacts with their presence, and requests waiting for the user")
-    .action((ref: string) => {
-      const u = ctx.svc.accounts.getUser(ref);
-      const list = ctx.svc.presence.contacts(u.id);
-      const requests = ctx.svc.presence.contactRequests(u.id);
+    .action(async (ref: string) => {
+      const u = await ctx.svc.accounts.getUser(ref);
+      const list = await ctx.svc.presence.contacts(u.id);
+      const requests = await ctx.svc.presence.contactRequests(u.id);
       ctx.table(
         [
           ...list.map((c) => ({
@@ -54,29 +54,31 @@ export function registerPresence(program: Command, ctx: CliContext): void {
   session
     .command('list <user>')
     .description('the IM sessions a user is invited to or has joined')
-    .action((ref: string) => {
-      const u = ctx.svc.accounts.getUser(ref);
-      const list = ctx.svc.presence.sessionsOf(u.id);
-      const name = (id: number) => ctx.svc.accounts.userById(id)?.username ?? String(id);
-      ctx.table(
-        list.map((s) => ({
+    .action(async (ref: string) => {
+      const u = await ctx.svc.accounts.getUser(ref);
+      const list = await ctx.svc.presence.sessionsOf(u.id);
+      const names = new Map<number, string>();
+      for (const id of new Set(list.flatMap((s) => [s.ownerId, ...s.members.map((m) => m.userId)])))
+        names.set(id, (await ctx.svc.accounts.userById(id))?.username ?? String(id));
+      const name = (id: number) => names.get(id) ?? String(id);
+      const rows = [];
+      for (const s of list)
+        rows.push({
           id: s.id,
           owner: name(s.ownerId),
           members: s.members.map((m) => `${name(m.userId)} (${m.state})`).join(', '),
           created: when(s.createdAt),
-          unread: ctx.svc.presence.unread(u.id, s.id).length,
-        })),
-        ['id', 'owner', 'members', 'unread', 'created'],
-        list,
-      );
+          unread: (await ctx.svc.presence.unread(u.id, s.id)).length,
+        });
+      ctx.table(rows, ['id', 'owner', 'members', 'unread', 'created'], list);
     });
 
   session
     .command('objects <user>')
     .description("a user's session objects (resumable clients) and the node holding each")
-    .action((ref: string) => {
-      const u = ctx.svc.accounts.getUser(ref);
-      const list = ctx.svc.presence.objects.ofUser(u.id).map(({ csrf: _csrf, ...o }) => o);
+    .action(async (ref: string) => {
+      const u = await ctx.svc.accounts.getUser(ref);
+      const list = (await ctx.svc.presence.objects.ofUser(u.id)).map(({ csrf: _csrf, ...o }) => o);
       ctx.table(
         list.map((o) => ({ id: o.id, client: o.client, node: o.nodeId, lastSeen: when(o.lastSeenAt) })),
         ['id', 'client', 'node', 'lastSeen'],
@@ -87,8 +89,8 @@ export function registerPresence(program: Command, ctx: CliContext): void {
   session
     .command('end <objectId>')
     .description('end a session object: its client must log in again')
-    .action((id: string) => {
-      const ended = ctx.svc.presence.objects.end(id);
+    .action(async (id: string) => {
+      const ended = await ctx.svc.presence.objects.end(id);
       ctx.done(ended ? `ended ${id}` : `no session object ${id}`, { ended });
     });
 }

@@ -20,7 +20,7 @@ export function registerPrompts(program: Command, ctx: CliContext): void {
   prompts
     .command('list')
     .description('list the prompts the IVR says, and their text')
-    .action(() => {
+    .action(async () => {
       const rows = PROMPT_IDS.map((id) => ({ id, text: PROMPTS[id] }));
       ctx.table(rows, ['id', 'text']);
     });

@@ -41,25 +41,25 @@ export function registerUser(program: Command, ctx: CliContext): void {
       });
       ctx.done(`created user ${u.username} (account number ${u.accountNumber})`, {
         ...u,
-        callerIds: ctx.svc.accounts.callerIds(u.id),
+        callerIds: await ctx.svc.accounts.callerIds(u.id),
       });
     });
 
   user
     .command('list')
     .description('list users')
-    .action(() => {
-      const users = ctx.svc.accounts.listUsers();
+    .action(async () => {
+      const users = await ctx.svc.accounts.listUsers();
       ctx.table(users.map(row), ['username', 'account', 'name', 'tz'], users);
     });
 
   user
     .command('show <user>')
     .description('show one user (by username or account number)')
-    .action((ref: string) => {
+    .action(async (ref: string) => {
       const a = ctx.svc.accounts;
-      const u = a.getUser(ref);
-      const locks = a.lockState(u.id);
+      const u = await a.getUser(ref);
+      const locks = await a.lockState(u.id);
       const lockText = (k: 'pin' | 'password') => {
         const l = locks.find((x) => x.kind === k);
         if (!l?.isSet) return 'not set';
@@ -67,10 +67,10 @@ export function registerUser(program: Command, ctx: CliContext): void {
       };
       ctx.record({
         ...row(u),
-        callerIds: a.callerIds(u.id),
+        callerIds: await a.callerIds(u.id),
         pin: lockText('pin'),
         password: lockText('password'),
-        devices: a.devicesOf(u.id).length,
+        devices: (await a.devicesOf(u.id)).length,
         created: when(u.createdAt),
       });
     });
@@ -78,8 +78,8 @@ export function registerUser(program: Command, ctx: CliContext): void {
   user
     .command('remove <user>')
     .description('remove a user and everything bound to them')
-    .action((ref: string) => {
-      const u = ctx.svc.accounts.removeUser(ref);
+    .action(async (ref: string) => {
+      const u = await ctx.svc.accounts.removeUser(ref);
       ctx.done(`removed user ${u.username}`, { removed: u.username });
     });
 
@@ -97,7 +97,7 @@ export function registerUser(program: Command, ctx: CliContext): void {
     .action(async (ref: string) => {
       await ctx.svc.accounts.setPassword(ref, await ctx.readSecret());
       // An administrator's reset is for a lost or stolen password: no client keeps the old one's session.
-      const ended = ctx.svc.presence.objects.endAllOf(ctx.svc.accounts.getUser(ref).id).length;
+      const ended = (await ctx.svc.presence.objects.endAllOf((await ctx.svc.accounts.getUser(ref)).id)).length;
       ctx.done(`password set for ${ref}; ${ended} session(s) ended`, {
         user: ref,
         password: 'set',
@@ -108,24 +108,24 @@ export function registerUser(program: Command, ctx: CliContext): void {
   user
     .command('unlock <user>')
     .description('clear failed tries and any lock-out')
-    .action((ref: string) => {
-      const u = ctx.svc.accounts.unlock(ref);
+    .action(async (ref: string) => {
+      const u = await ctx.svc.accounts.unlock(ref);
       ctx.done(`unlocked ${u.username}`, { unlocked: u.username });
     });
 
   user
     .command('add-caller-id <user> <number>')
     .description('bind a caller-ID number to the user')
-    .action((ref: string, number: string) => {
-      const n = ctx.svc.accounts.addCallerId(ref, number);
+    .action(async (ref: string, number: string) => {
+      const n = await ctx.svc.accounts.addCallerId(ref, number);
       ctx.done(`caller ID ${n} bound to ${ref}`, { user: ref, callerId: n });
     });
 
   user
     .command('remove-caller-id <user> <number>')
     .description('unbind a caller-ID number')
-    .action((ref: string, number: string) => {
-      const removed = ctx.svc.accounts.removeCallerId(ref, number);
+    .action(async (ref: string, number: string) => {
+      const removed = await ctx.svc.accounts.removeCallerId(ref, number);
       ctx.done(removed ? `caller ID removed from ${ref}` : `${ref} had no such caller ID`, { user: ref, removed });
     });
 }

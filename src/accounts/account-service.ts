@@ -28,7 +28,7 @@ import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { type LogonChannel, type Metrics, noMetrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
-import type { AccountsRepo } from '../store/accounts-repo.js';
+import type { AccountStore } from './ports.js';
 import { checkDevice, type DeviceInput, deviceDetails } from './device-registry.js';
 import { normalizeNumber } from './phone-number.js';
 import { decoyHash, hashSecret, verifySecret } from './secrets.js';
@@ -46,7 +46,7 @@ export interface NewUser {
 }
 
 export interface AccountServiceDeps {
-  repo: AccountsRepo;
+  repo: AccountStore;
   clock: Clock;
   config: Pick<Config, 'accounts' | 'phone'>;
   log: Logger;
@@ -80,7 +80,7 @@ export function checkTimeZone(tz: unknown): string {
 }
 
 export class AccountService {
-  private readonly repo: AccountsRepo;
+  private readonly repo: AccountStore;
   private readonly clock: Clock;
   private readonly config: AccountServiceDeps['config'];
   private readonly log: Logger;
@@ -166,93 +166,91 @@ export class AccountService {
       accountNumber = checkText(input.accountNumber, { field: 'account number', maxChars: 12 });
       if (!/^\d{4,12}$/.test(accountNumber))
         throw new AppError('ACCOUNTS_INVALID_INPUT', 'account number must be 4-12 digits', { field: 'account number' });
-      if (this.repo.accountNumberTaken(accountNumber))
+      if (await this.repo.accountNumberTaken(accountNumber))
         throw new AppError('ACCOUNTS_USER_EXISTS', `account number ${accountNumber} is taken`);
-    } else accountNumber = this.freshAccountNumber();
-    if (this.repo.userByUsername(username))
+    } else accountNumber = await this.freshAccountNumber();
+    if (await this.repo.userByUsername(username))
       throw new AppError('ACCOUNTS_USER_EXISTS', `user "${username}" already exists`);
     for (const n of callerIds)
-      if (this.repo.callerIdOwner(n) !== null)
+      if ((await this.repo.callerIdOwner(n)) !== null)
         throw new AppError('ACCOUNTS_CALLER_ID_TAKEN', `caller ID ${n} is already bound to another user`);
 
     const cost = this.config.accounts.kdfCost;
     const credentials: { kind: CredentialKind; hash: string }[] = [];
     if (pin) credentials.push({ kind: 'pin', hash: await hashSecret(pin, cost) });
     if (password) credentials.push({ kind: 'password', hash: await hashSecret(password, cost) });
-    try {
-      const user = this.repo.insertUser({
-        username,
-        accountNumber,
-        displayName,
-        spokenName,
-        timeZone,
-        createdAt: this.clock.now(),
-        credentials,
-        callerIds,
-      });
-      this.log.info({ user: user.username, accountNumber }, 'user created');
-      return user;
-    } catch (e) {
-      // Lost a race with another writer: report it as the same conflict.
-      if (/UNIQUE constraint failed: users\.username/.test(String(e)))
-        throw new AppError('ACCOUNTS_USER_EXISTS', `user "${username}" already exists`);
-      if (/UNIQUE constraint failed: caller_ids/.test(String(e)))
-        throw new AppError('ACCOUNTS_CALLER_ID_TAKEN', 'a caller ID is already bound to another user');
-      throw e;
-    }
+    // A race lost to another writer rejects with the same conflict codes (the store's promise).
+    const user = await this.repo.insertUser({
+      username,
+      accountNumber,
+      displayName,
+      spokenName,
+      timeZone,
+      createdAt: this.clock.now(),
+      credentials,
+      callerIds,
+    });
+    this.log.info({ user: user.username, accountNumber }, 'user created');
+    return user;
   }
 
-  private freshAccountNumber(): string {
+  private async freshAccountNumber(): Promise<string> {
     for (;;) {
       const n = String(randomInt(100000, 1000000));
-      if (!this.repo.accountNumberTaken(n)) return n;
+      if (!(await this.repo.accountNumberTaken(n))) return n;
     }
   }
 
   /** Finds a user by username, account number or numeric id. */
-  findUser(ref: string | number): User | null {
-    if (typeof ref === 'number') return this.repo.userById(ref);
+  async findUser(ref: string | number): Promise<User | null> {
+    if (typeof ref === 'number') return await this.repo.userById(ref);
     const r = ref.trim();
-    return this.repo.userByUsername(r.toLowerCase()) ?? (/^\d+$/.test(r) ? this.repo.userByAccountNumber(r) : null);
+    return (
+      (await this.repo.userByUsername(r.toLowerCase())) ??
+      (/^\d+$/.test(r) ? await this.repo.userByAccountNumber(r) : null)
+    );
   }
 
-  getUser(ref: string | number): User {
-    const user = this.findUser(ref);
+  async getUser(ref: string | number): Promise<User> {
+    const user = await this.findUser(ref);
     if (!user) throw new AppError('ACCOUNTS_USER_NOT_FOUND', `no user "${ref}"`);
     return user;
   }
 
-  userById(id: number): User | null {
-    return this.repo.userById(id);
+  async userById(id: number): Promise<User | null> {
+    return await this.repo.userById(id);
   }
 
-  listUsers(): User[] {
-    return this.repo.listUsers();
+  async listUsers(): Promise<User[]> {
+    return await this.repo.listUsers();
   }
 
-  removeUser(ref: string | number): User {
-    const user = this.getUser(ref);
-    this.repo.deleteUser(user.id);
+  async removeUser(ref: string | number): Promise<User> {
+    const user = await this.getUser(ref);
+    await this.repo.deleteUser(user.id);
     this.log.info({ user: user.username }, 'user removed');
     return user;
   }
 
-  updateUser(ref: string | number, fields: { displayName?: string; spokenName?: string; timeZone?: string }): User {
-    const user = this.getUser(ref);
+  async updateUser(
+    ref: string | number,
+    fields: { displayName?: string; spokenName?: string; timeZone?: string },
+  ): Promise<User> {
+    const user = await this.getUser(ref);
     const update: { displayName?: string; spokenName?: string; timeZone?: string } = {};
     if (fields.displayName !== undefined)
       update.displayName = checkText(fields.displayName, { field: 'display name', maxChars: 64 });
     if (fields.spokenName !== undefined)
       update.spokenName = checkText(fields.spokenName, { field: 'spoken name', maxChars: 100 });
     if (fields.timeZone !== undefined) update.timeZone = checkTimeZone(fields.timeZone);
-    this.repo.updateUser(user.id, update);
-    return this.getUser(user.id);
+    await this.repo.updateUser(user.id, update);
+    return await this.getUser(user.id);
   }
 
   async setPin(ref: string | number, pin: string): Promise<void> {
-    const user = this.getUser(ref);
+    const user = await this.getUser(ref);
     const checked = this.checkPin(pin);
-    this.repo.upsertCredential(
+    await this.repo.upsertCredential(
       user.id,
       'pin',
       await hashSecret(checked, this.config.accounts.kdfCost),
@@ -262,9 +260,9 @@ export class AccountService {
   }
 
   async setPassword(ref: string | number, password: string): Promise<void> {
-    const user = this.getUser(ref);
+    const user = await this.getUser(ref);
     const checked = this.checkPassword(password);
-    this.repo.upsertCredential(
+    await this.repo.upsertCredential(
       user.id,
       'password',
       await hashSecret(checked, this.config.accounts.kdfCost),
@@ -273,49 +271,51 @@ export class AccountService {
     this.log.info({ user: user.username }, 'password changed');
   }
 
-  unlock(ref: string | number): User {
-    const user = this.getUser(ref);
-    this.repo.clearFailures(user.id);
+  async unlock(ref: string | number): Promise<User> {
+    const user = await this.getUser(ref);
+    await this.repo.clearFailures(user.id);
     this.log.info({ user: user.username }, 'account unlocked');
     return user;
   }
 
   /** Lock state per credential kind, for admin views. */
-  lockState(
+  async lockState(
     userId: number,
-  ): { kind: CredentialKind; isSet: boolean; failedCount: number; lockedUntil: number | null }[] {
+  ): Promise<{ kind: CredentialKind; isSet: boolean; failedCount: number; lockedUntil: number | null }[]> {
     const now = this.clock.now();
-    return (['pin', 'password'] as const).map((kind) => {
-      const c = this.repo.credential(userId, kind);
+    const out = [];
+    for (const kind of ['pin', 'password'] as const) {
+      const c = await this.repo.credential(userId, kind);
       const lockedUntil = c?.lockedUntil && c.lockedUntil > now ? c.lockedUntil : null;
-      return { kind, isSet: c !== null, failedCount: c?.failedCount ?? 0, lockedUntil };
-    });
+      out.push({ kind, isSet: c !== null, failedCount: c?.failedCount ?? 0, lockedUntil });
+    }
+    return out;
   }
 
   // ---- caller IDs -------------------------------------------------------------------
 
-  addCallerId(ref: string | number, number: string): string {
-    const user = this.getUser(ref);
+  async addCallerId(ref: string | number, number: string): Promise<string> {
+    const user = await this.getUser(ref);
     const n = this.normalizeNumber(number);
-    const owner = this.repo.callerIdOwner(n);
+    const owner = await this.repo.callerIdOwner(n);
     if (owner === user.id) return n;
     if (owner !== null)
       throw new AppError('ACCOUNTS_CALLER_ID_TAKEN', `caller ID ${n} is already bound to another user`);
-    this.repo.insertCallerId(user.id, n, this.clock.now());
+    await this.repo.insertCallerId(user.id, n, this.clock.now());
     return n;
   }
 
-  removeCallerId(ref: string | number, number: string): boolean {
-    const user = this.getUser(ref);
-    return this.repo.deleteCallerId(user.id, this.normalizeNumber(number));
+  async removeCallerId(ref: string | number, number: string): Promise<boolean> {
+    const user = await this.getUser(ref);
+    return await this.repo.deleteCallerId(user.id, this.normalizeNumber(number));
   }
 
-  callerIds(userId: number): string[] {
-    return this.repo.callerIds(userId);
+  async callerIds(userId: number): Promise<string[]> {
+    return await this.repo.callerIds(userId);
   }
 
   /** The user a caller ID is bound to, for the IVR's greeting; null when unknown or unusable. */
-  lookupCaller(callerId: string | undefined): User | null {
+  async lookupCaller(callerId: string | undefined): Promise<User | null> {
     if (!callerId) return null;
     let n: string;
     try {
@@ -323,7 +323,7 @@ export class AccountService {
     } catch {
       return null;
     }
-    return this.repo.userByCallerId(n);
+    return await this.repo.userByCallerId(n);
   }
 
   // ---- validation -----------------------------------------------------------------
@@ -333,7 +333,7 @@ export class AccountService {
     let user: User | null = null;
     try {
       name = this.checkUsername(username);
-      user = this.repo.userByUsername(name);
+      user = await this.repo.userByUsername(name);
     } catch {
       user = null;
     }
@@ -341,14 +341,14 @@ export class AccountService {
   }
 
   async validateCallerPin(callerId: string, pin: string): Promise<LogonResult> {
-    const user = this.lookupCaller(callerId);
+    const user = await this.lookupCaller(callerId);
     if (!user) return this.counted('pin', { ok: false, reason: 'unknown-caller' });
     return this.counted('pin', await this.validate(user, 'pin', pin, `pin:user:${user.id}`));
   }
 
   async validateAccountPin(accountNumber: string, pin: string): Promise<LogonResult> {
     const valid = typeof accountNumber === 'string' && /^\d{1,12}$/.test(accountNumber);
-    const user = valid ? this.repo.userByAccountNumber(accountNumber) : null;
+    const user = valid ? await this.repo.userByAccountNumber(accountNumber) : null;
     return this.counted('pin', await this.validate(user, 'pin', pin, `pin:${valid ? accountNumber : '-'}`));
   }
 
@@ -365,10 +365,10 @@ export class AccountService {
   ): Promise<LogonResult> {
     const { maxFailedTries, lockoutSeconds } = this.config.accounts;
     const now = this.clock.now();
-    const cred = user ? this.repo.credential(user.id, kind) : null;
+    const cred = user ? await this.repo.credential(user.id, kind) : null;
     const lockUntil = now + lockoutSeconds * 1000;
     const target = user && cred ? { userId: user.id, kind } : { key: nameKey };
-    const reserved = this.repo.reserveTry(target, now, maxFailedTries, lockUntil);
+    const reserved = await this.repo.reserveTry(target, now, maxFailedTries, lockUntil);
     const usable = typeof secret === 'string' && secret.length <= MAX_SECRET_CHARS;
     const checked = typeof secret === 'string' ? secret.slice(0, MAX_SECRET_CHARS + 1) : '';
     const real = reserved.ok && usable && cred ? cred.hash : undefined;
@@ -378,7 +378,7 @@ export class AccountService {
       return { ok: false, reason: 'locked', lockedUntil: reserved.lockedUntil };
     }
     if (good && real !== undefined && user) {
-      this.repo.clearFailures(user.id, kind);
+      await this.repo.clearFailures(user.id, kind);
       this.log.info({ user: user.username, kind }, 'log-on accepted');
       return { ok: true, user };
     }
@@ -397,14 +397,14 @@ export class AccountService {
 
   // ---- device registry ----------------------------------------------------------------
 
-  addDevice(ref: string | number, input: DeviceInput): Device {
-    const user = this.getUser(ref);
+  async addDevice(ref: string | number, input: DeviceInput): Promise<Device> {
+    const user = await this.getUser(ref);
     const d = checkDevice(input, this.config.phone);
-    if (this.repo.deviceExists(user.id, d.kind, d.address))
+    if (await this.repo.deviceExists(user.id, d.kind, d.address))
       throw new AppError('ACCOUNTS_INVALID_INPUT', `${d.kind} ${d.address} is already registered`, {
         field: 'address',
       });
-    const device = this.repo.insertDevice(user.id, d, this.clock.now());
+    const device = await this.repo.insertDevice(user.id, d, this.clock.now());
     this.log.info({ user: user.username, device: device.id, kind: device.kind }, 'device added');
     return device;
   }
@@ -413,43 +413,43 @@ export class AccountService {
    * Changes a device's label, quiet hours or Asterisk device; `null` clears
    * one, `undefined` leaves it as it is.
    */
-  setDevice(
+  async setDevice(
     ref: string | number,
     deviceId: number,
     patch: { label?: string | null; quietHours?: string | null; asteriskDevice?: string | null },
-  ): Device {
-    const user = this.getUser(ref);
-    const device = this.repo.devices(user.id).find((d) => d.id === deviceId);
+  ): Promise<Device> {
+    const user = await this.getUser(ref);
+    const device = (await this.repo.devices(user.id)).find((d) => d.id === deviceId);
     if (!device) throw new AppError('ACCOUNTS_DEVICE_NOT_FOUND', `user "${user.username}" has no device ${deviceId}`);
     const row = deviceDetails(device.kind, patch);
-    this.repo.updateDevice(device.id, row);
+    await this.repo.updateDevice(device.id, row);
     this.log.info({ user: user.username, device: device.id, changed: Object.keys(row) }, 'device changed');
-    return this.repo.device(device.id) as Device;
+    return (await this.repo.device(device.id)) as Device;
   }
 
   /** The users whose registry ties a phone to this Asterisk device or hint. */
-  usersOfAsteriskDevice(name: string): number[] {
-    return [...new Set(this.repo.phonesOnAsteriskDevice(name).map((d) => d.userId))];
+  async usersOfAsteriskDevice(name: string): Promise<number[]> {
+    return [...new Set((await this.repo.phonesOnAsteriskDevice(name)).map((d) => d.userId))];
   }
 
-  listDevices(ref: string | number): Device[] {
-    return this.repo.devices(this.getUser(ref).id);
+  async listDevices(ref: string | number): Promise<Device[]> {
+    return await this.repo.devices((await this.getUser(ref)).id);
   }
 
-  devicesOf(userId: number): Device[] {
-    return this.repo.devices(userId);
+  async devicesOf(userId: number): Promise<Device[]> {
+    return await this.repo.devices(userId);
   }
 
-  removeDevice(ref: string | number, deviceId: number): void {
-    const user = this.getUser(ref);
-    if (!this.repo.deleteDevice(user.id, deviceId))
+  async removeDevice(ref: string | number, deviceId: number): Promise<void> {
+    const user = await this.getUser(ref);
+    if (!(await this.repo.deleteDevice(user.id, deviceId)))
       throw new AppError('ACCOUNTS_DEVICE_NOT_FOUND', `user "${user.username}" has no device ${deviceId}`);
   }
 
   /** Reorders the registry: `ids` must name every device of the user exactly once. */
-  orderDevices(ref: string | number, ids: number[]): Device[] {
-    const user = this.getUser(ref);
-    const current = this.repo.devices(user.id).map((d) => d.id);
+  async orderDevices(ref: string | number, ids: number[]): Promise<Device[]> {
+    const user = await this.getUser(ref);
+    const current = (await this.repo.devices(user.id)).map((d) => d.id);
     const given = new Set(ids);
     if (given.size !== ids.length || ids.length !== current.length || !current.every((id) => given.has(id)))
       throw new AppError(
@@ -457,7 +457,7 @@ export class AccountService {
         `give every device of "${user.username}" once, in the new order (devices: ${current.join(', ') || 'none'})`,
         { field: 'order' },
       );
-    this.repo.reorderDevices(user.id, ids);
-    return this.repo.devices(user.id);
+    await this.repo.reorderDevices(user.id, ids);
+    return await this.repo.devices(user.id);
   }
 }

@@ -7,7 +7,7 @@ import { AppError } from '../core/errors.js';
 import { checkText } from '../core/sanitize.js';
 import { normalizeNumber, type NumberingPlan } from './phone-number.js';
 import type { Device, DeviceKind, PagerProtocol } from './types.js';
-import type { NewDeviceRow } from '../store/accounts-repo.js';
+import type { NewDeviceRow } from './ports.js';
 
 export interface DeviceInput {
   kind: string;

@@ -9,8 +9,10 @@
  *   Ogg/Opus) are made with ffmpeg on first request, off that path.
  * - Speech and prompts form a cache bounded by audio.cacheMaxBytes, evicted
  *   least-recently-used; recordings are users' data and never evicted.
- * - The index (SQLite) and files (<dataDir>/audio) survive a restart; the
- *   index is also held in memory so a cache hit and textFor touch no disk.
+ * - The index (the store's AudioStore) and files (<dataDir>/audio) survive a
+ *   restart; the index is also held in memory (loaded once, before the first
+ *   render) so a cache hit and textFor touch no disk. Marking an entry used
+ *   and forgetting an evicted one are written behind, not waited for.
  * - Every URL handed out is signed and expires (url-signer.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -31,9 +33,8 @@ import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { type Metrics, noMetrics } from '../core/metrics.js';
-import type { Statement } from 'better-sqlite3';
-import type { Db } from '../store/db.js';
 import { createEngines, type EngineName, type SpeechEngine } from './engines.js';
+import type { AudioStore } from './ports.js';
 import { speechText } from './speech-text.js';
 import { compress, decodeRecording } from './transcode.js';
 import { type AudioFormat, AUDIO_ID, loadUrlSecret, UrlSigner } from './url-signer.js';
@@ -46,7 +47,8 @@ const PRERENDER_CONCURRENCY = 2;
 
 export interface AudioServiceDeps {
   config: Config;
-  db: Db;
+  /** The index of audio and files. */
+  store: AudioStore;
   clock: Clock;
   log: Logger;
   /** This node's public HTTP origin (known only once the server listens). */
@@ -136,7 +138,8 @@ export interface AudioDescription {
 export class AudioService {
   readonly dir: string;
   private readonly config: Config['audio'];
-  private readonly db: Db;
+  private readonly store: AudioStore;
+  private readonly loading: Promise<void>;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly baseUrl: () => string;
@@ -154,18 +157,9 @@ export class AudioService {
   /** How many pre-renders were dropped because the queue was full (oldest first). */
   prerenderDropped = 0;
   private isClosed = false;
-  private readonly stmt: {
-    insert: Statement<unknown[]>;
-    insertFile: Statement<unknown[]>;
-    touch: Statement<unknown[]>;
-    remove: Statement<unknown[]>;
-    link: Statement<unknown[]>;
-    get: Statement<unknown[]>;
-  };
-
   constructor(deps: AudioServiceDeps) {
     this.config = deps.config.audio;
-    this.db = deps.db;
+    this.store = deps.store;
     this.clock = deps.clock;
     this.log = deps.log;
     this.baseUrl = deps.baseUrl;
@@ -184,34 +178,18 @@ export class AudioService {
       loadUrlSecret(this.config.urlSecret, join(resolve(deps.config.dataDir), 'audio-url.secret')),
       this.config.urlTtlSeconds,
     );
-    this.stmt = {
-      insert: this.db.prepare(`INSERT INTO audio (id, kind, engine, voice, rate_percent, text, spoken_text, prompt_id,
-        duration_ms, is_silent, user_id, session_id, message_id, created_at, last_used_at)
-        VALUES (@id, @kind, @engine, @voice, @ratePercent, @text, @spokenText, @promptId,
-        @durationMs, @isSilent, @userId, @sessionId, @messageId, @now, @now)`),
-      insertFile: this.db.prepare(
-        'INSERT OR REPLACE INTO audio_files (audio_id, format, bytes, original_ext) VALUES (?, ?, ?, ?)',
-      ),
-      touch: this.db.prepare('UPDATE audio SET last_used_at = ? WHERE id = ?'),
-      remove: this.db.prepare('DELETE FROM audio WHERE id = ?'),
-      link: this.db.prepare(
-        "UPDATE audio SET message_id = COALESCE(@messageId, message_id), session_id = COALESCE(@sessionId, session_id) WHERE id = @id AND kind = 'recording'",
-      ),
-      get: this.db.prepare(
-        'SELECT id, kind, text, duration_ms AS durationMs, user_id AS userId, session_id AS sessionId, message_id AS messageId, is_silent AS isSilent FROM audio WHERE id = ?',
-      ),
-    };
-    this.loadIndex();
+    this.loading = this.loadIndex();
+    // A failed load is reported by every call that needs the index; this keeps it from going unhandled meanwhile.
+    this.loading.catch((e: unknown) => this.log.error({ err: e }, 'could not load the audio index'));
   }
 
-  private loadIndex(): void {
-    const rows = this.db
-      .prepare(
-        `SELECT a.id, a.kind, a.text, a.duration_ms AS durationMs, a.last_used_at AS lastUsedAt,
-           COALESCE((SELECT SUM(bytes) FROM audio_files f WHERE f.audio_id = a.id), 0) AS bytes
-         FROM audio a`,
-      )
-      .all() as Entry[];
+  /** Resolves once the index is loaded (start-up waits for it); rejects when it could not be. */
+  ready(): Promise<void> {
+    return this.loading;
+  }
+
+  private async loadIndex(): Promise<void> {
+    const rows = await this.store.loadIndex();
     const missing: string[] = [];
     for (const r of rows) {
       // A speech file lost from disk (copied database, cleaned folder) is rendered again on demand.
@@ -222,7 +200,7 @@ export class AudioService {
       this.entries.set(r.id, r);
       if (r.kind !== 'recording') this.cacheBytes += r.bytes;
     }
-    for (const id of missing) this.stmt.remove.run(id);
+    for (const id of missing) await this.store.remove(id);
     this.log.debug(
       { entries: this.entries.size, cacheBytes: this.cacheBytes, dropped: missing.length },
       'audio index loaded',
@@ -293,6 +271,7 @@ export class AudioService {
 
   private async speech(text: string, kind: Kind, opts: SpeechOptions, promptId?: PromptId): Promise<Entry> {
     this.checkOpen();
+    await this.loading;
     const v = this.voiceOf(opts.voice);
     const spoken = speechText(text, { maxChars: this.config.maxTextChars });
     const id = this.keyOf(v.engine, v.voice, v.ratePercent, spoken);
@@ -337,8 +316,8 @@ export class AudioService {
       lastUsedAt: now,
       bytes: wav.length,
     };
-    this.db.transaction(() => {
-      this.stmt.insert.run({
+    await this.store.insertAudio(
+      {
         id,
         kind,
         engine: v.engine,
@@ -348,14 +327,14 @@ export class AudioService {
         spokenText: spoken,
         promptId: promptId ?? null,
         durationMs: entry.durationMs,
-        isSilent: 0,
+        isSilent: false,
         userId: null,
         sessionId: null,
         messageId: null,
         now,
-      });
-      this.stmt.insertFile.run(id, 'wav', wav.length, null);
-    })();
+      },
+      [{ format: 'wav', bytes: wav.length, originalExt: null }],
+    );
     this.entries.set(id, entry);
     this.cacheBytes += entry.bytes;
     this.evict(id);
@@ -367,7 +346,9 @@ export class AudioService {
     // One write a second per entry is enough for LRU order, and keeps a hit cheap.
     if (now - entry.lastUsedAt < 1000) return;
     entry.lastUsedAt = now;
-    this.stmt.touch.run(now, entry.id);
+    this.store
+      .touch(entry.id, now)
+      .catch((e: unknown) => this.log.warn({ err: e, audio: entry.id }, 'could not mark audio used'));
   }
 
   /** Drops least-recently-used speech until the cache fits; never the entry just made or one being made. */
@@ -378,7 +359,10 @@ export class AudioService {
       .sort((a, b) => a.lastUsedAt - b.lastUsedAt);
     for (const e of victims) {
       if (this.cacheBytes <= this.config.cacheMaxBytes) break;
-      this.stmt.remove.run(e.id);
+      // A row left behind by a failed delete is dropped at the next start (its file is gone).
+      this.store
+        .remove(e.id)
+        .catch((err: unknown) => this.log.warn({ err, audio: e.id }, 'could not forget evicted audio'));
       this.entries.delete(e.id);
       this.cacheBytes -= e.bytes;
       for (const f of ['wav', 'mp3', 'ogg'] as const) rmSync(this.pathOf(e.id, f), { force: true });
@@ -430,6 +414,7 @@ export class AudioService {
    * a manifest of the content keys, reporting progress after each prompt.
    */
   async renderPrompts(onProgress: (p: PromptRenderProgress) => void = () => {}): Promise<{ synthesized: number }> {
+    await this.loading;
     mkdirSync(this.soundsDir, { recursive: true });
     const manifest = this.manifest();
     let synthesized = 0;
@@ -476,8 +461,8 @@ export class AudioService {
       lastUsedAt: now,
       bytes: wav.length + input.data.length,
     };
-    this.db.transaction(() => {
-      this.stmt.insert.run({
+    await this.store.insertAudio(
+      {
         id,
         kind: 'recording',
         engine: null,
@@ -487,15 +472,17 @@ export class AudioService {
         spokenText: null,
         promptId: null,
         durationMs: entry.durationMs,
-        isSilent: trimmed.isSilent ? 1 : 0,
+        isSilent: trimmed.isSilent,
         userId: input.userId,
         sessionId: input.sessionId ?? null,
         messageId: input.messageId ?? null,
         now,
-      });
-      this.stmt.insertFile.run(id, 'original', input.data.length, format);
-      this.stmt.insertFile.run(id, 'wav', wav.length, null);
-    })();
+      },
+      [
+        { format: 'original', bytes: input.data.length, originalExt: format },
+        { format: 'wav', bytes: wav.length, originalExt: null },
+      ],
+    );
     this.entries.set(id, entry);
     this.log.info({ audio: id, user: input.userId, durationMs: entry.durationMs, format }, 'recording stored');
     return {
@@ -509,15 +496,14 @@ export class AudioService {
   }
 
   /** Links a stored recording to the message (and session) it became. */
-  linkRecording(id: string, link: { messageId?: string; sessionId?: string }): void {
-    const r = this.stmt.link.run({ id, messageId: link.messageId ?? null, sessionId: link.sessionId ?? null });
-    if (r.changes === 0) throw new AppError('AUDIO_NOT_FOUND', `no recording ${id}`, { audio: id });
+  async linkRecording(id: string, link: { messageId?: string; sessionId?: string }): Promise<void> {
+    if (!(await this.store.linkRecording(id, link)))
+      throw new AppError('AUDIO_NOT_FOUND', `no recording ${id}`, { audio: id });
   }
 
   /** What the store knows of one audio (recordings: who, which session and message). */
-  describe(id: string): AudioDescription | undefined {
-    const row = this.stmt.get.get(id) as (Omit<AudioDescription, 'isSilent'> & { isSilent: number }) | undefined;
-    return row ? { ...row, isSilent: row.isSilent === 1 } : undefined;
+  async describe(id: string): Promise<AudioDescription | undefined> {
+    return (await this.store.describe(id)) ?? undefined;
   }
 
   // ---- files and URLs -----------------------------------------------------
@@ -543,6 +529,7 @@ export class AudioService {
 
   /** A file of an audio in a format, made (once, shared) with ffmpeg when it is a compressed one not made yet. */
   async fileFor(audioId: string, format: AudioFormat): Promise<AudioFile> {
+    await this.loading;
     const entry = AUDIO_ID.test(audioId) ? this.entries.get(audioId) : undefined;
     if (!entry) throw new AppError('AUDIO_NOT_FOUND', 'no such audio', { audio: audioId });
     const path = this.pathOf(audioId, format);
@@ -580,7 +567,7 @@ export class AudioService {
     await compress(this.pathOf(entry.id, 'wav'), out, format);
     const bytes = statSync(out).size;
     if (!this.entries.has(entry.id)) return;
-    this.stmt.insertFile.run(entry.id, format, bytes, null);
+    await this.store.putFile(entry.id, { format, bytes, originalExt: null });
     entry.bytes += bytes;
     if (entry.kind !== 'recording') {
       this.cacheBytes += bytes;

@@ -7,7 +7,8 @@
  *
  * Environment: PHONEIM_CONFIG names the file; PHONEIM_<SECTION>__<KEY> sets a
  * key (PHONEIM_HTTP__PORT=8080, PHONEIM_TELEPHONY__ARI__URL=...); the
- * ASTERISK_ARI_* and ASTERISK_AMI_* variables are accepted as aliases.
+ * ASTERISK_ARI_* and ASTERISK_AMI_* variables are accepted as aliases, and
+ * DATABASE_URL for store.postgres.url.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -384,6 +385,32 @@ const federationSchema = z
   .strict();
 const gatewaySchema = z.object({}).strict();
 
+// ---- store ------------------------------------------------------------------
+const storeSchema = z
+  .object({
+    /** sqlite: one node, the file <dataDir>/phoneim.db (the default). postgres: several nodes on one database. */
+    kind: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    postgres: z
+      .object({
+        /** postgres://user:password@host:port/database (DATABASE_URL sets it too); required when kind is postgres. */
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+          .optional(),
+        /** Connections this node keeps open (the LISTEN connection of the cross-node feed is one more). */
+        poolSize: int(1, 1000).default(10),
+        /** A statement running longer than this is cancelled; 0 = no limit. */
+        statementTimeoutMs: int(0, 3_600_000).default(30_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.kind === 'postgres' && !s.postgres.url)
+      ctx.addIssue({ code: 'custom', path: ['postgres', 'url'], message: 'is required when store.kind is postgres' });
+  });
+
 export const configSchema = z
   .object({
     /** Where the SQLite database, audio store and generated secrets live. */
@@ -403,6 +430,7 @@ export const configSchema = z
     devMailbox: devMailboxSchema.prefault({}),
     federation: federationSchema.prefault({}),
     gateway: gatewaySchema.prefault({}),
+    store: storeSchema.prefault({}),
   })
   .strict();
 
@@ -419,6 +447,7 @@ const ENV_ALIASES: Record<string, string[]> = {
   ASTERISK_AMI_PORT: ['telephony', 'ami', 'port'],
   ASTERISK_AMI_USER: ['telephony', 'ami', 'user'],
   ASTERISK_AMI_SECRET: ['telephony', 'ami', 'secret'],
+  DATABASE_URL: ['store', 'postgres', 'url'],
 };
 
 const camel = (s: string) => s.toLowerCase().replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());

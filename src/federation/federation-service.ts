@@ -208,9 +208,9 @@ export class FederationService {
     return this.remoteByUser.get(user.id)?.address ?? `${user.username}@${this.domain}`;
   }
 
-  private localUser(local: string): User | null {
-    if (local.startsWith('+')) return this.deps.accounts.lookupCaller(local);
-    const u = this.deps.accounts.findUser(local);
+  private async localUser(local: string): Promise<User | null> {
+    if (local.startsWith('+')) return await this.deps.accounts.lookupCaller(local);
+    const u = await this.deps.accounts.findUser(local);
     return u && !this.remoteByUser.has(u.id) ? u : null;
   }
 
@@ -243,7 +243,7 @@ export class FederationService {
    */
   async invite(byUserId: number, addresses: unknown, sessionId?: string): Promise<ImSession> {
     const { presence, accounts, config } = this.deps;
-    const by = accounts.userById(byUserId);
+    const by = await accounts.userById(byUserId);
     if (!by || this.isRemote(byUserId)) throw new AppError('PRESENCE_USER_NOT_FOUND', 'no such user');
     if (!Array.isArray(addresses) || addresses.length === 0 || addresses.length > 50)
       throw new AppError('FEDERATION_INVALID_INPUT', 'invite one to 50 addresses', { field: 'to' });
@@ -257,7 +257,7 @@ export class FederationService {
       if (!(await this.deps.store.peer(domain)))
         throw new AppError('FEDERATION_PEER_NOT_FOUND', `${domain} is not a peer community of ours`);
     }
-    const existing = sessionId ? presence.members(sessionId).filter((m) => m.state !== 'left') : [];
+    const existing = sessionId ? (await presence.members(sessionId)).filter((m) => m.state !== 'left') : [];
     if (existing.length + targets.length + (sessionId ? 0 : 1) > config.federation.maxMembersPerSession)
       throw new AppError(
         'FEDERATION_SESSION_FULL',
@@ -267,17 +267,17 @@ export class FederationService {
     for (const t of targets) ids.push(await this.standIn(t, t.split('@')[0] as string, parseAddress(t).domain));
     let session: ImSession;
     if (sessionId) {
-      presence.session(sessionId, byUserId);
-      for (const id of ids) session = presence.setMemberFromPeer(sessionId, id, 'invited', byUserId);
-      session = presence.session(sessionId, byUserId);
+      await presence.session(sessionId, byUserId);
+      for (const id of ids) await presence.setMemberFromPeer(sessionId, id, 'invited', byUserId);
+      session = await presence.session(sessionId, byUserId);
     } else {
-      session = presence.createSessionFromPeer(randomUUID(), byUserId, ids);
+      session = await presence.createSessionFromPeer(randomUUID(), byUserId, ids);
     }
-    const members = session.members.map((m) => ({
-      address: this.addressOf(accounts.userById(m.userId) as User),
-      name: accounts.userById(m.userId)?.displayName ?? 'Someone',
-      state: m.state,
-    }));
+    const members: { address: string; name: string; state: MemberState }[] = [];
+    for (const m of session.members) {
+      const u = await accounts.userById(m.userId);
+      members.push({ address: this.addressOf(u as User), name: u?.displayName ?? 'Someone', state: m.state });
+    }
     const now = this.deps.clock.now();
     for (const t of targets) {
       const event: FedEvent = {
@@ -315,13 +315,12 @@ export class FederationService {
   async view(
     session: ImSession,
   ): Promise<{ id: string; members: { userId: number; address: string; state: MemberState }[] }> {
-    return {
-      id: session.id,
-      members: session.members.map((m) => {
-        const u = this.deps.accounts.userById(m.userId);
-        return { userId: m.userId, address: u ? this.addressOf(u) : '', state: m.state };
-      }),
-    };
+    const members: { userId: number; address: string; state: MemberState }[] = [];
+    for (const m of session.members) {
+      const u = await this.deps.accounts.userById(m.userId);
+      members.push({ userId: m.userId, address: u ? this.addressOf(u) : '', state: m.state });
+    }
+    return { id: session.id, members };
   }
 
   /** The peers hosting members (not left or declined) of a session, except `except`. */
@@ -347,10 +346,10 @@ export class FederationService {
   }
 
   private async relayMessageNow(message: StoredMessage): Promise<void> {
-    const members = this.deps.presence.members(message.sessionId);
+    const members = await this.deps.presence.members(message.sessionId);
     const peers = this.peersOf(members);
     if (peers.length === 0) return;
-    const from = this.deps.accounts.userById(message.fromUserId);
+    const from = await this.deps.accounts.userById(message.fromUserId);
     if (!from) return;
     const event: FedEvent = {
       id: `${this.domain}/m/${message.id}`,
@@ -375,7 +374,7 @@ export class FederationService {
   }
 
   private async relayMemberNow(e: MemberChangedEvent): Promise<void> {
-    const user = this.deps.accounts.userById(e.userId);
+    const user = await this.deps.accounts.userById(e.userId);
     if (!user) return;
     const peers = this.peersOf(e.session.members);
     const event: FedEvent = {
@@ -465,9 +464,9 @@ export class FederationService {
       if (domain !== this.domain) throw this.forbidden(`${event.to} is not a user of ${this.domain}`);
       if (event.members.length > this.deps.config.federation.maxMembersPerSession)
         throw new AppError('FEDERATION_SESSION_FULL', 'the session has too many members');
-      const invitee = this.localUser(local);
-      const known = this.sessionExists(event.sessionId);
-      if (known) this.checkHosts(peer, presence.members(event.sessionId));
+      const invitee = await this.localUser(local);
+      const known = await this.sessionExists(event.sessionId);
+      if (known) this.checkHosts(peer, await presence.members(event.sessionId));
       if (!invitee) {
         log.warn({ to: event.to }, 'invitation for an unknown user: declined');
         await this.outbox.enqueue(
@@ -489,28 +488,28 @@ export class FederationService {
       if (event.to !== `${invitee.username}@${this.domain}`)
         await this.deps.store.setAlias(event.sessionId, invitee.id, event.to);
       const inviter = await this.standIn(event.from, event.fromName, event.community);
-      if (!known) presence.createSessionFromPeer(event.sessionId, inviter, [invitee.id]);
-      else presence.setMemberFromPeer(event.sessionId, invitee.id, 'invited', inviter);
+      if (!known) await presence.createSessionFromPeer(event.sessionId, inviter, [invitee.id]);
+      else await presence.setMemberFromPeer(event.sessionId, invitee.id, 'invited', inviter);
       for (const m of event.members) {
         const a = parseAddress(m.address);
         if (a.domain === this.domain || m.address === event.from) continue;
         const id = await this.standIn(m.address, m.name, a.domain);
-        presence.setMemberFromPeer(event.sessionId, id, m.state, null);
+        await presence.setMemberFromPeer(event.sessionId, id, m.state, null);
       }
       log.info({ from: event.from, to: event.to }, 'invitation from a peer');
       return;
     }
-    if (!this.sessionExists(event.sessionId)) throw this.forbidden('no such session here');
-    const members = presence.members(event.sessionId);
+    if (!(await this.sessionExists(event.sessionId))) throw this.forbidden('no such session here');
+    const members = await presence.members(event.sessionId);
     this.checkHosts(peer, members);
     if (event.type === 'member') {
       const { domain } = parseAddress(event.address);
       if (domain === this.domain) throw this.forbidden(`${peer} may not change the state of our users`);
-      const owner = this.sessionOwnerPeer(event.sessionId, members);
+      const owner = await this.sessionOwnerPeer(event.sessionId, members);
       if (domain !== peer && owner !== peer)
         throw this.forbidden(`${peer} may only act for its own users in a session it does not control`);
       const id = await this.standIn(event.address, event.name, domain);
-      presence.setMemberFromPeer(event.sessionId, id, event.state, null);
+      await presence.setMemberFromPeer(event.sessionId, id, event.state, null);
       log.info({ address: event.address, state: event.state }, 'member changed at a peer');
       return;
     }
@@ -523,8 +522,8 @@ export class FederationService {
     event: Extract<FedEvent, { type: 'message' }>,
   ): Promise<{ stored: Promise<unknown> }> {
     const { presence } = this.deps;
-    if (!this.sessionExists(event.sessionId)) throw this.forbidden('no such session here');
-    const members = presence.members(event.sessionId);
+    if (!(await this.sessionExists(event.sessionId))) throw this.forbidden('no such session here');
+    const members = await presence.members(event.sessionId);
     this.checkHosts(peer, members);
     if (parseAddress(event.from).domain !== peer) throw this.forbidden(`${peer} may only act for its own users`);
     const sender = await this.deps.store.remoteMember(event.from);
@@ -580,9 +579,9 @@ export class FederationService {
     }
   }
 
-  private sessionExists(sessionId: string): boolean {
+  private async sessionExists(sessionId: string): Promise<boolean> {
     try {
-      this.deps.presence.members(sessionId);
+      await this.deps.presence.members(sessionId);
       return true;
     } catch {
       return false;
@@ -590,10 +589,10 @@ export class FederationService {
   }
 
   /** The community of the session's owner (its controller), when remote. */
-  private sessionOwnerPeer(sessionId: string, members: SessionMember[]): string | undefined {
+  private async sessionOwnerPeer(sessionId: string, members: SessionMember[]): Promise<string | undefined> {
     const anyone = members[0];
     if (!anyone) return undefined;
-    return this.remoteByUser.get(this.deps.presence.session(sessionId, anyone.userId).ownerId)?.peer;
+    return this.remoteByUser.get((await this.deps.presence.session(sessionId, anyone.userId)).ownerId)?.peer;
   }
 
   /** A peer's public key for the signature check: active peers only. */

@@ -24,7 +24,7 @@ export interface FederationRouteDeps {
   clock: Clock;
   log: Logger;
   /** The logged-in user of an API request (the web's bearer token), or a thrown WEB_UNAUTHORIZED. */
-  userOf: (request: FastifyRequest) => number;
+  userOf: (request: FastifyRequest) => number | Promise<number>;
 }
 
 /** Signed requests per peer per minute (fixed windows, in memory). */
@@ -108,7 +108,7 @@ export function federationPlugin(deps: FederationRouteDeps) {
       });
     });
     app.post('/api/v1/federation/invite', async (request) => {
-      const userId = deps.userOf(request);
+      const userId = await deps.userOf(request);
       const body = (request.body ?? {}) as { to?: unknown; sessionId?: unknown };
       if (body.sessionId !== undefined && typeof body.sessionId !== 'string')
         throw new AppError('FEDERATION_INVALID_INPUT', 'sessionId must be a string', { field: 'sessionId' });

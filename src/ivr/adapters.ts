@@ -26,93 +26,99 @@ export interface PresenceLike {
       deliver: (event: { type: string; message?: StoredMessageLike }) => void;
       replay?: boolean;
     },
-  ): { close(): void };
-  unread(userId: number, sessionId?: string): StoredMessageLike[];
-  markRead(userId: number, messageIds: string[]): unknown;
+  ): Promise<{ close(): Promise<void> }>;
+  unread(userId: number, sessionId?: string): Promise<StoredMessageLike[]>;
+  markRead(userId: number, messageIds: string[]): Promise<unknown>;
   postMessage(
     input:
       | { sessionId: string; fromUserId: number; text: string }
       | { sessionId: string; fromUserId: number; voice: { audioId: string; url: string; text?: string } },
   ): Promise<{ id: string }>;
-  contacts(userId: number): { userId: number; subscription: string; presence: { state: PresenceState } }[];
-  setPresence(userId: number, state: 'online' | 'away' | 'busy' | 'offline'): unknown;
-  sessionsOf(userId: number): { id: string; members: MemberLike[] }[];
-  createSession(ownerId: number, inviteeIds: number[]): { id: string };
-  accept(sessionId: string, userId: number): unknown;
-  decline(sessionId: string, userId: number): unknown;
-  members(sessionId: string): MemberLike[];
+  contacts(userId: number): Promise<{ userId: number; subscription: string; presence: { state: PresenceState } }[]>;
+  setPresence(userId: number, state: 'online' | 'away' | 'busy' | 'offline'): Promise<unknown>;
+  sessionsOf(userId: number): Promise<{ id: string; members: MemberLike[] }[]>;
+  createSession(ownerId: number, inviteeIds: number[]): Promise<{ id: string }>;
+  accept(sessionId: string, userId: number): Promise<unknown>;
+  decline(sessionId: string, userId: number): Promise<unknown>;
+  members(sessionId: string): Promise<MemberLike[]>;
 }
 
 const isActive = (m: MemberLike) => m.state === 'joined' || m.state === 'invited';
 
 export function presenceForIvr(presence: PresenceLike, accounts: AccountService): IvrPresencePort {
-  const nameOf = (userId: number) => accounts.userById(userId)?.spokenName ?? 'someone';
-  const toIvr = (m: StoredMessageLike): IvrMessage => ({
+  const nameOf = async (userId: number) => (await accounts.userById(userId))?.spokenName ?? 'someone';
+  const toIvr = async (m: StoredMessageLike): Promise<IvrMessage> => ({
     id: m.id,
     sessionId: m.sessionId,
     fromUserId: m.fromUserId,
-    fromName: nameOf(m.fromUserId),
+    fromName: await nameOf(m.fromUserId),
     sentAt: m.createdAt,
     ...(m.text !== null ? { text: m.text } : {}),
     ...(m.kind === 'voice' && m.audioUrl
       ? { voice: { audioId: m.audioId ?? '', url: m.audioUrl, ...(m.text !== null ? { text: m.text } : {}) } }
       : {}),
   });
-  const acceptIfInvited = (userId: number, sessionId: string) => {
-    const me = presence.members(sessionId).find((m) => m.userId === userId);
-    if (me?.state === 'invited') presence.accept(sessionId, userId);
+  const acceptIfInvited = async (userId: number, sessionId: string) => {
+    const me = (await presence.members(sessionId)).find((m) => m.userId === userId);
+    if (me?.state === 'invited') await presence.accept(sessionId, userId);
   };
   return {
-    openLink(userId, options): IvrLink {
+    async openLink(userId, options): Promise<IvrLink> {
+      // Messages arrive in order; each waits for the one before it to be put in the IVR's words.
+      let previous: Promise<void> = Promise.resolve();
       return presence.openLink(userId, {
         kind: 'phone',
         replay: false,
         deliver: (event) => {
-          if (event.type === 'message' && event.message) options.deliver(toIvr(event.message));
+          const message = event.message;
+          if (event.type !== 'message' || !message) return;
+          previous = previous.then(async () => options.deliver(await toIvr(message))).catch(() => {});
         },
       });
     },
-    unread: (userId, sessionId) => presence.unread(userId, sessionId).map(toIvr),
-    markRead: (userId, ids) => {
-      presence.markRead(userId, ids);
+    unread: async (userId, sessionId) => Promise.all((await presence.unread(userId, sessionId)).map(toIvr)),
+    markRead: async (userId, ids) => {
+      await presence.markRead(userId, ids);
     },
-    dismiss: (userId, ids) => {
-      presence.markRead(userId, ids);
+    dismiss: async (userId, ids) => {
+      await presence.markRead(userId, ids);
     },
     postMessage: async (message) => {
-      acceptIfInvited(message.fromUserId, message.sessionId);
+      await acceptIfInvited(message.fromUserId, message.sessionId);
       const stored = await presence.postMessage(message);
       return { id: stored.id };
     },
-    contacts: (userId): IvrContact[] =>
-      presence
-        .contacts(userId)
-        .filter((c) => c.subscription === 'approved')
-        .map((c) => ({ userId: c.userId, spokenName: nameOf(c.userId), state: c.presence.state })),
-    setPresence: (userId, state) => {
-      presence.setPresence(userId, state);
+    contacts: async (userId): Promise<IvrContact[]> => {
+      const approved = (await presence.contacts(userId)).filter((c) => c.subscription === 'approved');
+      return Promise.all(
+        approved.map(async (c) => ({ userId: c.userId, spokenName: await nameOf(c.userId), state: c.presence.state })),
+      );
     },
-    startChat: (userId, contactUserId) => {
-      const existing = presence.sessionsOf(userId).find((s) => {
+    setPresence: async (userId, state) => {
+      await presence.setPresence(userId, state);
+    },
+    startChat: async (userId, contactUserId) => {
+      const existing = (await presence.sessionsOf(userId)).find((s) => {
         const active = s.members.filter(isActive);
         return active.length === 2 && active.some((m) => m.userId === contactUserId);
       });
       if (existing) {
-        acceptIfInvited(userId, existing.id);
+        await acceptIfInvited(userId, existing.id);
         return { sessionId: existing.id };
       }
-      return { sessionId: presence.createSession(userId, [contactUserId]).id };
+      return { sessionId: (await presence.createSession(userId, [contactUserId])).id };
     },
     joinSession: (userId, sessionId) => acceptIfInvited(userId, sessionId),
-    declineSession: (userId, sessionId) => {
-      const me = presence.members(sessionId).find((m) => m.userId === userId);
-      if (me?.state === 'invited') presence.decline(sessionId, userId);
+    declineSession: async (userId, sessionId) => {
+      const me = (await presence.members(sessionId)).find((m) => m.userId === userId);
+      if (me?.state === 'invited') await presence.decline(sessionId, userId);
     },
-    sessionPeers: (userId, sessionId) =>
-      presence
-        .members(sessionId)
-        .filter((m) => m.userId !== userId && isActive(m))
-        .map((m) => nameOf(m.userId)),
+    sessionPeers: async (userId, sessionId) =>
+      Promise.all(
+        (await presence.members(sessionId))
+          .filter((m) => m.userId !== userId && isActive(m))
+          .map((m) => nameOf(m.userId)),
+      ),
   };
 }
 
@@ -142,8 +148,8 @@ export function audioForIvr(audio: AudioLike): IvrAudioPort {
         return false;
       }
     },
-    linkRecording: (id, link) => {
-      audio.linkRecording?.(id, link);
+    linkRecording: async (id, link) => {
+      await audio.linkRecording?.(id, link);
     },
     prerender: async (text, options) => {
       if (audio.prerender) await audio.prerender(text, options);

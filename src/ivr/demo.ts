@@ -16,11 +16,11 @@ export const DEMO_USERS = {
 export const DEMO_PASSWORD = 'demo-password';
 
 interface DemoPresence {
-  isContact(a: number, b: number): boolean;
-  requestContact(userId: number, targetId: number): 'requested' | 'approved';
-  approveContact(userId: number, fromUserId: number): void;
-  sessionsOf(userId: number): { id: string }[];
-  createSession(ownerId: number, inviteeIds: number[]): { id: string };
+  isContact(a: number, b: number): Promise<boolean>;
+  requestContact(userId: number, targetId: number): Promise<'requested' | 'approved'>;
+  approveContact(userId: number, fromUserId: number): Promise<void>;
+  sessionsOf(userId: number): Promise<{ id: string }[]>;
+  createSession(ownerId: number, inviteeIds: number[]): Promise<{ id: string }>;
   postMessage(input: { sessionId: string; fromUserId: number; text: string }): Promise<unknown>;
 }
 
@@ -39,7 +39,7 @@ export async function seedDemo(
 ): Promise<{ alice: User; bob: User }> {
   const { accounts, presence, log } = svc;
   const ensure = async (username: 'alice' | 'bob'): Promise<User> => {
-    const existing = accounts.findUser(username);
+    const existing = await accounts.findUser(username);
     if (existing) return existing;
     const d = DEMO_USERS[username];
     return accounts.createUser({
@@ -53,10 +53,13 @@ export async function seedDemo(
   };
   const alice = await ensure('alice');
   const bob = await ensure('bob');
-  if (!presence.isContact(alice.id, bob.id) && presence.requestContact(alice.id, bob.id) === 'requested')
-    presence.approveContact(bob.id, alice.id);
-  if (presence.sessionsOf(bob.id).length === 0) {
-    const session = presence.createSession(alice.id, [bob.id]);
+  if (
+    !(await presence.isContact(alice.id, bob.id)) &&
+    (await presence.requestContact(alice.id, bob.id)) === 'requested'
+  )
+    await presence.approveContact(bob.id, alice.id);
+  if ((await presence.sessionsOf(bob.id)).length === 0) {
+    const session = await presence.createSession(alice.id, [bob.id]);
     await presence.postMessage({
       sessionId: session.id,
       fromUserId: alice.id,

@@ -11,6 +11,7 @@
  * - A fault in a flow is logged; the caller hears an apology, not silence.
  */
 import type { AccountService } from '../accounts/account-service.js';
+import type { User } from '../accounts/types.js';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
@@ -213,9 +214,16 @@ export class IvrService {
     recipientId: number,
   ): Promise<void> {
     const { accounts, audio, clock, config } = this.deps;
-    const user = accounts.userById(recipientId);
+    let user: User | null;
+    let from: string;
+    try {
+      user = await accounts.userById(recipientId);
+      from = (await accounts.userById(message.fromUserId))?.spokenName ?? 'someone';
+    } catch (e) {
+      this.deps.log.warn({ err: e }, 'prerender skipped: the users could not be read');
+      return;
+    }
     if (!user) return;
-    const from = accounts.userById(message.fromUserId)?.spokenName ?? 'someone';
     const texts = [envelope(from, message.createdAt, clock.now(), user.timeZone)];
     // What the phone will say for the body: the text (alone and as "Alice says: ..."), or, when the speech
     // engine cannot say it, the announcement in its place - rendered now, not after the caller's key.

@@ -89,3 +89,14 @@ export interface IvrResumePort {
   recall(userId: number, now: number): MaybePromise<{ sessionId: string } | null>;
   forget(userId: number): MaybePromise<void>;
 }
+
+/**
+ * The storage behind IvrResumePort: one position per user, replaced on every
+ * write, good until `expiresAt`. `src/store/<backend>/` implements it.
+ */
+export interface IvrResumeStore {
+  remember(userId: number, position: { sessionId: string }, now: number, expiresAt: number): Promise<void>;
+  /** The position if it has not expired at `now` (an expired one is forgotten), else null. */
+  recall(userId: number, now: number): Promise<{ sessionId: string } | null>;
+  forget(userId: number): Promise<void>;
+}

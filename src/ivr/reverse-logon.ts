@@ -46,8 +46,10 @@ export class ReverseLogon implements ReverseLogonPort {
     const log = this.deps.log.child({ alert: req.alertId, user: req.userId });
     if (signal?.aborted) return { status: 'failed', reason: 'cancelled' };
     if (!this.ivr.isStarted) return { status: 'failed', reason: 'telephony is not running' };
-    const user = this.deps.accounts.userById(req.userId);
+    const user = await this.deps.accounts.userById(req.userId);
     if (!user) return { status: 'failed', reason: `no user ${req.userId}` };
+    // The alert may have been cancelled while the user was read.
+    if (signal?.aborted) return { status: 'failed', reason: 'cancelled' };
     const { ivr } = this.deps.config;
     const endpoint = ivr.dialTemplate.replace('{e164}', req.phoneNumber).replace('{number}', req.phoneNumber.slice(1));
     let r: OriginateResult;

@@ -39,18 +39,17 @@ import { AppError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
-import type { NotifyRepo } from '../store/notify-repo.js';
 import { emailText, oneLine, pageText } from './compose.js';
 import { buildLadder, stepIsQuiet } from './ladder.js';
 import type { EmailSender } from './mailer.js';
 import type { PagerPort } from './pager.js';
-import type { AudioAttachmentPort, LineStatePort, SenderNoticePort } from './ports.js';
+import type { AudioAttachmentPort, DeliveryResult, LineStatePort, NotifyStore, SenderNoticePort } from './ports.js';
 import { replyLinkUrl, signReplyToken } from './reply-link.js';
 import type { ReverseLogonOutcome, ReverseLogonPort } from './reverse-logon-port.js';
 import type { Alert, AlertMessage, LadderOverride, PlannedStep, Step, UnreachableMessage } from './types.js';
 
 export interface NotifierDeps {
-  repo: NotifyRepo;
+  repo: NotifyStore;
   accounts: Pick<AccountService, 'userById' | 'devicesOf' | 'getUser'>;
   clock: Clock;
   config: Config;
@@ -65,7 +64,7 @@ export interface NotifierDeps {
   lineState?: LineStatePort | undefined;
   linkSecret: string;
   /** Told after each delivered step, with the messages it carried (presence marks them notified). */
-  onDelivered?: ((e: { recipientId: number; messageIds: string[]; channel: Step['channel'] }) => void) | undefined;
+  onDelivered?: ((e: { recipientId: number; messageIds: string[]; channel: Step['channel'] }) => unknown) | undefined;
   /** The public web URL reply links point to (setBaseUrl changes it once the port is bound). */
   baseUrl: string;
   /** Where alerts opened and steps performed are reported. */
@@ -103,7 +102,7 @@ export interface TraceEvent {
 const bad = (message: string, field: string) => new AppError('NOTIFY_INVALID_INPUT', message, { field });
 
 export class Notifier {
-  private readonly repo: NotifyRepo;
+  private readonly repo: NotifyStore;
   private readonly clock: Clock;
   private readonly cfg: Config['notify'];
   private readonly nodeId: string;
@@ -111,6 +110,8 @@ export class Notifier {
   private timer: TimerHandle | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private running = false;
+  private pumping: Promise<void> | undefined;
+  private pumpAgain = false;
   private baseUrl: string;
   private ports: NotifierPorts;
   private readonly inflight = new Map<
@@ -149,30 +150,24 @@ export class Notifier {
   // ---- inputs from presence ---------------------------------------------------------
 
   /** A message found no link of its recipient: open an alert or fold it into the open one. */
-  messageUnreachable(input: { recipientId: number; message: UnreachableMessage }): {
-    alertId: string;
-    folded: boolean;
-  } {
-    const recipient = this.recipient(input.recipientId);
+  async messageUnreachable(input: {
+    recipientId: number;
+    message: UnreachableMessage;
+  }): Promise<{ alertId: string; folded: boolean }> {
+    const recipient = await this.recipient(input.recipientId);
     const m = checkMessage(input.message);
     const now = this.clock.now();
-    const r = this.repo.transaction(() => {
-      let alert = this.repo.openAlertOf(recipient.id);
-      const folded = alert !== null;
-      if (!alert) {
-        const id = newAlertId();
-        this.repo.insertAlert({
-          id,
-          recipientId: recipient.id,
-          isTest: false,
-          createdAt: now,
-          collectUntil: now + this.cfg.collectDelaySeconds * 1000,
-        });
-        alert = this.repo.alert(id) as Alert;
-      }
-      this.repo.addMessage(alert.id, m, now);
-      return { alertId: alert.id, folded };
-    });
+    const r = await this.repo.foldMessage(
+      {
+        id: newAlertId(),
+        recipientId: recipient.id,
+        isTest: false,
+        createdAt: now,
+        collectUntil: now + this.cfg.collectDelaySeconds * 1000,
+      },
+      m,
+      now,
+    );
     if (!r.folded) this.deps.metrics?.alertOpened();
     this.log.info(
       { alert: r.alertId, user: recipient.username, message: m.id, folded: r.folded },
@@ -189,17 +184,17 @@ export class Notifier {
    * then it is most likely that very call (the callee accepted and became a
    * phone link), and its own outcome ends it.
    */
-  recipientActive(userId: number, options: { viaPhone?: boolean } = {}): number {
-    const open = this.repo.openAlertOf(userId);
+  async recipientActive(userId: number, options: { viaPhone?: boolean } = {}): Promise<number> {
+    const open = await this.repo.openAlertOf(userId);
     if (!open) return 0;
-    return this.cancelAlert(open.id, 'recipient active', !options.viaPhone) ? 1 : 0;
+    return (await this.cancelAlert(open.id, 'recipient active', !options.viaPhone)) ? 1 : 0;
   }
 
-  messageRead(userId: number, messageId: string): number {
+  async messageRead(userId: number, messageId: string): Promise<number> {
     let n = 0;
-    for (const a of this.repo.alertsOfMessage(messageId))
+    for (const a of await this.repo.alertsOfMessage(messageId))
       if (a.recipientId === userId && (a.state === 'collecting' || a.state === 'running'))
-        if (this.cancelAlert(a.id, 'message read', false))
+        if (await this.cancelAlert(a.id, 'message read', false))
           // A call in progress is not cut: hearing the message on that call is how it gets read.
           n++;
     return n;
@@ -207,89 +202,81 @@ export class Notifier {
 
   // ---- administration ---------------------------------------------------------------------
 
-  list(filter: { state?: Alert['state']; user?: string | number; limit?: number } = {}): Alert[] {
-    return this.repo.listAlerts({
+  async list(filter: { state?: Alert['state']; user?: string | number; limit?: number } = {}): Promise<Alert[]> {
+    return await this.repo.listAlerts({
       state: filter.state,
-      recipientId: filter.user === undefined ? undefined : this.deps.accounts.getUser(filter.user).id,
+      recipientId: filter.user === undefined ? undefined : (await this.deps.accounts.getUser(filter.user)).id,
       limit: filter.limit,
     });
   }
 
-  show(alertId: string): AlertView {
-    const a = this.alertOrThrow(alertId);
+  async show(alertId: string): Promise<AlertView> {
+    const a = await this.alertOrThrow(alertId);
     return {
       ...a,
-      recipient: this.deps.accounts.userById(a.recipientId)?.username ?? `#${a.recipientId}`,
-      messages: this.repo.messages(a.id),
-      steps: this.repo.steps(a.id),
+      recipient: (await this.deps.accounts.userById(a.recipientId))?.username ?? `#${a.recipientId}`,
+      messages: await this.repo.messages(a.id),
+      steps: await this.repo.steps(a.id),
     };
   }
 
   /** An administrator stops an open alert. */
-  cancel(alertId: string): Alert {
-    const a = this.alertOrThrow(alertId);
-    if (!this.cancelAlert(a.id, 'cancelled by an administrator'))
+  async cancel(alertId: string): Promise<Alert> {
+    const a = await this.alertOrThrow(alertId);
+    if (!(await this.cancelAlert(a.id, 'cancelled by an administrator')))
       throw new AppError('NOTIFY_ALERT_ENDED', `alert ${a.id} has already ended (${a.state})`);
-    return this.alertOrThrow(alertId);
+    return await this.alertOrThrow(alertId);
   }
 
   /** An administrator runs an ended alert's failed and cancelled steps again, from the first of them. */
-  retry(alertId: string): Alert {
-    const a = this.alertOrThrow(alertId);
+  async retry(alertId: string): Promise<Alert> {
+    const a = await this.alertOrThrow(alertId);
     if (a.state === 'collecting' || a.state === 'running')
       throw new AppError('NOTIFY_NOT_RETRYABLE', `alert ${a.id} is still ${a.state}`);
     const now = this.clock.now();
-    this.repo.transaction(() => {
-      if (this.repo.openAlertOf(a.recipientId))
-        throw new AppError('NOTIFY_ALERT_BUSY', 'the recipient has another open alert; cancel it first');
-      if (this.repo.retryFailed(a.id, now) === 0)
-        throw new AppError('NOTIFY_NOT_RETRYABLE', `alert ${a.id} has no failed or cancelled step`);
-      this.repo.reopenAlert(a.id);
-    });
+    const r = await this.repo.retryAlert(a.id, now);
+    if (r === 'busy') throw new AppError('NOTIFY_ALERT_BUSY', 'the recipient has another open alert; cancel it first');
+    if (r === 'nothing') throw new AppError('NOTIFY_NOT_RETRYABLE', `alert ${a.id} has no failed or cancelled step`);
     this.log.info({ alert: a.id }, 'alert retried by an administrator');
     this.pump();
-    return this.alertOrThrow(alertId);
+    return await this.alertOrThrow(alertId);
   }
 
   /** Whether a message to this recipient has been in an alert already (a restart must not alert it twice). */
-  hasAlerted(recipientId: number, messageId: string): boolean {
-    return this.repo.hasAlerted(recipientId, messageId);
+  async hasAlerted(recipientId: number, messageId: string): Promise<boolean> {
+    return await this.repo.hasAlerted(recipientId, messageId);
   }
 
   /** Fires a user's ladder now, with a test message and no collect delay. */
-  test(userRef: string | number): Alert {
-    const user = this.deps.accounts.getUser(userRef);
+  async test(userRef: string | number): Promise<Alert> {
+    const user = await this.deps.accounts.getUser(userRef);
     const now = this.clock.now();
     const id = newAlertId();
-    this.repo.transaction(() => {
-      if (this.repo.openAlertOf(user.id))
-        throw new AppError('NOTIFY_ALERT_BUSY', `${user.username} already has an open alert; cancel it first`);
-      this.repo.insertAlert({ id, recipientId: user.id, isTest: true, createdAt: now, collectUntil: now });
-      this.repo.addMessage(
-        id,
-        {
-          id: `test-${id}`,
-          sessionId: `test-${id}`,
-          fromUserId: user.id,
-          fromName: 'Phone IM',
-          fromSpokenName: 'Phone I M',
-          text: 'This is a test alert. You can ignore it.',
-          at: now,
-        },
-        now,
-      );
-    });
+    const opened = await this.repo.openAlertWith(
+      { id, recipientId: user.id, isTest: true, createdAt: now, collectUntil: now },
+      {
+        id: `test-${id}`,
+        sessionId: `test-${id}`,
+        fromUserId: user.id,
+        fromName: 'Phone IM',
+        fromSpokenName: 'Phone I M',
+        text: 'This is a test alert. You can ignore it.',
+        at: now,
+      },
+      now,
+    );
+    if (!opened) throw new AppError('NOTIFY_ALERT_BUSY', `${user.username} already has an open alert; cancel it first`);
     this.log.info({ alert: id, user: user.username }, 'test alert fired');
     this.pump();
-    return this.alertOrThrow(id);
+    return await this.alertOrThrow(id);
   }
 
   /** Every step of how a message was, or was not, delivered through the notifier. */
-  trace(messageId: string): TraceEvent[] {
+  async trace(messageId: string): Promise<TraceEvent[]> {
     const out: TraceEvent[] = [];
-    for (const a of [...this.repo.alertsOfMessage(messageId)].reverse()) {
-      const m = this.repo.messages(a.id).find((x) => x.id === messageId);
-      const who = this.deps.accounts.userById(a.recipientId)?.username ?? `#${a.recipientId}`;
+    for (const a of [...(await this.repo.alertsOfMessage(messageId))].reverse()) {
+      const m = (await this.repo.messages(a.id)).find((x) => x.id === messageId);
+      const who = (await this.deps.accounts.userById(a.recipientId))?.username ?? `#${a.recipientId}`;
       out.push({
         at: a.createdAt,
         alertId: a.id,
@@ -297,7 +284,7 @@ export class Notifier {
       });
       if (m && m.addedAt > a.createdAt)
         out.push({ at: m.addedAt, alertId: a.id, what: `message ${messageId} folded into the alert` });
-      for (const s of this.repo.steps(a.id)) {
+      for (const s of await this.repo.steps(a.id)) {
         const target = `step ${s.position} ${s.channel}${s.protocol ? `/${s.protocol}` : ''} ${s.address}`;
         if (s.startedAt !== null)
           out.push({ at: s.startedAt, alertId: a.id, what: `${target}: started (attempt ${s.attempts})` });
@@ -321,20 +308,20 @@ export class Notifier {
   }
 
   /** The user's ladder as it would run now: their own, or the default from the registry. */
-  ladder(userRef: string | number): { user: User; source: 'user' | 'default'; steps: PlannedStep[] } {
-    const user = this.deps.accounts.getUser(userRef);
-    const override = this.repo.ladderOf(user.id);
+  async ladder(userRef: string | number): Promise<{ user: User; source: 'user' | 'default'; steps: PlannedStep[] }> {
+    const user = await this.deps.accounts.getUser(userRef);
+    const override = await this.repo.ladderOf(user.id);
     return {
       user,
       source: override ? 'user' : 'default',
-      steps: buildLadder(this.deps.accounts.devicesOf(user.id), override, this.cfg),
+      steps: buildLadder(await this.deps.accounts.devicesOf(user.id), override, this.cfg),
     };
   }
 
   /** Sets a user's own ladder: device ids of their registry in order, each with an optional wait. Empty: never alert. */
-  setLadder(userRef: string | number, steps: LadderOverride[]): void {
-    const user = this.deps.accounts.getUser(userRef);
-    const devices = new Set(this.deps.accounts.devicesOf(user.id).map((d) => d.id));
+  async setLadder(userRef: string | number, steps: LadderOverride[]): Promise<void> {
+    const user = await this.deps.accounts.getUser(userRef);
+    const devices = new Set((await this.deps.accounts.devicesOf(user.id)).map((d) => d.id));
     const seen = new Set<number>();
     for (const s of steps) {
       if (!devices.has(s.deviceId))
@@ -347,27 +334,27 @@ export class Notifier {
       )
         throw bad('a wait must be 0 to 86400 seconds', 'wait');
     }
-    this.repo.setLadder(
+    await this.repo.setLadder(
       user.id,
       steps.map((s) => (s.waitSeconds === undefined ? { deviceId: s.deviceId } : s)),
       this.clock.now(),
     );
   }
 
-  clearLadder(userRef: string | number): boolean {
-    return this.repo.clearLadder(this.deps.accounts.getUser(userRef).id);
+  async clearLadder(userRef: string | number): Promise<boolean> {
+    return await this.repo.clearLadder((await this.deps.accounts.getUser(userRef)).id);
   }
 
   // ---- the scheduler ---------------------------------------------------------------------------
 
   /** Recovers steps this node left in progress (never performing them again), then runs what is due. */
-  start(): void {
+  async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     const now = this.clock.now();
-    for (const s of this.repo.inProgressOf(this.nodeId)) {
+    for (const s of await this.repo.inProgressOf(this.nodeId)) {
       this.log.warn({ alert: s.alertId, step: s.position }, 'step was in progress when the notifier stopped');
-      this.record(
+      await this.record(
         s,
         {
           state: 'failed',
@@ -383,6 +370,7 @@ export class Notifier {
   /** Stops scheduling, aborts what can be aborted, and waits for steps in flight to be recorded. */
   async stop(): Promise<void> {
     this.running = false;
+    await this.pumping;
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
@@ -392,55 +380,70 @@ export class Notifier {
     this.deps.email.close();
   }
 
-  /** Resolves when no step is in flight (tests and the benchmark wait on it). */
+  /** Resolves when no step is in flight and no round of the scheduler runs (tests and the benchmark wait on it). */
   async idle(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight.values()].map((f) => f.done));
+    while (this.inflight.size > 0 || this.pumping) {
+      await this.pumping;
+      await Promise.allSettled([...this.inflight.values()].map((f) => f.done));
+    }
   }
 
   get stepsInFlight(): number {
     return this.inflight.size;
   }
 
+  /** Runs what is due; one round at a time (a call while one runs asks for another round after it). */
   private pump(): void {
     if (!this.running) return;
-    const now = this.clock.now();
-    for (const a of this.repo.collectedAlerts(now, 1000)) this.startLadder(a, now);
-    const free = this.cfg.concurrency - this.inflight.size;
-    if (free > 0)
-      for (const s of this.repo.dueSteps(now, free)) {
-        if (this.repo.claimStep(s.id, this.nodeId, now)) this.launch({ ...s, attempts: s.attempts + 1 });
-      }
-    this.arm(now);
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = this.pumpRound()
+      .catch((e: unknown) => this.log.error({ err: e }, 'the notifier could not run its due work'))
+      .finally(() => {
+        this.pumping = undefined;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.pump();
+        }
+      });
   }
 
-  private arm(now: number): void {
+  private async pumpRound(): Promise<void> {
+    const now = this.clock.now();
+    for (const a of await this.repo.collectedAlerts(now, 1000)) await this.startLadder(a, now);
+    const free = this.cfg.concurrency - this.inflight.size;
+    for (const s of await this.repo.claimDueSteps(this.nodeId, now, free)) this.launch(s);
+    await this.arm(now);
+  }
+
+  private async arm(now: number): Promise<void> {
     // Also wake every pollSeconds: the CLI and other nodes write alerts this process has no timer for.
     const poll = now + this.cfg.pollSeconds * 1000;
-    const next = this.inflight.size >= this.cfg.concurrency ? null : this.repo.nextDueAt(); // a finishing step pumps
-    const at = Math.max(Math.min(next ?? poll, poll), now);
-    if (this.timer && this.timerAt <= at) return;
+    const next = this.inflight.size >= this.cfg.concurrency ? null : await this.repo.nextDueAt(); // a finishing step pumps
+    // The store was read meanwhile: the delay counts from the clock as it is now.
+    const at = Math.max(Math.min(next ?? poll, poll), this.clock.now());
+    if (!this.running || (this.timer && this.timerAt <= at)) return;
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Number.POSITIVE_INFINITY;
       this.pump();
-    }, at - now);
+    }, at - this.clock.now());
   }
 
-  private startLadder(a: Alert, now: number): void {
-    const recipient = this.deps.accounts.userById(a.recipientId);
+  private async startLadder(a: Alert, now: number): Promise<void> {
+    const recipient = await this.deps.accounts.userById(a.recipientId);
     const steps = recipient
-      ? buildLadder(this.deps.accounts.devicesOf(a.recipientId), this.repo.ladderOf(a.recipientId), this.cfg)
+      ? buildLadder(
+          await this.deps.accounts.devicesOf(a.recipientId),
+          await this.repo.ladderOf(a.recipientId),
+          this.cfg,
+        )
       : [];
-    this.repo.transaction(() => {
-      if (!this.repo.startAlert(a.id)) return;
-      if (steps.length === 0) {
-        this.repo.endAlert(a.id, 'done', 'no devices in the ladder: nobody to reach', now);
-        return;
-      }
-      this.repo.insertSteps(a.id, steps, now);
-    });
+    if (!(await this.repo.startAlert(a.id, steps, now, 'no devices in the ladder: nobody to reach'))) return;
     this.log.info({ alert: a.id, user: recipient?.username, steps: steps.length }, 'ladder started');
   }
 
@@ -454,9 +457,7 @@ export class Notifier {
           code: 'CORE_INTERNAL',
         }),
       )
-      .then((result) => {
-        this.record(step, result, this.clock.now());
-      })
+      .then((result) => this.record(step, result, this.clock.now()))
       .catch((e: unknown) => {
         this.log.error({ err: e, step: step.id }, 'could not record a step');
       })
@@ -468,30 +469,22 @@ export class Notifier {
   }
 
   /** Records a step's end and moves the ladder on, in one transaction. */
-  private record(step: Step, r: StepResult, now: number): void {
-    const after = this.repo.transaction(() => {
-      const alert = this.repo.alert(step.alertId);
-      const isOpen = alert?.state === 'running';
-      if (r.retry && step.attempts < this.cfg.maxAttempts && isOpen) {
-        this.repo.rescheduleStep(step.id, now + this.cfg.retryDelaySeconds * 1000, r.outcome, r.code ?? null);
-        return 'retry' as const;
-      }
-      this.repo.finishStep(step.id, r.state, r.outcome, r.code ?? null, now);
-      if (!isOpen) return 'closed' as const;
-      if (r.stop) {
-        this.repo.cancelOpenSteps(step.alertId, `call ${r.stop}`, now);
-        this.repo.endAlert(step.alertId, 'done', `call ${r.stop}`, now);
-        return r.stop;
-      }
-      // A step that reached nobody leaves nothing to wait for: the next one runs at once.
-      const wait = r.state === 'skipped' || r.state === 'failed' ? 0 : step.waitMs;
-      if (!this.repo.scheduleNext(step.alertId, step.position, now + wait)) {
-        if (this.repo.anyDelivered(step.alertId)) this.repo.endAlert(step.alertId, 'done', 'ladder finished', now);
-        else this.repo.endAlert(step.alertId, 'failed', 'ladder finished: no step reached the recipient', now);
-        return 'finished' as const;
-      }
-      return 'next' as const;
-    });
+  private async record(step: Step, r: StepResult, now: number): Promise<void> {
+    const willRetry = r.retry === true && step.attempts < this.cfg.maxAttempts;
+    // A step that reached nobody leaves nothing to wait for: the next one runs at once.
+    const wait = r.state === 'skipped' || r.state === 'failed' ? 0 : step.waitMs;
+    const after = await this.repo.recordStepEnd(
+      step,
+      {
+        state: r.state,
+        outcome: r.outcome,
+        errorCode: r.code ?? null,
+        stop: r.stop,
+        retryAt: willRetry ? now + this.cfg.retryDelaySeconds * 1000 : undefined,
+        nextDueAt: now + wait,
+      },
+      now,
+    );
     const fields = {
       alert: step.alertId,
       step: step.position,
@@ -505,22 +498,22 @@ export class Notifier {
     else this.log.info({ ...fields, next: after }, 'alert step ended');
     if (after === 'declined') void this.tellDeclined(step);
     if (r.state === 'delivered' && this.deps.onDelivered) {
-      const alert = this.repo.alert(step.alertId);
+      const alert = await this.repo.alert(step.alertId);
       if (alert)
-        this.deps.onDelivered({
+        await this.deps.onDelivered({
           recipientId: alert.recipientId,
-          messageIds: this.repo.messages(alert.id).map((m) => m.id),
+          messageIds: (await this.repo.messages(alert.id)).map((m) => m.id),
           channel: step.channel,
         });
     }
   }
 
   private async perform(step: Step, signal: AbortSignal): Promise<StepResult> {
-    const alert = this.repo.alert(step.alertId);
+    const alert = await this.repo.alert(step.alertId);
     if (alert?.state !== 'running') return { state: 'skipped', outcome: 'the alert is no longer running' };
-    const user = this.deps.accounts.userById(alert.recipientId);
+    const user = await this.deps.accounts.userById(alert.recipientId);
     if (!user) return { state: 'skipped', outcome: 'the recipient no longer exists' };
-    const device = this.deps.accounts.devicesOf(user.id).find((d) => d.id === step.deviceId);
+    const device = (await this.deps.accounts.devicesOf(user.id)).find((d) => d.id === step.deviceId);
     if (!device) return { state: 'skipped', outcome: 'the device was removed from the registry' };
     const now = this.clock.now();
     if (stepIsQuiet(device, user.timeZone, now))
@@ -528,7 +521,7 @@ export class Notifier {
         state: 'skipped',
         outcome: `quiet hours (${device.quietStart}-${device.quietEnd} ${user.timeZone})`,
       };
-    const messages = this.repo.messages(alert.id);
+    const messages = await this.repo.messages(alert.id);
     if (messages.length === 0) return { state: 'skipped', outcome: 'no message to tell about' };
     switch (step.channel) {
       case 'call':
@@ -564,7 +557,7 @@ export class Notifier {
       return { state: 'skipped', outcome: 'no reverse log-on port configured' };
     }
     // Ringing a phone that is in a call would reach nobody (or cut into that call): the ladder moves on.
-    const busyOn = this.ports.lineState?.busyOn(device);
+    const busyOn = await this.ports.lineState?.busyOn(device);
     if (busyOn) return { state: 'skipped', outcome: `busy on another call (${busyOn} in use)` };
     const first = messages[0] as AlertMessage;
     const outcome: ReverseLogonOutcome = await port.call(
@@ -669,7 +662,7 @@ export class Notifier {
     return result;
   }
 
-  private fromDelivery(r: import('./ports.js').DeliveryResult): StepResult {
+  private fromDelivery(r: DeliveryResult): StepResult {
     if (r.status === 'delivered') return { state: 'delivered', outcome: r.detail };
     return { state: 'failed', outcome: r.detail, code: r.code, retry: r.status === 'retry' };
   }
@@ -679,9 +672,9 @@ export class Notifier {
   }
 
   private async tellDeclined(step: Step): Promise<void> {
-    const alert = this.repo.alert(step.alertId);
-    const first = alert ? this.repo.messages(alert.id)[0] : undefined;
-    const recipient = alert ? this.deps.accounts.userById(alert.recipientId) : null;
+    const alert = await this.repo.alert(step.alertId);
+    const first = alert ? (await this.repo.messages(alert.id))[0] : undefined;
+    const recipient = alert ? await this.deps.accounts.userById(alert.recipientId) : null;
     if (!alert || !first || !recipient || alert.isTest) return;
     if (!this.ports.senderNotice) {
       this.log.warn({ alert: alert.id }, 'declined, but no sender-notice port: the sender is not told');
@@ -699,29 +692,24 @@ export class Notifier {
     }
   }
 
-  private cancelAlert(alertId: string, reason: string, abortCalls = true): boolean {
+  private async cancelAlert(alertId: string, reason: string, abortCalls = true): Promise<boolean> {
     const now = this.clock.now();
-    const ended = this.repo.transaction(() => {
-      if (!this.repo.endAlert(alertId, 'cancelled', reason, now)) return false;
-      this.repo.cancelOpenSteps(alertId, reason, now);
-      return true;
-    });
-    if (!ended) return false;
+    if (!(await this.repo.cancelAlert(alertId, reason, now))) return false;
     for (const f of this.inflight.values())
       if (f.alertId === alertId && (abortCalls || f.channel !== 'call')) f.abort.abort();
     this.log.info({ alert: alertId, reason }, 'alert cancelled');
     return true;
   }
 
-  private alertOrThrow(id: string): Alert {
-    const a = this.repo.alert(id);
+  private async alertOrThrow(id: string): Promise<Alert> {
+    const a = await this.repo.alert(id);
     if (!a) throw new AppError('NOTIFY_ALERT_NOT_FOUND', `no alert "${oneLine(String(id), 40)}"`);
     return a;
   }
 
-  private recipient(id: number): User {
+  private async recipient(id: number): Promise<User> {
     if (!Number.isSafeInteger(id)) throw bad('recipientId must be a user id', 'recipientId');
-    const u = this.deps.accounts.userById(id);
+    const u = await this.deps.accounts.userById(id);
     if (!u) throw new AppError('ACCOUNTS_USER_NOT_FOUND', `no user ${id}`);
     return u;
   }

@@ -20,11 +20,7 @@ import { AppError, err, ok, type Result } from '../core/errors.js';
 
 export const REPLY_LINK_PATH = '/reply';
 
-/** The record of reply links already used (the store's adapter). */
-export interface ReplyLinkUses {
-  /** Records the nonce's use; false when it was used before. Forgets nonces whose links have expired. */
-  claim(nonce: string, now: number, expiresAt: number): boolean;
-}
+export type { ReplyLinkUses } from './ports.js';
 const VERSION = 'v1';
 
 export interface ReplyClaims {

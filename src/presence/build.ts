@@ -4,17 +4,15 @@ import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { Db } from '../store/db.js';
-import { PresenceRepo } from '../store/presence-repo.js';
 import { MessageCache } from './message-cache.js';
+import type { MessageCommitter, NodeFeed, PresenceStore } from './ports.js';
 import { PresenceService } from './presence-service.js';
 import { SessionObjects } from './session-objects.js';
 
 export interface PresenceDeps {
   config: Pick<Config, 'presence'>;
-  db: Db;
-  /** The database file: the message cache opens its own connection to it. */
-  dbPath: string;
+  /** The store's presence port, the message cache's writer and the feed between nodes. */
+  store: { presence: PresenceStore; messages: MessageCommitter; feed: NodeFeed };
   accounts: AccountService;
   clock: Clock;
   log: Logger;
@@ -24,12 +22,11 @@ export interface PresenceDeps {
 }
 
 export function buildPresence(deps: PresenceDeps): PresenceService {
-  const { config, clock } = deps;
-  const repo = new PresenceRepo(deps.db, deps.audioUrl);
+  const { config, clock, store } = deps;
   const nodeId = config.presence.nodeId;
   const log = deps.log.child({ part: 'presence', node: nodeId });
   const objects = new SessionObjects({
-    repo,
+    repo: store.presence,
     clock,
     log,
     nodeId,
@@ -38,14 +35,16 @@ export function buildPresence(deps: PresenceDeps): PresenceService {
     onNodeExpired: (dead) => presence.nodeExpired(dead),
   });
   const presence: PresenceService = new PresenceService({
-    repo,
-    cache: new MessageCache({ dbPath: deps.dbPath, nodeId, clock }),
+    repo: store.presence,
+    cache: new MessageCache({ committer: store.messages, clock }),
+    feed: store.feed,
     objects,
     accounts: deps.accounts,
     clock,
     log,
     nodeId,
     maxMessageBytes: config.presence.maxMessageBytes,
+    audioUrl: deps.audioUrl,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   return presence;

@@ -7,21 +7,19 @@
  *   synchronous=FULL: an acknowledged message survives a crash or power loss.
  * - Group commit: messages queue while a commit is under way and go together
  *   in the next one (at most `maxBatch`), so ingest is not bounded by one
- *   fsync per message. With a writer thread (the default), commits and their
- *   fsyncs run off the main thread and only one batch is in flight at a time:
- *   the batch size follows the disk's speed by itself. Inline (in-thread)
- *   writing is there for the tools and tests that want it.
+ *   fsync per message. Only one batch is in flight at a time: the batch size
+ *   follows the store's speed by itself. The store's MessageCommitter does
+ *   the writing (on SQLite, a writer thread that runs each commit and its
+ *   fsync off the main thread).
  * - A message and its per-recipient delivery rows (all 'pending') are written
  *   together or not at all; a message that cannot be stored rejects with
  *   PRESENCE_STORE_FAILED and the others of its batch are still stored.
  * - Delivery-state changes after the fact (delivered, read) are not on the
  *   acknowledgement path; the service batches them separately.
  */
-import { Worker } from 'node:worker_threads';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
-import { openDb } from '../store/db.js';
-import { BatchCommitter, type CommitEntry, type CommitResult, type DeliveredUpdate } from './cache-commit.js';
+import type { CommitEntry, CommitResult, DeliveredUpdate, MessageCommitter } from './ports.js';
 import type { StoredMessage } from './types.js';
 
 export type NewMessage = Omit<CommitEntry, 'createdAt'>;
@@ -33,19 +31,11 @@ interface Pending {
 }
 
 export interface MessageCacheOptions {
-  /** The SQLite file; the cache opens its own connection to it, on the first message. */
-  dbPath: string;
-  nodeId: string;
+  /** The store's durable writer. */
+  committer: MessageCommitter;
   clock: Clock;
   maxBatch?: number;
-  /** Commit on the main thread instead of a writer thread. */
-  inline?: boolean;
 }
-
-const WRITER_URL = new URL(
-  import.meta.url.endsWith('.ts') ? './cache-writer.ts' : './cache-writer.js',
-  import.meta.url,
-);
 
 export class MessageCache {
   private readonly options: MessageCacheOptions;
@@ -54,22 +44,19 @@ export class MessageCache {
   private inFlight: Pending[] | null = null;
   private delivered: DeliveredUpdate[] = [];
   private cursors = new Map<string, number>();
-  private inFlightDelivered: DeliveredUpdate[] = [];
   /** Deliveries and cursors not yet committed, so that reads can see them meanwhile. */
   private readonly unsettled = new Set<string>();
   private readonly unsettledCursors = new Map<string, number>();
   private scheduled = false;
   private closed = false;
-  private committer: BatchCommitter | undefined;
-  private worker: Worker | undefined;
-  private seq = 0;
+  private readonly committer: MessageCommitter;
   private idle: (() => void)[] = [];
-  private inFlightCursors: [string, number][] = [];
   /** Figures for the benchmark and the health view. */
   readonly stats = { batches: 0, messages: 0, largestBatch: 0 };
 
   constructor(options: MessageCacheOptions) {
     this.options = options;
+    this.committer = options.committer;
     this.maxBatch = options.maxBatch ?? 2000;
   }
 
@@ -84,14 +71,7 @@ export class MessageCache {
 
   /** Starts the writer (thread or connection) now, so the first message does not pay for it. */
   warm(): void {
-    if (this.closed) return;
-    if (this.options.inline) {
-      try {
-        this.committer ??= new BatchCommitter(openDb({ path: this.options.dbPath }), this.options.nodeId);
-      } catch {
-        // The first message reports it.
-      }
-    } else this.writer();
+    if (!this.closed) this.committer.warm();
   }
 
   get queued(): number {
@@ -145,60 +125,15 @@ export class MessageCache {
       this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     }
     const entries = batch.map((p) => p.entry);
-    const now = this.options.clock.now();
-    if (this.options.inline) {
-      let results: CommitResult[];
-      try {
-        this.committer ??= new BatchCommitter(openDb({ path: this.options.dbPath }), this.options.nodeId);
-        results = this.committer.commit(entries, delivered, cursors, now);
-      } catch (e) {
-        results = entries.map(() => ({ ok: false, reason: (e as Error).message }));
-      }
-      this.settle(batch, results, delivered, cursors);
-      this.flush();
-      return;
-    }
     this.inFlight = batch;
-    this.inFlightDelivered = delivered;
-    this.inFlightCursors = cursors;
-    const seq = ++this.seq;
-    const w = this.writer();
-    // The thread keeps the process alive only while a commit is under way.
-    w.ref();
-    w.postMessage({ type: 'batch', seq, entries, delivered, cursors, now });
-  }
-
-  private writer(): Worker {
-    if (this.worker) return this.worker;
-    const w = new Worker(WRITER_URL, { workerData: { path: this.options.dbPath, nodeId: this.options.nodeId } });
-    w.unref();
-    w.on('message', (m: { seq: number; results: CommitResult[] }) => {
-      w.unref();
-      const batch = this.inFlight;
-      this.inFlight = null;
-      if (batch && m.seq === this.seq) this.settle(batch, m.results, this.inFlightDelivered, this.inFlightCursors);
-      this.flush();
-    });
-    w.on('error', (e) => this.writerFailed(e));
-    w.on('exit', () => {
-      if (this.worker === w) this.worker = undefined;
-      if (this.inFlight) this.writerFailed(new Error('the writer thread exited'));
-    });
-    this.worker = w;
-    return w;
-  }
-
-  private writerFailed(e: unknown): void {
-    const batch = this.inFlight ?? [];
-    this.inFlight = null;
-    this.worker = undefined;
-    this.settle(
-      batch,
-      batch.map(() => ({ ok: false, reason: String(e) })),
-      this.inFlightDelivered,
-      this.inFlightCursors,
-    );
-    this.flush();
+    this.committer
+      .commit({ entries, delivered, cursors, now: this.options.clock.now() })
+      .catch((e: unknown): CommitResult[] => entries.map(() => ({ ok: false, reason: String(e) })))
+      .then((results) => {
+        this.inFlight = null;
+        this.settle(batch, results, delivered, cursors);
+        this.flush();
+      });
   }
 
   private settle(
@@ -234,25 +169,13 @@ export class MessageCache {
     }
   }
 
-  /** Commits what is queued, refuses new messages, and closes the connection. */
+  /** Commits what is queued, refuses new messages, and closes the writer. */
   async close(): Promise<void> {
     this.closed = true;
     await new Promise<void>((resolve) => {
       this.idle.push(resolve);
       this.flush();
     });
-    this.committer?.close();
-    this.committer = undefined;
-    const w = this.worker;
-    if (w) {
-      this.worker = undefined;
-      const exited = new Promise((r) => w.once('exit', r));
-      w.ref();
-      w.postMessage({ type: 'close' });
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))]);
-      clearTimeout(timer);
-      await w.terminate();
-    }
+    await this.committer.close();
   }
 }

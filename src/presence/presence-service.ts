@@ -37,19 +37,24 @@
  *   elsewhere after its cursor), oldest first, each once.
  * - Message order is commit order: message ids increase across the community.
  * - Several nodes may share the store. Each node gives its own links what
- *   other nodes committed (messages) or left for them (presence, invitations,
- *   membership changes) by reading the store a few times a second.
+ *   other nodes committed (messages) or told them (presence, invitations,
+ *   membership changes) through the store's node feed (NodeFeed: polled on
+ *   SQLite, pushed on PostgreSQL).
+ * - Storage is async. Presence pushes for one user run one after another, so
+ *   subscribers see a user's changes in the order they happened; a voice
+ *   message's audio URL is signed again each time the message is read
+ *   (signed URLs expire, the audio id does not).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AccountService } from '../accounts/account-service.js';
-import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
-import type { PresenceRepo } from '../store/presence-repo.js';
 import { Hook } from './events.js';
 import type { MessageCache } from './message-cache.js';
+import type { NodeFeed, NodeFeedEvent, PresenceStore } from './ports.js';
 import type { SessionObjects } from './session-objects.js';
 import {
   CHOSEN_STATES,
@@ -79,41 +84,48 @@ import {
 const RANK: Record<PresenceState, number> = { online: 4, 'on-the-phone': 3, away: 2, busy: 1, offline: 0 };
 
 export interface PresenceServiceDeps {
-  repo: PresenceRepo;
+  repo: PresenceStore;
   cache: MessageCache;
+  /** What the other nodes of the community committed or told this node's links. */
+  feed: NodeFeed;
   objects: SessionObjects;
   accounts: AccountService;
   clock: Clock;
   log: Logger;
   nodeId: string;
   maxMessageBytes: number;
-  /** How often to look for messages other nodes committed (ms). */
-  tailIntervalMs?: number;
+  /** A freshly signed URL of a voice message's audio (null: keep the stored one). */
+  audioUrl?: ((audioId: string) => string | null) | undefined;
   /** Where messages stored and delivered are reported. */
   metrics?: Metrics;
 }
 
 class OpenLink implements Link {
   isOpen = true;
+  /** While the link's waiting messages are read: live messages that arrived meanwhile. */
+  held: { message: StoredMessage; isLive: boolean }[] | undefined;
   constructor(
     readonly id: string,
     readonly userId: number,
     readonly kind: LinkKind,
     readonly deliver: (event: LinkEvent) => void,
     readonly sessionObjectId: string | undefined,
-    private readonly onClose: (link: OpenLink) => void,
+    private readonly onClose: (link: OpenLink) => Promise<void>,
   ) {}
 
-  close(): void {
-    if (!this.isOpen) return;
+  /** Resolves once the user's presence reflects the closing. */
+  close(): Promise<void> {
+    if (!this.isOpen) return Promise.resolve();
     this.isOpen = false;
-    this.onClose(this);
+    return this.onClose(this);
   }
 }
 
 export class PresenceService {
-  private readonly repo: PresenceRepo;
+  private readonly repo: PresenceStore;
   private readonly cache: MessageCache;
+  private readonly feed: NodeFeed;
+  private readonly audioUrl: ((audioId: string) => string | null) | undefined;
   readonly objects: SessionObjects;
   private readonly accounts: AccountService;
   private readonly clock: Clock;
@@ -121,13 +133,10 @@ export class PresenceService {
   readonly nodeId: string;
   private readonly maxMessageBytes: number;
   private readonly metrics: Metrics | undefined;
-  private readonly tailIntervalMs: number;
   private readonly links = new Map<number, Set<OpenLink>>();
   private readonly lastPresence = new Map<number, string>();
-  private tailTimer: TimerHandle | undefined;
-  private tailFrom = 0;
-  private eventsFrom = 0;
-  private tailRuns = 0;
+  /** Each user's presence push under way: the next one waits for it. */
+  private readonly pushes = new Map<number, Promise<void>>();
   private closed = false;
 
   private readonly unreachableHook: Hook<UnreachableEvent>;
@@ -141,6 +150,8 @@ export class PresenceService {
   constructor(deps: PresenceServiceDeps) {
     this.repo = deps.repo;
     this.cache = deps.cache;
+    this.feed = deps.feed;
+    this.audioUrl = deps.audioUrl;
     this.objects = deps.objects;
     this.accounts = deps.accounts;
     this.clock = deps.clock;
@@ -148,7 +159,6 @@ export class PresenceService {
     this.nodeId = deps.nodeId;
     this.maxMessageBytes = deps.maxMessageBytes;
     this.metrics = deps.metrics;
-    this.tailIntervalMs = deps.tailIntervalMs ?? 250;
     const onError = (e: unknown) => this.log.error({ err: e }, 'a presence listener failed');
     this.unreachableHook = new Hook(onError);
     this.linkOpenedHook = new Hook(onError);
@@ -159,12 +169,10 @@ export class PresenceService {
     this.memberHook = new Hook(onError);
   }
 
-  /** Drops the links this node recorded before a restart and starts routing other nodes' messages. */
-  start(): void {
-    this.dropNode(this.nodeId);
-    this.tailFrom = this.repo.maxMessageId();
-    this.eventsFrom = this.repo.maxNodeEventId();
-    this.scheduleTail();
+  /** Drops the links this node recorded before a restart and starts taking what other nodes send. */
+  async start(): Promise<void> {
+    await this.dropNode(this.nodeId);
+    await this.feed.subscribe((e) => this.fromOtherNode(e), { isIdle: () => this.links.size === 0 });
     this.cache.warm();
   }
 
@@ -172,27 +180,34 @@ export class PresenceService {
   async stop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.tailTimer) this.clock.clearTimeout(this.tailTimer);
-    for (const set of [...this.links.values()]) for (const l of [...set]) l.close();
+    await this.feed.close();
+    for (const set of [...this.links.values()]) for (const l of [...set]) await l.close();
+    await Promise.allSettled([...this.pushes.values()]);
     await this.cache.close();
   }
 
   /** A secret every node of the community shares (created on first use). */
-  sharedSecret(name: string): Buffer {
-    return Buffer.from(
-      this.repo.sharedSecret(name, () => randomBytes(32).toString('base64url')),
-      'base64url',
-    );
+  async sharedSecret(name: string): Promise<Buffer> {
+    return Buffer.from(await this.repo.sharedSecret(name, randomBytes(32).toString('base64url')), 'base64url');
   }
 
   /** A node's lease lapsed: its links no longer count for presence. */
-  nodeExpired(nodeId: string): void {
-    this.dropNode(nodeId);
+  async nodeExpired(nodeId: string): Promise<void> {
+    await this.dropNode(nodeId);
   }
 
-  private dropNode(nodeId: string): void {
-    const users = [...this.repo.deleteLinksOfNode(nodeId), ...this.repo.deleteDeviceCallsOfNode(nodeId)];
-    for (const u of new Set(users)) this.pushPresence(u);
+  private async dropNode(nodeId: string): Promise<void> {
+    const users = [
+      ...(await this.repo.deleteLinksOfNode(nodeId)),
+      ...(await this.repo.deleteDeviceCallsOfNode(nodeId)),
+    ];
+    await Promise.all([...new Set(users)].map((u) => this.pushPresence(u)));
+  }
+
+  /** A stored message with its voice URL signed now. */
+  private fresh(m: StoredMessage): StoredMessage {
+    const url = m.audioId && this.audioUrl ? this.audioUrl(m.audioId) : null;
+    return url ? { ...m, audioUrl: url } : m;
   }
 
   // ---- hooks ---------------------------------------------------------------------
@@ -233,59 +248,77 @@ export class PresenceService {
 
   // ---- links and presence -----------------------------------------------------------
 
-  openLink(userId: number, options: LinkOptions): Link {
+  async openLink(userId: number, options: LinkOptions): Promise<Link> {
     if (this.closed) throw new AppError('PRESENCE_CLOSED', 'the presence server is shutting down');
     if (!LINK_KINDS.includes(options.kind))
       throw new AppError('PRESENCE_INVALID_INPUT', `unknown link kind "${String(options.kind)}"`);
-    this.requireUser(userId);
+    await this.requireUser(userId);
     const link = new OpenLink(randomUUID(), userId, options.kind, options.deliver, options.sessionObjectId, (l) =>
       this.closeLink(l),
     );
+    // Live messages wait while the waiting ones are read, so that the link gets them in order.
+    if (options.replay !== false) link.held = [];
     let set = this.links.get(userId);
     if (!set) {
       set = new Set();
       this.links.set(userId, set);
     }
     set.add(link);
-    this.repo.insertLink(link.id, userId, link.kind, this.nodeId, this.clock.now());
+    await this.repo.insertLink(link.id, userId, link.kind, this.nodeId, this.clock.now());
     this.log.debug({ user: userId, link: link.id, kind: link.kind }, 'link opened');
-    this.pushPresence(userId);
+    await this.pushPresence(userId);
     this.linkOpenedHook.emit({ userId, linkId: link.id, kind: link.kind });
-    if (options.replay !== false) this.replay(link);
+    if (options.replay !== false) await this.replay(link);
     return link;
   }
 
-  private closeLink(link: OpenLink): void {
+  private async closeLink(link: OpenLink): Promise<void> {
     const set = this.links.get(link.userId);
     set?.delete(link);
     if (set && set.size === 0) this.links.delete(link.userId);
-    this.repo.deleteLink(link.id);
+    await this.repo.deleteLink(link.id);
     this.log.debug({ user: link.userId, link: link.id }, 'link closed');
-    if (!this.closed) this.pushPresence(link.userId);
+    if (!this.closed) await this.pushPresence(link.userId);
   }
 
-  private replay(link: OpenLink): void {
-    // Deliveries recorded but not yet committed count as delivered.
-    const waiting = this.repo
-      .messagesFor(link.userId, ['pending', 'notified'])
-      .filter((m) => !this.cache.isDeliveredUnsettled(link.userId, Number(m.id)));
-    let messages = waiting;
-    if (link.sessionObjectId) {
-      const object = this.objects.get(link.sessionObjectId);
-      if (object) {
-        const seen = new Set(waiting.map((m) => m.id));
-        const cursor = Math.max(Number(object.cursor), this.cache.unsettledCursor(object.id));
-        const after = this.repo
-          .messagesFor(link.userId, ['delivered'], { afterId: cursor })
-          .filter((m) => !seen.has(m.id));
-        messages = [...waiting, ...after].sort((a, b) => Number(a.id) - Number(b.id));
+  private async replay(link: OpenLink): Promise<void> {
+    let messages: StoredMessage[] = [];
+    try {
+      // Deliveries recorded but not yet committed count as delivered.
+      const waiting = (await this.repo.messagesFor(link.userId, ['pending', 'notified'])).filter(
+        (m) => !this.cache.isDeliveredUnsettled(link.userId, Number(m.id)),
+      );
+      messages = waiting;
+      if (link.sessionObjectId) {
+        const object = await this.objects.get(link.sessionObjectId);
+        if (object) {
+          const seen = new Set(waiting.map((m) => m.id));
+          const cursor = Math.max(Number(object.cursor), this.cache.unsettledCursor(object.id));
+          const after = (await this.repo.messagesFor(link.userId, ['delivered'], { afterId: cursor })).filter(
+            (m) => !seen.has(m.id),
+          );
+          messages = [...waiting, ...after].sort((a, b) => Number(a.id) - Number(b.id));
+        }
       }
+    } finally {
+      const held = link.held ?? [];
+      link.held = undefined;
+      const given = new Set<string>();
+      for (const m of messages) {
+        given.add(m.id);
+        this.sendTo(link, this.fresh(m));
+      }
+      for (const h of held) if (!given.has(h.message.id)) this.sendTo(link, h.message, h.isLive);
     }
-    for (const m of messages) this.sendTo(link, m);
   }
 
   /** Hands a message to a link; `isLive` when it was just committed (its delivery latency counts). */
   private sendTo(link: OpenLink, message: StoredMessage, isLive = false): void {
+    if (!link.isOpen) return;
+    if (link.held) {
+      link.held.push({ message, isLive });
+      return;
+    }
     try {
       link.deliver({ type: 'message', message });
     } catch (e) {
@@ -306,16 +339,16 @@ export class PresenceService {
     return this.localLinks(userId);
   }
 
-  presenceOf(userId: number): Presence {
-    const kinds = this.repo.linkKinds(userId);
-    const chosen = this.repo.chosen(userId);
+  async presenceOf(userId: number): Promise<Presence> {
+    const kinds = await this.repo.linkKinds(userId);
+    const chosen = await this.repo.chosen(userId);
     let state: PresenceState = 'offline';
     if (chosen?.state !== 'offline') {
       for (const k of kinds) {
         const s: PresenceState = k === 'phone' ? 'on-the-phone' : (chosen?.state ?? 'online');
         if (RANK[s] > RANK[state]) state = s;
       }
-      if (state !== 'busy' && this.repo.deviceCallsOf(userId).length > 0) state = 'on-the-phone';
+      if (state !== 'busy' && (await this.repo.deviceCallsOf(userId)).length > 0) state = 'on-the-phone';
     }
     return { userId, state, statusText: state === 'offline' ? null : (chosen?.statusText ?? null) };
   }
@@ -324,18 +357,19 @@ export class PresenceService {
    * An Asterisk device is in a call for these users (none: it is idle, or
    * its state is unknown). Users it no longer names are let go.
    */
-  setDeviceCall(device: string, userIds: number[]): void {
+  async setDeviceCall(device: string, userIds: number[]): Promise<void> {
     if (this.closed) return;
-    for (const u of this.repo.setDeviceCalls(device, this.nodeId, userIds, this.clock.now())) this.pushPresence(u);
+    for (const u of await this.repo.setDeviceCalls(device, this.nodeId, userIds, this.clock.now()))
+      await this.pushPresence(u);
   }
 
   /** The Asterisk devices a user is in a call on now (heard by any node). */
-  deviceCallsOf(userId: number): string[] {
-    return this.repo.deviceCallsOf(userId);
+  async deviceCallsOf(userId: number): Promise<string[]> {
+    return await this.repo.deviceCallsOf(userId);
   }
 
-  setPresence(userId: number, state: ChosenState, statusText?: string | null): Presence {
-    this.requireUser(userId);
+  async setPresence(userId: number, state: ChosenState, statusText?: string | null): Promise<Presence> {
+    await this.requireUser(userId);
     if (!CHOSEN_STATES.includes(state))
       throw new AppError('PRESENCE_INVALID_INPUT', `presence must be one of ${CHOSEN_STATES.join(', ')}`, {
         field: 'state',
@@ -344,28 +378,46 @@ export class PresenceService {
       statusText === undefined || statusText === null || statusText === ''
         ? null
         : checkText(statusText, { field: 'status text', maxChars: 140, code: 'PRESENCE_INVALID_INPUT' });
-    this.repo.setChosen(userId, state, text, this.clock.now());
-    this.pushPresence(userId);
-    return this.presenceOf(userId);
+    await this.repo.setChosen(userId, state, text, this.clock.now());
+    await this.pushPresence(userId);
+    return await this.presenceOf(userId);
   }
 
-  private pushPresence(userId: number): void {
-    const p = this.presenceOf(userId);
+  /** Tells the user's links and subscribers their presence if it changed; one push per user at a time, in order. */
+  private pushPresence(userId: number): Promise<void> {
+    const next = (this.pushes.get(userId) ?? Promise.resolve())
+      .then(() => this.pushPresenceNow(userId))
+      .catch((e: unknown) => this.log.error({ err: e, user: userId }, 'could not push presence'));
+    this.pushes.set(userId, next);
+    void next.finally(() => {
+      if (this.pushes.get(userId) === next) this.pushes.delete(userId);
+    });
+    return next;
+  }
+
+  private async pushPresenceNow(userId: number): Promise<void> {
+    const p = await this.presenceOf(userId);
     const key = `${p.state}|${p.statusText ?? ''}`;
     if (this.lastPresence.get(userId) === key) return;
     this.lastPresence.set(userId, key);
     const event: LinkEvent = { type: 'presence', presence: p };
-    for (const s of [userId, ...this.repo.subscribersOf(userId)]) this.deliverEvent(s, event);
+    for (const s of [userId, ...(await this.repo.subscribersOf(userId))]) await this.deliverEvent(s, event);
     this.presenceHook.emit(p);
   }
 
   /**
-   * Gives an event to the user's links on this node, and leaves it for the
-   * other nodes' tails when the user has links there too.
+   * Gives an event to the user's links on this node, and sends it to the
+   * other nodes when the user has links there too. Returns how many links
+   * of this node took it.
    */
-  private deliverEvent(userId: number, event: LinkEvent, toOtherNodes = true): number {
-    if (toOtherNodes && this.repo.hasLinksElsewhere(userId, this.nodeId))
-      this.repo.insertNodeEvent(this.nodeId, userId, JSON.stringify(event), this.clock.now());
+  private async deliverEvent(userId: number, event: LinkEvent): Promise<number> {
+    const n = this.deliverLocal(userId, event);
+    if (await this.repo.hasLinksElsewhere(userId, this.nodeId))
+      await this.feed.publish({ type: 'link-event', recipientId: userId, event });
+    return n;
+  }
+
+  private deliverLocal(userId: number, event: LinkEvent): number {
     let n = 0;
     for (const l of this.localLinks(userId)) {
       try {
@@ -381,73 +433,68 @@ export class PresenceService {
   // ---- contacts --------------------------------------------------------------------
 
   /** Asks to see `targetId`'s presence. Returns the subscription's state afterwards. */
-  requestContact(userId: number, targetId: number): 'requested' | 'approved' {
-    this.requireUser(userId);
-    this.requireUser(targetId);
+  async requestContact(userId: number, targetId: number): Promise<'requested' | 'approved'> {
+    await this.requireUser(userId);
+    await this.requireUser(targetId);
     if (userId === targetId)
       throw new AppError('PRESENCE_INVALID_INPUT', 'you cannot add yourself as a contact', { field: 'contact' });
-    const current = this.repo.subscription(userId, targetId);
+    const current = await this.repo.subscription(userId, targetId);
     if (current === 'approved') return 'approved';
-    if (this.repo.subscription(targetId, userId) === 'requested') {
-      this.approveContact(userId, targetId);
+    if ((await this.repo.subscription(targetId, userId)) === 'requested') {
+      await this.approveContact(userId, targetId);
       return 'approved';
     }
-    this.repo.upsertSubscription(userId, targetId, 'requested', this.clock.now());
-    this.deliverEvent(targetId, { type: 'contact-request', fromUserId: userId });
+    await this.repo.upsertSubscription(userId, targetId, 'requested', this.clock.now());
+    await this.deliverEvent(targetId, { type: 'contact-request', fromUserId: userId });
     return 'requested';
   }
 
   /** Approves `fromUserId`'s request: both now see each other. */
-  approveContact(userId: number, fromUserId: number): void {
-    if (this.repo.subscription(fromUserId, userId) !== 'requested')
+  async approveContact(userId: number, fromUserId: number): Promise<void> {
+    if ((await this.repo.subscription(fromUserId, userId)) !== 'requested')
       throw new AppError('PRESENCE_REQUEST_NOT_FOUND', 'there is no contact request from that user');
     const now = this.clock.now();
-    this.repo.transaction(() => {
-      this.repo.upsertSubscription(fromUserId, userId, 'approved', now);
-      this.repo.upsertSubscription(userId, fromUserId, 'approved', now);
-    });
-    this.deliverEvent(fromUserId, { type: 'presence', presence: this.presenceOf(userId) });
-    this.deliverEvent(userId, { type: 'presence', presence: this.presenceOf(fromUserId) });
+    await this.repo.approveMutual(userId, fromUserId, now);
+    await this.deliverEvent(fromUserId, { type: 'presence', presence: await this.presenceOf(userId) });
+    await this.deliverEvent(userId, { type: 'presence', presence: await this.presenceOf(fromUserId) });
   }
 
-  declineContact(userId: number, fromUserId: number): void {
-    if (this.repo.subscription(fromUserId, userId) !== 'requested')
+  async declineContact(userId: number, fromUserId: number): Promise<void> {
+    if ((await this.repo.subscription(fromUserId, userId)) !== 'requested')
       throw new AppError('PRESENCE_REQUEST_NOT_FOUND', 'there is no contact request from that user');
-    this.repo.deleteSubscription(fromUserId, userId);
+    await this.repo.deleteSubscription(fromUserId, userId);
   }
 
-  removeContact(userId: number, otherId: number): void {
-    this.repo.transaction(() => {
-      this.repo.deleteSubscription(userId, otherId);
-      this.repo.deleteSubscription(otherId, userId);
-    });
+  async removeContact(userId: number, otherId: number): Promise<void> {
+    await this.repo.deleteMutual(userId, otherId);
   }
 
-  isContact(userId: number, otherId: number): boolean {
-    return this.repo.subscription(userId, otherId) === 'approved';
+  async isContact(userId: number, otherId: number): Promise<boolean> {
+    return (await this.repo.subscription(userId, otherId)) === 'approved';
   }
 
   /** The buddy list: each contact with their presence (hidden until they approve). */
-  contacts(userId: number): Contact[] {
+  async contacts(userId: number): Promise<Contact[]> {
     const out: Contact[] = [];
-    for (const s of this.repo.subscriptionsOf(userId)) {
-      const u = this.accounts.userById(s.targetId);
+    for (const s of await this.repo.subscriptionsOf(userId)) {
+      const u = await this.accounts.userById(s.targetId);
       if (!u) continue;
       out.push({
         userId: u.id,
         username: u.username,
         displayName: u.displayName,
         subscription: s.state,
-        presence: s.state === 'approved' ? this.presenceOf(u.id) : { userId: u.id, state: 'offline', statusText: null },
+        presence:
+          s.state === 'approved' ? await this.presenceOf(u.id) : { userId: u.id, state: 'offline', statusText: null },
       });
     }
     return out;
   }
 
-  contactRequests(userId: number): ContactRequest[] {
+  async contactRequests(userId: number): Promise<ContactRequest[]> {
     const out: ContactRequest[] = [];
-    for (const r of this.repo.requestsTo(userId)) {
-      const u = this.accounts.userById(r.fromUserId);
+    for (const r of await this.repo.requestsTo(userId)) {
+      const u = await this.accounts.userById(r.fromUserId);
       if (u) out.push({ fromUserId: u.id, username: u.username, displayName: u.displayName, createdAt: r.createdAt });
     }
     return out;
@@ -455,59 +502,59 @@ export class PresenceService {
 
   // ---- IM sessions (the controller) ----------------------------------------------------
 
-  createSession(ownerId: number, inviteeIds: number[]): ImSession {
-    this.requireUser(ownerId);
+  async createSession(ownerId: number, inviteeIds: number[]): Promise<ImSession> {
+    await this.requireUser(ownerId);
     if (!Array.isArray(inviteeIds) || inviteeIds.length === 0)
       throw new AppError('PRESENCE_INVALID_INPUT', 'invite at least one contact', { field: 'invitees' });
     const invitees = [...new Set(inviteeIds)];
     if (invitees.length > 50)
       throw new AppError('PRESENCE_INVALID_INPUT', 'a session has at most 50 invitees', { field: 'invitees' });
-    for (const id of invitees) this.checkInvitee(ownerId, id);
+    for (const id of invitees) await this.checkInvitee(ownerId, id);
     const id = randomUUID();
-    this.repo.insertSession(id, ownerId, invitees, this.clock.now());
-    const session = this.repo.session(id) as ImSession;
+    await this.repo.insertSession(id, ownerId, invitees, this.clock.now());
+    const session = (await this.repo.session(id)) as ImSession;
     this.log.info({ session: id, owner: ownerId, invitees }, 'session created');
-    for (const u of invitees) this.announceInvite(session, ownerId, u);
+    for (const u of invitees) await this.announceInvite(session, ownerId, u);
     return session;
   }
 
-  invite(sessionId: string, byUserId: number, inviteeId: number): ImSession {
-    this.requireJoined(sessionId, byUserId);
-    this.checkInvitee(byUserId, inviteeId);
-    const state = this.repo.memberState(sessionId, inviteeId);
-    if (state === 'joined' || state === 'invited') return this.repo.session(sessionId) as ImSession;
-    this.repo.setMember(sessionId, inviteeId, 'invited', byUserId, this.clock.now());
-    const session = this.repo.session(sessionId) as ImSession;
-    this.memberChanged(session, inviteeId, 'invited');
-    this.announceInvite(session, byUserId, inviteeId);
+  async invite(sessionId: string, byUserId: number, inviteeId: number): Promise<ImSession> {
+    await this.requireJoined(sessionId, byUserId);
+    await this.checkInvitee(byUserId, inviteeId);
+    const state = await this.repo.memberState(sessionId, inviteeId);
+    if (state === 'joined' || state === 'invited') return (await this.repo.session(sessionId)) as ImSession;
+    await this.repo.setMember(sessionId, inviteeId, 'invited', byUserId, this.clock.now());
+    const session = (await this.repo.session(sessionId)) as ImSession;
+    await this.memberChanged(session, inviteeId, 'invited');
+    await this.announceInvite(session, byUserId, inviteeId);
     return session;
   }
 
-  accept(sessionId: string, userId: number): ImSession {
-    return this.answer(sessionId, userId, 'joined');
+  async accept(sessionId: string, userId: number): Promise<ImSession> {
+    return await this.answer(sessionId, userId, 'joined');
   }
 
-  decline(sessionId: string, userId: number): ImSession {
-    return this.answer(sessionId, userId, 'declined');
+  async decline(sessionId: string, userId: number): Promise<ImSession> {
+    return await this.answer(sessionId, userId, 'declined');
   }
 
-  leave(sessionId: string, userId: number): ImSession {
-    const state = this.memberOrThrow(sessionId, userId);
-    if (state === 'left' || state === 'declined') return this.repo.session(sessionId) as ImSession;
-    this.repo.setMember(sessionId, userId, 'left', null, this.clock.now());
-    const session = this.repo.session(sessionId) as ImSession;
-    this.memberChanged(session, userId, 'left');
+  async leave(sessionId: string, userId: number): Promise<ImSession> {
+    const state = await this.memberOrThrow(sessionId, userId);
+    if (state === 'left' || state === 'declined') return (await this.repo.session(sessionId)) as ImSession;
+    await this.repo.setMember(sessionId, userId, 'left', null, this.clock.now());
+    const session = (await this.repo.session(sessionId)) as ImSession;
+    await this.memberChanged(session, userId, 'left');
     return session;
   }
 
-  private answer(sessionId: string, userId: number, to: 'joined' | 'declined'): ImSession {
-    const state = this.memberOrThrow(sessionId, userId);
-    if (state === to) return this.repo.session(sessionId) as ImSession;
+  private async answer(sessionId: string, userId: number, to: 'joined' | 'declined'): Promise<ImSession> {
+    const state = await this.memberOrThrow(sessionId, userId);
+    if (state === to) return (await this.repo.session(sessionId)) as ImSession;
     if (state !== 'invited')
       throw new AppError('PRESENCE_NOT_INVITED', `you have no open invitation to this session (you ${state} it)`);
-    this.repo.setMember(sessionId, userId, to, null, this.clock.now());
-    const session = this.repo.session(sessionId) as ImSession;
-    this.memberChanged(session, userId, to);
+    await this.repo.setMember(sessionId, userId, to, null, this.clock.now());
+    const session = (await this.repo.session(sessionId)) as ImSession;
+    await this.memberChanged(session, userId, to);
     return session;
   }
 
@@ -516,13 +563,13 @@ export class PresenceService {
    * and membership come from there, so there is no contact check here. The
    * owner (the remote inviter's local stand-in) is joined; invitees invited.
    */
-  createSessionFromPeer(id: string, ownerId: number, inviteeIds: number[]): ImSession {
-    this.requireUser(ownerId);
-    for (const u of inviteeIds) this.requireUser(u);
-    this.repo.insertSession(id, ownerId, inviteeIds, this.clock.now());
-    const session = this.repo.session(id) as ImSession;
+  async createSessionFromPeer(id: string, ownerId: number, inviteeIds: number[]): Promise<ImSession> {
+    await this.requireUser(ownerId);
+    for (const u of inviteeIds) await this.requireUser(u);
+    await this.repo.insertSession(id, ownerId, inviteeIds, this.clock.now());
+    const session = (await this.repo.session(id)) as ImSession;
     this.log.info({ session: id, owner: ownerId, invitees: inviteeIds }, 'session created by a peer');
-    for (const u of inviteeIds) this.announceInvite(session, ownerId, u);
+    for (const u of inviteeIds) await this.announceInvite(session, ownerId, u);
     return session;
   }
 
@@ -530,70 +577,80 @@ export class PresenceService {
    * Sets a member's state as another community reports it (a remote member
    * invited, joined, declined or left); no contact check, no inviter rules.
    */
-  setMemberFromPeer(
+  async setMemberFromPeer(
     sessionId: string,
     userId: number,
     state: SessionMember['state'],
     byUserId: number | null,
-  ): ImSession {
-    this.requireUser(userId);
-    if (!this.repo.session(sessionId)) throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
-    const before = this.repo.memberState(sessionId, userId);
-    if (before === state) return this.repo.session(sessionId) as ImSession;
-    this.repo.setMember(sessionId, userId, state, state === 'invited' ? byUserId : null, this.clock.now());
-    const session = this.repo.session(sessionId) as ImSession;
-    this.memberChanged(session, userId, state);
-    if (state === 'invited' && byUserId !== null) this.announceInvite(session, byUserId, userId);
+  ): Promise<ImSession> {
+    await this.requireUser(userId);
+    if (!(await this.repo.session(sessionId))) throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
+    const before = await this.repo.memberState(sessionId, userId);
+    if (before === state) return (await this.repo.session(sessionId)) as ImSession;
+    await this.repo.setMember(sessionId, userId, state, state === 'invited' ? byUserId : null, this.clock.now());
+    const session = (await this.repo.session(sessionId)) as ImSession;
+    await this.memberChanged(session, userId, state);
+    if (state === 'invited' && byUserId !== null) await this.announceInvite(session, byUserId, userId);
     return session;
   }
 
   /** A session the user is or was a member of. */
-  session(sessionId: string, userId: number): ImSession {
-    this.memberOrThrow(sessionId, userId);
-    return this.repo.session(sessionId) as ImSession;
+  async session(sessionId: string, userId: number): Promise<ImSession> {
+    await this.memberOrThrow(sessionId, userId);
+    return (await this.repo.session(sessionId)) as ImSession;
   }
 
   /** The sessions a user is invited to or has joined, newest first. */
-  sessionsOf(userId: number): ImSession[] {
-    return this.repo.sessionIdsOf(userId, ['invited', 'joined']).map((id) => this.repo.session(id) as ImSession);
+  async sessionsOf(userId: number): Promise<ImSession[]> {
+    const out: ImSession[] = [];
+    for (const id of await this.repo.sessionIdsOf(userId, ['invited', 'joined'])) {
+      const s = await this.repo.session(id);
+      if (s) out.push(s);
+    }
+    return out;
   }
 
-  members(sessionId: string): SessionMember[] {
-    const s = this.repo.session(sessionId);
+  async members(sessionId: string): Promise<SessionMember[]> {
+    const s = await this.repo.session(sessionId);
     if (!s) throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
     return s.members;
   }
 
-  private checkInvitee(byUserId: number, inviteeId: number): void {
-    if (!Number.isInteger(inviteeId) || !this.accounts.userById(inviteeId))
+  private async checkInvitee(byUserId: number, inviteeId: number): Promise<void> {
+    if (!Number.isInteger(inviteeId) || !(await this.accounts.userById(inviteeId)))
       throw new AppError('PRESENCE_USER_NOT_FOUND', `no user ${String(inviteeId)}`);
     if (inviteeId === byUserId)
       throw new AppError('PRESENCE_INVALID_INPUT', 'you cannot invite yourself', { field: 'invitees' });
-    if (!this.isContact(byUserId, inviteeId))
+    if (!(await this.isContact(byUserId, inviteeId)))
       throw new AppError('PRESENCE_NOT_CONTACT', 'only approved contacts can be invited');
   }
 
-  private announceInvite(session: ImSession, inviterId: number, inviteeId: number): void {
-    const n = this.deliverEvent(inviteeId, { type: 'invite', session, inviterId });
-    this.invitedHook.emit({ session, inviterId, inviteeId, isReachable: n > 0 || this.hasLinkAnywhere(inviteeId) });
+  private async announceInvite(session: ImSession, inviterId: number, inviteeId: number): Promise<void> {
+    const n = await this.deliverEvent(inviteeId, { type: 'invite', session, inviterId });
+    this.invitedHook.emit({
+      session,
+      inviterId,
+      inviteeId,
+      isReachable: n > 0 || (await this.hasLinkAnywhere(inviteeId)),
+    });
   }
 
-  private memberChanged(session: ImSession, userId: number, state: SessionMember['state']): void {
+  private async memberChanged(session: ImSession, userId: number, state: SessionMember['state']): Promise<void> {
     this.log.info({ session: session.id, user: userId, state }, 'member changed');
     this.memberHook.emit({ session, userId, state });
     for (const m of session.members)
       if (m.state === 'joined' || m.state === 'invited' || m.userId === userId)
-        this.deliverEvent(m.userId, { type: 'member', sessionId: session.id, userId, state });
+        await this.deliverEvent(m.userId, { type: 'member', sessionId: session.id, userId, state });
   }
 
-  private memberOrThrow(sessionId: string, userId: number): SessionMember['state'] {
-    const state = typeof sessionId === 'string' ? this.repo.memberState(sessionId, userId) : null;
+  private async memberOrThrow(sessionId: string, userId: number): Promise<SessionMember['state']> {
+    const state = typeof sessionId === 'string' ? await this.repo.memberState(sessionId, userId) : null;
     if (!state) throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
     return state;
   }
 
-  private requireJoined(sessionId: string, userId: number): void {
-    const state = this.memberOrThrow(sessionId, userId);
+  private async requireJoined(sessionId: string, userId: number): Promise<void> {
+    const state = await this.memberOrThrow(sessionId, userId);
     if (state !== 'joined')
       throw new AppError(
         'PRESENCE_NOT_MEMBER',
@@ -601,8 +658,8 @@ export class PresenceService {
       );
   }
 
-  private requireUser(userId: number): void {
-    if (!Number.isInteger(userId) || !this.accounts.userById(userId))
+  private async requireUser(userId: number): Promise<void> {
+    if (!Number.isInteger(userId) || !(await this.accounts.userById(userId)))
       throw new AppError('PRESENCE_USER_NOT_FOUND', `no user ${String(userId)}`);
   }
 
@@ -616,7 +673,7 @@ export class PresenceService {
     const { sessionId, fromUserId } = input;
     if (typeof sessionId !== 'string' || sessionId.length > 64)
       throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
-    const members = this.repo.membership(sessionId);
+    const members = await this.repo.membership(sessionId);
     const senderState = members.find((m) => m.userId === fromUserId)?.state;
     if (!senderState) throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
     if (senderState !== 'joined')
@@ -645,7 +702,7 @@ export class PresenceService {
       .filter((m) => m.userId !== fromUserId && (m.state === 'invited' || m.state === 'joined'))
       .map((m) => m.userId);
     const message = await this.cache.append({ sessionId, fromUserId, kind, text, audioId, audioUrl, recipients });
-    this.route(message, recipients, options.viaLinkId);
+    await this.route(message, recipients, options.viaLinkId);
     return message;
   }
 
@@ -662,18 +719,30 @@ export class PresenceService {
     });
   }
 
-  private route(message: StoredMessage, recipients: number[], viaLinkId?: string): void {
-    const info: MessageStoredEvent['recipients'] = [];
-    const unreachable: number[] = [];
+  /** Gives a committed message to the links on this node at once, then to the other nodes and the hooks. */
+  private async route(message: StoredMessage, recipients: number[], viaLinkId?: string): Promise<void> {
+    const local = new Map<number, OpenLink[]>();
     for (const r of recipients) {
       const links = this.localLinks(r);
+      local.set(r, links);
       for (const l of links) this.sendTo(l, message, true);
-      const kinds = links.length > 0 ? links.map((l) => l.kind) : this.repo.linkKinds(r);
-      info.push({ userId: r, hasLink: kinds.length > 0, hasPhoneLink: kinds.includes('phone') });
-      if (kinds.length === 0) unreachable.push(r);
     }
     for (const l of this.localLinks(message.fromUserId))
       if (l.id !== viaLinkId) this.deliverEvent2(l, { type: 'message', message });
+    try {
+      await this.feed.publish({ type: 'message', message, recipients });
+    } catch (e) {
+      // Committed all the same: a recipient on another node gets it from the delivery state when a link opens.
+      this.log.error({ err: e, message: message.id }, 'could not tell the other nodes about a message');
+    }
+    const info: MessageStoredEvent['recipients'] = [];
+    const unreachable: number[] = [];
+    for (const r of recipients) {
+      const links = local.get(r) ?? [];
+      const kinds = links.length > 0 ? links.map((l) => l.kind) : await this.repo.linkKinds(r);
+      info.push({ userId: r, hasLink: kinds.length > 0, hasPhoneLink: kinds.includes('phone') });
+      if (kinds.length === 0) unreachable.push(r);
+    }
     this.metrics?.messageStored(message.kind);
     this.storedHook.emit({ message, recipients: info });
     for (const r of unreachable) this.unreachableHook.emit({ recipientId: r, message });
@@ -688,105 +757,72 @@ export class PresenceService {
   }
 
   /** Whether the user has a link on any node of the community (not only this one). */
-  hasLinkAnywhere(userId: number): boolean {
-    return this.localLinks(userId).length > 0 || this.repo.linkKinds(userId).length > 0;
+  async hasLinkAnywhere(userId: number): Promise<boolean> {
+    return this.localLinks(userId).length > 0 || (await this.repo.linkKinds(userId)).length > 0;
   }
 
-  /** Gives this node's links the events other nodes left for them. */
-  routeForeignEvents(): number {
-    let n = 0;
-    for (;;) {
-      const batch = this.repo.nodeEvents(this.eventsFrom, this.nodeId, 500);
-      if (batch.length === 0) return n;
-      for (const e of batch) {
-        this.eventsFrom = e.id;
-        this.deliverEvent(e.recipientId, JSON.parse(e.event) as LinkEvent, false);
-        n++;
-      }
+  /** What another node sent: given to this node's links only (never sent on again). */
+  private fromOtherNode(e: NodeFeedEvent): void {
+    if (this.closed) return;
+    if (e.type === 'link-event') {
+      this.deliverLocal(e.recipientId, e.event);
+      return;
     }
-  }
-
-  /** Routes messages that other nodes committed to this node's links. */
-  routeForeign(): number {
-    let n = 0;
-    for (;;) {
-      const batch = this.repo.foreignMessages(this.tailFrom, this.nodeId, 500);
-      if (batch.length === 0) {
-        this.tailFrom = Math.max(this.tailFrom, this.repo.maxMessageId());
-        return n;
-      }
-      for (const m of batch) {
-        this.tailFrom = Number(m.id);
-        const recipients = this.repo.recipients(m.sessionId, m.fromUserId);
-        for (const r of recipients) for (const l of this.localLinks(r)) this.sendTo(l, m);
-        for (const l of this.localLinks(m.fromUserId)) this.deliverEvent2(l, { type: 'message', message: m });
-        n++;
-      }
-    }
-  }
-
-  private scheduleTail(): void {
-    this.tailTimer = this.clock.setTimeout(() => {
-      try {
-        if (this.links.size > 0) {
-          this.routeForeign();
-          this.routeForeignEvents();
-        } else {
-          this.tailFrom = Math.max(this.tailFrom, this.repo.maxMessageId());
-          this.eventsFrom = Math.max(this.eventsFrom, this.repo.maxNodeEventId());
-        }
-        // Events are for nodes that are up: a few minutes is plenty.
-        if (++this.tailRuns % 240 === 0) this.repo.deleteNodeEventsBefore(this.clock.now() - 600_000);
-      } catch (e) {
-        this.log.error({ err: e }, 'routing other nodes’ messages failed');
-      }
-      if (!this.closed) this.scheduleTail();
-    }, this.tailIntervalMs);
+    const m = this.fresh(e.message);
+    for (const r of e.recipients) for (const l of this.localLinks(r)) this.sendTo(l, m);
+    for (const l of this.localLinks(m.fromUserId)) this.deliverEvent2(l, { type: 'message', message: m });
   }
 
   /** Messages no link took (delivery pending), stored since `since`: what the notifier picks up on start. */
-  pendingDeliveries(since: number, limit: number): { recipientId: number; message: StoredMessage }[] {
-    return this.repo.pendingDeliveries(since, limit);
+  async pendingDeliveries(since: number, limit: number): Promise<{ recipientId: number; message: StoredMessage }[]> {
+    return (await this.repo.pendingDeliveries(since, limit)).map((d) => ({ ...d, message: this.fresh(d.message) }));
   }
 
   /** Messages not yet read by the user (pending, notified or delivered), oldest first. */
-  unread(userId: number, sessionId?: string): StoredMessage[] {
-    return this.repo.messagesFor(
+  async unread(userId: number, sessionId?: string): Promise<StoredMessage[]> {
+    const messages = await this.repo.messagesFor(
       userId,
       ['pending', 'notified', 'delivered'],
       sessionId === undefined ? {} : { sessionId },
     );
+    return messages.map((m) => this.fresh(m));
   }
 
   /** A session's messages, oldest first: after `afterId`, or the latest `limit`. */
-  history(userId: number, sessionId: string, options: { afterId?: string; limit?: number } = {}): StoredMessage[] {
-    this.memberOrThrow(sessionId, userId);
+  async history(
+    userId: number,
+    sessionId: string,
+    options: { afterId?: string; limit?: number } = {},
+  ): Promise<StoredMessage[]> {
+    await this.memberOrThrow(sessionId, userId);
     // A member who left or declined reads up to that moment, nothing after.
-    const until = this.repo.readUntil(sessionId, userId) ?? undefined;
+    const until = (await this.repo.readUntil(sessionId, userId)) ?? undefined;
     const limit = Math.min(Math.max(1, options.limit ?? 50), 500);
-    if (options.afterId !== undefined)
-      return this.repo.history(sessionId, this.messageId(options.afterId), limit, until);
-    return this.repo.recent(sessionId, limit, until);
+    const messages =
+      options.afterId !== undefined
+        ? await this.repo.history(sessionId, this.messageId(options.afterId), limit, until)
+        : await this.repo.recent(sessionId, limit, until);
+    return messages.map((m) => this.fresh(m));
   }
 
   /** Marks messages read; returns the ids that changed (unknown and others' ids are ignored). */
-  markRead(userId: number, messageIds: string[]): string[] {
-    return this.advance(userId, messageIds, 'read');
+  async markRead(userId: number, messageIds: string[]): Promise<string[]> {
+    return await this.advance(userId, messageIds, 'read');
   }
 
   /** The notifier records that it reached the user about these messages. */
-  markNotified(userId: number, messageIds: string[]): string[] {
-    return this.advance(userId, messageIds, 'notified');
+  async markNotified(userId: number, messageIds: string[]): Promise<string[]> {
+    return await this.advance(userId, messageIds, 'notified');
   }
 
-  private advance(userId: number, messageIds: string[], to: DeliveryState): string[] {
+  private async advance(userId: number, messageIds: string[], to: DeliveryState): Promise<string[]> {
     if (!Array.isArray(messageIds) || messageIds.length > 1000)
       throw new AppError('PRESENCE_INVALID_INPUT', 'give a list of at most 1000 message ids', { field: 'messageIds' });
     const ids = messageIds.map((id) => this.messageId(id));
-    const changed = this.repo.advanceDeliveries(userId, ids, to, this.clock.now()).map(String);
+    const changed = (await this.repo.advanceDeliveries(userId, ids, to, this.clock.now())).map(String);
     if (to === 'read' && changed.length > 0) {
       this.readHook.emit({ userId, messageIds: changed });
-      this.deliverEvent(userId, { type: 'read', userId, messageIds: changed });
+      await this.deliverEvent(userId, { type: 'read', userId, messageIds: changed });
     }
     return changed;
   }
@@ -800,18 +836,17 @@ export class PresenceService {
   }
 
   /** Per-recipient delivery states (deliveries recorded but not yet committed show as delivered). */
-  deliveryStates(messageId: string): { recipientId: number; state: DeliveryState }[] {
+  async deliveryStates(messageId: string): Promise<{ recipientId: number; state: DeliveryState }[]> {
     const id = this.messageId(messageId);
-    return this.repo
-      .deliveryStates(id)
-      .map((d) =>
-        (d.state === 'pending' || d.state === 'notified') && this.cache.isDeliveredUnsettled(d.recipientId, id)
-          ? { ...d, state: 'delivered' as const }
-          : d,
-      );
+    return (await this.repo.deliveryStates(id)).map((d) =>
+      (d.state === 'pending' || d.state === 'notified') && this.cache.isDeliveredUnsettled(d.recipientId, id)
+        ? { ...d, state: 'delivered' as const }
+        : d,
+    );
   }
 
-  message(messageId: string): StoredMessage | null {
-    return this.repo.message(this.messageId(messageId));
+  async message(messageId: string): Promise<StoredMessage | null> {
+    const m = await this.repo.message(this.messageId(messageId));
+    return m && this.fresh(m);
   }
 }

@@ -18,7 +18,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import type { PresenceRepo } from '../store/presence-repo.js';
+import type { PresenceStore } from './ports.js';
 import type { SessionObject } from './types.js';
 
 export type ResumeResult =
@@ -27,20 +27,20 @@ export type ResumeResult =
   | { kind: 'invalid' };
 
 export interface SessionObjectsOptions {
-  repo: PresenceRepo;
+  repo: PresenceStore;
   clock: Clock;
   log: Logger;
   nodeId: string;
   idleSeconds: number;
   leaseSeconds: number;
   /** Called when a dead node's lease lapses (its links are dropped from presence). */
-  onNodeExpired?: (nodeId: string) => void;
+  onNodeExpired?: (nodeId: string) => Promise<void> | void;
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
 export class SessionObjects {
-  private readonly repo: PresenceRepo;
+  private readonly repo: PresenceStore;
   private readonly clock: Clock;
   private readonly log: Logger;
   readonly nodeId: string;
@@ -49,7 +49,8 @@ export class SessionObjects {
   private publicUrl: string | null = null;
   private leaseTimer: TimerHandle | undefined;
   private sweepTimer: TimerHandle | undefined;
-  private readonly onNodeExpired: (nodeId: string) => void;
+  private readonly onNodeExpired: (nodeId: string) => Promise<void> | void;
+  private isStopped = false;
 
   constructor(options: SessionObjectsOptions) {
     this.repo = options.repo;
@@ -62,44 +63,56 @@ export class SessionObjects {
   }
 
   /** Starts holding the lease under this node's public URL, and the idle sweep. */
-  start(publicUrl: string): void {
+  async start(publicUrl: string): Promise<void> {
     this.publicUrl = publicUrl;
-    this.renew();
+    this.isStopped = false;
+    await this.renew();
     this.scheduleSweep();
   }
 
   stop(): void {
+    this.isStopped = true;
     if (this.leaseTimer) this.clock.clearTimeout(this.leaseTimer);
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     this.leaseTimer = undefined;
     this.sweepTimer = undefined;
   }
 
-  private renew(): void {
-    const now = this.clock.now();
-    if (this.publicUrl) this.repo.renewLease(this.nodeId, this.publicUrl, now + this.leaseMs, now);
-    for (const dead of this.repo.expiredNodes(now, this.nodeId)) this.onNodeExpired(dead);
-    this.leaseTimer = this.clock.setTimeout(() => this.renew(), Math.max(100, Math.floor(this.leaseMs / 3)));
+  /**
+   * Renews this node's lease and lets go of dead nodes; the next round is
+   * armed first, so it keeps its pace whatever the store takes. A failure is
+   * logged and the next round tries again.
+   */
+  private async renew(): Promise<void> {
+    if (!this.isStopped)
+      this.leaseTimer = this.clock.setTimeout(() => void this.renew(), Math.max(100, Math.floor(this.leaseMs / 3)));
+    try {
+      const now = this.clock.now();
+      if (this.publicUrl) await this.repo.renewLease(this.nodeId, this.publicUrl, now + this.leaseMs, now);
+      for (const dead of await this.repo.expiredNodes(now, this.nodeId)) await this.onNodeExpired(dead);
+    } catch (e) {
+      this.log.error({ err: e }, 'could not renew the node lease');
+    }
   }
 
   private scheduleSweep(): void {
     this.sweepTimer = this.clock.setTimeout(
       () => {
-        this.sweep();
-        this.scheduleSweep();
+        if (!this.isStopped) this.scheduleSweep();
+        this.sweep().catch((e: unknown) => this.log.error({ err: e }, 'could not sweep idle session objects'));
       },
       Math.min(60_000, Math.max(1000, Math.floor(this.idleMs / 4))),
     );
   }
 
   /** Deletes idle objects; returns how many. */
-  sweep(): number {
-    const n = this.repo.deleteIdleObjects(this.clock.now() - this.idleMs);
+  async sweep(): Promise<number> {
+    const n = await this.repo.deleteIdleObjects(this.clock.now() - this.idleMs);
     if (n > 0) this.log.info({ expired: n }, 'idle session objects expired');
     return n;
   }
 
-  create(userId: number, client: string): { object: SessionObject; token: string } {
+  async create(userId: number, client: string): Promise<{ object: SessionObject; token: string }> {
     const now = this.clock.now();
     const token = randomBytes(32).toString('base64url');
     const object: SessionObject = {
@@ -108,65 +121,65 @@ export class SessionObjects {
       client,
       csrf: randomBytes(18).toString('base64url'),
       nodeId: this.nodeId,
-      cursor: String(this.repo.maxMessageId()),
+      cursor: String(await this.repo.maxMessageId()),
       createdAt: now,
       lastSeenAt: now,
     };
     // A new object starts at "now" for replay; messages still pending reach it through the delivery state.
-    this.repo.insertObject(object, hashToken(token));
+    await this.repo.insertObject(object, hashToken(token));
     this.log.info({ session: object.id, user: userId, client }, 'session object created');
     return { object, token };
   }
 
   /** Finds the object a token names, and decides where it is served. */
-  resume(token: unknown): ResumeResult {
+  async resume(token: unknown): Promise<ResumeResult> {
     if (typeof token !== 'string' || token.length < 20 || token.length > 200) return { kind: 'invalid' };
-    const object = this.repo.objectByTokenHash(hashToken(token));
+    const object = await this.repo.objectByTokenHash(hashToken(token));
     const now = this.clock.now();
     if (!object) return { kind: 'invalid' };
     if (now - object.lastSeenAt > this.idleMs) {
-      this.repo.deleteObject(object.id);
+      await this.repo.deleteObject(object.id);
       return { kind: 'invalid' };
     }
     if (object.nodeId !== this.nodeId) {
-      const lease = this.repo.lease(object.nodeId);
+      const lease = await this.repo.lease(object.nodeId);
       if (lease && lease.leaseUntil >= now)
         return { kind: 'redirect', url: lease.publicUrl.replace(/\/+$/, ''), nodeId: object.nodeId };
-      if (!this.repo.takeOver(object.id, object.nodeId, this.nodeId)) return this.resume(token);
+      if (!(await this.repo.takeOver(object.id, object.nodeId, this.nodeId))) return this.resume(token);
       this.log.info({ session: object.id, from: object.nodeId }, 'session object taken over after its lease lapsed');
       object.nodeId = this.nodeId;
     }
     // Touch at most every tenth of the idle time: reads stay reads.
-    if (now - object.lastSeenAt > this.idleMs / 10) this.repo.touchObject(object.id, now);
+    if (now - object.lastSeenAt > this.idleMs / 10) await this.repo.touchObject(object.id, now);
     object.lastSeenAt = now;
     return { kind: 'ok', object };
   }
 
   /** Marks an object used now (a long-lived connection that just ended). */
-  touch(id: string): void {
-    this.repo.touchObject(id, this.clock.now());
+  async touch(id: string): Promise<void> {
+    await this.repo.touchObject(id, this.clock.now());
   }
 
-  get(id: string): SessionObject | null {
+  async get(id: string): Promise<SessionObject | null> {
     return this.repo.objectById(id);
   }
 
-  advanceCursor(id: string, messageId: number): void {
-    this.repo.setCursor(id, messageId);
+  async advanceCursor(id: string, messageId: number): Promise<void> {
+    await this.repo.setCursor(id, messageId);
   }
 
-  end(id: string): boolean {
+  async end(id: string): Promise<boolean> {
     return this.repo.deleteObject(id);
   }
 
-  ofUser(userId: number): SessionObject[] {
+  async ofUser(userId: number): Promise<SessionObject[]> {
     return this.repo.objectsOf(userId);
   }
 
   /** Ends every session object of a user but `keepId` (a password change); returns the ids ended. */
-  endAllOf(userId: number, keepId?: string): string[] {
-    return this.ofUser(userId)
-      .filter((o) => o.id !== keepId && this.end(o.id))
-      .map((o) => o.id);
+  async endAllOf(userId: number, keepId?: string): Promise<string[]> {
+    const ended: string[] = [];
+    for (const o of await this.ofUser(userId)) if (o.id !== keepId && (await this.end(o.id))) ended.push(o.id);
+    return ended;
   }
 }

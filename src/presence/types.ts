@@ -96,7 +96,8 @@ export interface Link {
   readonly userId: number;
   readonly kind: LinkKind;
   readonly isOpen: boolean;
-  close(): void;
+  /** Closes the link; resolves once the user's presence reflects it. */
+  close(): Promise<void>;
 }
 
 export interface UnreachableEvent {

@@ -42,28 +42,30 @@ declare module 'fastify' {
 }
 
 /** A user named by username, account number or numeric id. */
-export function userRef(services: Pick<Services, 'accounts'>, ref: unknown): User {
+export async function userRef(services: Pick<Services, 'accounts'>, ref: unknown): Promise<User> {
   const user =
     typeof ref === 'number'
-      ? services.accounts.userById(ref)
+      ? await services.accounts.userById(ref)
       : typeof ref === 'string' && ref.length <= 64
         ? /^\d+$/.test(ref)
-          ? (services.accounts.userById(Number(ref)) ?? services.accounts.findUser(ref))
-          : services.accounts.findUser(ref)
+          ? ((await services.accounts.userById(Number(ref))) ?? (await services.accounts.findUser(ref)))
+          : await services.accounts.findUser(ref)
         : null;
   if (!user) throw new AppError('PRESENCE_USER_NOT_FOUND', `no user ${JSON.stringify(ref)?.slice(0, 40)}`);
   return user;
 }
 
-export function sessionView(services: Pick<Services, 'accounts'>, s: ImSession) {
+export async function sessionView(services: Pick<Services, 'accounts'>, s: ImSession) {
   return {
     id: s.id,
     ownerId: s.ownerId,
     createdAt: s.createdAt,
-    members: s.members.map((m) => {
-      const u = services.accounts.userById(m.userId);
-      return { userId: m.userId, username: u?.username ?? null, displayName: u?.displayName ?? null, state: m.state };
-    }),
+    members: await Promise.all(
+      s.members.map(async (m) => {
+        const u = await services.accounts.userById(m.userId);
+        return { userId: m.userId, username: u?.username ?? null, displayName: u?.displayName ?? null, state: m.state };
+      }),
+    ),
   };
 }
 
@@ -76,7 +78,7 @@ export async function login(
   if (typeof username !== 'string' || typeof password !== 'string')
     throw new AppError('WEB_BAD_REQUEST', 'give a username and a password');
   const user = await checkPassword(services, limits, { address, username, password }, 'wrong username or password');
-  const { object, token } = services.presence.objects.create(user.id, client);
+  const { object, token } = await services.presence.objects.create(user.id, client);
   return { token, user, object };
 }
 
@@ -102,7 +104,7 @@ async function checkPassword(
  */
 export function apiAuth(services: Pick<Services, 'accounts' | 'presence'>) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    const r = resolveAuth(request, services.presence.objects, services.accounts);
+    const r = await resolveAuth(request, services.presence.objects, services.accounts);
     if (r.kind === 'redirect') return sendRedirect(reply, 307, r.location);
     if (r.kind === 'none')
       throw new AppError('WEB_UNAUTHORIZED', 'log in first (a bearer token is missing or expired)');
@@ -176,7 +178,7 @@ export function apiPlugin(
       },
       async (request, reply) => {
         const { object } = authOf(request);
-        presence.objects.end(object.id);
+        await presence.objects.end(object.id);
         endObject(object.id);
         return reply.code(204).send(null);
       },
@@ -204,7 +206,7 @@ export function apiPlugin(
         const attempt = { address, username: auth.user.username, password: currentPassword };
         await checkPassword(services, limits, attempt, 'the current password is wrong');
         await services.accounts.setPassword(auth.user.id, newPassword);
-        const ended = presence.objects.endAllOf(auth.user.id, auth.object.id);
+        const ended = await presence.objects.endAllOf(auth.user.id, auth.object.id);
         for (const id of ended) endObject(id);
         return { changed: true as const, endedSessions: ended.length };
       },
@@ -220,7 +222,7 @@ export function apiPlugin(
         const { user, object } = authOf(request);
         return {
           user: { id: user.id, username: user.username, displayName: user.displayName },
-          presence: presence.presenceOf(user.id),
+          presence: await presence.presenceOf(user.id),
           sessionObjectId: object.id,
           cursor: object.cursor,
         };
@@ -240,7 +242,7 @@ export function apiPlugin(
         },
       },
       async (request) =>
-        presence.setPresence(authOf(request).user.id, request.body.state as never, request.body.statusText),
+        await presence.setPresence(authOf(request).user.id, request.body.state as never, request.body.statusText),
     );
 
     app.get(
@@ -255,7 +257,7 @@ export function apiPlugin(
       },
       async (request) => {
         const { user } = authOf(request);
-        return { contacts: presence.contacts(user.id), requests: presence.contactRequests(user.id) };
+        return { contacts: await presence.contacts(user.id), requests: await presence.contactRequests(user.id) };
       },
     );
 
@@ -275,8 +277,8 @@ export function apiPlugin(
         },
       },
       async (request) => {
-        const target = userRef(services, request.body.username ?? request.body.userId);
-        return { userId: target.id, subscription: presence.requestContact(authOf(request).user.id, target.id) };
+        const target = await userRef(services, request.body.username ?? request.body.userId);
+        return { userId: target.id, subscription: await presence.requestContact(authOf(request).user.id, target.id) };
       },
     );
 
@@ -293,8 +295,8 @@ export function apiPlugin(
       },
       async (request) => {
         const { user } = authOf(request);
-        presence.approveContact(user.id, userRef(services, request.params.userId).id);
-        return { contacts: presence.contacts(user.id) };
+        await presence.approveContact(user.id, (await userRef(services, request.params.userId)).id);
+        return { contacts: await presence.contacts(user.id) };
       },
     );
 
@@ -310,7 +312,7 @@ export function apiPlugin(
         },
       },
       async (request, reply) => {
-        presence.declineContact(authOf(request).user.id, userRef(services, request.params.userId).id);
+        await presence.declineContact(authOf(request).user.id, (await userRef(services, request.params.userId)).id);
         return reply.code(204).send(null);
       },
     );
@@ -322,7 +324,7 @@ export function apiPlugin(
         schema: { summary: 'Remove a contact', tags, params: UserParams, response: { 204: z.null(), ...common } },
       },
       async (request, reply) => {
-        presence.removeContact(authOf(request).user.id, userRef(services, request.params.userId).id);
+        await presence.removeContact(authOf(request).user.id, (await userRef(services, request.params.userId)).id);
         return reply.code(204).send(null);
       },
     );
@@ -338,7 +340,9 @@ export function apiPlugin(
         },
       },
       async (request) => ({
-        sessions: presence.sessionsOf(authOf(request).user.id).map((s) => sessionView(services, s)),
+        sessions: await Promise.all(
+          (await presence.sessionsOf(authOf(request).user.id)).map((s) => sessionView(services, s)),
+        ),
       }),
     );
 
@@ -355,8 +359,11 @@ export function apiPlugin(
         },
       },
       async (request, reply) => {
-        const ids = request.body.invitees.map((r) => userRef(services, r).id);
-        return reply.code(201).send(sessionView(services, presence.createSession(authOf(request).user.id, ids)));
+        const ids: number[] = [];
+        for (const r of request.body.invitees) ids.push((await userRef(services, r)).id);
+        return reply
+          .code(201)
+          .send(await sessionView(services, await presence.createSession(authOf(request).user.id, ids)));
       },
     );
 
@@ -366,7 +373,8 @@ export function apiPlugin(
         ...authed,
         schema: { summary: 'A session', tags, params: SessionParams, response: { 200: SessionView, ...common } },
       },
-      async (request) => sessionView(services, presence.session(request.params.id, authOf(request).user.id)),
+      async (request) =>
+        await sessionView(services, await presence.session(request.params.id, authOf(request).user.id)),
     );
 
     app.post(
@@ -383,8 +391,11 @@ export function apiPlugin(
         },
       },
       async (request) => {
-        const invitee = userRef(services, request.body.username ?? request.body.userId);
-        return sessionView(services, presence.invite(request.params.id, authOf(request).user.id, invitee.id));
+        const invitee = await userRef(services, request.body.username ?? request.body.userId);
+        return await sessionView(
+          services,
+          await presence.invite(request.params.id, authOf(request).user.id, invitee.id),
+        );
       },
     );
 
@@ -401,7 +412,8 @@ export function apiPlugin(
             response: { 200: SessionView, ...errorAnswers(400, 401, 403, 404, 409, 429) },
           },
         },
-        async (request) => sessionView(services, presence[action](request.params.id, authOf(request).user.id)),
+        async (request) =>
+          await sessionView(services, await presence[action](request.params.id, authOf(request).user.id)),
       );
 
     app.get(
@@ -426,7 +438,7 @@ export function apiPlugin(
       },
       async (request) => {
         const { after, limit } = request.query;
-        const messages = presence.history(authOf(request).user.id, request.params.id, {
+        const messages = await presence.history(authOf(request).user.id, request.params.id, {
           ...(after ? { afterId: after } : {}),
           ...(limit ? { limit: Number(limit) } : {}),
         });
@@ -469,7 +481,7 @@ export function apiPlugin(
           response: { 200: Messages, ...common },
         },
       },
-      async (request) => ({ messages: presence.unread(authOf(request).user.id, request.query.session) }),
+      async (request) => ({ messages: await presence.unread(authOf(request).user.id, request.query.session) }),
     );
 
     app.post(
@@ -484,7 +496,7 @@ export function apiPlugin(
           response: { 200: z.object({ read: z.array(z.string()) }), ...common },
         },
       },
-      async (request) => ({ read: presence.markRead(authOf(request).user.id, request.body.messageIds) }),
+      async (request) => ({ read: await presence.markRead(authOf(request).user.id, request.body.messageIds) }),
     );
   };
 }

@@ -37,14 +37,18 @@ export function tokenOf(req: FastifyRequest): { token: string; via: 'bearer' | '
 
 export type Resolved = { kind: 'ok'; auth: WebAuth } | { kind: 'redirect'; location: string } | { kind: 'none' };
 
-export function resolveAuth(req: FastifyRequest, objects: SessionObjects, accounts: AccountService): Resolved {
+export async function resolveAuth(
+  req: FastifyRequest,
+  objects: SessionObjects,
+  accounts: AccountService,
+): Promise<Resolved> {
   const found = tokenOf(req);
   if (!found) return { kind: 'none' };
   const { token, via } = found;
-  const r = objects.resume(token);
+  const r = await objects.resume(token);
   if (r.kind === 'redirect') return { kind: 'redirect', location: `${r.url}${req.url}` };
   if (r.kind === 'invalid') return { kind: 'none' };
-  const user = accounts.userById(r.object.userId);
+  const user = await accounts.userById(r.object.userId);
   if (!user) return { kind: 'none' };
   req.userName = user.username;
   return { kind: 'ok', auth: { object: r.object, user, token, via } };

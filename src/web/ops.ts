@@ -13,9 +13,9 @@ import { errorAnswers } from './schemas.js';
 import { zodRoutes } from './server.js';
 
 export interface OpsProbes {
-  health(): { status: 'ok'; version: string; node: string; schema: number; uptimeSeconds: number };
+  health(): Promise<{ status: 'ok'; version: string; node: string; schema: number; uptimeSeconds: number }>;
   /** Each check by name: true when good; a check that does not apply is left out. */
-  readiness(): Record<string, boolean>;
+  readiness(): Promise<Record<string, boolean>>;
   metrics(): Promise<{ contentType: string; body: string }>;
   /** When set, /metrics wants it as a bearer token from every client; unset, loopback clients only. */
   metricsToken: string | undefined;
@@ -50,7 +50,7 @@ export function opsPlugin(probes: OpsProbes) {
           },
         },
       },
-      async (_request, reply) => reply.header('cache-control', 'no-store').send(probes.health()),
+      async (_request, reply) => reply.header('cache-control', 'no-store').send(await probes.health()),
     );
 
     app.get(
@@ -67,7 +67,7 @@ export function opsPlugin(probes: OpsProbes) {
         },
       },
       async (_request, reply) => {
-        const checks = probes.readiness();
+        const checks = await probes.readiness();
         const failing = Object.keys(checks).filter((k) => !checks[k]);
         if (failing.length > 0) throw new AppError('WEB_NOT_READY', `not ready: ${failing.join(', ')}`, { checks });
         return reply.header('cache-control', 'no-store').send({ status: 'ready' as const, checks });

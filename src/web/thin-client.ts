@@ -82,7 +82,8 @@ interface PageCtx {
 export class ThinClient {
   private loginKey: Buffer | undefined;
   private replySecret: string | undefined;
-  private readonly webLinks = new Map<string, { link: Link; timer: TimerHandle }>();
+  /** The web link of each session object seen lately (a page view keeps the user online for a while). */
+  private readonly webLinks = new Map<string, { link: Promise<Link | undefined>; timer: TimerHandle }>();
 
   constructor(
     private readonly services: Services,
@@ -114,6 +115,8 @@ export class ThinClient {
         }
         return this.sendPage(res, fmt, error.status, 'Error', this.errorBody(fmt, error), '', retryHeaders(error));
       });
+      // The log-in form's key comes from the store once, before the first form is served.
+      this.loginKey ??= await this.services.presence.sharedSecret('login-form');
       this.mount(routes);
     };
   }
@@ -137,54 +140,54 @@ export class ThinClient {
     );
     routes.get(
       '/buddies',
-      this.page((ctx, p) => this.buddies(ctx, p)),
+      this.page(async (ctx, p) => this.buddies(ctx, p)),
     );
     routes.post(
       '/logout',
-      this.form((ctx, p) => {
+      this.form(async (ctx, p) => {
         this.dropWebLink(p.auth.object.id);
-        this.services.presence.objects.end(p.auth.object.id);
+        await this.services.presence.objects.end(p.auth.object.id);
         ctx.res.clearCookie(COOKIE, this.cookieOptions(ctx.req));
         sendRedirect(ctx.res, 303, '/login');
       }),
     );
     routes.post(
       '/presence',
-      this.form((ctx, p, f) => {
-        this.services.presence.setPresence(p.auth.user.id, f.get('state') as never, f.get('statusText'));
+      this.form(async (ctx, p, f) => {
+        await this.services.presence.setPresence(p.auth.user.id, f.get('state') as never, f.get('statusText'));
         this.back(ctx, p, '/buddies');
       }),
     );
     routes.post(
       '/contacts/add',
-      this.form((ctx, p, f) => {
+      this.form(async (ctx, p, f) => {
         const name = f.get('username') ?? '';
-        const target = this.services.accounts.findUser(name.slice(0, 64));
+        const target = await this.services.accounts.findUser(name.slice(0, 64));
         if (!target) throw new AppError('PRESENCE_USER_NOT_FOUND', `no user "${name.slice(0, 64)}"`);
-        this.services.presence.requestContact(p.auth.user.id, target.id);
+        await this.services.presence.requestContact(p.auth.user.id, target.id);
         this.back(ctx, p, '/buddies');
       }),
     );
     for (const action of ['approve', 'decline'] as const)
       routes.post(
         `/contacts/${action}`,
-        this.form((ctx, p, f) => {
+        this.form(async (ctx, p, f) => {
           const id = Number(f.get('userId'));
-          if (action === 'approve') this.services.presence.approveContact(p.auth.user.id, id);
-          else this.services.presence.declineContact(p.auth.user.id, id);
+          if (action === 'approve') await this.services.presence.approveContact(p.auth.user.id, id);
+          else await this.services.presence.declineContact(p.auth.user.id, id);
           this.back(ctx, p, '/buddies');
         }),
       );
     routes.post(
       '/chat/new',
-      this.form((ctx, p, f) => {
-        const s = this.services.presence.createSession(p.auth.user.id, [Number(f.get('contactId'))]);
+      this.form(async (ctx, p, f) => {
+        const s = await this.services.presence.createSession(p.auth.user.id, [Number(f.get('contactId'))]);
         this.back(ctx, p, `/chat/${s.id}`);
       }),
     );
     routes.get(
       '/chat/:id',
-      this.page((ctx, p) => this.chat(ctx, p)),
+      this.page(async (ctx, p) => this.chat(ctx, p)),
     );
     routes.post(
       '/chat/:id/send',
@@ -197,7 +200,7 @@ export class ThinClient {
         } catch (e) {
           // Refused: the chat again, with why and with what was typed.
           if (!isAppError(e) || e.code === 'PRESENCE_SESSION_NOT_FOUND') throw e;
-          this.chat(ctx, p, { text, error: e });
+          await this.chat(ctx, p, { text, error: e });
           return;
         }
         this.back(ctx, p, `/chat/${id}`);
@@ -206,7 +209,7 @@ export class ThinClient {
     for (const action of ['accept', 'decline', 'leave'] as const)
       routes.post(
         `/chat/:id/${action}`,
-        this.form((ctx, p) => {
+        this.form(async (ctx, p) => {
           const id = ctx.params.id as string;
           this.services.presence[action](id, p.auth.user.id);
           this.back(ctx, p, action === 'accept' ? `/chat/${id}` : '/buddies');
@@ -228,10 +231,10 @@ export class ThinClient {
   private page(fn: (ctx: RequestContext, p: PageCtx) => Promise<void> | void) {
     return async (ctx: RequestContext) => {
       const fmt = this.fmt(ctx.req);
-      const r = resolveAuth(ctx.req, this.services.presence.objects, this.services.accounts);
+      const r = await resolveAuth(ctx.req, this.services.presence.objects, this.services.accounts);
       if (r.kind === 'redirect') return sendRedirect(ctx.res, 307, r.location);
       if (r.kind === 'none') return sendRedirect(ctx.res, 303, '/login');
-      this.touchWebLink(r.auth);
+      await this.touchWebLink(r.auth);
       try {
         await fn(ctx, { fmt, auth: r.auth });
       } catch (e) {
@@ -292,36 +295,43 @@ export class ThinClient {
     return `<body><h1>Sorry</h1><p class="error" data-code="${escapeHtml(e.code)}">${escapeHtml(e.message)}</p><p><a href="/buddies">Back to your buddy list</a></p></body>`;
   }
 
-  private touchWebLink(auth: WebAuth): void {
+  /** Opens (or keeps open) the web link of a session object; resolves once it is open. */
+  private async touchWebLink(auth: WebAuth): Promise<void> {
     const { presence, clock, config } = this.services;
     const existing = this.webLinks.get(auth.object.id);
     if (existing) clock.clearTimeout(existing.timer);
-    const link =
-      existing?.link.isOpen === true
-        ? existing.link
-        : presence.openLink(auth.user.id, { kind: 'web', deliver: () => {}, replay: false });
+    const open = () =>
+      presence.openLink(auth.user.id, { kind: 'web', deliver: () => {}, replay: false }).catch(() => undefined);
+    const link = existing ? existing.link.then((l) => (l?.isOpen ? l : open())) : open();
     const timer = clock.setTimeout(() => this.dropWebLink(auth.object.id), config.presence.webLinkIdleSeconds * 1000);
     this.webLinks.set(auth.object.id, { link, timer });
+    await link;
   }
 
   private dropWebLink(objectId: string): void {
     const w = this.webLinks.get(objectId);
     if (!w) return;
     this.services.clock.clearTimeout(w.timer);
-    w.link.close();
     this.webLinks.delete(objectId);
+    void w.link.then((l) => l?.close()).catch(() => {});
   }
 
-  private name(userId: number): string {
-    const u = this.services.accounts.userById(userId);
-    return u ? u.displayName : `user ${userId}`;
+  /** The display names of users, read once for a page: `name(id)` answers from them. */
+  private async nameBook(ids: Iterable<number>): Promise<(userId: number) => string> {
+    const names = new Map<number, string>();
+    for (const id of new Set(ids)) {
+      const u = await this.services.accounts.userById(id);
+      if (u) names.set(id, u.displayName);
+    }
+    return (userId) => names.get(userId) ?? `user ${userId}`;
   }
 
   // ---- log-in --------------------------------------------------------------------------
 
   /** The log-in form's key, shared by every node, so a form served by one node may be posted to another. */
   private get loginSecret(): Buffer {
-    this.loginKey ??= this.services.presence.sharedSecret('login-form');
+    // Read from the store when the routes are mounted.
+    if (!this.loginKey) throw new AppError('CORE_INTERNAL', 'the log-in form key is not loaded');
     return this.loginKey;
   }
 
@@ -371,8 +381,8 @@ export class ThinClient {
       throw new AppError('WEB_CSRF_FAILED', 'the log-in form is stale; reload it and try again');
   }
 
-  private home(ctx: RequestContext): void {
-    const r = resolveAuth(ctx.req, this.services.presence.objects, this.services.accounts);
+  private async home(ctx: RequestContext): Promise<void> {
+    const r = await resolveAuth(ctx.req, this.services.presence.objects, this.services.accounts);
     const fmt = this.fmt(ctx.req);
     if (r.kind === 'redirect') sendRedirect(ctx.res, 307, r.location);
     else if (r.kind === 'ok') sendRedirect(ctx.res, 303, this.href({ fmt, auth: r.auth }, '/buddies'));
@@ -410,15 +420,15 @@ export class ThinClient {
    * straight into the session the message came from. Anything wrong with it
    * sends the reader to the log-in form, never further.
    */
-  private replyLink(ctx: RequestContext): void {
+  private async replyLink(ctx: RequestContext): Promise<void> {
     const fmt = this.fmt(ctx.req);
     this.replySecret ??= replyLinkSecret(this.services.config);
     const now = this.services.clock.now();
     const given = (ctx.req.query as Record<string, unknown>).t;
     const t = typeof given === 'string' ? given : null;
     const v = verifyReplyToken(this.replySecret, t, now);
-    const user = v.ok ? this.services.accounts.userById(v.value.userId) : null;
-    if (v.ok && user && !this.replyLinkUses.claim(v.value.nonce, now, v.value.expiresAt)) {
+    const user = v.ok ? await this.services.accounts.userById(v.value.userId) : null;
+    if (v.ok && user && !(await this.replyLinkUses.claim(v.value.nonce, now, v.value.expiresAt))) {
       this.loginForm(ctx, 410, 'That reply link has already been used. Please log in to reply.');
       return;
     }
@@ -431,10 +441,10 @@ export class ThinClient {
       );
       return;
     }
-    const { object, token } = this.services.presence.objects.create(user.id, fmt === 'wml' ? 'wap' : 'web');
+    const { object, token } = await this.services.presence.objects.create(user.id, fmt === 'wml' ? 'wap' : 'web');
     const auth: WebAuth = { token, object, user };
     if (fmt === 'html') this.setSessionCookie(ctx, token);
-    this.touchWebLink(auth);
+    await this.touchWebLink(auth);
     sendRedirect(ctx.res, 303, this.href({ fmt, auth }, `/chat/${encodeURIComponent(v.value.sessionId)}`));
   }
 
@@ -452,7 +462,7 @@ export class ThinClient {
       });
       const auth: WebAuth = { token, object, user };
       if (fmt === 'html') this.setSessionCookie(ctx, token);
-      this.touchWebLink(auth);
+      await this.touchWebLink(auth);
       sendRedirect(ctx.res, 303, this.href({ fmt, auth }, '/buddies'));
     } catch (e) {
       if (!isAppError(e)) throw e;
@@ -470,20 +480,21 @@ export class ThinClient {
 
   // ---- the buddy list -------------------------------------------------------------------
 
-  private buddies(ctx: RequestContext, p: PageCtx): void {
+  private async buddies(ctx: RequestContext, p: PageCtx): Promise<void> {
     const { presence, config } = this.services;
     const me = p.auth.user;
-    const mine = presence.presenceOf(me.id);
-    const contacts = presence.contacts(me.id);
-    const requests = presence.contactRequests(me.id);
-    const sessions = presence.sessionsOf(me.id);
+    const mine = await presence.presenceOf(me.id);
+    const contacts = await presence.contacts(me.id);
+    const requests = await presence.contactRequests(me.id);
+    const sessions = await presence.sessionsOf(me.id);
     const unread = new Map<string, number>();
-    for (const m of presence.unread(me.id)) unread.set(m.sessionId, (unread.get(m.sessionId) ?? 0) + 1);
+    for (const m of await presence.unread(me.id)) unread.set(m.sessionId, (unread.get(m.sessionId) ?? 0) + 1);
     const stateOf = (s: ImSession) => s.members.find((m) => m.userId === me.id)?.state;
+    const name = await this.nameBook(sessions.flatMap((s) => [s.ownerId, ...s.members.map((m) => m.userId)]));
     const others = (s: ImSession) =>
       s.members
         .filter((m) => m.userId !== me.id && (m.state === 'joined' || m.state === 'invited'))
-        .map((m) => this.name(m.userId))
+        .map((m) => name(m.userId))
         .join(', ') || 'nobody';
     const csrf = p.auth.object.csrf;
     const refresh = config.presence.pageRefreshSeconds;
@@ -501,7 +512,7 @@ export class ThinClient {
         const n = unread.get(s.id) ?? 0;
         lines.push(
           stateOf(s) === 'invited'
-            ? `Invited by ${e(this.name(s.ownerId))}: ${post(`/chat/${s.id}/accept`, {}, 'Accept')} ${post(`/chat/${s.id}/decline`, {}, 'Decline')}`
+            ? `Invited by ${e(name(s.ownerId))}: ${post(`/chat/${s.id}/accept`, {}, 'Accept')} ${post(`/chat/${s.id}/decline`, {}, 'Decline')}`
             : `<a href="${h(`/chat/${s.id}`)}">Chat with ${e(others(s))}${n > 0 ? ` (${n} new)` : ''}</a>`,
         );
       }
@@ -540,7 +551,7 @@ export class ThinClient {
       .map((s) => {
         const n = unread.get(s.id) ?? 0;
         return stateOf(s) === 'invited'
-          ? `<li class="invitation" data-session="${e(s.id)}">${e(this.name(s.ownerId))} invites you to chat ${button(`/chat/${s.id}/accept`, 'Accept')} ${button(`/chat/${s.id}/decline`, 'Decline')}</li>`
+          ? `<li class="invitation" data-session="${e(s.id)}">${e(name(s.ownerId))} invites you to chat ${button(`/chat/${s.id}/accept`, 'Accept')} ${button(`/chat/${s.id}/decline`, 'Decline')}</li>`
           : `<li class="session" data-session="${e(s.id)}"><a href="/chat/${e(s.id)}">Chat with ${e(others(s))}</a>${n > 0 ? ` <strong class="unread">${n} new</strong>` : ''}</li>`;
       })
       .join('\n');
@@ -572,22 +583,23 @@ ${button('/logout', 'Log out')}
   // ---- a chat ---------------------------------------------------------------------------
 
   /** A chat; with `draft`, the one whose message was just refused (its error shown, its text kept). */
-  private chat(ctx: RequestContext, p: PageCtx, draft?: { text: string; error: AppError }): void {
+  private async chat(ctx: RequestContext, p: PageCtx, draft?: { text: string; error: AppError }): Promise<void> {
     const { presence, config } = this.services;
     const status = draft ? draft.error.status : 200;
     const more = draft ? retryHeaders(draft.error) : {};
     const refusal = draft ? this.refusalText(draft.error) : '';
     const me = p.auth.user;
     const id = ctx.params.id as string;
-    const session = presence.session(id, me.id);
+    const session = await presence.session(id, me.id);
     const myState = session.members.find((m) => m.userId === me.id)?.state;
-    const messages = presence.history(me.id, id, { limit: 30 });
+    const messages = await presence.history(me.id, id, { limit: 30 });
     const toRead = messages.filter((m) => m.fromUserId !== me.id).map((m) => m.id);
-    if (toRead.length > 0) presence.markRead(me.id, toRead);
+    if (toRead.length > 0) await presence.markRead(me.id, toRead);
     const csrf = p.auth.object.csrf;
     const refresh = config.presence.pageRefreshSeconds;
     const members = session.members.filter((m) => m.state === 'joined' || m.state === 'invited');
-    const who = (m: StoredMessage) => (m.fromUserId === me.id ? 'You' : this.name(m.fromUserId));
+    const name = await this.nameBook([...session.members.map((m) => m.userId), ...messages.map((m) => m.fromUserId)]);
+    const who = (m: StoredMessage) => (m.fromUserId === me.id ? 'You' : name(m.fromUserId));
     const body = (m: StoredMessage) => m.text ?? '(voice message)';
 
     if (p.fmt === 'wml') {
@@ -609,7 +621,7 @@ ${button('/logout', 'Log out')}
       const card = `<card id="chat" title="Chat"${draft ? '' : ` ontimer="${h(`/chat/${id}`)}"`}>${head}<p>With ${e(
         members
           .filter((m) => m.userId !== me.id)
-          .map((m) => this.name(m.userId))
+          .map((m) => name(m.userId))
           .join(', ') || 'nobody',
       )}</p><p>${lines.join('<br/>\n') || 'No messages yet.'}</p><p>${actions}<br/><a href="${h('/buddies')}">Buddies</a></p></card>`;
       this.sendPage(ctx.res, 'wml', status, 'Chat', card, '', more);
@@ -619,7 +631,7 @@ ${button('/logout', 'Log out')}
     const e = escapeHtml;
     const hidden = `<input type="hidden" name="csrf" value="${e(csrf)}">`;
     const names: Record<string, string> = {};
-    for (const m of session.members) names[m.userId] = m.userId === me.id ? 'You' : this.name(m.userId);
+    for (const m of session.members) names[m.userId] = m.userId === me.id ? 'You' : name(m.userId);
     const items = messages
       .map(
         (m) =>
@@ -635,7 +647,7 @@ ${button('/logout', 'Log out')}
     const page = `<body data-page="chat" data-session="${e(id)}" data-me="${me.id}" data-names="${e(JSON.stringify(names))}"><h1>Chat with ${e(
       members
         .filter((m) => m.userId !== me.id)
-        .map((m) => `${this.name(m.userId)}${m.state === 'invited' ? ' (invited)' : ''}`)
+        .map((m) => `${name(m.userId)}${m.state === 'invited' ? ' (invited)' : ''}`)
         .join(', ') || 'nobody',
     )}</h1>
 <ol id="messages">${items}</ol>

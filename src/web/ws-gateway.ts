@@ -115,7 +115,7 @@ export class WsGateway {
   }
 
   private async authorize(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const r = resolveAuth(request, this.services.presence.objects, this.services.accounts);
+    const r = await resolveAuth(request, this.services.presence.objects, this.services.accounts);
     if (r.kind === 'redirect') return reply.code(307).header('location', r.location.replace(/^http/, 'ws')).send();
     if (r.kind === 'none') throw new AppError('WEB_UNAUTHORIZED', 'log in first (the token is missing or expired)');
     // Cross-site WebSocket hijacking: a page cookie is good only from our own pages.
@@ -141,7 +141,6 @@ export class WsGateway {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
     };
     send({ type: 'hello', userId: auth.user.id, username: auth.user.username, sessionObjectId: auth.object.id });
-    let link: Link | undefined;
     const deliver = (event: LinkEvent) => {
       if (ws.readyState !== ws.OPEN) throw new Error('socket closed');
       // A client that does not read is cut off rather than buffered for ever; what it missed stays waiting.
@@ -151,29 +150,42 @@ export class WsGateway {
       }
       ws.send(JSON.stringify(event));
     };
-    try {
-      link = presence.openLink(auth.user.id, {
-        kind: 'websocket',
-        deliver,
-        sessionObjectId: auth.object.id,
-        replay,
-      });
-    } catch (e) {
-      send({ type: 'error', error: isAppError(e) ? e.toJSON() : { code: 'CORE_INTERNAL', message: 'internal error' } });
-      this.held.delete(ws);
-      ws.close(1011);
-      return;
-    }
-    ws.on('message', (data, isBinary) => void this.onFrame(auth, link as Link, data, isBinary, send));
+    let isClosed = false;
+    // Frames that come while the link opens wait for it, in order.
+    const opening: Promise<Link | undefined> = presence
+      .openLink(auth.user.id, { kind: 'websocket', deliver, sessionObjectId: auth.object.id, replay })
+      .then(
+        async (link) => {
+          // The socket went away while the link opened: the link goes too.
+          if (isClosed) await link.close();
+          return link;
+        },
+        (e: unknown) => {
+          send({
+            type: 'error',
+            error: isAppError(e) ? e.toJSON() : { code: 'CORE_INTERNAL', message: 'internal error' },
+          });
+          this.held.delete(ws);
+          ws.close(1011);
+          return undefined;
+        },
+      );
+    ws.on('message', (data, isBinary) => {
+      void opening.then((link) => (link ? this.onFrame(auth, link, data, isBinary, send) : undefined));
+    });
     const closed = () => {
+      if (isClosed) return;
+      isClosed = true;
       this.held.delete(ws);
-      link?.close();
-      // The socket kept the session object in use: its idle time starts now.
-      try {
-        presence.objects.touch(auth.object.id);
-      } catch {
-        // Shutting down: the store is already closed.
-      }
+      void opening
+        .then(async (link) => {
+          await link?.close();
+          // The socket kept the session object in use: its idle time starts now.
+          await presence.objects.touch(auth.object.id);
+        })
+        .catch(() => {
+          // Shutting down: the store is already closed.
+        });
     };
     ws.on('close', closed);
     ws.on('error', closed);
@@ -210,13 +222,17 @@ export class WsGateway {
           break;
         }
         case 'read':
-          send({ type: 'ack', ref, read: presence.markRead(auth.user.id, frame.messageIds as string[]) });
+          send({ type: 'ack', ref, read: await presence.markRead(auth.user.id, frame.messageIds as string[]) });
           break;
         case 'presence':
           send({
             type: 'ack',
             ref,
-            presence: presence.setPresence(auth.user.id, frame.state as never, frame.statusText as string | undefined),
+            presence: await presence.setPresence(
+              auth.user.id,
+              frame.state as never,
+              frame.statusText as string | undefined,
+            ),
           });
           break;
         case 'ping':

@@ -5,20 +5,20 @@ import { verifySecret } from '../../src/accounts/secrets.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { ErrorCode } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { AccountsRepo } from '../../src/store/accounts-repo.js';
-import { openStore } from '../../src/store/db.js';
+import { openSqliteStore } from '../../src/store/index.js';
 import { testConfig } from '../support/env.js';
 
 function setup(t: Test) {
   const dir = t.testdir({});
   const config = testConfig(dir, { phone: { areaCode: '555' } });
-  const db = openStore(join(dir, 'db.sqlite'));
-  t.teardown(() => db.close());
+  const store = openSqliteStore({ path: join(dir, 'db.sqlite'), nodeId: 'test' });
+  const db = store.db;
+  t.teardown(() => store.close());
   const clock = new ManualClock();
   /** Every KDF check, with the hash it was checked against: the cost of a try, counted rather than timed. */
   const kdf: string[] = [];
   const accounts = new AccountService({
-    repo: new AccountsRepo(db),
+    repo: store.accounts,
     clock,
     config,
     log: silentLogger(),
@@ -50,15 +50,15 @@ t.test('a user is created with hashed credentials and a normalised caller ID', a
   t.equal(bob.username, 'bob');
   t.equal(bob.spokenName, 'Bob Smith', 'spoken name defaults to the display name');
   t.match(bob.accountNumber, /^\d{6}$/);
-  t.same(accounts.callerIds(bob.id), ['+15550100101'], 'duplicates folded into one number');
+  t.same(await accounts.callerIds(bob.id), ['+15550100101'], 'duplicates folded into one number');
   const hashes = db.prepare('SELECT hash FROM credentials').all() as { hash: string }[];
   t.equal(hashes.length, 2);
   for (const h of hashes) {
     t.match(h.hash, /^scrypt\$/);
     t.notMatch(h.hash, /2468|correct horse/);
   }
-  t.equal(accounts.lookupCaller('555-010-0101')?.username, 'bob');
-  t.equal(accounts.lookupCaller('anonymous'), null);
+  t.equal((await accounts.lookupCaller('555-010-0101'))?.username, 'bob');
+  t.equal(await accounts.lookupCaller('anonymous'), null);
 });
 
 t.test('PIN policy: 4-10 digits, nothing trivial', async (t) => {
@@ -179,8 +179,8 @@ t.test('an admin unlock clears the lock-out', async (t) => {
   const u = await accounts.createUser({ username: 'bob', displayName: 'Bob', pin: '2468' });
   for (let i = 0; i < 3; i++) await accounts.validateAccountPin(u.accountNumber, '9999');
   t.match(await accounts.validateAccountPin(u.accountNumber, '2468'), { reason: 'locked' });
-  t.ok(accounts.lockState(u.id).find((l) => l.kind === 'pin')?.lockedUntil);
-  accounts.unlock('bob');
+  t.ok((await accounts.lockState(u.id)).find((l) => l.kind === 'pin')?.lockedUntil);
+  await accounts.unlock('bob');
   t.match(await accounts.validateAccountPin(u.accountNumber, '2468'), { ok: true });
 });
 
@@ -247,10 +247,10 @@ t.test('conflicts: username, caller ID, account number', async (t) => {
     'ACCOUNTS_CALLER_ID_TAKEN',
   );
   const ann = await accounts.createUser({ username: 'ann', displayName: 'Ann' });
-  t.throws(() => accounts.addCallerId('ann', '555 010 0101'), { code: 'ACCOUNTS_CALLER_ID_TAKEN' });
-  t.equal(accounts.addCallerId('ann', '555 010 0202'), '+15550100202');
-  t.equal(accounts.addCallerId('ann', '5550100202'), '+15550100202', 'adding twice is harmless');
-  t.ok(accounts.removeCallerId(ann.id, '5550100202'));
+  await t.rejects(accounts.addCallerId('ann', '555 010 0101'), { code: 'ACCOUNTS_CALLER_ID_TAKEN' });
+  t.equal(await accounts.addCallerId('ann', '555 010 0202'), '+15550100202');
+  t.equal(await accounts.addCallerId('ann', '5550100202'), '+15550100202', 'adding twice is harmless');
+  t.ok(await accounts.removeCallerId(ann.id, '5550100202'));
   t.equal(count('users'), 2);
   t.equal(count('caller_ids'), 1);
 });
@@ -258,20 +258,20 @@ t.test('conflicts: username, caller ID, account number', async (t) => {
 t.test('users are found, updated and removed with everything bound to them', async (t) => {
   const { accounts, count } = setup(t);
   const u = await accounts.createUser({ username: 'bob', displayName: 'Bob', pin: '2468', callerIds: ['5550100101'] });
-  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
-  t.equal(accounts.findUser(u.accountNumber)?.id, u.id);
-  t.equal(accounts.findUser(u.id)?.id, u.id);
-  t.equal(accounts.findUser('nobody'), null);
-  t.match(accounts.updateUser('bob', { spokenName: 'Robert', timeZone: 'Europe/London' }), {
+  await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
+  t.equal((await accounts.findUser(u.accountNumber))?.id, u.id);
+  t.equal((await accounts.findUser(u.id))?.id, u.id);
+  t.equal(await accounts.findUser('nobody'), null);
+  t.match(await accounts.updateUser('bob', { spokenName: 'Robert', timeZone: 'Europe/London' }), {
     spokenName: 'Robert',
     timeZone: 'Europe/London',
   });
-  t.throws(() => accounts.updateUser('bob', { displayName: '' }), /display name is empty/);
+  await t.rejects(accounts.updateUser('bob', { displayName: '' }), /display name is empty/);
   await accounts.setPin('bob', '1357');
   t.match(await accounts.validateAccountPin(u.accountNumber, '1357'), { ok: true });
   await accounts.setPassword('bob', 'a long password');
   t.match(await accounts.validatePassword('bob', 'a long password'), { ok: true });
-  accounts.removeUser('bob');
-  t.throws(() => accounts.getUser('bob'), { code: 'ACCOUNTS_USER_NOT_FOUND' });
+  await accounts.removeUser('bob');
+  await t.rejects(accounts.getUser('bob'), { code: 'ACCOUNTS_USER_NOT_FOUND' });
   for (const table of ['users', 'credentials', 'caller_ids', 'devices']) t.equal(count(table), 0, `${table} emptied`);
 });

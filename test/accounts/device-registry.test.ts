@@ -4,16 +4,16 @@ import { AccountService } from '../../src/accounts/account-service.js';
 import { isQuiet, parseQuietHours } from '../../src/accounts/device-registry.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { AccountsRepo } from '../../src/store/accounts-repo.js';
-import { openStore } from '../../src/store/db.js';
+import { openSqliteStore } from '../../src/store/index.js';
 import { testConfig } from '../support/env.js';
 
 async function setup(t: Test) {
   const dir = t.testdir({});
-  const db = openStore(join(dir, 'db.sqlite'));
-  t.teardown(() => db.close());
+  const store = openSqliteStore({ path: join(dir, 'db.sqlite'), nodeId: 'test' });
+  const db = store.db;
+  t.teardown(() => store.close());
   const accounts = new AccountService({
-    repo: new AccountsRepo(db),
+    repo: store.accounts,
     clock: new ManualClock(),
     config: testConfig(dir),
     log: silentLogger(),
@@ -24,19 +24,19 @@ async function setup(t: Test) {
 
 t.test('devices keep an escalation order that can be changed', async (t) => {
   const { accounts } = await setup(t);
-  const mobile = accounts.addDevice('bob', {
+  const mobile = await accounts.addDevice('bob', {
     kind: 'phone',
     address: '(555) 010-0101',
     label: 'mobile',
     quietHours: '22:00-07:00',
   });
-  const pager = accounts.addDevice('bob', { kind: 'pager', protocol: 'snpp', address: 'PAGER-17' });
-  const sms = accounts.addDevice('bob', { kind: 'pager', protocol: 'smpp', address: '555 010 0199' });
-  const mail = accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
+  const pager = await accounts.addDevice('bob', { kind: 'pager', protocol: 'snpp', address: 'PAGER-17' });
+  const sms = await accounts.addDevice('bob', { kind: 'pager', protocol: 'smpp', address: '555 010 0199' });
+  const mail = await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
   t.match(mobile, { kind: 'phone', address: '+15550100101', position: 1, quietStart: '22:00', quietEnd: '07:00' });
   t.match(sms, { address: '+15550100199', protocol: 'smpp', position: 3 });
   t.same(
-    accounts.orderDevices('bob', [mail.id, mobile.id, pager.id, sms.id]).map((d) => [d.id, d.position]),
+    (await accounts.orderDevices('bob', [mail.id, mobile.id, pager.id, sms.id])).map((d) => [d.id, d.position]),
     [
       [mail.id, 1],
       [mobile.id, 2],
@@ -44,9 +44,9 @@ t.test('devices keep an escalation order that can be changed', async (t) => {
       [sms.id, 4],
     ],
   );
-  accounts.removeDevice('bob', mobile.id);
+  await accounts.removeDevice('bob', mobile.id);
   t.same(
-    accounts.listDevices('bob').map((d) => [d.kind, d.position]),
+    (await accounts.listDevices('bob')).map((d) => [d.kind, d.position]),
     [
       ['email', 1],
       ['pager', 2],
@@ -70,12 +70,12 @@ t.test('bad devices are refused with a clear reason', async (t) => {
     [{ kind: 'phone', address: '5550100101', quietHours: '07:00-07:00' }, /same time/],
   ];
   for (const [input, message] of bad)
-    t.throws(() => accounts.addDevice('bob', input), { code: 'ACCOUNTS_INVALID_INPUT', message }, String(message));
-  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
-  t.throws(() => accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' }), /already registered/);
-  t.throws(() => accounts.orderDevices('bob', [1, 1]), /give every device/);
-  t.throws(() => accounts.removeDevice('bob', 999), { code: 'ACCOUNTS_DEVICE_NOT_FOUND' });
-  t.throws(() => accounts.addDevice('nobody', { kind: 'email', address: 'a@b.test' }), {
+    await t.rejects(accounts.addDevice('bob', input), { code: 'ACCOUNTS_INVALID_INPUT', message }, String(message));
+  await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
+  await t.rejects(accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' }), /already registered/);
+  await t.rejects(accounts.orderDevices('bob', [1, 1]), /give every device/);
+  await t.rejects(accounts.removeDevice('bob', 999), { code: 'ACCOUNTS_DEVICE_NOT_FOUND' });
+  await t.rejects(accounts.addDevice('nobody', { kind: 'email', address: 'a@b.test' }), {
     code: 'ACCOUNTS_USER_NOT_FOUND',
   });
 });

@@ -152,6 +152,6 @@ t.test('over the size limit the least recently used speech is evicted', async (t
   const before = fx.calls();
   await fx.audio.speechUrl(long(2));
   t.equal(fx.calls(), before + 1, 'an evicted text is rendered again on demand');
-  const rows = fx.db.prepare("SELECT COUNT(*) AS n FROM audio WHERE kind = 'speech'").get() as { n: number };
+  const rows = fx.store.db.prepare("SELECT COUNT(*) AS n FROM audio WHERE kind = 'speech'").get() as { n: number };
   t.ok(rows.n >= 2 && rows.n <= 3, `the index holds only what is on disk (${rows.n})`);
 });

@@ -7,7 +7,7 @@ import { createEngines, type EngineName, type SpeechEngine, type SynthesisReques
 import { encodeWav } from '../../src/audio/wav.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { type Db, openStore } from '../../src/store/db.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/index.js';
 import { testConfig } from '../support/env.js';
 
 /** A real engine wrapped so a test sees every call and the exact text it received. */
@@ -31,7 +31,8 @@ export class WatchedEngine implements SpeechEngine {
 
 export interface AudioFixture {
   audio: AudioService;
-  db: Db;
+  /** The store (its file's rows are what the tests look at). */
+  store: SqliteStore;
   clock: ManualClock;
   dir: string;
   engines: Record<EngineName, WatchedEngine>;
@@ -54,12 +55,12 @@ export function audioFixture(
   extra: Partial<AudioServiceDeps> & { clock?: ManualClock; engines?: Record<EngineName, WatchedEngine> } = {},
 ): AudioFixture {
   const config = testConfig(dir, { audio: { soundsDir: join(dir, 'sounds'), ...audioConfig } });
-  const db = openStore(join(dir, 'phoneim.sqlite'));
+  const store = openSqliteStore({ path: join(dir, 'phoneim.sqlite'), nodeId: config.presence.nodeId });
   const clock = extra.clock ?? new ManualClock();
   const engines = extra.engines ?? watchedEngines(dir);
   const audio = new AudioService({
     config,
-    db,
+    store: store.audio,
     clock,
     log: silentLogger(),
     baseUrl: () => 'http://127.0.0.1:8080',
@@ -70,7 +71,7 @@ export function audioFixture(
   let closed = false;
   return {
     audio,
-    db,
+    store,
     clock,
     dir,
     engines,
@@ -79,7 +80,7 @@ export function audioFixture(
       if (closed) return;
       closed = true;
       await audio.close();
-      db.close();
+      await store.close();
     },
   };
 }

@@ -77,7 +77,7 @@ t.test('a silent recording is kept whole and flagged; garbage is refused and sto
   await t.rejects(fx.audio.storeRecording({ data: toneWav(8000, 0, 100), userId: Number.NaN }), {
     code: 'AUDIO_RECORDING_INVALID',
   });
-  const rows = fx.db.prepare("SELECT COUNT(*) AS n FROM audio WHERE kind = 'recording'").get() as { n: number };
+  const rows = fx.store.db.prepare("SELECT COUNT(*) AS n FROM audio WHERE kind = 'recording'").get() as { n: number };
   t.equal(rows.n, 1, 'only the silent one was stored');
 });
 

@@ -50,6 +50,6 @@ try {
   console.log(`  throughput:  ${(latencies.length / seconds).toFixed(1)} validations/s`);
   console.log(`  latency:     p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`);
 } finally {
-  svc.db.close();
+  await svc.store.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -13,6 +13,7 @@ import { buildServices } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { startSmtp, startSnpp } from '../support/notify.js';
+import { sqliteOf } from '../support/store.js';
 
 const RECIPIENTS = 1000;
 const MAX_MS = 180_000;
@@ -46,25 +47,26 @@ try {
   const ids: number[] = [];
   for (let i = 0; i < RECIPIENTS; i++) {
     const u = await svc.accounts.createUser({ username: `user${i}`, displayName: `User ${i}` });
-    svc.accounts.addDevice(u.id, { kind: 'pager', protocol: 'snpp', address: `P-${i}` });
-    svc.accounts.addDevice(u.id, { kind: 'email', address: `user${i}@example.com` });
+    await svc.accounts.addDevice(u.id, { kind: 'pager', protocol: 'snpp', address: `P-${i}` });
+    await svc.accounts.addDevice(u.id, { kind: 'email', address: `user${i}@example.com` });
     ids.push(u.id);
   }
-  svc.notifier.start();
+  await svc.notifier.start();
   const firstStepsTaken = () =>
     (
-      svc.db
+      sqliteOf(svc.store)
         .prepare(
           `SELECT COUNT(*) AS n FROM notify_steps WHERE position = 1 AND state NOT IN ('scheduled', 'in-progress')`,
         )
         .get() as { n: number }
     ).n;
   const finished = () =>
-    (svc.db.prepare(`SELECT COUNT(*) AS n FROM notify_alerts WHERE state = 'done'`).get() as { n: number }).n;
+    (sqliteOf(svc.store).prepare(`SELECT COUNT(*) AS n FROM notify_alerts WHERE state = 'done'`).get() as { n: number })
+      .n;
 
   const t0 = performance.now();
   for (const [i, id] of ids.entries())
-    svc.notifier.messageUnreachable({
+    await svc.notifier.messageUnreachable({
       recipientId: id,
       message: {
         id: `m${i}`,
@@ -101,7 +103,9 @@ try {
     }
   }
   const failedSteps = (
-    svc.db.prepare(`SELECT COUNT(*) AS n FROM notify_steps WHERE state != 'delivered'`).get() as { n: number }
+    sqliteOf(svc.store).prepare(`SELECT COUNT(*) AS n FROM notify_steps WHERE state != 'delivered'`).get() as {
+      n: number;
+    }
   ).n;
   const s = (ms: number) => (ms ? `${(ms / 1000).toFixed(2)} s` : 'not reached');
   const rate = (n: number, ms: number) => (ms ? `${(n / (ms / 1000)).toFixed(0)}/s` : '-');
@@ -120,7 +124,7 @@ try {
   console.log(`  lost: ${outcome.lost}, duplicated: ${outcome.duplicated}${outcome.timedOut ? ' (TIMED OUT)' : ''}`);
 } finally {
   await svc.notifier.stop();
-  svc.db.close();
+  await svc.store.close();
   await smtp.close();
   await snpp.close();
   rmSync(dir, { recursive: true, force: true });

@@ -54,10 +54,11 @@ try {
   const bob = await b.platform.services.accounts.createUser({ username: 'bob', displayName: 'Bob' });
   const session = await fa.invite(alice.id, ['bob@b.example']);
   const pb = b.platform.services.presence;
-  for (let i = 0; i < 200 && pb.sessionsOf(bob.id).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
-  pb.accept(session.id, bob.id);
+  for (let i = 0; i < 200 && (await pb.sessionsOf(bob.id)).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 25));
+  await pb.accept(session.id, bob.id);
   const pa = a.platform.services.presence;
-  for (let i = 0; i < 200 && pa.members(session.id).some((m) => m.state !== 'joined'); i++)
+  for (let i = 0; i < 200 && (await pa.members(session.id)).some((m) => m.state !== 'joined'); i++)
     await new Promise((r) => setTimeout(r, 25));
 
   // B's commit of each message, by its text

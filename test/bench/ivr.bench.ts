@@ -69,8 +69,8 @@ try {
       callerIds: [number(i)],
     });
     callers.push(u.id);
-    if (presence.requestContact(alice.id, u.id) === 'requested') presence.approveContact(u.id, alice.id);
-    const s = presence.createSession(alice.id, [u.id]);
+    if ((await presence.requestContact(alice.id, u.id)) === 'requested') await presence.approveContact(u.id, alice.id);
+    const s = await presence.createSession(alice.id, [u.id]);
     await Promise.all(TEXTS.map((text) => presence.postMessage({ sessionId: s.id, fromUserId: alice.id, text })));
   }
   const toRender = [...Object.values(PROMPTS), ...TEXTS, 'You have 3 new messages.', 'First message.', 'Message 2.'];
@@ -164,7 +164,8 @@ try {
     const s = [...xs].sort((a, b) => a - b);
     return (s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? Number.NaN).toFixed(1);
   };
-  const unread = callers.reduce((n, id) => n + presence.unread(id).length, 0);
+  let unread = 0;
+  for (const id of callers) unread += (await presence.unread(id)).length;
   console.log(
     `IVR: ${CALLS} concurrent callers through the simulator (x${SPEED} real time), ${MESSAGES} messages each`,
   );

@@ -22,6 +22,7 @@ import WebSocket from 'ws';
 import { buildServices } from '../../src/app.js';
 import { loadConfig, processEnvironment } from '../../src/core/config.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { sqliteOf } from '../support/store.js';
 
 const INGEST_MAX = 200_000;
 const INGEST_MS = 8_000;
@@ -43,10 +44,10 @@ async function ingest(): Promise<void> {
     for (let i = 0; i < 50; i++) {
       const a = await svc.accounts.createUser({ username: `a${i}`, displayName: `A ${i}` });
       const b = await svc.accounts.createUser({ username: `b${i}`, displayName: `B ${i}` });
-      svc.presence.requestContact(a.id, b.id);
-      svc.presence.approveContact(b.id, a.id);
-      const s = svc.presence.createSession(a.id, [b.id]);
-      svc.presence.accept(s.id, b.id);
+      await svc.presence.requestContact(a.id, b.id);
+      await svc.presence.approveContact(b.id, a.id);
+      const s = await svc.presence.createSession(a.id, [b.id]);
+      await svc.presence.accept(s.id, b.id);
       sessions.push({ id: s.id, from: a.id });
     }
     let sent = 0;
@@ -63,7 +64,7 @@ async function ingest(): Promise<void> {
     const seconds = (performance.now() - start) / 1000;
     const stats = (svc.presence as unknown as { cache: { stats: { batches: number; largestBatch: number } } }).cache
       .stats;
-    const stored = (svc.db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
+    const stored = (sqliteOf(svc.store).prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
     console.log(
       `durable ingest (PresenceService.postMessage, ack after commit, synchronous=FULL, ${IN_FLIGHT} in flight)`,
     );
@@ -74,7 +75,7 @@ async function ingest(): Promise<void> {
     );
     await svc.presence.stop();
   } finally {
-    svc.db.close();
+    await svc.store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -91,17 +92,20 @@ async function latency(): Promise<void> {
   for (let i = 0; i < CONNECTIONS / 2; i++) {
     const a = await svc.accounts.createUser({ username: `s${i}`, displayName: `S ${i}` });
     const b = await svc.accounts.createUser({ username: `r${i}`, displayName: `R ${i}` });
-    svc.presence.requestContact(a.id, b.id);
-    svc.presence.approveContact(b.id, a.id);
-    const s = svc.presence.createSession(a.id, [b.id]);
-    svc.presence.accept(s.id, b.id);
+    await svc.presence.requestContact(a.id, b.id);
+    await svc.presence.approveContact(b.id, a.id);
+    const s = await svc.presence.createSession(a.id, [b.id]);
+    await svc.presence.accept(s.id, b.id);
     pairs.push({
       session: s.id,
-      tokens: [svc.presence.objects.create(a.id, 'bench').token, svc.presence.objects.create(b.id, 'bench').token],
+      tokens: [
+        (await svc.presence.objects.create(a.id, 'bench')).token,
+        (await svc.presence.objects.create(b.id, 'bench')).token,
+      ],
     });
   }
   await svc.presence.stop();
-  svc.db.close();
+  await svc.store.close();
 
   // The server runs as its own process, started by its real entry point.
   const here = fileURLToPath(import.meta.url);

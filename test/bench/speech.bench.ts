@@ -16,7 +16,7 @@ import { canStart, run } from '../../src/audio/engines.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { loadConfig } from '../../src/core/config.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { openStore } from '../../src/store/db.js';
+import { openSqliteStore } from '../../src/store/index.js';
 
 const BASE = 'From Alice: the meeting moved to Thursday afternoon, please bring the quarterly figures with you.';
 /** A distinct 100-character message for run n. */
@@ -52,10 +52,10 @@ async function engineAlone(engine: string, text: string, out: string): Promise<v
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-speech-'));
 const config = loadConfig({ env: {}, overrides: { dataDir: dir, log: { level: 'silent' } } });
-const db = openStore(join(dir, 'phoneim.sqlite'));
+const store = openSqliteStore({ path: join(dir, 'phoneim.sqlite'), nodeId: config.presence.nodeId });
 const audio = new AudioService({
   config,
-  db,
+  store: store.audio,
   clock: new ManualClock(),
   log: silentLogger(),
   baseUrl: () => 'http://127.0.0.1:8080',
@@ -126,6 +126,6 @@ try {
   console.log('  goals: uncached <= 1.5 x engine alone; cached <= 5 ms');
 } finally {
   await audio.close();
-  db.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 }

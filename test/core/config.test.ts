@@ -109,3 +109,33 @@ t.test('a file is read, then the environment and overrides win', async (t) => {
     /cannot be read/,
   );
 });
+
+t.test('the store: SQLite by default; PostgreSQL from store.kind and DATABASE_URL', async (t) => {
+  const d = loadConfig({ env: {} });
+  t.equal(d.store.kind, 'sqlite');
+  t.equal(d.store.postgres.poolSize, 10);
+  t.equal(d.store.postgres.statementTimeoutMs, 30_000);
+  const c = loadConfig({
+    env: {
+      PHONEIM_STORE__KIND: 'postgres',
+      DATABASE_URL: 'postgres://im:pw@db.example:5432/im',
+      PHONEIM_STORE__POSTGRES__POOL_SIZE: '4',
+      PHONEIM_STORE__POSTGRES__STATEMENT_TIMEOUT_MS: '0',
+    },
+  });
+  t.equal(c.store.kind, 'postgres');
+  t.equal(c.store.postgres.url, 'postgres://im:pw@db.example:5432/im');
+  t.equal(c.store.postgres.poolSize, 4);
+  t.equal(c.store.postgres.statementTimeoutMs, 0);
+  t.match(
+    failure(() => loadConfig({ env: { PHONEIM_STORE__KIND: 'postgres' } })),
+    /store\.postgres\.url is invalid: is required when store\.kind is postgres/,
+  );
+  const bad = failure(() => loadConfig({ env: { DATABASE_URL: 'mysql://u:hunter2@h/db' } }));
+  t.match(bad, /store\.postgres\.url is invalid/);
+  t.notMatch(bad, /hunter2/, 'the rejected URL (and its password) is not echoed');
+  t.match(
+    failure(() => loadConfig({ env: { PHONEIM_STORE__KIND: 'mysql' } })),
+    /store\.kind is invalid/,
+  );
+});

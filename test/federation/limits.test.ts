@@ -34,8 +34,8 @@ t.test('limits, retries and later invitations', async (t) => {
 
   // the operator fixes the address: the queue goes out
   t.equal((await a.ctl(['peer', 'add', 'b.example', b.url, b.publicKey])).code, 0);
-  await eventually(() => {
-    if (pb.presence.sessionsOf(bob).length === 0) throw new Error('not invited yet');
+  await eventually(async () => {
+    if ((await pb.presence.sessionsOf(bob)).length === 0) throw new Error('not invited yet');
   });
   const left = await eventually(async () => {
     const n = (await pa.federation.peer('b.example')).queued;
@@ -43,17 +43,17 @@ t.test('limits, retries and later invitations', async (t) => {
     return n;
   });
   t.equal(left, 0, 'the queue caught up');
-  pb.presence.accept(session.id, bob);
-  await eventually(() => {
-    if (pa.presence.members(session.id).some((m) => m.state !== 'joined')) throw new Error('not joined yet');
+  await pb.presence.accept(session.id, bob);
+  await eventually(async () => {
+    if ((await pa.presence.members(session.id)).some((m) => m.state !== 'joined')) throw new Error('not joined yet');
   });
 
   // a later invitation into the same session
   await pa.federation.invite(alice, ['dave@b.example'], session.id);
-  await eventually(() => {
-    if (!pb.presence.sessionsOf(dave).some((s) => s.id === session.id)) throw new Error('dave not invited yet');
+  await eventually(async () => {
+    if (!(await pb.presence.sessionsOf(dave)).some((s) => s.id === session.id)) throw new Error('dave not invited yet');
   });
-  t.equal(pb.presence.members(session.id).length, 3, 'B has the session with its three members');
+  t.equal((await pb.presence.members(session.id)).length, 3, 'B has the session with its three members');
 
   // members per session
   const full = await ApiClient.login(a.url, 'alice').then((c) =>

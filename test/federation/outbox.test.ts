@@ -13,20 +13,19 @@ import { AppError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Outbox, type PeerClient } from '../../src/federation/outbox.js';
 import type { Peer } from '../../src/federation/ports.js';
-import { openStore } from '../../src/store/db.js';
-import { SqliteFederationStore } from '../../src/store/sqlite/federation.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { eventually } from '../support/env.js';
 
 const KEY = 'MCowBQYDK2VwAyEAJ29jidRzvHzIsHytOewVZiUs8QfMk/jrVaUO5fr4N+8=';
 
 t.test('the outbox', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
-  const db = openStore(join(dir, 'phoneim.sqlite'));
-  t.teardown(() => {
-    db.close();
+  const db = openSqliteStore({ path: join(dir, 'phoneim.sqlite'), nodeId: 'node-a', inlineMessageWriter: true });
+  t.teardown(async () => {
+    await db.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const store = new SqliteFederationStore(db);
+  const store = db.federation;
   const clock = new ManualClock();
   await store.putPeer({ name: 'b.example', baseUrl: 'http://127.0.0.1:9', publicKey: KEY }, clock.now());
   const received: string[][] = [];

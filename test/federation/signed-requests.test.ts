@@ -208,7 +208,7 @@ t.test('signed requests between two communities', async (t) => {
     'only the genuine request changed B (one session, one remote member, one event); the refusals nothing',
   );
   t.same(counts(a.dir), beforeA, 'and nothing changed on A');
-  t.ok(b.platform!.services.presence.sessionsOf(users.bob).length === 1, 'bob is invited once');
+  t.ok((await b.platform!.services.presence.sessionsOf(users.bob)).length === 1, 'bob is invited once');
 
   // the CLI refuses bad input with a code, and removes peers
   const bad = await a.ctl(['peer', 'add', 'c.example', 'ftp://x', b.publicKey]);

@@ -21,12 +21,12 @@ t.test('a voice message from A is played from B', async (t) => {
   const { alice } = await makeUsers(a.platform!, ['alice']);
   const { bob } = await makeUsers(b.platform!, ['bob']);
   const session = await pa.federation.invite(alice, ['bob@b.example']);
-  await eventually(() => {
-    if (pb.presence.sessionsOf(bob).length === 0) throw new Error('not invited yet');
+  await eventually(async () => {
+    if ((await pb.presence.sessionsOf(bob)).length === 0) throw new Error('not invited yet');
   });
-  pb.presence.accept(session.id, bob);
-  await eventually(() => {
-    if (pa.presence.members(session.id).some((m) => m.state !== 'joined')) throw new Error('not joined yet');
+  await pb.presence.accept(session.id, bob);
+  await eventually(async () => {
+    if ((await pa.presence.members(session.id)).some((m) => m.state !== 'joined')) throw new Error('not joined yet');
   });
 
   const wav = readFileSync(join(ROOT, 'test/fixtures/ivr/reply.wav'));

@@ -67,7 +67,7 @@ const STATES: [string, (c: VirtualCaller, call: Transcript, sim: Simulator) => P
 t.test('hang-up in every state leaves nothing behind: no flow, link, recording or reply', async (t) => {
   const { sim, bob, alice, platform, ivr, audio: sound } = await ivrOnSimulator(t);
   const presence = platform.services.presence;
-  const s = presence.createSession(alice.id, [bob.id]);
+  const s = await presence.createSession(alice.id, [bob.id]);
   for (const [state, step] of STATES) {
     await presence.postMessage({ sessionId: s.id, fromUserId: alice.id, text: 'A long story about many things.' });
     const caller = sim.placeCall({ from: '+15550101', to: '100' });
@@ -78,7 +78,7 @@ t.test('hang-up in every state leaves nothing behind: no flow, link, recording o
     t.equal(presence.linksOf(bob.id).length, 0, `${state}: the phone link closed`);
     t.equal(sim.softswitch.storedRecordings.size, 0, `${state}: no recording left on the PBX`);
     t.ok(
-      presence.history(alice.id, s.id).every((m) => m.fromUserId === alice.id),
+      (await presence.history(alice.id, s.id)).every((m) => m.fromUserId === alice.id),
       `${state}: no reply posted`,
     );
     t.equal(platform.callControl.isConnected, true, `${state}: the adapter is fine`);

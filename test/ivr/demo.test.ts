@@ -36,13 +36,13 @@ t.test('the demo community is seeded once and a call through the control API is 
   });
   await platform.start();
   const { accounts, presence } = platform.services;
-  const bob = accounts.getUser('bob');
-  const alice = accounts.getUser('alice');
-  t.ok(presence.isContact(alice.id, bob.id), 'Alice and Bob are contacts');
-  t.equal(presence.unread(bob.id).length, 2, 'Alice left Bob two messages');
+  const bob = await accounts.getUser('bob');
+  const alice = await accounts.getUser('alice');
+  t.ok(await presence.isContact(alice.id, bob.id), 'Alice and Bob are contacts');
+  t.equal((await presence.unread(bob.id)).length, 2, 'Alice left Bob two messages');
   await seedDemo(platform.services, platform.sim);
-  t.equal(accounts.listUsers().length, 2, 'seeding again changes nothing');
-  t.equal(presence.unread(bob.id).length, 2);
+  t.equal((await accounts.listUsers()).length, 2, 'seeding again changes nothing');
+  t.equal((await presence.unread(bob.id)).length, 2);
 
   const ready = lines.find((l) => l.msg?.toString().startsWith('demo community ready'));
   t.match(

@@ -47,7 +47,7 @@ t.test('Bob logs on by caller ID, hears two messages, replies by voice and sends
   const end = await call.ended;
   t.equal(end.by, 'local');
   await idle();
-  t.same(presence.unread(bob.id), [], 'both messages are read');
+  t.same(await presence.unread(bob.id), [], 'both messages are read');
   t.equal(presence.states.get(bob.id), 'offline', 'the link closed with the call');
   t.equal(call.dtmfListeners, 0, 'no key listener left');
   t.equal(call.maxOverlap, 1, 'never two prompts at once');
@@ -118,7 +118,10 @@ t.test('a wrong PIN three times locks the account: the caller hears so and goodb
   await call.hears(/^Goodbye\.$/);
   t.equal((await call.ended).by, 'local');
   await idle();
-  t.ok(accounts.lockState(bob.id).find((s) => s.kind === 'pin')?.lockedUntil, 'the account server locked the PIN');
+  t.ok(
+    (await accounts.lockState(bob.id)).find((s) => s.kind === 'pin')?.lockedUntil,
+    'the account server locked the PIN',
+  );
 
   const again = control.dial(BOB);
   await again.hears(/^Welcome back, Bob/);
@@ -186,7 +189,7 @@ t.test('keys during a prompt stop it at once and count (barge-in, type-ahead)', 
   await call.hears(/^Goodbye\.$/, 2000);
   await call.ended;
   t.ok(Date.now() - started < 5000, 'no prompt was played to its end');
-  t.same(presence.unread(bob.id), [], 'the skipped message counts as heard');
+  t.same(await presence.unread(bob.id), [], 'the skipped message counts as heard');
 });
 
 t.test('message keys: replay, delete, back to the main menu', async (t) => {
@@ -208,7 +211,7 @@ t.test('message keys: replay, delete, back to the main menu', async (t) => {
   call.press('*');
   await call.hears(/^Main menu\./);
   t.same(
-    presence.unread(bob.id).map((m) => m.text),
+    (await presence.unread(bob.id)).map((m) => m.text),
     ['three'],
     'one read, one deleted, one still new',
   );
@@ -256,7 +259,7 @@ t.test('who is online, presence by keypad', async (t) => {
   await call.hears(/^Main menu\./);
   call.press('2');
   await call.hears(/^None of your contacts is online\.$/);
-  presence.setPresence(alice.id, 'away');
+  await presence.setPresence(alice.id, 'away');
   await call.hears(/^Main menu\./);
   call.press('2');
   await call.hears(/^Alice is away\.$/);
@@ -311,7 +314,7 @@ t.test('live chat by speed dial: messages read as they arrive, in order, never o
   await call.hears(/^Main menu\./);
   call.remoteHangup();
   await idle();
-  t.same(presence.unread(bob.id), [], 'every message read aloud is read');
+  t.same(await presence.unread(bob.id), [], 'every message read aloud is read');
 });
 
 t.test('calling again after hanging up in a chat offers to resume it', async (t) => {

@@ -28,7 +28,7 @@ t.test('answers and presses 1: accepted, and the callee is in the live chat', as
     ivr: { amdListenSeconds: 3, amdMachineSeconds: 2 },
   });
   const { presence } = platform.services;
-  const s = presence.createSession(alice.id, [bob.id]);
+  const s = await presence.createSession(alice.id, [bob.id]);
   await presence.postMessage({ sessionId: s.id, fromUserId: alice.id, text: 'Lunch at noon?' });
   const callee = sim.setCallee('+15550100199', { behavior: 'answer', answerAfterMs: 500 });
   const outcome = platform.services.reverseLogon.call(request(bob.id, alice.id, s.id));
@@ -40,8 +40,8 @@ t.test('answers and presses 1: accepted, and the callee is in the live chat', as
   await caller.pressKeys('1');
   t.same(await outcome, { status: 'accepted' });
   await call.hears(/^You are in a chat with Alice\.$/);
-  t.equal(presence.presenceOf(bob.id).state, 'on-the-phone', 'the callee is a phone link');
-  t.match(presence.members(s.id), [
+  t.equal((await presence.presenceOf(bob.id)).state, 'on-the-phone', 'the callee is a phone link');
+  t.match(await presence.members(s.id), [
     { userId: alice.id, state: 'joined' },
     { userId: bob.id, state: 'joined' },
   ]);
@@ -54,17 +54,17 @@ t.test('answers and presses 1: accepted, and the callee is in the live chat', as
 t.test('presses 2: declined, and the session is told', async (t) => {
   const { platform, sim, bob, alice } = await ivrOnSimulator(t, { ivr: { amdListenSeconds: 0 } });
   const { presence } = platform.services;
-  const s = presence.createSession(alice.id, [bob.id]);
+  const s = await presence.createSession(alice.id, [bob.id]);
   sim.setCallee('+15550100199', { behavior: 'answer', keys: [{ afterMs: 3000, digits: '2' }] });
   t.same(await platform.services.reverseLogon.call(request(bob.id, alice.id, s.id)), { status: 'declined' });
-  t.match(presence.members(s.id), [{ userId: alice.id }, { userId: bob.id, state: 'declined' }]);
+  t.match(await presence.members(s.id), [{ userId: alice.id }, { userId: bob.id, state: 'declined' }]);
 });
 
 t.test('busy, no answer, and an answering machine', async (t) => {
   const { platform, sim, audio, bob, alice } = await ivrOnSimulator(t, {
     ivr: { amdListenSeconds: 6, amdMachineSeconds: 3 },
   });
-  const s = platform.services.presence.createSession(alice.id, [bob.id]);
+  const s = await platform.services.presence.createSession(alice.id, [bob.id]);
   const port = platform.services.reverseLogon;
   sim.setCallee('+15550100199', { behavior: 'busy' });
   t.same(await port.call(request(bob.id, alice.id, s.id)), { status: 'busy' });

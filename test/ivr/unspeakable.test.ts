@@ -52,7 +52,7 @@ t.test('Bob hears "cannot be read aloud" for each poison message, then the next 
 
 t.test('the call-back for a message that cannot be spoken announces it and offers the chat', async (t) => {
   const { url, sim, audio, platform } = await ivrOnSimulator(t, { notify: { collectDelaySeconds: 0 } });
-  platform.services.accounts.addDevice('bob', { kind: 'phone', address: '+15550100199' });
+  await platform.services.accounts.addDevice('bob', { kind: 'phone', address: '+15550100199' });
   const callee = sim.setCallee('+15550100199', { behavior: 'answer' });
   const alice = await ApiClient.login(url, 'alice');
   const created = await alice.call('POST', '/api/v1/sessions', { invitees: ['bob'] });

@@ -15,22 +15,26 @@ t.test('a message stored with no alert opened still alerts after a restart, and 
   const first = buildServices({ config: testConfig(dir), log: silentLogger() });
   const alice = await first.accounts.createUser({ username: 'alice', displayName: 'Alice', password: 'correct horse' });
   const bob = await first.accounts.createUser({ username: 'bob', displayName: 'Bob', password: 'correct horse' });
-  first.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  await first.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
   const p = first.presence;
-  if (p.requestContact(alice.id, bob.id) === 'requested') p.approveContact(bob.id, alice.id);
-  const session = p.createSession(alice.id, [bob.id]);
+  if ((await p.requestContact(alice.id, bob.id)) === 'requested') await p.approveContact(bob.id, alice.id);
+  const session = await p.createSession(alice.id, [bob.id]);
   const message = await p.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Are you there?' });
-  t.same(first.notifier.list({ user: 'bob' }), [], 'no alert was opened before the crash');
+  t.same(await first.notifier.list({ user: 'bob' }), [], 'no alert was opened before the crash');
   await p.stop();
-  first.db.close();
+  await first.store.close();
 
   const restarted = await startPlatform(t, { dir, stopOnTeardown: false });
-  const alerts = restarted.platform.services.notifier.list({ user: 'bob' });
+  const alerts = await restarted.platform.services.notifier.list({ user: 'bob' });
   t.equal(alerts.length, 1, 'the restarted platform opened the alert');
-  const shown = restarted.platform.services.notifier.show(alerts[0]?.id as string);
+  const shown = await restarted.platform.services.notifier.show(alerts[0]?.id as string);
   t.match(shown.messages, [{ id: message.id, text: 'Are you there?' }]);
   await restarted.platform.stop();
 
   const again = await startPlatform(t, { dir });
-  t.equal(again.platform.services.notifier.list({ user: 'bob' }).length, 1, 'a second restart opens no second alert');
+  t.equal(
+    (await again.platform.services.notifier.list({ user: 'bob' })).length,
+    1,
+    'a second restart opens no second alert',
+  );
 });

@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { replyLinkSecret, verifyReplyToken } from '../../src/notify/reply-link.js';
 import type { ReverseLogonOutcome } from '../../src/notify/reverse-logon-port.js';
 import type { UnreachableMessage } from '../../src/notify/types.js';
-import { testConfig } from '../support/env.js';
+import { eventually, testConfig } from '../support/env.js';
 import {
   probeSeconds,
   ScriptedReverseLogon,
@@ -101,13 +101,13 @@ async function world(
   });
   t.teardown(async () => {
     await svc.notifier.stop();
-    svc.db.close();
+    await svc.store.close();
   });
   const alice = (await svc.accounts.createUser({ username: 'alice', displayName: 'Alice Jones' })).id;
   const bob = (await svc.accounts.createUser({ username: 'bob', displayName: 'Bob Smith', timeZone: 'UTC' })).id;
   // Without a port of the test's own, the platform's IVR would place the calls: "no call port" means none.
   if (opts.withPhonePort === false) svc.notifier.attach({ reverseLogon: undefined });
-  svc.notifier.start();
+  await svc.notifier.start();
   return {
     svc,
     clock,
@@ -117,6 +117,8 @@ async function world(
     alice,
     bob,
     advance: async (ms: number) => {
+      // What is under way arms its timers first (the store is async), then time moves.
+      await svc.notifier.idle();
       clock.advance(ms);
       await svc.notifier.idle();
     },
@@ -134,20 +136,21 @@ const msg = (w: World, id: string, text: string, extra: Partial<UnreachableMessa
   ...extra,
 });
 
-const states = (w: World, alertId: string) => w.svc.notifier.show(alertId).steps.map((s) => `${s.channel}:${s.state}`);
+const states = async (w: World, alertId: string) =>
+  (await w.svc.notifier.show(alertId)).steps.map((s) => `${s.channel}:${s.state}`);
 
 t.test(
   'a burst of messages becomes one email: the text, a reply link that logs Bob in, the voice as MP3',
   async (t) => {
     const w = await world(t);
-    w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
-    const first = w.svc.notifier.messageUnreachable({
+    await w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+    const first = await w.svc.notifier.messageUnreachable({
       recipientId: w.bob,
       message: msg(w, 'm1', 'Are you free at 3?'),
     });
     t.equal(first.folded, false);
     await w.advance(5_000);
-    const second = w.svc.notifier.messageUnreachable({
+    const second = await w.svc.notifier.messageUnreachable({
       recipientId: w.bob,
       message: msg(w, 'm2', '', { audioId: 'voice-7', audioUrl: 'https://im.example.com/a/voice-7' }),
     });
@@ -189,7 +192,7 @@ t.test(
     t.equal(mp3?.filename, 'voice-7.mp3');
     const seconds = await probeSeconds(mp3?.content as Buffer);
     t.ok(Math.abs(seconds - 3) < 0.2, `the MP3 lasts 3 s (${seconds})`);
-    const view = w.svc.notifier.show(first.alertId);
+    const view = await w.svc.notifier.show(first.alertId);
     t.match(view, { state: 'done', reason: 'ladder finished' });
     t.match(view.steps, [{ channel: 'email', state: 'delivered', attempts: 1, outcome: /^smtp: 250/ }]);
   },
@@ -197,11 +200,11 @@ t.test(
 
 t.test('pages go out over SNPP, SMPP and email-to-pager, each after the wait of the one before', async (t) => {
   const w = await world(t);
-  w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'snpp', address: 'P-2001' });
-  w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'smpp', address: '+1 555 010 7777' });
-  w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'email', address: '5550107777@pager.example.com' });
+  await w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'snpp', address: 'P-2001' });
+  await w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'smpp', address: '+1 555 010 7777' });
+  await w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'email', address: '5550107777@pager.example.com' });
   const long = 'Can you look at the quarterly numbers before the meeting? '.repeat(5);
-  const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', long) });
+  const { alertId } = await w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', long) });
   await w.advance(20_000);
   t.equal(w.snpp.pages.length, 1);
   t.equal(w.snpp.pages[0]?.pager, 'P-2001');
@@ -216,8 +219,8 @@ t.test('pages go out over SNPP, SMPP and email-to-pager, each after the wait of 
   await w.advance(120_000);
   t.same(w.smtp.rcpt, [['5550107777@pager.example.com']]);
   t.equal(w.smtp.mails[0]?.text, `${page}\n`);
-  t.same(states(w, alertId), ['page:delivered', 'page:delivered', 'page:delivered']);
-  t.match(w.svc.notifier.show(alertId), { state: 'done', reason: 'ladder finished' });
+  t.same(await states(w, alertId), ['page:delivered', 'page:delivered', 'page:delivered']);
+  t.match(await w.svc.notifier.show(alertId), { state: 'done', reason: 'ladder finished' });
 });
 
 t.test('the reverse log-on call: each outcome leads to the right next step', async (t) => {
@@ -276,9 +279,12 @@ t.test('the reverse log-on call: each outcome leads to the right next step', asy
       `callee: ${c.outcome.status}${c.outcome.status === 'machine' ? ` (voicemail ${c.outcome.leftVoicemail})` : ''}`,
       async (t) => {
         const w = await world(t, { outcome: c.outcome });
-        w.svc.accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 2222', label: 'mobile' });
-        w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
-        const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Lunch?') });
+        await w.svc.accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 2222', label: 'mobile' });
+        await w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+        const { alertId } = await w.svc.notifier.messageUnreachable({
+          recipientId: w.bob,
+          message: msg(w, 'm1', 'Lunch?'),
+        });
         await w.advance(20_000);
         t.equal(w.phone.requests.length, 1, 'Bob is called once');
         t.match(w.phone.requests[0], {
@@ -301,8 +307,8 @@ t.test('the reverse log-on call: each outcome leads to the right next step', asy
           await w.advance(1_000);
         }
         t.equal(w.smtp.mails.length, c.emailed ? 1 : 0);
-        t.same(states(w, alertId), c.steps);
-        t.match(w.svc.notifier.show(alertId), { state: 'done', reason: c.reason });
+        t.same(await states(w, alertId), c.steps);
+        t.match(await w.svc.notifier.show(alertId), { state: 'done', reason: c.reason });
         if (c.outcome.status === 'declined')
           t.same(w.told, [
             {
@@ -320,35 +326,40 @@ t.test('the reverse log-on call: each outcome leads to the right next step', asy
 
 t.test('Bob logs on during the ladder: no further step; reading the message stops it too', async (t) => {
   const w = await world(t, { outcome: { status: 'failed', reason: 'hang' } });
-  w.svc.accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 2222' });
-  w.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-3001' });
-  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
-  const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
+  await w.svc.accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 2222' });
+  await w.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-3001' });
+  await w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  const { alertId } = await w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
+  await w.svc.notifier.idle();
   w.clock.advance(20_000);
+  // The call rings until it is abandoned: wait for it to start, not for it to end.
+  await eventually(() => {
+    if (w.svc.notifier.stepsInFlight !== 1) throw new Error('no call yet');
+  });
   t.equal(w.svc.notifier.stepsInFlight, 1, 'the phone rings');
-  t.equal(w.svc.notifier.recipientActive(w.bob), 1, 'Bob opens the web page');
+  t.equal(await w.svc.notifier.recipientActive(w.bob), 1, 'Bob opens the web page');
   await w.svc.notifier.idle();
   t.equal(w.phone.aborted, 1, 'the ringing call is abandoned');
   await w.advance(3600_000);
   t.equal(w.snpp.pages.length, 0, 'no page');
   t.equal(w.smtp.mails.length, 0, 'no email');
-  t.same(states(w, alertId), ['call:failed', 'page:cancelled', 'email:cancelled']);
-  t.match(w.svc.notifier.show(alertId), { state: 'cancelled', reason: 'recipient active' });
-  t.equal(w.svc.notifier.recipientActive(w.bob), 0, 'nothing left to cancel');
+  t.same(await states(w, alertId), ['call:failed', 'page:cancelled', 'email:cancelled']);
+  t.match(await w.svc.notifier.show(alertId), { state: 'cancelled', reason: 'recipient active' });
+  t.equal(await w.svc.notifier.recipientActive(w.bob), 0, 'nothing left to cancel');
 
   // A second alert; Bob reads the message on another device between the page and the email.
   const w2 = await world(t, { outcome: { status: 'busy' } });
-  w2.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-3001' });
-  w2.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
-  const second = w2.svc.notifier.messageUnreachable({ recipientId: w2.bob, message: msg(w2, 'm9', 'Hi again') });
+  await w2.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-3001' });
+  await w2.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  const second = await w2.svc.notifier.messageUnreachable({ recipientId: w2.bob, message: msg(w2, 'm9', 'Hi again') });
   await w2.advance(20_000);
   t.equal(w2.snpp.pages.length, 1);
-  t.equal(w2.svc.notifier.messageRead(w2.alice, 'm9'), 0, 'someone else reading it changes nothing');
-  t.equal(w2.svc.notifier.messageRead(w2.bob, 'm9'), 1);
+  t.equal(await w2.svc.notifier.messageRead(w2.alice, 'm9'), 0, 'someone else reading it changes nothing');
+  t.equal(await w2.svc.notifier.messageRead(w2.bob, 'm9'), 1);
   await w2.advance(3600_000);
   t.equal(w2.smtp.mails.length, 0);
-  t.match(w2.svc.notifier.show(second.alertId), { state: 'cancelled', reason: 'message read' });
-  const trace = w2.svc.notifier.trace('m9').map((e) => e.what);
+  t.match(await w2.svc.notifier.show(second.alertId), { state: 'cancelled', reason: 'message read' });
+  const trace = (await w2.svc.notifier.trace('m9')).map((e) => e.what);
   t.match(trace, [
     /alert opened for bob; collect delay until 2026-01-01T09:00:20/,
     /step 1 page\/snpp P-3001: started \(attempt 1\)/,
@@ -362,16 +373,16 @@ t.test('quiet hours skip a device at its turn; no call port skips the call; a re
   const w = await world(t, { withPhonePort: false });
   await w.svc.accounts.updateUser('bob', { timeZone: 'America/New_York' });
   // 09:00 UTC is 04:00 in New York.
-  w.svc.accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 2222' });
-  w.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-4001', quietHours: '22:00-07:00' });
-  const gone = w.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-4002' });
-  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com', quietHours: '12:00-13:00' });
-  const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
-  w.svc.accounts.removeDevice('bob', gone.id);
+  await w.svc.accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 2222' });
+  await w.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-4001', quietHours: '22:00-07:00' });
+  const gone = await w.svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-4002' });
+  await w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com', quietHours: '12:00-13:00' });
+  const { alertId } = await w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
+  await w.svc.accounts.removeDevice('bob', gone.id);
   await w.advance(20_000);
   t.equal(w.snpp.pages.length, 0);
   t.equal(w.smtp.mails.length, 1, 'the email goes at once: every step before it was skipped');
-  const steps = w.svc.notifier.show(alertId).steps;
+  const steps = (await w.svc.notifier.show(alertId)).steps;
   t.match(steps, [
     { channel: 'call', state: 'skipped', outcome: 'no reverse log-on port configured' },
     { channel: 'page', state: 'skipped', outcome: 'quiet hours (22:00-07:00 America/New_York)' },
@@ -381,64 +392,65 @@ t.test('quiet hours skip a device at its turn; no call port skips the call; a re
 
 t.test('a server that says "try later" is retried; one that refuses moves the ladder on', async (t) => {
   const w = await world(t);
-  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
-  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@work.example.com' });
-  w.svc.notifier.setLadder('bob', [
-    { deviceId: w.svc.accounts.listDevices('bob')[1]?.id as number, waitSeconds: 10 },
-    { deviceId: w.svc.accounts.listDevices('bob')[0]?.id as number },
+  await w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  await w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@work.example.com' });
+  await w.svc.notifier.setLadder('bob', [
+    { deviceId: (await w.svc.accounts.listDevices('bob'))[1]?.id as number, waitSeconds: 10 },
+    { deviceId: (await w.svc.accounts.listDevices('bob'))[0]?.id as number },
   ]);
   w.smtp.failNext.push({ code: 451, message: 'Mailbox busy' }, { code: 550, message: 'No such user' });
-  const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
+  const { alertId } = await w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
   await w.advance(20_000);
-  t.match(w.svc.notifier.show(alertId).steps[0], { state: 'scheduled', attempts: 1, outcome: /451/ });
+  t.match((await w.svc.notifier.show(alertId)).steps[0], { state: 'scheduled', attempts: 1, outcome: /451/ });
   await w.advance(30_000);
-  t.match(w.svc.notifier.show(alertId).steps[0], {
+  t.match((await w.svc.notifier.show(alertId)).steps[0], {
     state: 'failed',
     attempts: 2,
     errorCode: 'NOTIFY_SMTP_REJECTED',
   });
   await w.advance(10_000);
   t.same(w.smtp.rcpt, [['bob@example.com']], 'the user ladder: work address first (refused), then home');
-  t.same(states(w, alertId), ['email:failed', 'email:delivered']);
+  t.same(await states(w, alertId), ['email:failed', 'email:delivered']);
 
   // An administrator retries the failed step.
-  t.throws(() => w.svc.notifier.cancel(alertId), { code: 'NOTIFY_ALERT_ENDED' });
-  w.svc.notifier.retry(alertId);
-  t.throws(() => w.svc.notifier.retry(alertId), { code: 'NOTIFY_NOT_RETRYABLE' });
+  await t.rejects(w.svc.notifier.cancel(alertId), { code: 'NOTIFY_ALERT_ENDED' });
+  await w.svc.notifier.retry(alertId);
+  await t.rejects(w.svc.notifier.retry(alertId), { code: 'NOTIFY_NOT_RETRYABLE' });
   await w.advance(0);
   t.same(w.smtp.rcpt[1], ['bob@work.example.com']);
-  t.same(states(w, alertId), ['email:delivered', 'email:delivered']);
-  t.throws(() => w.svc.notifier.retry(alertId), { code: 'NOTIFY_NOT_RETRYABLE', message: /no failed/ });
+  t.same(await states(w, alertId), ['email:delivered', 'email:delivered']);
+  await t.rejects(w.svc.notifier.retry(alertId), { code: 'NOTIFY_NOT_RETRYABLE', message: /no failed/ });
 });
 
 t.test('a failed page moves the ladder on at once; a ladder that reached nobody shows failed', async (t) => {
   const w = await world(t);
-  w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'email', address: '5550107777@pager.example.com' });
-  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  await w.svc.accounts.addDevice('bob', { kind: 'pager', protocol: 'email', address: '5550107777@pager.example.com' });
+  await w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
   w.smtp.failNext.push({ code: 550, message: 'No such pager' });
-  const { alertId } = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
+  const { alertId } = await w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'Hi') });
   await w.advance(20_000);
   await w.advance(0);
-  t.same(states(w, alertId), ['page:failed', 'email:delivered'], 'the email did not wait the page delay');
+  t.same(await states(w, alertId), ['page:failed', 'email:delivered'], 'the email did not wait the page delay');
   t.same(w.smtp.rcpt.at(-1), ['bob@example.com']);
-  t.match(w.svc.notifier.show(alertId), { state: 'done', reason: 'ladder finished' });
+  t.match(await w.svc.notifier.show(alertId), { state: 'done', reason: 'ladder finished' });
 
   w.smtp.failNext.push({ code: 550, message: 'No such pager' }, { code: 550, message: 'No such user' });
-  const second = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm2', 'Hello?') });
+  const second = await w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm2', 'Hello?') });
   await w.advance(20_000);
   await w.advance(0);
-  t.same(states(w, second.alertId), ['page:failed', 'email:failed']);
-  t.match(w.svc.notifier.show(second.alertId), { state: 'failed', reason: /no step reached the recipient/ });
-  t.match(w.svc.notifier.list({ state: 'failed' }), [{ id: second.alertId }]);
-  t.notMatch(w.svc.notifier.list({ state: 'done' }), [{ id: second.alertId }]);
+  t.same(await states(w, second.alertId), ['page:failed', 'email:failed']);
+  t.match(await w.svc.notifier.show(second.alertId), { state: 'failed', reason: /no step reached the recipient/ });
+  t.match(await w.svc.notifier.list({ state: 'failed' }), [{ id: second.alertId }]);
+  t.notMatch(await w.svc.notifier.list({ state: 'done' }), [{ id: second.alertId }]);
 });
 
 t.test('an alert email lists at most notify.emailMaxMessages messages and counts the rest', async (t) => {
   const w = await world(t);
-  w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  await w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
   let alertId = '';
   for (let i = 1; i <= 23; i++)
-    alertId = w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, `m${i}`, `Note ${i}.`) }).alertId;
+    alertId = (await w.svc.notifier.messageUnreachable({ recipientId: w.bob, message: msg(w, `m${i}`, `Note ${i}.`) }))
+      .alertId;
   await w.advance(20_000);
   t.equal(w.smtp.mails.length, 1);
   const text = w.smtp.mails[0]?.text ?? '';
@@ -447,41 +459,41 @@ t.test('an alert email lists at most notify.emailMaxMessages messages and counts
   t.match(text, /\.\.\. and 3 more messages before these: read them on the web\./);
   t.notMatch(text, /Note 3\./, 'the oldest are not listed');
   t.match(text, /Note 4\.[\s\S]*Note 23\./, 'the newest 20 are');
-  t.match(w.svc.notifier.show(alertId), { state: 'done' });
+  t.match(await w.svc.notifier.show(alertId), { state: 'done' });
 });
 
 t.test('bad input is refused with a coded error and changes nothing', async (t) => {
   const w = await world(t);
   const n = w.svc.notifier;
-  t.throws(() => n.messageUnreachable({ recipientId: 999, message: msg(w, 'm1', 'x') }), {
+  await t.rejects(n.messageUnreachable({ recipientId: 999, message: msg(w, 'm1', 'x') }), {
     code: 'ACCOUNTS_USER_NOT_FOUND',
   });
-  t.throws(() => n.messageUnreachable({ recipientId: w.bob, message: msg(w, '', 'x') }), {
+  await t.rejects(n.messageUnreachable({ recipientId: w.bob, message: msg(w, '', 'x') }), {
     code: 'NOTIFY_INVALID_INPUT',
     message: /message id is empty/,
   });
-  t.throws(() => n.messageUnreachable({ recipientId: w.bob, message: { ...msg(w, 'm1', 'x'), text: 5 as never } }), {
+  await t.rejects(n.messageUnreachable({ recipientId: w.bob, message: { ...msg(w, 'm1', 'x'), text: 5 as never } }), {
     code: 'NOTIFY_INVALID_INPUT',
   });
-  t.throws(() => n.show('al-nope'), { code: 'NOTIFY_ALERT_NOT_FOUND' });
-  t.throws(() => n.setLadder('bob', [{ deviceId: 12345 }]), { code: 'ACCOUNTS_DEVICE_NOT_FOUND' });
-  const d = w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
-  t.throws(() => n.setLadder('bob', [{ deviceId: d.id }, { deviceId: d.id }]), { code: 'NOTIFY_INVALID_INPUT' });
-  t.throws(() => n.setLadder('bob', [{ deviceId: d.id, waitSeconds: -1 }]), { code: 'NOTIFY_INVALID_INPUT' });
-  t.same(n.list(), []);
+  await t.rejects(n.show('al-nope'), { code: 'NOTIFY_ALERT_NOT_FOUND' });
+  await t.rejects(n.setLadder('bob', [{ deviceId: 12345 }]), { code: 'ACCOUNTS_DEVICE_NOT_FOUND' });
+  const d = await w.svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  await t.rejects(n.setLadder('bob', [{ deviceId: d.id }, { deviceId: d.id }]), { code: 'NOTIFY_INVALID_INPUT' });
+  await t.rejects(n.setLadder('bob', [{ deviceId: d.id, waitSeconds: -1 }]), { code: 'NOTIFY_INVALID_INPUT' });
+  t.same(await n.list(), []);
 
   // An empty ladder of his own: Bob is never alerted.
-  n.setLadder('bob', []);
-  const { alertId } = n.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'x') });
+  await n.setLadder('bob', []);
+  const { alertId } = await n.messageUnreachable({ recipientId: w.bob, message: msg(w, 'm1', 'x') });
   await w.advance(20_000);
-  t.match(n.show(alertId), { state: 'done', reason: /no devices/ });
+  t.match(await n.show(alertId), { state: 'done', reason: /no devices/ });
   t.equal(w.smtp.mails.length, 0);
-  t.ok(n.clearLadder('bob'));
-  t.equal(n.ladder('bob').source, 'default');
+  t.ok(await n.clearLadder('bob'));
+  t.equal((await n.ladder('bob')).source, 'default');
 
-  const test = n.test('bob');
-  t.throws(() => n.test('bob'), { code: 'NOTIFY_ALERT_BUSY' });
+  const test = await n.test('bob');
+  await t.rejects(n.test('bob'), { code: 'NOTIFY_ALERT_BUSY' });
   await w.advance(0);
   t.match(w.smtp.mails[0]?.subject, /^\[test\] New message from Phone IM/);
-  t.match(n.show(test.id), { state: 'done', isTest: true });
+  t.match(await n.show(test.id), { state: 'done', isTest: true });
 });

@@ -15,12 +15,12 @@ t.test('with the call-back port detached the call is skipped; the email links to
   const { accounts, notifier } = platform.services;
   const alice = await accounts.createUser({ username: 'alice', displayName: 'Alice' });
   const bob = await accounts.createUser({ username: 'bob', displayName: 'Bob' });
-  accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 3333' });
-  accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  await accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 3333' });
+  await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
   t.ok(platform.services.reverseLogon, 'the platform has the IVR as its call-back port');
   notifier.attach({ reverseLogon: undefined });
   const url = await platform.start();
-  const { alertId } = notifier.messageUnreachable({
+  const { alertId } = await notifier.messageUnreachable({
     recipientId: bob.id,
     message: {
       id: 'm1',
@@ -40,7 +40,7 @@ t.test('with the call-back port detached the call is skipped; the email links to
     ok: true,
     value: { userId: bob.id, sessionId: 's1', alertId },
   });
-  t.match(notifier.show(alertId).steps, [
+  t.match((await notifier.show(alertId)).steps, [
     { channel: 'call', state: 'skipped', outcome: 'no reverse log-on port configured' },
     { channel: 'email', state: 'delivered' },
   ]);
@@ -55,7 +55,7 @@ t.test('with the call-back port detached the call is skipped; the email links to
       },
     },
   });
-  const second = notifier.messageUnreachable({
+  const second = await notifier.messageUnreachable({
     recipientId: bob.id,
     message: {
       id: 'm2',
@@ -67,9 +67,9 @@ t.test('with the call-back port detached the call is skipped; the email links to
       at: 0,
     },
   });
-  await until(() => notifier.show(second.alertId).state === 'done', 10_000, 'the second alert');
+  await until(async () => (await notifier.show(second.alertId)).state === 'done', 10_000, 'the second alert');
   t.same(rang, ['+15550103333']);
-  t.match(notifier.show(second.alertId), { reason: 'call accepted' });
+  t.match(await notifier.show(second.alertId), { reason: 'call accepted' });
   t.equal(smtp.mails.length, 1, 'no second email: Bob accepted the call');
   await platform.stop();
   t.equal(notifier.stepsInFlight, 0);

@@ -45,10 +45,10 @@ async function setup(dir: string, snppPort: number, smtpPort: number) {
   const svc = buildServices({ config, log: silentLogger() });
   await svc.accounts.createUser({ username: 'alice', displayName: 'Alice' });
   await svc.accounts.createUser({ username: 'bob', displayName: 'Bob' });
-  svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-1' });
-  svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
-  svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-2' });
-  svc.db.close();
+  await svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-1' });
+  await svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
+  await svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-2' });
+  await svc.store.close();
   const peek = () => {
     const db = new Database(dbPath(config), { readonly: true });
     try {
@@ -76,18 +76,18 @@ async function setup(dir: string, snppPort: number, smtpPort: number) {
    * The notifier started again on the same file after the kill. In this process: what is under test is
    * what the killed process left in the store, and a second child would only cost another TypeScript load.
    */
-  const restart = (t: Test) => {
+  const restart = async (t: Test) => {
     const svc = buildServices({
       config: restartConfig(dir, smtpPort, snppPort),
       log: silentLogger(),
       clock: new SystemClock(),
     });
-    svc.notifier.start();
+    await svc.notifier.start();
     let stopped: Promise<void> | undefined;
     const stop = () =>
       (stopped ??= (async () => {
         await svc.notifier.stop();
-        svc.db.close();
+        await svc.store.close();
       })());
     t.teardown(stop);
     return stop;
@@ -118,7 +118,7 @@ t.test('SIGKILL while the ladder waits between steps: it resumes, nothing repeat
   t.equal(smtp.mails.length, 0, 'killed while waiting before the email');
   t.match(s.peek(), [{ state: 'delivered' }, { state: 'scheduled' }, { state: 'scheduled' }]);
 
-  const stop = s.restart(t);
+  const stop = await s.restart(t);
   await until(() => s.alertState() === 'done', 20_000, 'the ladder to finish');
   await stop();
   t.same(
@@ -160,7 +160,7 @@ t.test(
     await kill(first.child);
     hang.fn = undefined;
 
-    const stop = s.restart(t);
+    const stop = await s.restart(t);
     await until(() => s.alertState() === 'done', 20_000, 'the ladder to finish');
     await stop();
     t.equal(dataSeen, 1, 'the email was not sent again');

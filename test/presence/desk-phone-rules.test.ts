@@ -14,11 +14,11 @@ t.test(
     if (!sim) throw new Error('no simulator');
     const { accounts, presence } = platform.services;
     const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-    befriend(platform, [alice, bob]);
-    accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 0199', asteriskDevice: 'PJSIP/bob-desk' });
+    await befriend(platform, [alice, bob]);
+    await accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 0199', asteriskDevice: 'PJSIP/bob-desk' });
     // His second phone is followed through its hint: the hint's state, not the device's, counts.
     sim.addHint('202', 'phoneim-hints', 'PJSIP/bob-lab');
-    accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 0198', asteriskDevice: '202@phoneim-hints' });
+    await accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 0198', asteriskDevice: '202@phoneim-hints' });
     const aliceApi = await ApiClient.login(url, 'alice');
     const bobApi = await ApiClient.login(url, 'bob');
     const bobWs = await WsClient.connect(url, bobApi.token);
@@ -38,7 +38,7 @@ t.test(
       t.equal(res.status, 200);
     };
     const becomes = async (state: string) => {
-      await until(() => presence.presenceOf(bob).state === state, 10_000);
+      await until(async () => (await presence.presenceOf(bob)).state === state, 10_000);
       t.equal(await seen(), state, `Alice sees Bob ${state}`);
     };
 
@@ -58,7 +58,7 @@ t.test(
 
     await device('PJSIP/bob-lab', 'INUSE');
     await becomes('on-the-phone');
-    t.same(presence.deviceCallsOf(bob), ['202@phoneim-hints'], 'through the hint');
+    t.same(await presence.deviceCallsOf(bob), ['202@phoneim-hints'], 'through the hint');
 
     t.equal((await bobApi.call('PUT', '/api/v1/presence', { state: 'busy' })).status, 200);
     await becomes('busy');
@@ -71,11 +71,11 @@ t.test(
 
     // A phone tied to Bob after it went busy counts from its next change.
     await device('PJSIP/bob-mobile', 'INUSE');
-    const mobile = accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 0197' });
-    accounts.setDevice('bob', mobile.id, { asteriskDevice: 'PJSIP/bob-mobile' });
+    const mobile = await accounts.addDevice('bob', { kind: 'phone', address: '+1 555 010 0197' });
+    await accounts.setDevice('bob', mobile.id, { asteriskDevice: 'PJSIP/bob-mobile' });
     await device('PJSIP/bob-mobile', 'ONHOLD');
     await becomes('on-the-phone');
-    accounts.setDevice('bob', mobile.id, { asteriskDevice: null });
+    await accounts.setDevice('bob', mobile.id, { asteriskDevice: null });
     await device('PJSIP/bob-mobile', 'NOT_INUSE');
     await becomes('away');
   },

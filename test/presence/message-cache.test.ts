@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import { SystemClock } from '../../src/core/clock.js';
 import { MessageCache } from '../../src/presence/message-cache.js';
-import { openStore } from '../../src/store/db.js';
+import { openStore } from '../../src/store/sqlite/db.js';
+import { SqliteMessageCommitter } from '../../src/store/sqlite/message-committer.js';
 
 function store(dir: string) {
   const path = join(dir, 'p.sqlite');
@@ -30,7 +31,11 @@ for (const inline of [false, true]) {
     async (t) => {
       const { db, path } = store(t.testdir({}));
       t.teardown(() => db.close());
-      const cache = new MessageCache({ dbPath: path, nodeId: 'n1', clock: new SystemClock(), inline, maxBatch: 100 });
+      const cache = new MessageCache({
+        committer: new SqliteMessageCommitter({ path, nodeId: 'n1', inline }),
+        clock: new SystemClock(),
+        maxBatch: 100,
+      });
       const stored = await Promise.all(Array.from({ length: 250 }, (_, i) => cache.append(msg(`m${i}`))));
       t.same(
         stored.map((m) => m.text),
@@ -66,10 +71,8 @@ for (const inline of [false, true]) {
     // A regular file where a folder should be: the connection cannot be opened.
     const dir = t.testdir({ 'a-file': 'not a folder' });
     const cache = new MessageCache({
-      dbPath: join(dir, 'a-file', 'p.sqlite'),
-      nodeId: 'n1',
+      committer: new SqliteMessageCommitter({ path: join(dir, 'a-file', 'p.sqlite'), nodeId: 'n1', inline }),
       clock: new SystemClock(),
-      inline,
     });
     await t.rejects(cache.append(msg('x')), { code: 'PRESENCE_STORE_FAILED' });
     await cache.close();

@@ -2,17 +2,18 @@ import t, { type Test } from 'tap';
 import { buildServices, type Services } from '../../src/app.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { openDb } from '../../src/store/db.js';
+import { openDb } from '../../src/store/sqlite/db.js';
 import { PresenceEventRecorder } from '../../src/presence/event-recorder.js';
 import type { LinkEvent } from '../../src/presence/types.js';
 import { testConfig } from '../support/env.js';
+import { sqliteOf } from '../support/store.js';
 
 async function setup(t: Test, overrides: Record<string, unknown> = {}) {
   const clock = new ManualClock();
   const svc = buildServices({ config: testConfig(t.testdir({}), overrides), log: silentLogger(), clock });
   t.teardown(async () => {
     await svc.presence.stop();
-    svc.db.close();
+    await svc.store.close();
   });
   const ids: Record<string, number> = {};
   for (const n of ['alice', 'bob', 'carol'])
@@ -20,9 +21,9 @@ async function setup(t: Test, overrides: Record<string, unknown> = {}) {
   return { svc, clock, alice: ids.alice as number, bob: ids.bob as number, carol: ids.carol as number };
 }
 
-function friends(svc: Services, a: number, b: number): void {
-  svc.presence.requestContact(a, b);
-  svc.presence.approveContact(b, a);
+async function friends(svc: Services, a: number, b: number): Promise<void> {
+  await svc.presence.requestContact(a, b);
+  await svc.presence.approveContact(b, a);
 }
 
 function sink(): { events: LinkEvent[]; deliver: (e: LinkEvent) => void } {
@@ -33,86 +34,92 @@ function sink(): { events: LinkEvent[]; deliver: (e: LinkEvent) => void } {
 t.test('presence is derived from links: the most available wins, a phone shows "on the phone"', async (t) => {
   const { svc, alice, bob } = await setup(t);
   const p = svc.presence;
-  friends(svc, alice, bob);
+  await friends(svc, alice, bob);
   const watcher = sink();
-  p.openLink(bob, { kind: 'websocket', deliver: watcher.deliver });
+  await p.openLink(bob, { kind: 'websocket', deliver: watcher.deliver });
   const seen = () =>
     watcher.events
       .filter((e) => e.type === 'presence' && e.presence.userId === alice)
       .map((e) => (e as { presence: { state: string } }).presence.state);
 
-  t.equal(p.presenceOf(alice).state, 'offline', 'no link: offline');
-  const phone = p.openLink(alice, { kind: 'phone', deliver: () => {} });
-  t.equal(p.presenceOf(alice).state, 'on-the-phone');
-  const web = p.openLink(alice, { kind: 'web', deliver: () => {} });
-  t.equal(p.presenceOf(alice).state, 'online', 'web beats phone');
-  p.setPresence(alice, 'away', 'lunch');
-  t.same(p.presenceOf(alice), { userId: alice, state: 'on-the-phone', statusText: 'lunch' }, 'the phone beats away');
-  phone.close();
-  t.same(p.presenceOf(alice), { userId: alice, state: 'away', statusText: 'lunch' });
-  p.setPresence(alice, 'offline');
-  t.equal(p.presenceOf(alice).state, 'offline', 'invisible');
-  p.setPresence(alice, 'busy', '');
-  web.close();
-  web.close();
+  t.equal((await p.presenceOf(alice)).state, 'offline', 'no link: offline');
+  const phone = await p.openLink(alice, { kind: 'phone', deliver: () => {} });
+  t.equal((await p.presenceOf(alice)).state, 'on-the-phone');
+  const web = await p.openLink(alice, { kind: 'web', deliver: () => {} });
+  t.equal((await p.presenceOf(alice)).state, 'online', 'web beats phone');
+  await p.setPresence(alice, 'away', 'lunch');
+  t.same(
+    await p.presenceOf(alice),
+    { userId: alice, state: 'on-the-phone', statusText: 'lunch' },
+    'the phone beats away',
+  );
+  await phone.close();
+  t.same(await p.presenceOf(alice), { userId: alice, state: 'away', statusText: 'lunch' });
+  await p.setPresence(alice, 'offline');
+  t.equal((await p.presenceOf(alice)).state, 'offline', 'invisible');
+  await p.setPresence(alice, 'busy', '');
+  await web.close();
+  await web.close();
   t.same(
     seen(),
     ['on-the-phone', 'online', 'on-the-phone', 'away', 'offline', 'busy', 'offline'],
     'Bob saw every change',
   );
-  t.throws(() => p.setPresence(alice, 'asleep' as never), { code: 'PRESENCE_INVALID_INPUT' });
-  t.throws(() => p.setPresence(alice, 'online', 'x'.repeat(141)), { code: 'PRESENCE_INVALID_INPUT' });
-  t.throws(() => p.openLink(alice, { kind: 'pigeon' as never, deliver: () => {} }), { code: 'PRESENCE_INVALID_INPUT' });
-  t.throws(() => p.openLink(999, { kind: 'web', deliver: () => {} }), { code: 'PRESENCE_USER_NOT_FOUND' });
+  await t.rejects(p.setPresence(alice, 'asleep' as never), { code: 'PRESENCE_INVALID_INPUT' });
+  await t.rejects(p.setPresence(alice, 'online', 'x'.repeat(141)), { code: 'PRESENCE_INVALID_INPUT' });
+  await t.rejects(p.openLink(alice, { kind: 'pigeon' as never, deliver: () => {} }), {
+    code: 'PRESENCE_INVALID_INPUT',
+  });
+  await t.rejects(p.openLink(999, { kind: 'web', deliver: () => {} }), { code: 'PRESENCE_USER_NOT_FOUND' });
 });
 
 t.test('contacts: a request waits for approval; approval is mutual; presence stays hidden until then', async (t) => {
   const { svc, alice, bob, carol } = await setup(t);
   const p = svc.presence;
   const bobSees = sink();
-  p.openLink(bob, { kind: 'websocket', deliver: bobSees.deliver });
-  p.openLink(alice, { kind: 'web', deliver: () => {} });
+  await p.openLink(bob, { kind: 'websocket', deliver: bobSees.deliver });
+  await p.openLink(alice, { kind: 'web', deliver: () => {} });
 
-  t.equal(p.requestContact(alice, bob), 'requested');
+  t.equal(await p.requestContact(alice, bob), 'requested');
   t.same(
     bobSees.events.filter((e) => e.type === 'contact-request'),
     [{ type: 'contact-request', fromUserId: alice }],
   );
-  t.match(p.contacts(alice), [{ username: 'bob', subscription: 'requested', presence: { state: 'offline' } }]);
-  t.match(p.contactRequests(bob), [{ username: 'alice', fromUserId: alice }]);
-  t.same(p.contacts(bob), [], 'nothing on Bob’s list until he approves');
-  p.approveContact(bob, alice);
-  t.match(p.contacts(alice), [{ username: 'bob', subscription: 'approved', presence: { state: 'online' } }]);
-  t.match(p.contacts(bob), [{ username: 'alice', subscription: 'approved', presence: { state: 'online' } }]);
-  t.equal(p.requestContact(alice, bob), 'approved', 'asking again changes nothing');
-  t.throws(() => p.approveContact(bob, alice), { code: 'PRESENCE_REQUEST_NOT_FOUND' });
+  t.match(await p.contacts(alice), [{ username: 'bob', subscription: 'requested', presence: { state: 'offline' } }]);
+  t.match(await p.contactRequests(bob), [{ username: 'alice', fromUserId: alice }]);
+  t.same(await p.contacts(bob), [], 'nothing on Bob’s list until he approves');
+  await p.approveContact(bob, alice);
+  t.match(await p.contacts(alice), [{ username: 'bob', subscription: 'approved', presence: { state: 'online' } }]);
+  t.match(await p.contacts(bob), [{ username: 'alice', subscription: 'approved', presence: { state: 'online' } }]);
+  t.equal(await p.requestContact(alice, bob), 'approved', 'asking again changes nothing');
+  await t.rejects(p.approveContact(bob, alice), { code: 'PRESENCE_REQUEST_NOT_FOUND' });
 
   // Two requests that cross approve each other.
-  p.requestContact(carol, alice);
-  t.equal(p.requestContact(alice, carol), 'approved');
-  t.ok(p.isContact(carol, alice));
+  await p.requestContact(carol, alice);
+  t.equal(await p.requestContact(alice, carol), 'approved');
+  t.ok(await p.isContact(carol, alice));
 
   // Decline and remove.
-  p.requestContact(bob, carol);
-  p.declineContact(carol, bob);
-  t.same(p.contactRequests(carol), []);
-  t.throws(() => p.declineContact(carol, bob), { code: 'PRESENCE_REQUEST_NOT_FOUND' });
-  p.removeContact(alice, bob);
-  t.notOk(p.isContact(bob, alice));
-  t.throws(() => p.requestContact(alice, alice), { code: 'PRESENCE_INVALID_INPUT' });
-  t.throws(() => p.requestContact(alice, 4242), { code: 'PRESENCE_USER_NOT_FOUND' });
+  await p.requestContact(bob, carol);
+  await p.declineContact(carol, bob);
+  t.same(await p.contactRequests(carol), []);
+  await t.rejects(p.declineContact(carol, bob), { code: 'PRESENCE_REQUEST_NOT_FOUND' });
+  await p.removeContact(alice, bob);
+  t.notOk(await p.isContact(bob, alice));
+  await t.rejects(p.requestContact(alice, alice), { code: 'PRESENCE_INVALID_INPUT' });
+  await t.rejects(p.requestContact(alice, 4242), { code: 'PRESENCE_USER_NOT_FOUND' });
 });
 
 t.test('the session controller: invitations, answers, membership rules', async (t) => {
   const { svc, alice, bob, carol } = await setup(t);
   const p = svc.presence;
   const rec = new PresenceEventRecorder(p);
-  friends(svc, alice, bob);
-  t.throws(() => p.createSession(alice, [carol]), { code: 'PRESENCE_NOT_CONTACT' });
-  t.throws(() => p.createSession(alice, []), { code: 'PRESENCE_INVALID_INPUT' });
-  t.throws(() => p.createSession(alice, [alice]), { code: 'PRESENCE_INVALID_INPUT' });
-  t.throws(() => p.createSession(alice, [777]), { code: 'PRESENCE_USER_NOT_FOUND' });
-  const s = p.createSession(alice, [bob, bob]);
+  await friends(svc, alice, bob);
+  await t.rejects(p.createSession(alice, [carol]), { code: 'PRESENCE_NOT_CONTACT' });
+  await t.rejects(p.createSession(alice, []), { code: 'PRESENCE_INVALID_INPUT' });
+  await t.rejects(p.createSession(alice, [alice]), { code: 'PRESENCE_INVALID_INPUT' });
+  await t.rejects(p.createSession(alice, [777]), { code: 'PRESENCE_USER_NOT_FOUND' });
+  const s = await p.createSession(alice, [bob, bob]);
   t.same(s.members, [
     { userId: alice, state: 'joined' },
     { userId: bob, state: 'invited' },
@@ -126,56 +133,56 @@ t.test('the session controller: invitations, answers, membership rules', async (
     code: 'PRESENCE_NOT_MEMBER',
     message: /accept/,
   });
-  t.throws(() => p.session(s.id, carol), { code: 'PRESENCE_SESSION_NOT_FOUND' });
-  t.throws(() => p.accept('nope', bob), { code: 'PRESENCE_SESSION_NOT_FOUND' });
-  p.accept(s.id, bob);
-  t.same(p.accept(s.id, bob).members[1], { userId: bob, state: 'joined' }, 'accepting twice is harmless');
-  t.throws(() => p.decline(s.id, bob), { code: 'PRESENCE_NOT_INVITED' });
+  await t.rejects(p.session(s.id, carol), { code: 'PRESENCE_SESSION_NOT_FOUND' });
+  await t.rejects(p.accept('nope', bob), { code: 'PRESENCE_SESSION_NOT_FOUND' });
+  await p.accept(s.id, bob);
+  t.same((await p.accept(s.id, bob)).members[1], { userId: bob, state: 'joined' }, 'accepting twice is harmless');
+  await t.rejects(p.decline(s.id, bob), { code: 'PRESENCE_NOT_INVITED' });
   t.same(
-    p.sessionsOf(bob).map((x) => x.id),
+    (await p.sessionsOf(bob)).map((x) => x.id),
     [s.id],
   );
 
   // Bob brings Carol in (his contact); Carol declines; Alice cannot invite Carol (not her contact).
-  friends(svc, bob, carol);
-  t.throws(() => p.invite(s.id, alice, carol), { code: 'PRESENCE_NOT_CONTACT' });
+  await friends(svc, bob, carol);
+  await t.rejects(p.invite(s.id, alice, carol), { code: 'PRESENCE_NOT_CONTACT' });
   const carolSees = sink();
-  p.openLink(carol, { kind: 'web', deliver: carolSees.deliver });
-  p.invite(s.id, bob, carol);
+  await p.openLink(carol, { kind: 'web', deliver: carolSees.deliver });
+  await p.invite(s.id, bob, carol);
   t.match(
     carolSees.events.filter((e) => e.type === 'invite'),
     [{ type: 'invite', inviterId: bob, session: { id: s.id } }],
   );
-  t.equal(p.invite(s.id, bob, carol).members.length, 3, 'inviting again changes nothing');
-  p.decline(s.id, carol);
-  t.equal(p.decline(s.id, carol).members[2]?.state, 'declined');
-  t.same(p.sessionsOf(carol), []);
-  p.leave(s.id, bob);
-  t.equal(p.leave(s.id, bob).members[1]?.state, 'left');
+  t.equal((await p.invite(s.id, bob, carol)).members.length, 3, 'inviting again changes nothing');
+  await p.decline(s.id, carol);
+  t.equal((await p.decline(s.id, carol)).members[2]?.state, 'declined');
+  t.same(await p.sessionsOf(carol), []);
+  await p.leave(s.id, bob);
+  t.equal((await p.leave(s.id, bob)).members[1]?.state, 'left');
   await t.rejects(p.postMessage({ sessionId: s.id, fromUserId: bob, text: 'back?' }), {
     code: 'PRESENCE_NOT_MEMBER',
     message: /no longer/,
   });
-  t.throws(() => p.invite(s.id, bob, carol), { code: 'PRESENCE_NOT_MEMBER' });
+  await t.rejects(p.invite(s.id, bob, carol), { code: 'PRESENCE_NOT_MEMBER' });
   t.same(
-    p.members(s.id).map((m) => m.state),
+    (await p.members(s.id)).map((m) => m.state),
     ['joined', 'left', 'declined'],
   );
-  t.throws(() => p.members('nope'), { code: 'PRESENCE_SESSION_NOT_FOUND' });
+  await t.rejects(p.members('nope'), { code: 'PRESENCE_SESSION_NOT_FOUND' });
 });
 
 t.test('messages: stored before the answer, routed to links, unreachable reported, read and notified', async (t) => {
   const { svc, alice, bob, carol } = await setup(t);
   const p = svc.presence;
   const rec = new PresenceEventRecorder(p);
-  friends(svc, alice, bob);
-  friends(svc, alice, carol);
-  const s = p.createSession(alice, [bob, carol]);
-  p.accept(s.id, bob);
+  await friends(svc, alice, bob);
+  await friends(svc, alice, carol);
+  const s = await p.createSession(alice, [bob, carol]);
+  await p.accept(s.id, bob);
   const bobPhone = sink();
-  p.openLink(bob, { kind: 'phone', deliver: bobPhone.deliver });
+  await p.openLink(bob, { kind: 'phone', deliver: bobPhone.deliver });
   const aliceOther = sink();
-  p.openLink(alice, { kind: 'websocket', deliver: aliceOther.deliver });
+  await p.openLink(alice, { kind: 'websocket', deliver: aliceOther.deliver });
 
   const m = await p.postMessage({ sessionId: s.id, fromUserId: alice, text: '  <script>alert(1)</script> & $(x)  ' });
   t.equal(m.text, '<script>alert(1)</script> & $(x)', 'stored as typed (trimmed); pages escape it');
@@ -198,25 +205,25 @@ t.test('messages: stored before the answer, routed to links, unreachable reporte
     { userId: bob, hasLink: true, hasPhoneLink: true },
     { userId: carol, hasLink: false, hasPhoneLink: false },
   ]);
-  t.same(p.deliveryStates(m.id), [
+  t.same(await p.deliveryStates(m.id), [
     { recipientId: bob, state: 'delivered' },
     { recipientId: carol, state: 'pending' },
   ]);
 
   // The notifier reached Carol; then she reads it.
-  t.same(p.markNotified(carol, [m.id]), [m.id]);
-  t.equal(p.deliveryStates(m.id)[1]?.state, 'notified');
+  t.same(await p.markNotified(carol, [m.id]), [m.id]);
+  t.equal((await p.deliveryStates(m.id))[1]?.state, 'notified');
   t.same(
-    p.unread(carol).map((x) => x.id),
+    (await p.unread(carol)).map((x) => x.id),
     [m.id],
   );
-  t.same(p.unread(carol, 'other-session'), []);
-  t.same(p.markRead(carol, [m.id, '999']), [m.id], 'unknown ids are ignored');
-  t.same(p.markRead(carol, [m.id]), [], 'reading twice changes nothing');
+  t.same(await p.unread(carol, 'other-session'), []);
+  t.same(await p.markRead(carol, [m.id, '999']), [m.id], 'unknown ids are ignored');
+  t.same(await p.markRead(carol, [m.id]), [], 'reading twice changes nothing');
   t.same(rec.read, [{ userId: carol, messageIds: [m.id] }]);
-  t.same(p.unread(carol), []);
-  t.throws(() => p.markRead(carol, ['abc']), { code: 'PRESENCE_INVALID_INPUT' });
-  t.throws(() => p.markRead(carol, 'x' as never), { code: 'PRESENCE_INVALID_INPUT' });
+  t.same(await p.unread(carol), []);
+  await t.rejects(p.markRead(carol, ['abc']), { code: 'PRESENCE_INVALID_INPUT' });
+  await t.rejects(p.markRead(carol, 'x' as never), { code: 'PRESENCE_INVALID_INPUT' });
 
   // A voice message from Bob's phone.
   const v = await p.postMessage({
@@ -236,23 +243,23 @@ t.test('messages: stored before the answer, routed to links, unreachable reporte
   });
   t.equal(silent.text, null);
   t.same(
-    p.history(alice, s.id).map((x) => x.id),
+    (await p.history(alice, s.id)).map((x) => x.id),
     [m.id, v.id, silent.id],
   );
   t.same(
-    p.history(alice, s.id, { afterId: m.id, limit: 1 }).map((x) => x.id),
+    (await p.history(alice, s.id, { afterId: m.id, limit: 1 })).map((x) => x.id),
     [v.id],
   );
-  t.same(p.message(v.id), v);
-  t.equal(p.message('12345'), null);
+  t.same(await p.message(v.id), v);
+  t.equal(await p.message('12345'), null);
 });
 
 t.test('bad messages are refused before anything is written', async (t) => {
   const { svc, alice, bob } = await setup(t, { presence: { maxMessageBytes: 64 } });
   const p = svc.presence;
-  friends(svc, alice, bob);
-  const s = p.createSession(alice, [bob]);
-  const count = () => (svc.db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
+  await friends(svc, alice, bob);
+  const s = await p.createSession(alice, [bob]);
+  const count = () => (sqliteOf(svc.store).prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
   await t.rejects(p.postMessage({ sessionId: s.id, fromUserId: alice, text: 'é'.repeat(33) }), {
     code: 'PRESENCE_MESSAGE_TOO_LARGE',
     message: /64 bytes/,
@@ -280,9 +287,9 @@ t.test('bad messages are refused before anything is written', async (t) => {
 t.test('group commit: many messages share a transaction; one that fails alone does not sink the others', async (t) => {
   const { svc, alice, bob } = await setup(t);
   const p = svc.presence;
-  friends(svc, alice, bob);
-  const s1 = p.createSession(alice, [bob]);
-  const s2 = p.createSession(alice, [bob]);
+  await friends(svc, alice, bob);
+  const s1 = await p.createSession(alice, [bob]);
+  const s2 = await p.createSession(alice, [bob]);
   const cache = (p as unknown as { cache: { stats: { batches: number; messages: number } } }).cache;
   const posts = Array.from({ length: 300 }, (_, i) =>
     p.postMessage({ sessionId: s1.id, fromUserId: alice, text: `m${i}` }),
@@ -301,26 +308,29 @@ t.test('group commit: many messages share a transaction; one that fails alone do
   // s2 disappears between the check and the commit: its message fails, the batch's others are stored.
   const good = p.postMessage({ sessionId: s1.id, fromUserId: alice, text: 'survivor' });
   const doomed = p.postMessage({ sessionId: s2.id, fromUserId: alice, text: 'doomed' });
-  svc.db.prepare('DELETE FROM im_sessions WHERE id = ?').run(s2.id);
+  sqliteOf(svc.store).prepare('DELETE FROM im_sessions WHERE id = ?').run(s2.id);
   t.equal((await good).text, 'survivor');
   await t.rejects(doomed, { code: 'PRESENCE_STORE_FAILED' });
-  const orphans = svc.db
+  const orphans = sqliteOf(svc.store)
     .prepare('SELECT COUNT(*) AS n FROM deliveries d LEFT JOIN messages m ON m.id = d.message_id WHERE m.id IS NULL')
     .get() as { n: number };
   t.equal(orphans.n, 0, 'no delivery rows without their message');
-  t.equal((svc.db.prepare("SELECT COUNT(*) AS n FROM messages WHERE text = 'doomed'").get() as { n: number }).n, 0);
+  t.equal(
+    (sqliteOf(svc.store).prepare("SELECT COUNT(*) AS n FROM messages WHERE text = 'doomed'").get() as { n: number }).n,
+    0,
+  );
 
   await p.stop();
   await t.rejects(p.postMessage({ sessionId: s1.id, fromUserId: alice, text: 'late' }), { code: 'PRESENCE_CLOSED' });
-  t.throws(() => p.openLink(alice, { kind: 'web', deliver: () => {} }), { code: 'PRESENCE_CLOSED' });
+  await t.rejects(p.openLink(alice, { kind: 'web', deliver: () => {} }), { code: 'PRESENCE_CLOSED' });
 });
 
 t.test('a link opening gets what waits for it, once; a listener that throws is contained', async (t) => {
   const { svc, alice, bob } = await setup(t);
   const p = svc.presence;
-  friends(svc, alice, bob);
-  const s = p.createSession(alice, [bob]);
-  p.accept(s.id, bob);
+  await friends(svc, alice, bob);
+  const s = await p.createSession(alice, [bob]);
+  await p.accept(s.id, bob);
   p.onUnreachable(() => {
     throw new Error('notifier bug');
   });
@@ -329,30 +339,30 @@ t.test('a link opening gets what waits for it, once; a listener that throws is c
   const b = await p.postMessage({ sessionId: s.id, fromUserId: alice, text: 'two' });
   t.equal(rec.unreachable.length, 2, 'later listeners still ran');
   const ivr = sink();
-  const quiet = p.openLink(bob, { kind: 'phone', deliver: ivr.deliver, replay: false });
+  const quiet = await p.openLink(bob, { kind: 'phone', deliver: ivr.deliver, replay: false });
   t.same(
     ivr.events.filter((e) => e.type === 'message'),
     [],
     'the IVR reads waiting messages itself',
   );
-  quiet.close();
+  await quiet.close();
   const first = sink();
-  const link = p.openLink(bob, { kind: 'websocket', deliver: first.deliver });
+  const link = await p.openLink(bob, { kind: 'websocket', deliver: first.deliver });
   t.same(
     first.events.map((e) => (e.type === 'message' ? e.message.id : e.type)),
     ['presence', a.id, b.id],
   );
   await new Promise((r) => setImmediate(r));
-  link.close();
+  await link.close();
   const again = sink();
-  p.openLink(bob, { kind: 'websocket', deliver: again.deliver });
+  await p.openLink(bob, { kind: 'websocket', deliver: again.deliver });
   t.same(
     again.events.filter((e) => e.type === 'message'),
     [],
     'already delivered',
   );
   // A link whose deliver throws leaves the message pending.
-  const broken = p.openLink(bob, {
+  const broken = await p.openLink(bob, {
     kind: 'xmpp',
     deliver: (e) => {
       if (e.type === 'message') throw new Error('gone');
@@ -360,6 +370,6 @@ t.test('a link opening gets what waits for it, once; a listener that throws is c
   });
   const c = await p.postMessage({ sessionId: s.id, fromUserId: alice, text: 'three' });
   t.equal(p.linksOf(bob).length, 2);
-  t.equal(p.deliveryStates(c.id)[0]?.state, 'delivered', 'the other link took it');
-  broken.close();
+  t.equal((await p.deliveryStates(c.id))[0]?.state, 'delivered', 'the other link took it');
+  await broken.close();
 });

@@ -59,11 +59,11 @@ t.test('an administrator sets a ladder, fires a test alert, traces, cancels and 
   });
   t.teardown(async () => {
     await svc.notifier.stop();
-    svc.db.close();
+    await svc.store.close();
   });
-  svc.notifier.start();
+  await svc.notifier.start();
   await svc.notifier.idle();
-  t.match(svc.notifier.show(fired.id), { state: 'done', reason: 'ladder finished' });
+  t.match(await svc.notifier.show(fired.id), { state: 'done', reason: 'ladder finished' });
   t.equal(smtp.mails.length, 1);
 
   r = await run(['alert', 'list']);
@@ -90,7 +90,7 @@ t.test('an administrator sets a ladder, fires a test alert, traces, cancels and 
   t.match(r.stderr, /is still running \[NOTIFY_NOT_RETRYABLE\]/);
   clock.advance(1000);
   await svc.notifier.idle();
-  t.match(svc.notifier.show(fired.id).steps[1], { state: 'failed', attempts: 2 });
+  t.match((await svc.notifier.show(fired.id)).steps[1], { state: 'failed', attempts: 2 });
   t.equal(smtp.mails.length, 1, 'the delivered email is not sent again');
   r = await run(['alert', 'cancel', fired.id]);
   t.match(r.stderr, /has already ended .*\[NOTIFY_ALERT_ENDED\]/);
@@ -100,9 +100,9 @@ t.test('an administrator sets a ladder, fires a test alert, traces, cancels and 
 
   // A real message for Bob, cancelled by the administrator while it collects.
   await svc.notifier.stop();
-  const alice = svc.accounts.getUser('alice');
-  const { alertId } = svc.notifier.messageUnreachable({
-    recipientId: svc.accounts.getUser('bob').id,
+  const alice = await svc.accounts.getUser('alice');
+  const { alertId } = await svc.notifier.messageUnreachable({
+    recipientId: (await svc.accounts.getUser('bob')).id,
     message: {
       id: 'm-1',
       sessionId: 's-1',

@@ -22,11 +22,12 @@ t.test('an admin makes contacts and looks at sessions and session objects', asyn
   t.match(r.stdout, /\(none\)/);
   // Bob starts a chat and logs in somewhere (through the services, as the server would).
   const svc = buildServices({ config: testConfig(dir), log: silentLogger() });
-  const [alice, bob] = ['alice', 'bob'].map((u) => svc.accounts.getUser(u).id) as [number, number];
-  const s = svc.presence.createSession(bob, [alice]);
-  const { object } = svc.presence.objects.create(bob, 'web');
+  const alice = (await svc.accounts.getUser('alice')).id;
+  const bob = (await svc.accounts.getUser('bob')).id;
+  const s = await svc.presence.createSession(bob, [alice]);
+  const { object } = await svc.presence.objects.create(bob, 'web');
   await svc.presence.stop();
-  svc.db.close();
+  await svc.store.close();
   r = await run(['session', 'list', 'alice']);
   t.match(r.stdout, new RegExp(`${s.id}\\s+bob\\s+bob \\(joined\\), alice \\(invited\\)\\s+0`));
   r = await run(['session', 'objects', 'bob']);

@@ -13,7 +13,7 @@ if (!hasChromium()) t.fail(`${CHROMIUM} is missing (make os-deps installs it)`);
 t.test('a reverse log-on call rings the page that claimed the number; it answers and accepts', async (t) => {
   const { platform, url, phoneUrl } = await demoPlatform(t);
   const { accounts, presence } = platform.services;
-  accounts.addDevice('bob', { kind: 'phone', address: DEMO_USERS.bob.callerId });
+  await accounts.addDevice('bob', { kind: 'phone', address: DEMO_USERS.bob.callerId });
   const ctx = await browser(t);
   const page = await ctx.newPage();
   await page.goto(phoneUrl);
@@ -23,8 +23,8 @@ t.test('a reverse log-on call rings the page that claimed the number; it answers
 
   // Alice writes to Bob, who has no link: the notifier calls him back.
   const alice = await ApiClient.login(url, 'alice', DEMO_PASSWORD);
-  const bob = accounts.findUser('bob');
-  const session = presence.sessionsOf(bob?.id ?? 0)[0];
+  const bob = await accounts.findUser('bob');
+  const session = (await presence.sessionsOf(bob?.id ?? 0))[0];
   await alice.call('POST', `/api/v1/sessions/${session?.id}/messages`, { text: 'Are you there?' });
   await page.locator('#incoming:not([hidden])').waitFor({ timeout: 20_000 });
   t.match(await page.textContent('#incoming'), /Incoming call/, 'the page rings');
@@ -35,6 +35,6 @@ t.test('a reverse log-on call rings the page that claimed the number; it answers
   await ear.hears(/^Press 1 to accept/);
   await page.click('#keypad [data-key="1"]');
   await ear.hears(/^You are in a chat with Alice\.$/);
-  t.equal(presence.presenceOf(bob?.id ?? 0).state, 'on-the-phone', 'Bob is on the phone, in the chat');
+  t.equal((await presence.presenceOf(bob?.id ?? 0)).state, 'on-the-phone', 'Bob is on the phone, in the chat');
   await page.click('#hangup');
 });

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { loadMigrations, migrate, migrationStatus, openDb, openStore } from '../../src/store/db.js';
+import { loadMigrations, migrate, migrationStatus, openDb, openStore } from '../../src/store/sqlite/db.js';
 
 t.test('migrations apply to an empty database, then find it up to date', async (t) => {
   const path = join(t.testdir({}), 'sub', 'db.sqlite');

@@ -1,7 +1,7 @@
 /** Voice messages stored with only a signed URL (before audio ids were kept) get their id back on upgrade. */
 import { join } from 'node:path';
 import t from 'tap';
-import { loadMigrations, migrate, openDb } from '../../src/store/db.js';
+import { loadMigrations, migrate, openDb } from '../../src/store/sqlite/db.js';
 
 t.test('the migration takes the audio id out of a stored signed URL; other rows are left alone', async (t) => {
   const db = openDb({ path: join(t.testdir({}), 'db.sqlite') });

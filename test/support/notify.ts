@@ -266,9 +266,9 @@ export class ScriptedReverseLogon implements ReverseLogonPort {
 }
 
 /** Polls `check` every 20 ms until it holds or `ms` pass. */
-export async function until(check: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

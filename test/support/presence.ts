@@ -4,7 +4,9 @@ import type { Test } from 'tap';
 import { Platform } from '../../src/app.js';
 import type { Clock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { openStore } from '../../src/store/index.js';
 import { testConfig } from './env.js';
+import { testStoreOverrides } from './store-backend.js';
 
 export const PASSWORD = 'correct horse';
 
@@ -13,10 +15,14 @@ export async function startPlatform(
   opts: { dir?: string; overrides?: Record<string, unknown>; clock?: Clock; stopOnTeardown?: boolean } = {},
 ): Promise<{ platform: Platform; url: string }> {
   const dir = opts.dir ?? t.testdir({});
+  // PHONEIM_TEST_STORE=postgres: the same flow on PostgreSQL (store-backend.ts).
+  const onStore = await testStoreOverrides(dir);
+  const config = testConfig(dir, { ...onStore, ...(opts.overrides ?? {}) });
   const platform = new Platform({
-    config: testConfig(dir, opts.overrides ?? {}),
+    config,
     log: silentLogger(),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(config.store.kind === 'postgres' ? { store: await openStore(config) } : {}),
   });
   if (opts.stopOnTeardown !== false) t.teardown(() => platform.stop());
   const url = await platform.start();
@@ -37,11 +43,12 @@ export async function makeUsers<N extends string>(platform: Platform, names: N[]
 }
 
 /** Makes every pair of the given users approved contacts. */
-export function befriend(platform: Platform, ids: number[]): void {
+export async function befriend(platform: Platform, ids: number[]): Promise<void> {
   const p = platform.services.presence;
   for (const a of ids)
     for (const b of ids)
-      if (a < b && !p.isContact(a, b)) p.requestContact(a, b) === 'requested' && p.approveContact(b, a);
+      if (a < b && !(await p.isContact(a, b)) && (await p.requestContact(a, b)) === 'requested')
+        await p.approveContact(b, a);
 }
 
 /** A JSON API client that logs in with username and password. */
@@ -167,9 +174,9 @@ export class WsClient {
 }
 
 /** Polls until `fn` is true (state that settles asynchronously on the server). */
-export async function until(fn: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
+  while (!(await fn())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -74,9 +74,9 @@ export async function promptServer(
   return { url: (p) => `http://127.0.0.1:${port}${p}`, hits, server };
 }
 
-export async function until(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const start = Date.now();
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }

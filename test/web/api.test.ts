@@ -2,6 +2,7 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { ApiClient, befriend, makeUsers, startPlatform, WsClient } from '../support/presence.js';
+import { sqliteOf } from '../support/store.js';
 
 t.test('the JSON API: log-in, contacts, presence, sessions, and its OpenAPI document', async (t) => {
   const { platform, url } = await startPlatform(t);
@@ -80,13 +81,13 @@ t.test('the JSON API: log-in, contacts, presence, sessions, and its OpenAPI docu
 t.test('bad input gets a clear coded error and writes nothing', async (t) => {
   const { platform, url } = await startPlatform(t, { overrides: { presence: { maxMessageBytes: 100 } } });
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob', 'carol']);
-  befriend(platform, [alice, bob]);
+  await befriend(platform, [alice, bob]);
   const a = await ApiClient.login(url, 'alice');
   const c = await ApiClient.login(url, 'carol');
   const id = ((await a.call('POST', '/api/v1/sessions', { invitees: [bob] })).body as { id: string }).id;
   const count = () =>
-    (platform.services.db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n +
-    (platform.services.db.prepare('SELECT COUNT(*) AS n FROM deliveries').get() as { n: number }).n;
+    (sqliteOf(platform.services.store).prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n +
+    (sqliteOf(platform.services.store).prepare('SELECT COUNT(*) AS n FROM deliveries').get() as { n: number }).n;
   const cases: [string, Promise<{ status: number; body: unknown }>, number, string][] = [
     [
       'malformed JSON',
@@ -172,7 +173,7 @@ t.test('bad input gets a clear coded error and writes nothing', async (t) => {
 t.test('the WebSocket: bad frames get error frames; bad tokens and foreign origins are refused', async (t) => {
   const { platform, url } = await startPlatform(t, { overrides: { presence: { maxMessageBytes: 100 } } });
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-  befriend(platform, [alice, bob]);
+  await befriend(platform, [alice, bob]);
   const a = await ApiClient.login(url, 'alice');
   const id = ((await a.call('POST', '/api/v1/sessions', { invitees: [bob] })).body as { id: string }).id;
   const ws = await WsClient.connect(url, a.token);
@@ -198,7 +199,7 @@ t.test('the WebSocket: bad frames get error frames; bad tokens and foreign origi
   ws.ws.send(JSON.stringify({ type: 'ping', ref: 'p1' }));
   t.match(await ws.next((f) => f.type === 'pong'), { ref: 'p1' });
   t.equal(
-    (platform.services.db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n,
+    (sqliteOf(platform.services.store).prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n,
     1,
     'only the good message was stored',
   );
@@ -223,10 +224,10 @@ t.test('the WebSocket: bad frames get error frames; bad tokens and foreign origi
 t.test('a client that does not read is cut off, and what it missed waits for it', async (t) => {
   const { platform, url } = await startPlatform(t, { overrides: { presence: { maxMessageBytes: 65536 } } });
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-  befriend(platform, [alice, bob]);
+  await befriend(platform, [alice, bob]);
   const presence = platform.services.presence;
-  const s = presence.createSession(alice, [bob]);
-  presence.accept(s.id, bob);
+  const s = await presence.createSession(alice, [bob]);
+  await presence.accept(s.id, bob);
   const b = await ApiClient.login(url, 'bob');
   const ws = await WsClient.connect(url, b.token);
   ws.ws.pause();
@@ -238,8 +239,8 @@ t.test('a client that does not read is cut off, and what it missed waits for it'
     sent++;
   }
   t.equal(presence.linksOf(bob).length, 0, `cut off after ${sent} messages it did not read`);
-  t.ok(presence.unread(bob).length >= sent, 'nothing was lost');
-  const waiting = presence.deliveryStates(presence.unread(bob).at(-1)?.id as string);
+  t.ok((await presence.unread(bob)).length >= sent, 'nothing was lost');
+  const waiting = await presence.deliveryStates((await presence.unread(bob)).at(-1)?.id as string);
   t.equal(waiting[0]?.state, 'pending', 'the last ones wait for the next link');
   ws.ws.terminate();
 });

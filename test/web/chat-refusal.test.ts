@@ -2,12 +2,13 @@
 import t from 'tap';
 import { befriend, HtmlClient, makeUsers, startPlatform } from '../support/presence.js';
 import { checkWml } from '../support/wml-check.js';
+import { sqliteOf } from '../support/store.js';
 
 t.test('a message over the byte limit: the chat again, saying the limit, with the text kept', async (t) => {
   const { platform, url } = await startPlatform(t, { overrides: { presence: { maxMessageBytes: 100 } } });
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-  befriend(platform, [alice, bob]);
-  const session = platform.services.presence.createSession(alice, [bob]);
+  await befriend(platform, [alice, bob]);
+  const session = await platform.services.presence.createSession(alice, [bob]);
   // 60 characters, 120 bytes: under a character count of 100, over the byte limit.
   const text = 'ü'.repeat(59) + '$';
 
@@ -32,7 +33,9 @@ t.test('a message over the byte limit: the chat again, saying the limit, with th
   t.match(phone.page, new RegExp(`<input name="t"[^>]*value="${'ü'.repeat(59)}\\$\\$"`), 'the text is kept');
   t.notMatch(phone.page, /<setvar name="t" value=""\/>/, 'and not wiped on entry');
 
-  const stored = (platform.services.db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
+  const stored = (
+    sqliteOf(platform.services.store).prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }
+  ).n;
   t.equal(stored, 0, 'nothing stored');
   await browser.post(`/chat/${session.id}/send`, { text: 'short' });
   t.equal(browser.status, 200, 'a message within the limit goes');

@@ -47,7 +47,7 @@ t.test('JavaScript off: log in, buddy list with presence, open a chat, send, rea
   const d = dirs(t);
   const { platform, url } = await startPlatform(t, { dir: d.data, overrides: { presence: { pageRefreshSeconds: 2 } } });
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-  befriend(platform, [alice, bob]);
+  await befriend(platform, [alice, bob]);
   const bobApi = await ApiClient.login(url, 'bob');
   const bobWs = await WsClient.connect(url, bobApi.token);
   t.teardown(() => bobWs.close());
@@ -87,14 +87,14 @@ t.test('JavaScript off: log in, buddy list with presence, open a chat, send, rea
   await page.waitForSelector('#messages li:nth-child(2)');
   t.equal(await page.textContent('#messages li:nth-child(2) .text'), 'answer <b>in bold?</b>', 'shown as text');
   t.equal(await page.locator('#messages b:not(.from)').count(), 0, 'no markup from the message');
-  t.same(platform.services.presence.unread(alice), [], 'shown = read');
+  t.same(await platform.services.presence.unread(alice), [], 'shown = read');
 });
 
 t.test('JavaScript on: the chat page updates live over the WebSocket and stays inert', async (t) => {
   const d = dirs(t);
   const { platform, url } = await startPlatform(t, { dir: d.data, overrides: { presence: { pageRefreshSeconds: 2 } } });
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-  befriend(platform, [alice, bob]);
+  await befriend(platform, [alice, bob]);
   const aliceApi = await ApiClient.login(url, 'alice');
   const aliceWs = await WsClient.connect(url, aliceApi.token);
   t.teardown(() => aliceWs.close());
@@ -154,6 +154,6 @@ t.test('JavaScript on: the chat page updates live over the WebSocket and stays i
   t.equal((await page.inputValue('#text')).length, 5000, 'the long text is kept');
   t.equal(await page.locator('#messages li').count(), 3, 'nothing was added');
   await new Promise((r) => setTimeout(r, 300));
-  t.same(platform.services.presence.unread(bob), [], 'the live page marked what it showed as read');
+  t.same(await platform.services.presence.unread(bob), [], 'the live page marked what it showed as read');
   t.same(errors, [], 'no script errors');
 });

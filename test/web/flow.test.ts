@@ -12,13 +12,13 @@ t.test(
     const { platform, url } = await startPlatform(t);
     const presence = platform.services.presence;
     const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-    befriend(platform, [alice, bob]);
+    await befriend(platform, [alice, bob]);
     const notifier = new PresenceEventRecorder(presence);
 
     // Bob logs in from his rich client and opens the WebSocket.
     const bobApi = await ApiClient.login(url, 'bob');
     let bobWs = await WsClient.connect(url, bobApi.token);
-    t.equal(presence.presenceOf(bob).state, 'online', 'Bob shows online');
+    t.equal((await presence.presenceOf(bob)).state, 'online', 'Bob shows online');
 
     // Alice logs in on the web and sees Bob online on her buddy list.
     const alicePage = new HtmlClient(url);
@@ -56,7 +56,7 @@ t.test(
     // Bob's connection drops.
     bobWs.ws.terminate();
     await until(() => presence.linksOf(bob).length === 0);
-    t.equal(presence.presenceOf(bob).state, 'offline', 'Bob shows offline');
+    t.equal((await presence.presenceOf(bob)).state, 'offline', 'Bob shows offline');
 
     // Alice sends two more; the notifier hears that Bob is unreachable for each.
     await alicePage.post(`/chat/${sessionId}/send`, { text: 'are you there?' });
@@ -93,7 +93,7 @@ t.test('a three-party chat keeps working when one member drops and another leave
   const presence = platform.services.presence;
   const users = await makeUsers(platform, ['alice', 'bob', 'carol']);
   const { alice, bob, carol } = users;
-  befriend(platform, [alice, bob, carol]);
+  await befriend(platform, [alice, bob, carol]);
   const notifier = new PresenceEventRecorder(presence);
   const clients = await Promise.all(['alice', 'bob', 'carol'].map((n) => ApiClient.login(url, n)));
   const [aApi, bApi, cApi] = clients as [ApiClient, ApiClient, ApiClient];
@@ -113,7 +113,7 @@ t.test('a three-party chat keeps working when one member drops and another leave
   t.match(ack, { type: 'ack', message: { text: 'hello all', sessionId: id } });
   t.equal((await bWs.waitMessages(1))[0]?.text, 'hello all');
   t.equal((await cWs.waitMessages(1))[0]?.text, 'hello all');
-  const states = presence.deliveryStates((ack.message as { id: string }).id);
+  const states = await presence.deliveryStates((ack.message as { id: string }).id);
   t.same(
     states.map((s) => s.state),
     ['delivered', 'delivered'],
@@ -129,7 +129,7 @@ t.test('a three-party chat keeps working when one member drops and another leave
     'Alice got it (her own line came back as an ack, not a copy)',
   );
   t.same(notifier.unreachableFor(carol), ['hi Alice']);
-  t.same(presence.deliveryStates((reply.message as { id: string }).id), [
+  t.same(await presence.deliveryStates((reply.message as { id: string }).id), [
     { recipientId: alice, state: 'delivered' },
     { recipientId: carol, state: 'pending' },
   ]);
@@ -139,7 +139,7 @@ t.test('a three-party chat keeps working when one member drops and another leave
   t.match(left.body, { members: [{}, { username: 'bob', state: 'left' }, {}] });
   const after = await aWs.request({ type: 'send', sessionId: id, text: 'just us now' });
   t.same(
-    presence.deliveryStates((after.message as { id: string }).id).map((d) => d.recipientId),
+    (await presence.deliveryStates((after.message as { id: string }).id)).map((d) => d.recipientId),
     [carol],
   );
   const bobSend = await bWs.request({ type: 'send', sessionId: id, text: 'wait' });

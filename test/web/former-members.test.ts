@@ -6,7 +6,7 @@ import { checkWml } from '../support/wml-check.js';
 t.test('after leaving or declining, neither the API nor the chat page shows later messages', async (t) => {
   const { platform, url } = await startPlatform(t);
   const { alice, bob, carol } = await makeUsers(platform, ['alice', 'bob', 'carol']);
-  befriend(platform, [alice, bob, carol]);
+  await befriend(platform, [alice, bob, carol]);
   const a = await ApiClient.login(url, 'alice');
   const b = await ApiClient.login(url, 'bob');
   const c = await ApiClient.login(url, 'carol');

@@ -2,6 +2,7 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { ApiClient, befriend, HtmlClient, makeUsers, startPlatform, until, WsClient } from '../support/presence.js';
+import { sqliteOf } from '../support/store.js';
 
 t.test('log-ins are limited per client address and per account name: 429 with Retry-After', async (t) => {
   const { platform, url } = await startPlatform(t, {
@@ -48,7 +49,7 @@ t.test('log-ins are limited per client address and per account name: 429 with Re
 t.test('posts are limited per user whatever the way in: API, form, WebSocket', async (t) => {
   const { platform, url } = await startPlatform(t, { overrides: { http: { postsPerUser: 3, postWindowSeconds: 60 } } });
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-  befriend(platform, [alice, bob]);
+  await befriend(platform, [alice, bob]);
   const a = await ApiClient.login(url, 'alice');
   const id = ((await a.call('POST', '/api/v1/sessions', { invitees: ['bob'] })).body as { id: string }).id;
   t.equal((await a.call('POST', `/api/v1/sessions/${id}/messages`, { text: 'one' })).status, 201);
@@ -75,7 +76,9 @@ t.test('posts are limited per user whatever the way in: API, form, WebSocket', a
   t.equal(page.status, 429, 'the form is refused as well');
   t.match(page.page, /Not sent: too many messages/, 'it says why');
   t.match(page.page, /value="six, typed with care"/, 'and keeps the text');
-  const stored = (platform.services.db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
+  const stored = (
+    sqliteOf(platform.services.store).prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }
+  ).n;
   t.equal(stored, 3, 'only the three within the limit were stored');
 });
 
@@ -109,7 +112,7 @@ t.test('WebSockets per user are capped: one more is refused with 429', async (t)
 t.test('a WebSocket that stops answering pings is cut and its user goes offline', async (t) => {
   const { platform, url } = await startPlatform(t, { overrides: { http: { wsPingSeconds: 1 } } });
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-  befriend(platform, [alice, bob]);
+  await befriend(platform, [alice, bob]);
   const b = await ApiClient.login(url, 'bob');
   const a = await ApiClient.login(url, 'alice');
   const presenceOfAlice = async () =>
@@ -139,7 +142,7 @@ t.test('a WebSocket that stops answering pings is cut and its user goes offline'
     id: string;
   };
   t.match(
-    platform.services.presence.deliveryStates(sent.id),
+    await platform.services.presence.deliveryStates(sent.id),
     [{ recipientId: alice, state: 'pending' }],
     'a message to her now waits (the notifier can escalate)',
   );

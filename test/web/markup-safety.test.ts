@@ -11,8 +11,8 @@ const ILLEGAL = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 t.test('XML-illegal characters in a message and a status text never reach HTML or WML', async (t) => {
   const { platform, url } = await startPlatform(t);
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-  befriend(platform, [alice, bob]);
-  platform.services.presence.openLink(alice, { kind: 'web', deliver: () => {} });
+  await befriend(platform, [alice, bob]);
+  await platform.services.presence.openLink(alice, { kind: 'web', deliver: () => {} });
   const a = await ApiClient.login(url, 'alice');
   const b = await ApiClient.login(url, 'bob');
   const id = ((await a.call('POST', '/api/v1/sessions', { invitees: ['bob'] })).body as { id: string }).id;

@@ -8,8 +8,8 @@ const LINK_SECRET = 'a test secret for reply links, long enough';
 t.test('a reply link logs in once; the second use says so and offers the log-in form', async (t) => {
   const { platform, url } = await startPlatform(t, { overrides: { notify: { linkSecret: LINK_SECRET } } });
   const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-  befriend(platform, [alice, bob]);
-  const session = platform.services.presence.createSession(alice, [bob]);
+  await befriend(platform, [alice, bob]);
+  const session = await platform.services.presence.createSession(alice, [bob]);
   // The link as the alert email carries it.
   const token = signReplyToken(LINK_SECRET, {
     userId: bob,

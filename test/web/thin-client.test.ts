@@ -37,8 +37,8 @@ t.test(
   async (t) => {
     const { platform, url } = await startPlatform(t);
     const { alice, bob } = await makeUsers(platform, ['alice', 'bob']);
-    befriend(platform, [alice, bob]);
-    platform.services.presence.openLink(alice, { kind: 'phone', deliver: () => {} });
+    await befriend(platform, [alice, bob]);
+    await platform.services.presence.openLink(alice, { kind: 'phone', deliver: () => {} });
     const phone = new HtmlClient(url, WAP_ACCEPT);
 
     const login = await phone.get('/login');
@@ -81,7 +81,7 @@ t.test(
     await phone.get(`/chat/${sessionId}?s=${token}`);
     wmlOk(t, phone.page, 'the reloaded chat deck');
     t.match(phone.page, /<b>Alice:<\/b> not now/);
-    t.same(platform.services.presence.unread(bob), [], 'seen on the phone = read');
+    t.same(await platform.services.presence.unread(bob), [], 'seen on the phone = read');
 
     await aliceWap.post(`/chat/${sessionId}/leave?s=${at}`, {});
     wmlOk(t, aliceWap.page, 'the buddy deck after leaving');
@@ -161,13 +161,13 @@ t.test(
     t.match(res.headers.get('content-security-policy'), /script-src 'self'/);
 
     // A forged form (no or wrong CSRF token) changes nothing.
-    const before = platform.services.presence.history(alice, id).length;
+    const before = (await platform.services.presence.history(alice, id)).length;
     await browser.post(`/chat/${id}/send`, { text: 'forged' }, { csrf: null });
     t.equal(browser.status, 403);
     t.match(browser.page, /data-code="WEB_CSRF_FAILED"/);
     await browser.post(`/chat/${id}/send`, { text: 'forged' }, { csrf: 'x'.repeat(24) });
     t.equal(browser.status, 403);
-    t.equal(platform.services.presence.history(alice, id).length, before, 'nothing was sent');
+    t.equal((await platform.services.presence.history(alice, id)).length, before, 'nothing was sent');
 
     // Oversize and empty messages: a clear error page, nothing stored.
     await browser.get(`/chat/${id}`);
@@ -177,7 +177,7 @@ t.test(
     await browser.get(`/chat/${id}`);
     await browser.post(`/chat/${id}/send`, { text: '   ' });
     t.equal(browser.status, 400);
-    t.equal(platform.services.presence.history(alice, id).length, before);
+    t.equal((await platform.services.presence.history(alice, id)).length, before);
 
     // Bob leaves; Bob declines nothing; the buddy page lists the chat with unread counts for Alice.
     await bobBrowser.get(`/chat/${id}`);
@@ -205,12 +205,12 @@ t.test('a thin client counts as a link while it keeps asking for pages', async (
   await makeUsers(platform, ['alice']);
   const browser = new HtmlClient(url);
   await browser.login('alice');
-  const alice = platform.services.accounts.getUser('alice').id;
-  t.equal(platform.services.presence.presenceOf(alice).state, 'online');
+  const alice = (await platform.services.accounts.getUser('alice')).id;
+  t.equal((await platform.services.presence.presenceOf(alice)).state, 'online');
   clock.advance(60_000);
   await browser.get('/buddies');
   clock.advance(60_000);
-  t.equal(platform.services.presence.presenceOf(alice).state, 'online', 'kept alive by the reload');
+  t.equal((await platform.services.presence.presenceOf(alice)).state, 'online', 'kept alive by the reload');
   clock.advance(31_000);
-  t.equal(platform.services.presence.presenceOf(alice).state, 'offline', 'gone quiet: offline');
+  t.equal((await platform.services.presence.presenceOf(alice)).state, 'offline', 'gone quiet: offline');
 });

@@ -25,7 +25,7 @@ t.test('redirect to the node that holds the session object, and take-over after 
   const n1 = await startPlatform(t, { dir, clock, overrides: { presence: { nodeId: 'node-1', leaseSeconds } } });
   const n2 = await startPlatform(t, { dir, clock, overrides: { presence: { nodeId: 'node-2', leaseSeconds } } });
   const { alice, bob } = await makeUsers(n1.platform, ['alice', 'bob']);
-  befriend(n1.platform, [alice, bob]);
+  await befriend(n1.platform, [alice, bob]);
 
   // Bob logs in on node 1: his session object lives there. Alice uses node 2.
   const bobOn1 = await ApiClient.login(n1.url, 'bob');
@@ -40,7 +40,11 @@ t.test('redirect to the node that holds the session object, and take-over after 
   const redirected = await bobOn2.call('POST', `/api/v1/sessions/${id}/accept`);
   t.equal(redirected.status, 307);
   t.equal(redirected.location, `${n1.url}/api/v1/sessions/${id}/accept`);
-  t.equal(n2.platform.services.presence.session(id, bob).members[1]?.state, 'invited', 'node 2 did nothing itself');
+  t.equal(
+    (await n2.platform.services.presence.session(id, bob)).members[1]?.state,
+    'invited',
+    'node 2 did nothing itself',
+  );
   // A client follows it (fetch drops the bearer header across origins, so a client re-sends it).
   const location = new URL(redirected.location as string);
   const follower = new ApiClient(location.origin);
@@ -74,7 +78,7 @@ t.test('redirect to the node that holds the session object, and take-over after 
     (await bobWs.waitMessages(1)).map((m) => m.text),
     ['across nodes'],
   );
-  t.equal(n2.platform.services.presence.contacts(alice)[0]?.presence.state, 'online', 'node 2 sees Bob online');
+  t.equal((await n2.platform.services.presence.contacts(alice))[0]?.presence.state, 'online', 'node 2 sees Bob online');
 
   // Alice (node 2) goes away: Bob's socket on node 1 hears it.
   await aliceWs.request({ type: 'presence', state: 'away', statusText: 'coffee' });

@@ -23,7 +23,7 @@ const GIVE_UP: State = { name: 'goodbye', prompts: ['tooManyTries', 'goodbye'] }
 const LOCKED: State = { name: 'goodbye', prompts: ['locked', 'goodbye'] };
 
 export async function logon(ctx: CallContext, svc: FlowServices): Promise<State> {
-  const caller = svc.accounts.lookupCaller(ctx.call.callerNumber);
+  const caller = await svc.accounts.lookupCaller(ctx.call.callerNumber);
   let failures = 0;
   let silences = 0;
   let lead: Prompt[] = caller ? [] : ['welcome'];

@@ -1,6 +1,6 @@
 /** Federation's storage port (src/federation/ports.ts) on SQLite. */
 import type { FederationStore, OutboxEntry, Peer, RemoteMember } from '../../federation/ports.js';
-import type { Db } from '../db.js';
+import type { Db } from './db.js';
 
 interface PeerRow {
   name: string;

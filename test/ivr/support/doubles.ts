@@ -21,9 +21,7 @@ import type {
   OutgoingMessage,
   PresenceState,
 } from '../../../src/ivr/ports.js';
-import { AccountsRepo } from '../../../src/store/accounts-repo.js';
-import { openStore } from '../../../src/store/db.js';
-import { IvrResumeRepo } from '../../../src/store/ivr-resume-repo.js';
+import { openSqliteStore } from '../../../src/store/index.js';
 import type {
   Call,
   CallControl,
@@ -452,10 +450,10 @@ export async function setupIvr(t: Test, ivrOverrides: Partial<Config['ivr']> = {
   const config = testConfig(dir, {
     ivr: { firstDigitTimeoutMs: 250, interDigitTimeoutMs: 150, amdListenSeconds: 0, ...ivrOverrides },
   });
-  const db = openStore(join(dir, 'db.sqlite'));
+  const store = openSqliteStore({ path: join(dir, 'db.sqlite'), nodeId: config.presence.nodeId });
   const clock = new SystemClock();
   const log = silentLogger();
-  const accounts = new AccountService({ repo: new AccountsRepo(db), clock, config, log });
+  const accounts = new AccountService({ repo: store.accounts, clock, config, log });
   const bob = await accounts.createUser({
     username: 'bob',
     displayName: 'Bob',
@@ -471,15 +469,20 @@ export async function setupIvr(t: Test, ivrOverrides: Partial<Config['ivr']> = {
   presence.names.set(bob.id, 'Bob');
   presence.names.set(alice.id, 'Alice');
   presence.contactLists.set(bob.id, [alice.id]);
-  const resume = new IvrResumeRepo(db, 3600_000);
+  const resume = {
+    remember: (userId: number, position: { sessionId: string }, now: number) =>
+      store.ivrResume.remember(userId, position, now, now + 3600_000),
+    recall: (userId: number, now: number) => store.ivrResume.recall(userId, now),
+    forget: (userId: number) => store.ivrResume.forget(userId),
+  };
   const ivr = new IvrService({ control, audio, presence, resume, accounts, clock, config, log });
   ivr.start();
   t.teardown(async () => {
     await ivr.stop();
-    db.close();
+    await store.close();
   });
   const idle = async () => {
     for (let i = 0; i < 200 && ivr.activeCalls > 0; i++) await new Promise((r) => setTimeout(r, 5));
   };
-  return { config, db, clock, accounts, bob, alice, audio, control, presence, resume, ivr, idle };
+  return { config, store, clock, accounts, bob, alice, audio, control, presence, resume, ivr, idle };
 }

@@ -63,7 +63,7 @@ export async function ivrOnSimulator(
     timeZone: 'America/New_York',
   });
   const alice = await accounts.createUser({ username: 'alice', displayName: 'Alice', password: 'correct horse' });
-  befriend(platform, [alice.id, bob.id]);
+  await befriend(platform, [alice.id, bob.id]);
   return { platform, url, sim, control, ivr, audio, bob, alice };
 }
 

@@ -4,22 +4,14 @@
  * gathers the next batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDb } from '../store/db.js';
-import { BatchCommitter, type CommitEntry, type DeliveredUpdate } from './cache-commit.js';
+import type { CommitBatch } from '../../presence/ports.js';
+import { BatchCommitter } from './batch-committer.js';
+import { openDb } from './db.js';
 
 const { path, nodeId } = workerData as { path: string; nodeId: string };
 const committer = new BatchCommitter(openDb({ path }), nodeId);
 
-type Request =
-  | {
-      type: 'batch';
-      seq: number;
-      entries: CommitEntry[];
-      delivered: DeliveredUpdate[];
-      cursors: [string, number][];
-      now: number;
-    }
-  | { type: 'close' };
+type Request = { type: 'batch'; seq: number; batch: CommitBatch } | { type: 'close' };
 
 parentPort?.on('message', (m: Request) => {
   if (m.type === 'close') {
@@ -27,5 +19,5 @@ parentPort?.on('message', (m: Request) => {
     parentPort?.close();
     return;
   }
-  parentPort?.postMessage({ seq: m.seq, results: committer.commit(m.entries, m.delivered, m.cursors, m.now) });
+  parentPort?.postMessage({ seq: m.seq, results: committer.commit(m.batch) });
 });

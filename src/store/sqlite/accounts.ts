@@ -1,4 +1,15 @@
-import type { Device, DeviceKind, PagerProtocol, User, CredentialKind } from '../accounts/types.js';
+/** The account server's storage (AccountStore) on SQLite: users, credentials, log-on tries, caller IDs, devices. */
+import type {
+  CredentialRow,
+  DevicePatch,
+  NewDeviceRow,
+  NewUserRow,
+  TryReservation,
+  TryTarget,
+  UserPatch,
+} from '../../accounts/ports.js';
+import type { CredentialKind, Device, DeviceKind, PagerProtocol, User } from '../../accounts/types.js';
+import { AppError } from '../../core/errors.js';
 import type { Db } from './db.js';
 
 interface UserRow {
@@ -24,19 +35,8 @@ interface DeviceRow {
   asterisk_device: string | null;
 }
 
-/** What reserving a log-on try answered: refused while locked, or a try to check. */
-export type TryReservation =
-  | { ok: false; lockedUntil: number }
-  | { ok: true; failedCount: number; lockedUntil: number | null };
-
 /** Idle rows of logon_tries older than this are forgotten. */
 const TRIES_IDLE_MS = 24 * 3600 * 1000;
-
-export interface CredentialRow {
-  hash: string;
-  failedCount: number;
-  lockedUntil: number | null;
-}
 
 const toUser = (r: UserRow): User => ({
   id: r.id,
@@ -61,36 +61,33 @@ const toDevice = (r: DeviceRow): Device => ({
   asteriskDevice: r.asterisk_device,
 });
 
-export interface NewUserRow {
-  username: string;
-  accountNumber: string;
-  displayName: string;
-  spokenName: string;
-  timeZone: string;
-  createdAt: number;
-  credentials: { kind: CredentialKind; hash: string }[];
-  callerIds: string[];
+/** A unique constraint that failed, as the account server's conflict; anything else as it is. */
+function conflict(e: unknown, userExists: string): unknown {
+  const text = String(e);
+  if (/UNIQUE constraint failed: caller_ids/.test(text))
+    return new AppError('ACCOUNTS_CALLER_ID_TAKEN', 'a caller ID is already bound to another user', undefined, {
+      cause: e,
+    });
+  if (/UNIQUE constraint failed: users\./.test(text))
+    return new AppError('ACCOUNTS_USER_EXISTS', userExists || 'the user already exists', undefined, { cause: e });
+  return e;
 }
 
-export interface NewDeviceRow {
-  kind: DeviceKind;
-  address: string;
-  protocol: PagerProtocol | null;
-  label: string | null;
-  quietStart: string | null;
-  quietEnd: string | null;
-  asteriskDevice: string | null;
-}
-
-export type DevicePatch = Partial<Pick<NewDeviceRow, 'label' | 'quietStart' | 'quietEnd' | 'asteriskDevice'>>;
-
-/** Accounts, credentials, caller IDs and the device registry. */
-export class AccountsRepo {
+/** Synchronous; offered as an AccountStore through `promised` (index.ts). */
+export class SqliteAccounts {
   constructor(private readonly db: Db) {}
 
   private readonly userCols = 'id, username, account_number, display_name, spoken_name, time_zone, created_at';
 
   insertUser(row: NewUserRow): User {
+    try {
+      return this.insertUserRows(row);
+    } catch (e) {
+      throw conflict(e, `user "${row.username}" already exists`);
+    }
+  }
+
+  private insertUserRows(row: NewUserRow): User {
     return this.db.transaction(() => {
       const info = this.db
         .prepare(
@@ -142,7 +139,7 @@ export class AccountsRepo {
     return this.db.prepare('DELETE FROM users WHERE id = ?').run(id).changes > 0;
   }
 
-  updateUser(id: number, fields: Partial<Pick<User, 'displayName' | 'spokenName' | 'timeZone'>>): void {
+  updateUser(id: number, fields: UserPatch): void {
     const cur = this.userById(id);
     if (!cur) return;
     this.db
@@ -182,12 +179,7 @@ export class AccountsRepo {
    * until a success clears the count; the try that reaches `maxTries` locks
    * at once (a success among the reserved tries lifts the lock again).
    */
-  reserveTry(
-    target: { userId: number; kind: CredentialKind } | { key: string },
-    now: number,
-    maxTries: number,
-    lockUntil: number,
-  ): TryReservation {
+  reserveTry(target: TryTarget, now: number, maxTries: number, lockUntil: number): TryReservation {
     const byKey = 'key' in target;
     const where = byKey ? 'key = ?' : 'user_id = ? AND kind = ?';
     const args = byKey ? [target.key] : [target.userId, target.kind];
@@ -229,7 +221,11 @@ export class AccountsRepo {
   // ---- caller IDs -------------------------------------------------------------
 
   insertCallerId(userId: number, number: string, now: number): void {
-    this.db.prepare('INSERT INTO caller_ids (number, user_id, created_at) VALUES (?, ?, ?)').run(number, userId, now);
+    try {
+      this.db.prepare('INSERT INTO caller_ids (number, user_id, created_at) VALUES (?, ?, ?)').run(number, userId, now);
+    } catch (e) {
+      throw conflict(e, '');
+    }
   }
 
   deleteCallerId(userId: number, number: string): boolean {

@@ -5,27 +5,8 @@
  * and the writer thread.
  */
 import type { Statement } from 'better-sqlite3';
-import type { Db } from '../store/db.js';
-
-export interface CommitEntry {
-  sessionId: string;
-  fromUserId: number;
-  kind: 'text' | 'voice';
-  text: string | null;
-  audioId: string | null;
-  audioUrl: string | null;
-  recipients: number[];
-  createdAt: number;
-}
-
-/** A recipient's link was given a message (pending or notified becomes delivered). */
-export interface DeliveredUpdate {
-  userId: number;
-  messageId: number;
-}
-
-/** The id given to each entry, or the reason it could not be stored. */
-export type CommitResult = { ok: true; id: number } | { ok: false; reason: string };
+import type { CommitBatch, CommitEntry, CommitResult } from '../../presence/ports.js';
+import type { Db } from './db.js';
 
 export class BatchCommitter {
   private readonly insertMessage: Statement;
@@ -56,12 +37,7 @@ export class BatchCommitter {
    * they are not what anyone waits for, and must not take a write lock of
    * their own on the main thread).
    */
-  commit(
-    entries: CommitEntry[],
-    delivered: DeliveredUpdate[] = [],
-    cursors: [string, number][] = [],
-    now = Date.now(),
-  ): CommitResult[] {
+  commit({ entries, delivered, cursors, now }: CommitBatch): CommitResult[] {
     const after = () => {
       for (const d of delivered) this.markDelivered.run(now, d.userId, d.messageId);
       for (const [id, cursor] of cursors) this.moveCursor.run(cursor, id);

@@ -1,15 +1,13 @@
+/** The IVR's resume positions (IvrResumeStore) on SQLite: one row per user, replaced on every write. */
 import type { Db } from './db.js';
 
-/** The IVR's resume positions: one row per user, replaced on every write. */
-export class IvrResumeRepo {
+/** Synchronous; offered as an IvrResumeStore through `promised` (index.ts). */
+export class SqliteIvrResume {
   private readonly upsert;
   private readonly select;
   private readonly remove;
 
-  constructor(
-    db: Db,
-    private readonly lifetimeMs: number,
-  ) {
+  constructor(db: Db) {
     this.upsert = db.prepare(
       `INSERT INTO ivr_resume (user_id, session_id, updated_at, expires_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(user_id) DO UPDATE SET session_id = excluded.session_id, updated_at = excluded.updated_at,
@@ -21,8 +19,8 @@ export class IvrResumeRepo {
     this.remove = db.prepare('DELETE FROM ivr_resume WHERE user_id = ?');
   }
 
-  remember(userId: number, position: { sessionId: string }, now: number): void {
-    this.upsert.run(userId, position.sessionId, now, now + this.lifetimeMs);
+  remember(userId: number, position: { sessionId: string }, now: number, expiresAt: number): void {
+    this.upsert.run(userId, position.sessionId, now, expiresAt);
   }
 
   recall(userId: number, now: number): { sessionId: string } | null {

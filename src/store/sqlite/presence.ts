@@ -1,8 +1,9 @@
 /**
- * The presence server's tables: chosen presence, links, subscriptions, IM
- * sessions and members, the message cache's reads and delivery states,
- * session objects and node leases. The message cache's durable writes go
- * through MessageCache (group commit) on its own connection.
+ * The presence server's storage (PresenceStore) on SQLite: chosen presence,
+ * links, subscriptions, IM sessions and members, the message cache's reads
+ * and delivery states, session objects and node leases. The message cache's
+ * durable writes go through the group commit (message-committer.ts) on its
+ * own connection; the node feed is node-feed.ts.
  */
 import type {
   ChosenState,
@@ -12,11 +13,12 @@ import type {
   MemberState,
   SessionObject,
   StoredMessage,
-} from '../presence/types.js';
+} from '../../presence/types.js';
+import type { SubscriptionState } from '../../presence/ports.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
-interface MessageRow {
+export interface MessageRow {
   id: number;
   session_id: string;
   from_user_id: number;
@@ -62,20 +64,14 @@ const toObject = (r: ObjectRow): SessionObject => ({
   lastSeenAt: r.last_seen_at,
 });
 
-const MESSAGE_COLS = 'm.id, m.session_id, m.from_user_id, m.kind, m.text, m.audio_id, m.audio_url, m.created_at';
+export const MESSAGE_COLS = 'm.id, m.session_id, m.from_user_id, m.kind, m.text, m.audio_id, m.audio_url, m.created_at';
 
-export class PresenceRepo {
+/** Synchronous; offered as a PresenceStore through `promised` (index.ts). */
+export class SqlitePresence {
   private readonly db: Db;
   private readonly stmt;
 
-  /**
-   * `audioUrl` signs a voice message's audio URL at the moment the message is read: a stored signed URL
-   * expires (audio.urlTtlSeconds), the audio id does not.
-   */
-  constructor(
-    db: Db,
-    private readonly audioUrl?: (audioId: string) => string | null,
-  ) {
+  constructor(db: Db) {
     this.db = db;
     this.stmt = {
       status: this.q('SELECT state, status_text AS statusText FROM presence_status WHERE user_id = ?'),
@@ -95,13 +91,6 @@ export class PresenceRepo {
 
   private readonly statements = new Map<string, Statement>();
 
-  /** A stored message with its voice URL signed now (signed URLs expire; the audio id does not). */
-  private toMessage(r: MessageRow): StoredMessage {
-    const m = toMessage(r);
-    const fresh = m.audioId && this.audioUrl ? this.audioUrl(m.audioId) : null;
-    return fresh ? { ...m, audioUrl: fresh } : m;
-  }
-
   /** A prepared statement, prepared once per SQL text. */
   private q(sql: string): Statement {
     let st = this.statements.get(sql);
@@ -112,7 +101,7 @@ export class PresenceRepo {
     return st;
   }
 
-  transaction<T>(fn: () => T): T {
+  private transaction<T>(fn: () => T): T {
     if (this.db.inTransaction) return fn();
     return this.db.transaction(fn)();
   }
@@ -188,20 +177,34 @@ export class PresenceRepo {
 
   // ---- subscriptions ---------------------------------------------------------------
 
-  subscription(subscriberId: number, targetId: number): 'requested' | 'approved' | null {
+  subscription(subscriberId: number, targetId: number): SubscriptionState | null {
     const r = this.db
       .prepare('SELECT state FROM subscriptions WHERE subscriber_id = ? AND target_id = ?')
-      .get(subscriberId, targetId) as { state: 'requested' | 'approved' } | undefined;
+      .get(subscriberId, targetId) as { state: SubscriptionState } | undefined;
     return r?.state ?? null;
   }
 
-  upsertSubscription(subscriberId: number, targetId: number, state: 'requested' | 'approved', now: number): void {
+  upsertSubscription(subscriberId: number, targetId: number, state: SubscriptionState, now: number): void {
     this.db
       .prepare(
         `INSERT INTO subscriptions (subscriber_id, target_id, state, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT(subscriber_id, target_id) DO UPDATE SET state = excluded.state`,
       )
       .run(subscriberId, targetId, state, now);
+  }
+
+  approveMutual(userId: number, otherId: number, now: number): void {
+    this.transaction(() => {
+      this.upsertSubscription(otherId, userId, 'approved', now);
+      this.upsertSubscription(userId, otherId, 'approved', now);
+    });
+  }
+
+  deleteMutual(userId: number, otherId: number): void {
+    this.transaction(() => {
+      this.deleteSubscription(userId, otherId);
+      this.deleteSubscription(otherId, userId);
+    });
   }
 
   deleteSubscription(subscriberId: number, targetId: number): boolean {
@@ -212,12 +215,12 @@ export class PresenceRepo {
   }
 
   /** Whom the user subscribes to (their buddy list). */
-  subscriptionsOf(userId: number): { targetId: number; state: 'requested' | 'approved' }[] {
+  subscriptionsOf(userId: number): { targetId: number; state: SubscriptionState }[] {
     return this.db
       .prepare(
         'SELECT target_id AS targetId, state FROM subscriptions WHERE subscriber_id = ? ORDER BY created_at, target_id',
       )
-      .all(userId) as { targetId: number; state: 'requested' | 'approved' }[];
+      .all(userId) as { targetId: number; state: SubscriptionState }[];
   }
 
   /** Who sees the user's presence. */
@@ -325,7 +328,7 @@ export class PresenceRepo {
 
   message(id: number): StoredMessage | null {
     const r = this.q(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.id = ?`).get(id) as MessageRow | undefined;
-    return r ? this.toMessage(r) : null;
+    return r ? toMessage(r) : null;
   }
 
   /** A session's messages after `afterId`, oldest first, at most `limit`. */
@@ -336,7 +339,7 @@ export class PresenceRepo {
           `SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? AND m.id > ? AND m.id <= ? ORDER BY m.id LIMIT ?`,
         )
         .all(sessionId, afterId, untilId, limit) as MessageRow[]
-    ).map((r) => this.toMessage(r));
+    ).map((r) => toMessage(r));
   }
 
   /** The last `limit` messages of a session up to `untilId`, oldest first. */
@@ -347,7 +350,7 @@ export class PresenceRepo {
           `SELECT * FROM (SELECT ${MESSAGE_COLS} FROM messages m WHERE m.session_id = ? AND m.id <= ? ORDER BY m.id DESC LIMIT ?) ORDER BY id`,
         )
         .all(sessionId, untilId, limit) as MessageRow[]
-    ).map((r) => this.toMessage(r));
+    ).map((r) => toMessage(r));
   }
 
   /**
@@ -362,7 +365,7 @@ export class PresenceRepo {
            WHERE d.state = 'pending' AND m.created_at >= ? ORDER BY m.id LIMIT ?`,
         )
         .all(since, limit) as (MessageRow & { recipientId: number })[]
-    ).map((r) => ({ recipientId: r.recipientId, message: this.toMessage(r) }));
+    ).map((r) => ({ recipientId: r.recipientId, message: toMessage(r) }));
   }
 
   /** Messages to a recipient in the given delivery states, oldest first. */
@@ -381,7 +384,7 @@ export class PresenceRepo {
     }
     sql += ' ORDER BY m.id LIMIT ?';
     args.push(opts.limit ?? 1000);
-    return (this.q(sql).all(...args) as MessageRow[]).map((r) => this.toMessage(r));
+    return (this.q(sql).all(...args) as MessageRow[]).map((r) => toMessage(r));
   }
 
   deliveryStates(messageId: number): { recipientId: number; state: DeliveryState }[] {
@@ -474,9 +477,9 @@ export class PresenceRepo {
     ).map(toObject);
   }
 
-  /** A secret shared by every node: the first node to ask creates it. */
-  sharedSecret(name: string, create: () => string): string {
-    this.q('INSERT OR IGNORE INTO web_secrets (name, value) VALUES (?, ?)').run(name, create());
+  /** A secret shared by every node: the first node to ask stores its candidate. */
+  sharedSecret(name: string, candidate: string): string {
+    this.q('INSERT OR IGNORE INTO web_secrets (name, value) VALUES (?, ?)').run(name, candidate);
     return (this.q('SELECT value FROM web_secrets WHERE name = ?').get(name) as { value: string }).value;
   }
 
@@ -514,41 +517,8 @@ export class PresenceRepo {
     this.q('UPDATE node_leases SET lease_until = 0 WHERE node_id = ?').run(nodeId);
   }
 
-  /** Messages committed by other nodes after `afterId` (for routing to this node's links). */
-  foreignMessages(afterId: number, nodeId: string, limit: number): StoredMessage[] {
-    return (
-      this.db
-        .prepare(`SELECT ${MESSAGE_COLS} FROM messages m WHERE m.id > ? AND m.node_id <> ? ORDER BY m.id LIMIT ?`)
-        .all(afterId, nodeId, limit) as MessageRow[]
-    ).map((r) => this.toMessage(r));
-  }
-
   hasLinksElsewhere(userId: number, nodeId: string): boolean {
     return this.q('SELECT 1 FROM links WHERE user_id = ? AND node_id <> ? LIMIT 1').get(userId, nodeId) !== undefined;
-  }
-
-  insertNodeEvent(nodeId: string, recipientId: number, event: string, now: number): void {
-    this.q('INSERT INTO node_events (node_id, recipient_id, event, created_at) VALUES (?, ?, ?, ?)').run(
-      nodeId,
-      recipientId,
-      event,
-      now,
-    );
-  }
-
-  /** Events other nodes left for users after `afterId`, oldest first. */
-  nodeEvents(afterId: number, nodeId: string, limit: number): { id: number; recipientId: number; event: string }[] {
-    return this.q(
-      'SELECT id, recipient_id AS recipientId, event FROM node_events WHERE id > ? AND node_id <> ? ORDER BY id LIMIT ?',
-    ).all(afterId, nodeId, limit) as { id: number; recipientId: number; event: string }[];
-  }
-
-  maxNodeEventId(): number {
-    return (this.q('SELECT COALESCE(MAX(id), 0) AS m FROM node_events').get() as { m: number }).m;
-  }
-
-  deleteNodeEventsBefore(before: number): number {
-    return this.q('DELETE FROM node_events WHERE created_at < ?').run(before).changes;
   }
 
   maxMessageId(): number {

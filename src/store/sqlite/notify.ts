@@ -1,4 +1,5 @@
-/** The notifier's rows: alerts, their messages, ladder steps, per-user ladders. */
+/** The notifier's storage (NotifyStore) on SQLite: alerts, their messages, ladder steps, per-user ladders. */
+import type { AlertFilter, NewAlert, StepAfter, StepEnd } from '../../notify/ports.js';
 import type {
   Alert,
   AlertMessage,
@@ -8,7 +9,7 @@ import type {
   Step,
   StepState,
   UnreachableMessage,
-} from '../notify/types.js';
+} from '../../notify/types.js';
 import type { Db } from './db.js';
 
 interface AlertRow {
@@ -100,20 +101,15 @@ const toStep = (r: StepRow): Step => ({
   errorCode: r.error_code,
 });
 
-export interface AlertFilter {
-  state?: AlertState | undefined;
-  recipientId?: number | undefined;
-  limit?: number | undefined;
-}
-
-export class NotifyRepo {
+/** Synchronous; offered as a NotifyStore through `promised` (index.ts). */
+export class SqliteNotify {
   constructor(private readonly db: Db) {}
 
   /**
    * The notifier's writes record what was performed (a step claimed, sent, ended): they are made durable
    * at commit (synchronous=FULL), so a power loss cannot roll back a step that went out and repeat it.
    */
-  transaction<T>(fn: () => T): T {
+  private transaction<T>(fn: () => T): T {
     if (this.db.inTransaction) return this.db.transaction(fn)();
     this.db.pragma('synchronous = FULL');
     try {
@@ -137,7 +133,7 @@ export class NotifyRepo {
     return r ? toAlert(r) : null;
   }
 
-  insertAlert(a: { id: string; recipientId: number; isTest: boolean; createdAt: number; collectUntil: number }): void {
+  private insertAlert(a: NewAlert): void {
     this.db
       .prepare(
         `INSERT INTO notify_alerts (id, recipient_id, state, is_test, created_at, collect_until)
@@ -175,7 +171,7 @@ export class NotifyRepo {
   }
 
   /** Moves collecting -> running; false when someone else (or a cancel) got there first. */
-  startAlert(id: string): boolean {
+  private collectingToRunning(id: string): boolean {
     return (
       this.db.prepare(`UPDATE notify_alerts SET state = 'running' WHERE id = ? AND state = 'collecting'`).run(id)
         .changes === 1
@@ -183,7 +179,7 @@ export class NotifyRepo {
   }
 
   /** Ends an open alert; false when it had already ended. */
-  endAlert(id: string, state: 'done' | 'cancelled' | 'failed', reason: string, at: number): boolean {
+  private endAlert(id: string, state: 'done' | 'cancelled' | 'failed', reason: string, at: number): boolean {
     return (
       this.db
         .prepare(
@@ -194,7 +190,7 @@ export class NotifyRepo {
   }
 
   /** Whether any step of the alert reached its recipient. */
-  anyDelivered(alertId: string): boolean {
+  private anyDelivered(alertId: string): boolean {
     return (
       this.db.prepare(`SELECT 1 FROM notify_steps WHERE alert_id = ? AND state = 'delivered' LIMIT 1`).get(alertId) !==
       undefined
@@ -213,7 +209,7 @@ export class NotifyRepo {
     );
   }
 
-  reopenAlert(id: string): void {
+  private reopenAlert(id: string): void {
     this.db
       .prepare(`UPDATE notify_alerts SET state = 'running', failed = 0, reason = NULL, ended_at = NULL WHERE id = ?`)
       .run(id);
@@ -222,7 +218,7 @@ export class NotifyRepo {
   // ---- messages ----------------------------------------------------------------
 
   /** Adds a message to an alert; false when it was already there. */
-  addMessage(alertId: string, m: UnreachableMessage, addedAt: number): boolean {
+  private addMessage(alertId: string, m: UnreachableMessage, addedAt: number): boolean {
     return (
       this.db
         .prepare(
@@ -268,7 +264,7 @@ export class NotifyRepo {
 
   // ---- steps ---------------------------------------------------------------------
 
-  insertSteps(alertId: string, steps: PlannedStep[], firstDueAt: number): void {
+  private insertSteps(alertId: string, steps: PlannedStep[], firstDueAt: number): void {
     const ins = this.db.prepare(
       `INSERT INTO notify_steps (alert_id, position, channel, device_id, protocol, address, wait_ms, state, due_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 'scheduled', ?)`,
@@ -289,7 +285,7 @@ export class NotifyRepo {
     return r ? toStep(r) : null;
   }
 
-  dueSteps(now: number, limit: number): Step[] {
+  private dueSteps(now: number, limit: number): Step[] {
     return (
       this.db
         .prepare(
@@ -316,7 +312,7 @@ export class NotifyRepo {
    * Claims a scheduled step: scheduled -> in-progress, attempts + 1, in one
    * statement, so two schedulers (or two nodes) never both perform it.
    */
-  claimStep(id: number, nodeId: string, now: number): boolean {
+  private claimStep(id: number, nodeId: string, now: number): boolean {
     // Durable before the step is performed: after a power loss it is known to have been started (at most once).
     return this.transaction(
       () =>
@@ -330,7 +326,7 @@ export class NotifyRepo {
   }
 
   /** Ends an in-progress or scheduled step. */
-  finishStep(id: number, state: StepState, outcome: string, errorCode: string | null, now: number): boolean {
+  private finishStep(id: number, state: StepState, outcome: string, errorCode: string | null, now: number): boolean {
     return (
       this.db
         .prepare(
@@ -342,7 +338,7 @@ export class NotifyRepo {
   }
 
   /** Puts an in-progress step back to scheduled for another attempt (the server said "try later"). */
-  rescheduleStep(id: number, dueAt: number, outcome: string, errorCode: string | null): void {
+  private rescheduleStep(id: number, dueAt: number, outcome: string, errorCode: string | null): void {
     this.db
       .prepare(
         `UPDATE notify_steps SET state = 'scheduled', due_at = ?, outcome = ?, error_code = ?
@@ -352,7 +348,7 @@ export class NotifyRepo {
   }
 
   /** Makes the next scheduled step after `position` due. Returns false when there is none. */
-  scheduleNext(alertId: string, position: number, dueAt: number): boolean {
+  private scheduleNext(alertId: string, position: number, dueAt: number): boolean {
     return (
       this.db
         .prepare(
@@ -363,7 +359,7 @@ export class NotifyRepo {
     );
   }
 
-  cancelOpenSteps(alertId: string, outcome: string, now: number): number {
+  private cancelOpenSteps(alertId: string, outcome: string, now: number): number {
     return this.db
       .prepare(
         `UPDATE notify_steps SET state = 'cancelled', outcome = ?, ended_at = ? WHERE alert_id = ? AND state = 'scheduled'`,
@@ -381,7 +377,7 @@ export class NotifyRepo {
   }
 
   /** Failed steps of an alert go back to scheduled (an administrator's retry); the first is due now. */
-  retryFailed(alertId: string, now: number): number {
+  private retryFailed(alertId: string, now: number): number {
     const failed = this.db
       .prepare(`SELECT id FROM notify_steps WHERE alert_id = ? AND state IN ('failed', 'cancelled') ORDER BY position`)
       .all(alertId) as { id: number }[];
@@ -395,11 +391,89 @@ export class NotifyRepo {
     return failed.length;
   }
 
-  countOpenSteps(alertId: string): number {
-    const r = this.db
-      .prepare(`SELECT COUNT(*) AS n FROM notify_steps WHERE alert_id = ? AND state IN ('scheduled', 'in-progress')`)
-      .get(alertId) as { n: number };
-    return r.n;
+  // ---- what the notifier does, each in one transaction ------------------------------------
+
+  foldMessage(alert: NewAlert, m: UnreachableMessage, now: number): { alertId: string; folded: boolean } {
+    return this.transaction(() => {
+      const open = this.openAlertOf(alert.recipientId);
+      if (!open) this.insertAlert(alert);
+      const alertId = open?.id ?? alert.id;
+      this.addMessage(alertId, m, now);
+      return { alertId, folded: open !== null };
+    });
+  }
+
+  openAlertWith(alert: NewAlert, m: UnreachableMessage, now: number): boolean {
+    return this.transaction(() => {
+      if (this.openAlertOf(alert.recipientId)) return false;
+      this.insertAlert(alert);
+      this.addMessage(alert.id, m, now);
+      return true;
+    });
+  }
+
+  startAlert(id: string, steps: PlannedStep[], now: number, emptyReason: string): boolean {
+    return this.transaction(() => {
+      if (!this.collectingToRunning(id)) return false;
+      if (steps.length === 0) this.endAlert(id, 'done', emptyReason, now);
+      else this.insertSteps(id, steps, now);
+      return true;
+    });
+  }
+
+  cancelAlert(id: string, reason: string, now: number): boolean {
+    return this.transaction(() => {
+      if (!this.endAlert(id, 'cancelled', reason, now)) return false;
+      this.cancelOpenSteps(id, reason, now);
+      return true;
+    });
+  }
+
+  retryAlert(id: string, now: number): 'retried' | 'busy' | 'nothing' {
+    return this.transaction(() => {
+      const a = this.alert(id);
+      if (!a) return 'nothing';
+      const open = this.openAlertOf(a.recipientId);
+      if (open) return open.id === id ? 'nothing' : 'busy';
+      if (this.retryFailed(id, now) === 0) return 'nothing';
+      this.reopenAlert(id);
+      return 'retried';
+    });
+  }
+
+  claimDueSteps(nodeId: string, now: number, limit: number): Step[] {
+    if (limit <= 0) return [];
+    // Durable before the steps are performed: after a power loss they are known to have been started (at most once).
+    return this.transaction(() => {
+      const out: Step[] = [];
+      for (const s of this.dueSteps(now, limit))
+        if (this.claimStep(s.id, nodeId, now)) out.push(this.step(s.id) as Step);
+      return out;
+    });
+  }
+
+  recordStepEnd(step: Pick<Step, 'id' | 'alertId' | 'position'>, end: StepEnd, now: number): StepAfter {
+    return this.transaction((): StepAfter => {
+      const alert = this.alert(step.alertId);
+      const isOpen = alert?.state === 'running';
+      if (end.retryAt !== undefined && isOpen) {
+        this.rescheduleStep(step.id, end.retryAt, end.outcome, end.errorCode);
+        return 'retry';
+      }
+      this.finishStep(step.id, end.state, end.outcome, end.errorCode, now);
+      if (!isOpen) return 'closed';
+      if (end.stop) {
+        this.cancelOpenSteps(step.alertId, `call ${end.stop}`, now);
+        this.endAlert(step.alertId, 'done', `call ${end.stop}`, now);
+        return end.stop;
+      }
+      if (!this.scheduleNext(step.alertId, step.position, end.nextDueAt)) {
+        if (this.anyDelivered(step.alertId)) this.endAlert(step.alertId, 'done', 'ladder finished', now);
+        else this.endAlert(step.alertId, 'failed', 'ladder finished: no step reached the recipient', now);
+        return 'finished';
+      }
+      return 'next';
+    });
   }
 
   // ---- per-user ladders ------------------------------------------------------------

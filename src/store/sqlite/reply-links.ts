@@ -1,8 +1,8 @@
-/** The used reply links (notify's ReplyLinkUses port) on SQLite. */
-import type { ReplyLinkUses } from '../notify/reply-link.js';
+/** The used reply links (notify's ReplyLinkUses) on SQLite. */
 import type { Db } from './db.js';
 
-export class ReplyLinkRepo implements ReplyLinkUses {
+/** Synchronous; offered as ReplyLinkUses through `promised` (index.ts). */
+export class SqliteReplyLinks {
   constructor(private readonly db: Db) {}
 
   claim(nonce: string, now: number, expiresAt: number): boolean {

@@ -1,5 +1,5 @@
 /**
- * The SQLite store: one database file per community, WAL journal, foreign
+ * The SQLite store's connection: one database file per community, WAL journal, foreign
  * keys on, numbered migrations applied at start-up in one transaction each.
  *
  * Migrations are `migrations/NNN-name.sql`, applied in number order and
@@ -13,7 +13,8 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { AppError } from '../core/errors.js';
+import { AppError } from '../../core/errors.js';
+import type { MigrationStatus } from '../../core/store-status.js';
 
 export type Db = Database.Database;
 
@@ -57,12 +58,6 @@ export function openDb(options: OpenOptions): Db {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   return db;
-}
-
-export interface MigrationStatus {
-  current: number;
-  applied: { version: number; name: string; appliedAt: string }[];
-  pending: { version: number; name: string }[];
 }
 
 function ensureTable(db: Db): void {

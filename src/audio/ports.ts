@@ -1,0 +1,86 @@
+/**
+ * The storage the audio file server needs: the index of its audio (speech
+ * rendered from text, prompts, recordings) and of the files of each. The
+ * files themselves live on disk under <dataDir>/audio; the index says what
+ * they are, how long they play, whose they are, and when the cache last used
+ * them (for least-recently-used eviction). The service holds the index in
+ * memory as well (loaded once at start), so a cache hit reads nothing here.
+ *
+ * Every method is async; `insertAudio` writes the audio and its files
+ * atomically. `src/store/<backend>/` implements this port.
+ */
+
+export type AudioKind = 'speech' | 'prompt' | 'recording';
+/** A file of an audio: a playable format, or the recording as it was received. */
+export type AudioFileFormat = 'wav' | 'mp3' | 'ogg' | 'original';
+
+/** An audio as the service indexes it in memory. */
+export interface AudioIndexEntry {
+  id: string;
+  kind: AudioKind;
+  /** The text as given (speech, prompt); null for recordings. */
+  text: string | null;
+  durationMs: number;
+  lastUsedAt: number;
+  /** Bytes of every file of this audio. */
+  bytes: number;
+}
+
+/** A new audio row. Speech and prompts name their engine and voice; recordings their user, session and message. */
+export interface NewAudio {
+  id: string;
+  kind: AudioKind;
+  engine: string | null;
+  voice: string | null;
+  ratePercent: number | null;
+  text: string | null;
+  /** What the engine received (the sanitised text). */
+  spokenText: string | null;
+  promptId: string | null;
+  durationMs: number;
+  isSilent: boolean;
+  userId: number | null;
+  sessionId: string | null;
+  messageId: string | null;
+  /** Created and last used at. */
+  now: number;
+}
+
+export interface NewAudioFile {
+  format: AudioFileFormat;
+  bytes: number;
+  /** The recording's original format (wav, ulaw, gsm, ...); null for the others. */
+  originalExt: string | null;
+}
+
+/** What the store knows of one audio (recordings: who, which session and message). */
+export interface AudioRecord {
+  id: string;
+  kind: AudioKind;
+  text: string | null;
+  durationMs: number;
+  userId: number | null;
+  sessionId: string | null;
+  messageId: string | null;
+  isSilent: boolean;
+}
+
+/** The audio file server's storage port. */
+export interface AudioStore {
+  /** Every audio, with the bytes of all its files (what the service loads at start). */
+  loadIndex(): Promise<AudioIndexEntry[]>;
+  /** Stores an audio and its first files, all or nothing. */
+  insertAudio(audio: NewAudio, files: NewAudioFile[]): Promise<void>;
+  /** Records (or replaces) one more file of an audio (a transcoded format). */
+  putFile(audioId: string, file: NewAudioFile): Promise<void>;
+  /** Marks an audio used now (LRU order). */
+  touch(id: string, now: number): Promise<void>;
+  /** Forgets an audio and its files' rows (evicted, or its file was lost from disk). */
+  remove(id: string): Promise<void>;
+  /**
+   * Ties a recording to the message (and session) it became; fields left
+   * undefined keep their value. False when no recording has that id.
+   */
+  linkRecording(id: string, link: { messageId?: string | undefined; sessionId?: string | undefined }): Promise<boolean>;
+  describe(id: string): Promise<AudioRecord | null>;
+}

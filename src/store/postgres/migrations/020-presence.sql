@@ -1,0 +1,109 @@
+-- Presence: the state a user chose, and their open links (on any node).
+CREATE TABLE presence_status (
+  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  state TEXT NOT NULL CHECK (state IN ('online', 'away', 'busy', 'offline')),
+  status_text TEXT,
+  updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE links (
+  id TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('web', 'websocket', 'phone', 'xmpp')),
+  node_id TEXT NOT NULL,
+  opened_at BIGINT NOT NULL
+);
+CREATE INDEX links_user ON links(user_id);
+CREATE INDEX links_node ON links(node_id);
+
+-- Contacts: subscriber sees target's presence once the target approved.
+CREATE TABLE subscriptions (
+  subscriber_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  target_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  state TEXT NOT NULL CHECK (state IN ('requested', 'approved')),
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (subscriber_id, target_id)
+);
+CREATE INDEX subscriptions_target ON subscriptions(target_id, state);
+
+-- IM sessions and their members.
+CREATE TABLE im_sessions (
+  id TEXT PRIMARY KEY,
+  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at BIGINT NOT NULL
+);
+
+-- seq: the order members were added (SQLite's rowid), the order they are listed in.
+CREATE TABLE session_members (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY,
+  session_id TEXT NOT NULL REFERENCES im_sessions(id) ON DELETE CASCADE,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  state TEXT NOT NULL CHECK (state IN ('invited', 'joined', 'declined', 'left')),
+  invited_by INTEGER,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (session_id, user_id)
+);
+CREATE INDEX session_members_user ON session_members(user_id, state);
+
+-- The message cache: the id is the order of commit (never reused, as
+-- SQLite's AUTOINCREMENT).
+CREATE TABLE messages (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES im_sessions(id) ON DELETE CASCADE,
+  from_user_id INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('text', 'voice')),
+  text TEXT,
+  audio_id TEXT,
+  audio_url TEXT,
+  node_id TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX messages_session ON messages(session_id, id);
+
+CREATE TABLE deliveries (
+  message_id BIGINT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+  recipient_id INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'read', 'notified')),
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (recipient_id, message_id)
+);
+
+-- Session objects: what a non-persistent client resumes with its token.
+CREATE TABLE session_objects (
+  id TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  client TEXT NOT NULL,
+  csrf TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  cursor BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL
+);
+CREATE INDEX session_objects_user ON session_objects(user_id);
+CREATE INDEX session_objects_seen ON session_objects(last_seen_at);
+
+-- Nodes sharing this database, and their leases.
+CREATE TABLE node_leases (
+  node_id TEXT PRIMARY KEY,
+  public_url TEXT NOT NULL,
+  lease_until BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+
+-- Secrets shared by the nodes of one community (the log-in form's CSRF key).
+CREATE TABLE web_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+-- Events for users whose links are on another node (presence, invitations...),
+-- kept for a few minutes. On PostgreSQL a NOTIFY carries each new row's id to
+-- the other nodes (no polling).
+CREATE TABLE node_events (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  node_id TEXT NOT NULL,
+  recipient_id INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);

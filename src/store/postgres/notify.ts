@@ -1,0 +1,474 @@
+/**
+ * The notifier's storage (NotifyStore) on PostgreSQL: alerts, their
+ * messages, ladder steps, per-user ladders.
+ *
+ * Several nodes share the ladders. Due steps are claimed with one
+ * `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`:
+ * a step is handed to one node only, and nodes never wait for each other's
+ * claims. Everything that reads an alert and then changes it (folding a
+ * message in, recording a step's end, a retry) first locks the alert's row,
+ * so it sees what a concurrent cancel did. The partial unique index on open
+ * alerts keeps one open alert per recipient across nodes.
+ */
+import type { AlertFilter, NewAlert, NotifyStore, StepAfter, StepEnd } from '../../notify/ports.js';
+import type {
+  Alert,
+  AlertMessage,
+  AlertState,
+  LadderOverride,
+  PlannedStep,
+  Step,
+  StepState,
+  UnreachableMessage,
+} from '../../notify/types.js';
+import { type Executor, isUniqueViolation, type PgDb } from './db.js';
+
+interface AlertRow {
+  id: string;
+  recipient_id: number;
+  state: AlertState;
+  reason: string | null;
+  is_test: boolean;
+  failed: boolean;
+  created_at: number;
+  collect_until: number;
+  ended_at: number | null;
+}
+
+interface MessageRow {
+  alert_id: string;
+  message_id: string;
+  session_id: string;
+  from_user_id: number;
+  from_name: string;
+  from_spoken_name: string;
+  text: string;
+  audio_id: string | null;
+  audio_url: string | null;
+  at: number;
+  added_at: number;
+}
+
+interface StepRow {
+  id: number;
+  alert_id: string;
+  position: number;
+  channel: Step['channel'];
+  device_id: number | null;
+  protocol: string | null;
+  address: string;
+  wait_ms: number;
+  state: StepState;
+  attempts: number;
+  due_at: number | null;
+  node_id: string | null;
+  started_at: number | null;
+  ended_at: number | null;
+  outcome: string | null;
+  error_code: string | null;
+}
+
+const ALERT_COLS = 'id, recipient_id, state, reason, is_test, failed, created_at, collect_until, ended_at';
+const A_ALERT_COLS = ALERT_COLS.split(', ')
+  .map((c) => `a.${c}`)
+  .join(', ');
+const STEP_COLS =
+  'id, alert_id, position, channel, device_id, protocol, address, wait_ms, state, attempts, due_at, node_id, started_at, ended_at, outcome, error_code';
+const MESSAGE_COLS =
+  'alert_id, message_id, session_id, from_user_id, from_name, from_spoken_name, text, audio_id, audio_url, at, added_at';
+const OPEN = "state IN ('collecting', 'running')";
+
+const toAlert = (r: AlertRow): Alert => ({
+  id: r.id,
+  recipientId: r.recipient_id,
+  state: r.state === 'done' && r.failed ? 'failed' : r.state,
+  reason: r.reason,
+  isTest: r.is_test,
+  createdAt: r.created_at,
+  collectUntil: r.collect_until,
+  endedAt: r.ended_at,
+});
+
+const toMessage = (r: MessageRow): AlertMessage => ({
+  alertId: r.alert_id,
+  id: r.message_id,
+  sessionId: r.session_id,
+  fromUserId: r.from_user_id,
+  fromName: r.from_name,
+  fromSpokenName: r.from_spoken_name,
+  text: r.text,
+  audioId: r.audio_id ?? undefined,
+  audioUrl: r.audio_url ?? undefined,
+  at: r.at,
+  addedAt: r.added_at,
+});
+
+const toStep = (r: StepRow): Step => ({
+  id: r.id,
+  alertId: r.alert_id,
+  position: r.position,
+  channel: r.channel,
+  deviceId: r.device_id,
+  protocol: r.protocol,
+  address: r.address,
+  waitMs: r.wait_ms,
+  state: r.state,
+  attempts: r.attempts,
+  dueAt: r.due_at,
+  nodeId: r.node_id,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  outcome: r.outcome,
+  errorCode: r.error_code,
+});
+
+export class PgNotify implements NotifyStore {
+  constructor(private readonly db: PgDb) {}
+
+  // ---- alerts ------------------------------------------------------------------
+
+  async openAlertOf(recipientId: number): Promise<Alert | null> {
+    const r = await this.db.row<AlertRow>(
+      `SELECT ${ALERT_COLS} FROM notify_alerts WHERE recipient_id = $1 AND ${OPEN}`,
+      [recipientId],
+    );
+    return r ? toAlert(r) : null;
+  }
+
+  async alert(id: string): Promise<Alert | null> {
+    const r = await this.db.row<AlertRow>(`SELECT ${ALERT_COLS} FROM notify_alerts WHERE id = $1`, [id]);
+    return r ? toAlert(r) : null;
+  }
+
+  /** The recipient's open alert, locked until the transaction ends; or `alert` opened; or null (`insert` false). */
+  private async lockOrOpen(
+    c: Executor,
+    alert: NewAlert,
+    insert: boolean,
+  ): Promise<{ id: string; isNew: boolean } | null> {
+    // A concurrent opener may win between the look and the insert: look again (it has committed by then).
+    for (let i = 0; i < 3; i++) {
+      const open = await this.db.row<{ id: string }>(
+        `SELECT id FROM notify_alerts WHERE recipient_id = $1 AND ${OPEN} FOR UPDATE`,
+        [alert.recipientId],
+        c,
+      );
+      if (open) return { id: open.id, isNew: false };
+      if (!insert) return null;
+      const made = await this.db.row<{ id: string }>(
+        `INSERT INTO notify_alerts (id, recipient_id, state, is_test, created_at, collect_until)
+         VALUES ($1, $2, 'collecting', $3, $4, $5)
+         ON CONFLICT (recipient_id) WHERE ${OPEN} DO NOTHING RETURNING id`,
+        [alert.id, alert.recipientId, alert.isTest, alert.createdAt, alert.collectUntil],
+        c,
+      );
+      if (made) return { id: made.id, isNew: true };
+    }
+    throw new Error(`no open alert could be found or opened for recipient ${alert.recipientId}`);
+  }
+
+  private async addMessage(c: Executor, alertId: string, m: UnreachableMessage, addedAt: number): Promise<void> {
+    await c.query(
+      `INSERT INTO notify_alert_messages
+       (alert_id, message_id, session_id, from_user_id, from_name, from_spoken_name, text, audio_id, audio_url, at, added_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+      [
+        alertId,
+        m.id,
+        m.sessionId,
+        m.fromUserId,
+        m.fromName,
+        m.fromSpokenName,
+        m.text,
+        m.audioId ?? null,
+        m.audioUrl ?? null,
+        m.at,
+        addedAt,
+      ],
+    );
+  }
+
+  foldMessage(alert: NewAlert, m: UnreachableMessage, now: number): Promise<{ alertId: string; folded: boolean }> {
+    return this.db.tx(async (c) => {
+      const a = (await this.lockOrOpen(c, alert, true)) as { id: string; isNew: boolean };
+      await this.addMessage(c, a.id, m, now);
+      return { alertId: a.id, folded: !a.isNew };
+    });
+  }
+
+  openAlertWith(alert: NewAlert, m: UnreachableMessage, now: number): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      if (await this.lockOrOpen(c, alert, false)) return false;
+      const a = (await this.lockOrOpen(c, alert, true)) as { id: string; isNew: boolean };
+      if (!a.isNew) return false;
+      await this.addMessage(c, a.id, m, now);
+      return true;
+    });
+  }
+
+  async listAlerts(f: AlertFilter = {}): Promise<Alert[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.state === 'failed') where.push(`state = 'done' AND failed`);
+    else if (f.state) {
+      args.push(f.state);
+      where.push(f.state === 'done' ? `state = $${args.length} AND NOT failed` : `state = $${args.length}`);
+    }
+    if (f.recipientId !== undefined) {
+      args.push(f.recipientId);
+      where.push(`recipient_id = $${args.length}`);
+    }
+    args.push(f.limit ?? 100);
+    const sql = `SELECT ${ALERT_COLS} FROM notify_alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, seq DESC LIMIT $${args.length}`;
+    return (await this.db.rows<AlertRow>(sql, args)).map(toAlert);
+  }
+
+  async collectedAlerts(now: number, limit: number): Promise<Alert[]> {
+    return (
+      await this.db.rows<AlertRow>(
+        `SELECT ${ALERT_COLS} FROM notify_alerts WHERE state = 'collecting' AND collect_until <= $1
+         ORDER BY collect_until, seq LIMIT $2`,
+        [now, limit],
+      )
+    ).map(toAlert);
+  }
+
+  private async endAlert(
+    c: Executor,
+    id: string,
+    state: 'done' | 'cancelled' | 'failed',
+    reason: string,
+    at: number,
+  ): Promise<boolean> {
+    return (
+      (await this.db.count(
+        `UPDATE notify_alerts SET state = $1, failed = $2, reason = $3, ended_at = $4 WHERE id = $5 AND ${OPEN}`,
+        [state === 'failed' ? 'done' : state, state === 'failed', reason, at, id],
+        c,
+      )) === 1
+    );
+  }
+
+  private async cancelOpenSteps(c: Executor, alertId: string, outcome: string, now: number): Promise<void> {
+    await c.query(
+      `UPDATE notify_steps SET state = 'cancelled', outcome = $1, ended_at = $2 WHERE alert_id = $3 AND state = 'scheduled'`,
+      [outcome, now, alertId],
+    );
+  }
+
+  startAlert(id: string, steps: PlannedStep[], now: number, emptyReason: string): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      const started = await this.db.count(
+        `UPDATE notify_alerts SET state = 'running' WHERE id = $1 AND state = 'collecting'`,
+        [id],
+        c,
+      );
+      if (started !== 1) return false;
+      if (steps.length === 0) await this.endAlert(c, id, 'done', emptyReason, now);
+      else
+        await c.query(
+          `INSERT INTO notify_steps (alert_id, position, channel, device_id, protocol, address, wait_ms, state, due_at)
+           SELECT $1, o, ch, d, p, a, w, 'scheduled', CASE WHEN o = 1 THEN $2::bigint END
+           FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::bigint[]) WITH ORDINALITY AS x(ch, d, p, a, w, o)`,
+          [
+            id,
+            now,
+            steps.map((s) => s.channel),
+            steps.map((s) => s.deviceId),
+            steps.map((s) => s.protocol),
+            steps.map((s) => s.address),
+            steps.map((s) => s.waitMs),
+          ],
+        );
+      return true;
+    });
+  }
+
+  cancelAlert(id: string, reason: string, now: number): Promise<boolean> {
+    return this.db.tx(async (c) => {
+      if (!(await this.endAlert(c, id, 'cancelled', reason, now))) return false;
+      await this.cancelOpenSteps(c, id, reason, now);
+      return true;
+    });
+  }
+
+  async retryAlert(id: string, now: number): Promise<'retried' | 'busy' | 'nothing'> {
+    try {
+      return await this.db.tx(async (c) => {
+        const a = await this.db.row<{ recipient_id: number }>(
+          'SELECT recipient_id FROM notify_alerts WHERE id = $1 FOR UPDATE',
+          [id],
+          c,
+        );
+        if (!a) return 'nothing';
+        const open = await this.db.row<{ id: string }>(
+          `SELECT id FROM notify_alerts WHERE recipient_id = $1 AND ${OPEN}`,
+          [a.recipient_id],
+          c,
+        );
+        if (open) return open.id === id ? 'nothing' : 'busy';
+        const again = await this.db.count(
+          `UPDATE notify_steps s SET state = 'scheduled', due_at = CASE WHEN f.o = 1 THEN $2::bigint END,
+             outcome = NULL, error_code = NULL, started_at = NULL, ended_at = NULL
+           FROM (SELECT id, row_number() OVER (ORDER BY position) AS o FROM notify_steps
+                 WHERE alert_id = $1 AND state IN ('failed', 'cancelled')) AS f
+           WHERE s.id = f.id`,
+          [id, now],
+          c,
+        );
+        if (again === 0) return 'nothing';
+        await c.query(
+          `UPDATE notify_alerts SET state = 'running', failed = FALSE, reason = NULL, ended_at = NULL WHERE id = $1`,
+          [id],
+        );
+        return 'retried';
+      });
+    } catch (e) {
+      // Another node opened an alert for the recipient meanwhile: one open alert each.
+      if (isUniqueViolation(e, 'notify_alerts')) return 'busy';
+      throw e;
+    }
+  }
+
+  async hasAlerted(recipientId: number, messageId: string): Promise<boolean> {
+    return (
+      (await this.db.row(
+        `SELECT 1 FROM notify_alert_messages m JOIN notify_alerts a ON a.id = m.alert_id
+         WHERE a.recipient_id = $1 AND m.message_id = $2 LIMIT 1`,
+        [recipientId, messageId],
+      )) !== null
+    );
+  }
+
+  // ---- messages ----------------------------------------------------------------
+
+  async messages(alertId: string): Promise<AlertMessage[]> {
+    return (
+      await this.db.rows<MessageRow>(
+        `SELECT ${MESSAGE_COLS} FROM notify_alert_messages WHERE alert_id = $1 ORDER BY at, seq`,
+        [alertId],
+      )
+    ).map(toMessage);
+  }
+
+  async alertsOfMessage(messageId: string): Promise<Alert[]> {
+    return (
+      await this.db.rows<AlertRow>(
+        `SELECT ${A_ALERT_COLS} FROM notify_alerts a JOIN notify_alert_messages m ON m.alert_id = a.id
+         WHERE m.message_id = $1 ORDER BY a.created_at DESC, a.seq DESC`,
+        [messageId],
+      )
+    ).map(toAlert);
+  }
+
+  // ---- steps ---------------------------------------------------------------------
+
+  async steps(alertId: string): Promise<Step[]> {
+    return (
+      await this.db.rows<StepRow>(`SELECT ${STEP_COLS} FROM notify_steps WHERE alert_id = $1 ORDER BY position`, [
+        alertId,
+      ])
+    ).map(toStep);
+  }
+
+  async step(id: number): Promise<Step | null> {
+    const r = await this.db.row<StepRow>(`SELECT ${STEP_COLS} FROM notify_steps WHERE id = $1`, [id]);
+    return r ? toStep(r) : null;
+  }
+
+  async claimDueSteps(nodeId: string, now: number, limit: number): Promise<Step[]> {
+    if (limit <= 0) return [];
+    const rows = await this.db.rows<StepRow>(
+      `UPDATE notify_steps SET state = 'in-progress', attempts = attempts + 1, node_id = $1, started_at = $2
+       WHERE state = 'scheduled' AND id IN (
+         SELECT id FROM notify_steps WHERE state = 'scheduled' AND due_at IS NOT NULL AND due_at <= $2
+         ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING ${STEP_COLS}`,
+      [nodeId, now, limit],
+    );
+    return rows.map(toStep).sort((a, b) => (a.dueAt as number) - (b.dueAt as number) || a.id - b.id);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const r = await this.db.row<{ t: number | null }>(
+      `SELECT LEAST(
+         (SELECT MIN(due_at) FROM notify_steps WHERE state = 'scheduled' AND due_at IS NOT NULL),
+         (SELECT MIN(collect_until) FROM notify_alerts WHERE state = 'collecting')) AS t`,
+    );
+    return r?.t ?? null;
+  }
+
+  recordStepEnd(step: Pick<Step, 'id' | 'alertId' | 'position'>, end: StepEnd, now: number): Promise<StepAfter> {
+    return this.db.tx(async (c): Promise<StepAfter> => {
+      const alert = await this.db.row<{ state: AlertState }>(
+        'SELECT state FROM notify_alerts WHERE id = $1 FOR UPDATE',
+        [step.alertId],
+        c,
+      );
+      const isOpen = alert?.state === 'running';
+      if (end.retryAt !== undefined && isOpen) {
+        await c.query(
+          `UPDATE notify_steps SET state = 'scheduled', due_at = $1, outcome = $2, error_code = $3
+           WHERE id = $4 AND state = 'in-progress'`,
+          [end.retryAt, end.outcome, end.errorCode, step.id],
+        );
+        return 'retry';
+      }
+      await c.query(
+        `UPDATE notify_steps SET state = $1, outcome = $2, error_code = $3, ended_at = $4
+         WHERE id = $5 AND state IN ('scheduled', 'in-progress')`,
+        [end.state, end.outcome, end.errorCode, now, step.id],
+      );
+      if (!isOpen) return 'closed';
+      if (end.stop) {
+        await this.cancelOpenSteps(c, step.alertId, `call ${end.stop}`, now);
+        await this.endAlert(c, step.alertId, 'done', `call ${end.stop}`, now);
+        return end.stop;
+      }
+      const next = await this.db.count(
+        `UPDATE notify_steps SET due_at = $1 WHERE id = (SELECT id FROM notify_steps
+         WHERE alert_id = $2 AND position > $3 AND state = 'scheduled' ORDER BY position LIMIT 1)`,
+        [end.nextDueAt, step.alertId, step.position],
+        c,
+      );
+      if (next === 1) return 'next';
+      const delivered = await this.db.row(
+        `SELECT 1 FROM notify_steps WHERE alert_id = $1 AND state = 'delivered' LIMIT 1`,
+        [step.alertId],
+        c,
+      );
+      if (delivered) await this.endAlert(c, step.alertId, 'done', 'ladder finished', now);
+      else await this.endAlert(c, step.alertId, 'failed', 'ladder finished: no step reached the recipient', now);
+      return 'finished';
+    });
+  }
+
+  async inProgressOf(nodeId: string): Promise<Step[]> {
+    return (
+      await this.db.rows<StepRow>(
+        `SELECT ${STEP_COLS} FROM notify_steps WHERE state = 'in-progress' AND node_id = $1 ORDER BY id`,
+        [nodeId],
+      )
+    ).map(toStep);
+  }
+
+  // ---- per-user ladders ------------------------------------------------------------
+
+  async ladderOf(userId: number): Promise<LadderOverride[] | null> {
+    const r = await this.db.row<{ steps: string }>('SELECT steps FROM notify_ladders WHERE user_id = $1', [userId]);
+    return r ? (JSON.parse(r.steps) as LadderOverride[]) : null;
+  }
+
+  async setLadder(userId: number, steps: LadderOverride[], now: number): Promise<void> {
+    await this.db.pool.query(
+      `INSERT INTO notify_ladders (user_id, steps, updated_at) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id) DO UPDATE SET steps = excluded.steps, updated_at = excluded.updated_at`,
+      [userId, JSON.stringify(steps), now],
+    );
+  }
+
+  async clearLadder(userId: number): Promise<boolean> {
+    return (await this.db.count('DELETE FROM notify_ladders WHERE user_id = $1', [userId])) === 1;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The SQLite store: every port on one database file (the embedded default).
+ * The ports' adapters share one connection on the main thread; the message
+ * cache's group commit has its own (a writer thread by default).
+ */
+import type { AccountStore } from '../../accounts/ports.js';
+import type { AudioStore } from '../../audio/ports.js';
+import type { MigrationStatus, StoreStatus } from '../../core/store-status.js';
+import type { FederationStore } from '../../federation/ports.js';
+import type { IvrResumeStore } from '../../ivr/ports.js';
+import type { NotifyStore, ReplyLinkUses } from '../../notify/ports.js';
+import type { PresenceStore } from '../../presence/ports.js';
+import type { Store, StoreOptions } from '../index.js';
+import { SqliteAccounts } from './accounts.js';
+import { SqliteAudio } from './audio.js';
+import { type Db, isWritable, migrate, migrationStatus, openDb, schemaVersion } from './db.js';
+import { SqliteFederationStore } from './federation.js';
+import { SqliteIvrResume } from './ivr-resume.js';
+import { SqliteMessageCommitter } from './message-committer.js';
+import { SqliteNodeFeed } from './node-feed.js';
+import { SqliteNotify } from './notify.js';
+import { SqlitePresence } from './presence.js';
+import { promised } from './promised.js';
+import { SqliteReplyLinks } from './reply-links.js';
+
+export interface SqliteStoreOptions extends StoreOptions {
+  /** The database file (created with its folder), or ':memory:' (no message writer thread then). */
+  path: string;
+  /** The message cache commits on the calling thread instead of a writer thread. */
+  inlineMessageWriter?: boolean;
+}
+
+/** The SQLite store; `db` is its main connection (for tools and tests that look at the file's rows). */
+export interface SqliteStore extends Store {
+  readonly kind: 'sqlite';
+  readonly path: string;
+  readonly db: Db;
+}
+
+class SqliteStatus implements StoreStatus {
+  readonly kind = 'sqlite' as const;
+  constructor(private readonly db: Db) {}
+
+  async schemaVersion(): Promise<number> {
+    return schemaVersion(this.db);
+  }
+
+  async isWritable(): Promise<boolean> {
+    return isWritable(this.db);
+  }
+
+  async migrationStatus(): Promise<MigrationStatus> {
+    return migrationStatus(this.db);
+  }
+
+  async migrate(): Promise<number[]> {
+    return migrate(this.db);
+  }
+}
+
+/**
+ * Opens (creating) the file, migrates it unless told not to, and builds every
+ * adapter. Synchronous: better-sqlite3 is; `openStore` offers it async like
+ * the other backends.
+ */
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const db = openDb({ path: options.path });
+  try {
+    if (options.migrate !== false) migrate(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  const feed = new SqliteNodeFeed(db, {
+    nodeId: options.nodeId,
+    ...(options.feedIntervalMs === undefined ? {} : { intervalMs: options.feedIntervalMs }),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  const messages = new SqliteMessageCommitter({
+    path: options.path,
+    nodeId: options.nodeId,
+    inline: options.inlineMessageWriter === true || options.path === ':memory:',
+  });
+  let closing: Promise<void> | undefined;
+  // Adapters prepare their statements when built: built on first use, so an
+  // unmigrated file can be opened for `phonectl db status|migrate`.
+  const lazy = <T>(make: () => T): (() => T) => {
+    let made: T | undefined;
+    return () => {
+      made ??= make();
+      return made;
+    };
+  };
+  // The type annotations are the proof that each adapter implements its port.
+  const accounts = lazy((): AccountStore => promised(new SqliteAccounts(db)));
+  const presence = lazy((): PresenceStore => promised(new SqlitePresence(db)));
+  const notify = lazy((): NotifyStore => promised(new SqliteNotify(db)));
+  const replyLinks = lazy((): ReplyLinkUses => promised(new SqliteReplyLinks(db)));
+  const audio = lazy((): AudioStore => promised(new SqliteAudio(db)));
+  const ivrResume = lazy((): IvrResumeStore => promised(new SqliteIvrResume(db)));
+  const federation = lazy((): FederationStore => new SqliteFederationStore(db));
+  return {
+    kind: 'sqlite',
+    path: options.path,
+    db,
+    get accounts() {
+      return accounts();
+    },
+    get presence() {
+      return presence();
+    },
+    messages,
+    feed,
+    get notify() {
+      return notify();
+    },
+    get replyLinks() {
+      return replyLinks();
+    },
+    get audio() {
+      return audio();
+    },
+    get ivrResume() {
+      return ivrResume();
+    },
+    get federation() {
+      return federation();
+    },
+    status: new SqliteStatus(db),
+    close() {
+      closing ??= (async () => {
+        await feed.close();
+        await messages.close();
+        db.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,993 @@
+/**
+ * The store contract: what every backend's adapters must do, run against
+ * each of them (contract-sqlite.test.ts, contract-postgres.test.ts), the way
+ * Prosody runs one storage spec against every backend. Each test opens a
+ * fresh database; a test that needs several nodes opens several stores on it.
+ */
+import type { Test } from 'tap';
+import type { NewUserRow } from '../../src/accounts/ports.js';
+import type { User } from '../../src/accounts/types.js';
+import type { UnreachableMessage } from '../../src/notify/types.js';
+import type { CommitEntry, NodeFeedEvent } from '../../src/presence/ports.js';
+import type { Store } from '../../src/store/index.js';
+import { eventually } from '../support/env.js';
+
+/** One empty database of the backend, on which stores (nodes) are opened. */
+export interface ContractDatabase {
+  /** A migrated store on this database for node `nodeId`; closed when the test ends. */
+  open(nodeId: string): Promise<Store>;
+  /** Runs SQL on the database directly (to play a newer version's migration). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface ContractBackend {
+  name: string;
+  /** A new, empty database; what it holds is removed when the test ends. */
+  database(t: Test): Promise<ContractDatabase>;
+}
+
+const NOW = 1_764_400_000_000;
+
+let counter = 0;
+function newUser(over: Partial<NewUserRow> = {}): NewUserRow {
+  counter += 1;
+  return {
+    username: `user${counter}`,
+    accountNumber: String(100_000 + counter),
+    displayName: `User ${counter}`,
+    spokenName: `User ${counter}`,
+    timeZone: 'UTC',
+    createdAt: NOW,
+    credentials: [{ kind: 'pin', hash: `pin-hash-${counter}` }],
+    callerIds: [],
+    ...over,
+  };
+}
+
+async function users(store: Store, n: number): Promise<User[]> {
+  const out: User[] = [];
+  for (let i = 0; i < n; i++) out.push(await store.accounts.insertUser(newUser()));
+  return out;
+}
+
+const text = (sessionId: string, from: number, body: string, recipients: number[], at = NOW): CommitEntry => ({
+  sessionId,
+  fromUserId: from,
+  kind: 'text',
+  text: body,
+  audioId: null,
+  audioUrl: null,
+  recipients,
+  createdAt: at,
+});
+
+const unreachable = (id: string, sessionId: string, from: number, at = NOW): UnreachableMessage => ({
+  id,
+  sessionId,
+  fromUserId: from,
+  fromName: 'Alice Jones',
+  fromSpokenName: 'Alice',
+  text: `message ${id}`,
+  at,
+});
+
+const planned = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    channel: 'email' as const,
+    deviceId: i + 1,
+    protocol: null,
+    address: `a${i}@example.test`,
+    waitMs: 60_000,
+    quietStart: null,
+    quietEnd: null,
+  }));
+
+export function storeContract(t: Test, backend: ContractBackend): void {
+  const one = async (t: Test, nodeId = 'node-a') => (await backend.database(t)).open(nodeId);
+
+  t.test(`${backend.name}: accounts - users, credentials, caller IDs`, async (t) => {
+    const s = await one(t);
+    const alice = await s.accounts.insertUser(
+      newUser({
+        username: 'alice',
+        accountNumber: '5551000',
+        displayName: 'Alice Jones',
+        callerIds: ['+15550100', '+15550101'],
+        credentials: [
+          { kind: 'pin', hash: 'h-pin' },
+          { kind: 'password', hash: 'h-pw' },
+        ],
+      }),
+    );
+    t.match(alice, { id: Number, username: 'alice', accountNumber: '5551000', displayName: 'Alice Jones' });
+    t.equal(alice.createdAt, NOW, 'times are milliseconds, as given');
+    t.same(await s.accounts.userById(alice.id), alice);
+    t.same(await s.accounts.userByUsername('alice'), alice);
+    t.same(await s.accounts.userByAccountNumber('5551000'), alice);
+    t.same(await s.accounts.userByCallerId('+15550101'), alice);
+    t.equal(await s.accounts.userByCallerId('+19999999'), null);
+    t.equal(await s.accounts.userById(alice.id + 1000), null);
+    const bob = await s.accounts.insertUser(newUser({ username: 'Bob' }));
+    const carol = await s.accounts.insertUser(newUser({ username: 'carol' }));
+    t.same(
+      (await s.accounts.listUsers()).map((u) => u.username),
+      ['Bob', 'alice', 'carol'],
+      'by username, byte order',
+    );
+    t.ok(bob.id > alice.id && carol.id > bob.id, 'ids rise');
+    t.equal(await s.accounts.accountNumberTaken('5551000'), true);
+    t.equal(await s.accounts.accountNumberTaken('5551001'), false);
+
+    await t.rejects(s.accounts.insertUser(newUser({ username: 'alice' })), { code: 'ACCOUNTS_USER_EXISTS' });
+    await t.rejects(s.accounts.insertUser(newUser({ accountNumber: '5551000' })), { code: 'ACCOUNTS_USER_EXISTS' });
+    await t.rejects(s.accounts.insertUser(newUser({ username: 'dave', callerIds: ['+15550100'] })), {
+      code: 'ACCOUNTS_CALLER_ID_TAKEN',
+    });
+    t.equal(await s.accounts.userByUsername('dave'), null, 'the failed insert left no half-made user');
+
+    await s.accounts.updateUser(alice.id, { displayName: 'Alice J.' });
+    t.match(await s.accounts.userById(alice.id), { displayName: 'Alice J.', spokenName: alice.spokenName });
+    await s.accounts.updateUser(alice.id + 1000, { displayName: 'nobody' });
+
+    t.same(await s.accounts.credential(alice.id, 'password'), { hash: 'h-pw', failedCount: 0, lockedUntil: null });
+    t.equal(await s.accounts.credential(bob.id, 'password'), null);
+
+    t.same(await s.accounts.callerIds(alice.id), ['+15550100', '+15550101']);
+    t.equal(await s.accounts.callerIdOwner('+15550100'), alice.id);
+    await s.accounts.insertCallerId(bob.id, '+15550200', NOW + 1);
+    await t.rejects(s.accounts.insertCallerId(carol.id, '+15550200', NOW + 2), { code: 'ACCOUNTS_CALLER_ID_TAKEN' });
+    t.equal(await s.accounts.deleteCallerId(carol.id, '+15550200'), false, "not carol's");
+    t.equal(await s.accounts.deleteCallerId(bob.id, '+15550200'), true);
+    t.equal(await s.accounts.callerIdOwner('+15550200'), null);
+
+    t.equal(await s.accounts.deleteUser(alice.id), true);
+    t.equal(await s.accounts.deleteUser(alice.id), false);
+    t.equal(await s.accounts.callerIdOwner('+15550100'), null, 'caller IDs go with the user');
+    t.equal(await s.accounts.credential(alice.id, 'pin'), null, 'credentials go with the user');
+  });
+
+  t.test(`${backend.name}: accounts - log-on tries lock out, on several nodes at once`, async (t) => {
+    const db = await backend.database(t);
+    const a = await db.open('node-a');
+    const b = await db.open('node-b');
+    const [u] = (await users(a, 1)) as [User];
+    const target = { userId: u.id, kind: 'pin' as const };
+    t.same(await a.accounts.reserveTry(target, NOW, 3, NOW + 300_000), { ok: true, failedCount: 1, lockedUntil: null });
+    t.same(await b.accounts.reserveTry(target, NOW, 3, NOW + 300_000), { ok: true, failedCount: 2, lockedUntil: null });
+    t.same(await a.accounts.reserveTry(target, NOW, 3, NOW + 300_000), {
+      ok: true,
+      failedCount: 3,
+      lockedUntil: NOW + 300_000,
+    });
+    t.same(await b.accounts.reserveTry(target, NOW + 1, 3, NOW + 300_001), { ok: false, lockedUntil: NOW + 300_000 });
+    t.same(await a.accounts.reserveTry(target, NOW + 300_001, 3, NOW + 600_001), {
+      ok: true,
+      failedCount: 1,
+      lockedUntil: null,
+    });
+    await a.accounts.clearFailures(u.id, 'pin');
+    t.same(await a.accounts.credential(u.id, 'pin'), {
+      hash: (await a.accounts.credential(u.id, 'pin'))?.hash,
+      failedCount: 0,
+      lockedUntil: null,
+    });
+    await a.accounts.upsertCredential(u.id, 'password', 'new-hash', NOW);
+    t.same(await b.accounts.credential(u.id, 'password'), { hash: 'new-hash', failedCount: 0, lockedUntil: null });
+    t.same(await a.accounts.reserveTry({ userId: u.id, kind: 'password' }, NOW, 3, NOW + 1), {
+      ok: true,
+      failedCount: 1,
+      lockedUntil: null,
+    });
+    await a.accounts.clearFailures(u.id);
+    t.equal((await a.accounts.credential(u.id, 'password'))?.failedCount, 0);
+    await a.accounts.upsertCredential(u.id, 'password', 'newer-hash', NOW);
+
+    // A user with no such credential: refused, nothing to count.
+    const [v] = (await users(a, 1)) as [User];
+    t.same(await a.accounts.reserveTry({ userId: v.id, kind: 'password' }, NOW, 3, NOW + 1), {
+      ok: false,
+      lockedUntil: NOW,
+    });
+
+    // Twenty tries at once on two nodes against one unknown name: exactly three are let through.
+    const tries = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? a : b).accounts.reserveTry({ key: 'account:999' }, NOW, 3, NOW + 60_000),
+      ),
+    );
+    t.equal(tries.filter((r) => r.ok).length, 3, 'at most maxTries checked per window');
+    t.same(
+      tries
+        .filter((r) => r.ok)
+        .map((r) => (r as { failedCount: number }).failedCount)
+        .sort(),
+      [1, 2, 3],
+    );
+    t.same(await a.accounts.reserveTry({ key: 'account:999' }, NOW + 1, 3, NOW + 1), {
+      ok: false,
+      lockedUntil: NOW + 60_000,
+    });
+    // A day later an idle key is forgotten and counts from one again.
+    const later = NOW + 2 * 24 * 3600 * 1000;
+    t.same(await a.accounts.reserveTry({ key: 'account:999' }, later, 3, later + 1), {
+      ok: true,
+      failedCount: 1,
+      lockedUntil: null,
+    });
+  });
+
+  t.test(`${backend.name}: accounts - the device registry`, async (t) => {
+    const s = await one(t);
+    const [u, w] = (await users(s, 2)) as [User, User];
+    const dev = (kind: 'phone' | 'pager' | 'email', address: string, asteriskDevice: string | null = null) => ({
+      kind,
+      address,
+      protocol: kind === 'pager' ? ('snpp' as const) : null,
+      label: null,
+      quietStart: null,
+      quietEnd: null,
+      asteriskDevice,
+    });
+    const phone = await s.accounts.insertDevice(u.id, dev('phone', '+15550100', 'PJSIP/desk'), NOW);
+    const pager = await s.accounts.insertDevice(u.id, dev('pager', '12345'), NOW);
+    const mail = await s.accounts.insertDevice(u.id, dev('email', 'u@example.test'), NOW);
+    t.same(
+      [phone, pager, mail].map((d) => d.position),
+      [1, 2, 3],
+    );
+    t.match(pager, { userId: u.id, kind: 'pager', protocol: 'snpp', label: null, asteriskDevice: null });
+    t.equal(await s.accounts.deviceExists(u.id, 'email', 'u@example.test'), true);
+    t.equal(await s.accounts.deviceExists(w.id, 'email', 'u@example.test'), false);
+    await s.accounts.updateDevice(pager.id, { label: 'belt', quietStart: '22:00', quietEnd: '07:00' });
+    t.match(await s.accounts.device(pager.id), { label: 'belt', quietStart: '22:00', quietEnd: '07:00' });
+    await s.accounts.updateDevice(pager.id, { label: null });
+    t.match(await s.accounts.device(pager.id), { label: null, quietStart: '22:00' });
+    await s.accounts.updateDevice(pager.id, {});
+    const other = await s.accounts.insertDevice(w.id, dev('phone', '+15550300', 'PJSIP/desk'), NOW);
+    t.same(
+      (await s.accounts.phonesOnAsteriskDevice('PJSIP/desk')).map((d) => d.id),
+      [phone.id, other.id],
+    );
+    await s.accounts.reorderDevices(u.id, [mail.id, phone.id, pager.id]);
+    t.same(
+      (await s.accounts.devices(u.id)).map((d) => [d.id, d.position]),
+      [
+        [mail.id, 1],
+        [phone.id, 2],
+        [pager.id, 3],
+      ],
+    );
+    t.equal(await s.accounts.deleteDevice(w.id, phone.id), false, "not w's device");
+    t.equal(await s.accounts.deleteDevice(u.id, phone.id), true);
+    t.same(
+      (await s.accounts.devices(u.id)).map((d) => [d.id, d.position]),
+      [
+        [mail.id, 1],
+        [pager.id, 2],
+      ],
+      'the gap is closed',
+    );
+    t.equal(await s.accounts.device(phone.id), null);
+    // Two devices added at once get two positions.
+    await Promise.all([
+      s.accounts.insertDevice(w.id, dev('email', 'w1@example.test'), NOW),
+      s.accounts.insertDevice(w.id, dev('email', 'w2@example.test'), NOW),
+    ]);
+    t.same(
+      (await s.accounts.devices(w.id)).map((d) => d.position),
+      [1, 2, 3],
+    );
+  });
+
+  t.test(`${backend.name}: presence - chosen state, links, desk-phone calls, contacts`, async (t) => {
+    const db = await backend.database(t);
+    const s = await db.open('node-a');
+    const [a, b, c] = (await users(s, 3)) as [User, User, User];
+    t.equal(await s.presence.chosen(a.id), null);
+    await s.presence.setChosen(a.id, 'away', 'lunch', NOW);
+    await s.presence.setChosen(a.id, 'busy', null, NOW + 1);
+    t.same(await s.presence.chosen(a.id), { state: 'busy', statusText: null });
+
+    await s.presence.insertLink('l1', a.id, 'web', 'node-a', NOW);
+    await s.presence.insertLink('l2', a.id, 'phone', 'node-b', NOW);
+    await s.presence.insertLink('l3', b.id, 'websocket', 'node-a', NOW);
+    t.same((await s.presence.linkKinds(a.id)).sort(), ['phone', 'web']);
+    t.equal(await s.presence.hasLinksElsewhere(a.id, 'node-a'), true);
+    t.equal(await s.presence.hasLinksElsewhere(b.id, 'node-a'), false);
+    t.same((await s.presence.deleteLinksOfNode('node-a')).sort(), [a.id, b.id].sort());
+    t.same(await s.presence.linkKinds(a.id), ['phone']);
+    await s.presence.deleteLink('l2');
+    t.same(await s.presence.linkKinds(a.id), []);
+
+    t.same((await s.presence.setDeviceCalls('PJSIP/desk', 'node-a', [a.id, b.id], NOW)).sort(), [a.id, b.id].sort());
+    t.same(await s.presence.setDeviceCalls('PJSIP/desk', 'node-a', [a.id, b.id], NOW), [], 'nothing changed');
+    t.same(await s.presence.setDeviceCalls('PJSIP/desk', 'node-a', [b.id, c.id], NOW), [a.id, c.id]);
+    await s.presence.setDeviceCalls('PJSIP/aux', 'node-b', [b.id], NOW);
+    t.same(await s.presence.deviceCallsOf(b.id), ['PJSIP/aux', 'PJSIP/desk']);
+    t.same((await s.presence.deleteDeviceCallsOfNode('node-a')).sort(), [b.id, c.id].sort());
+    t.same(await s.presence.deviceCallsOf(b.id), ['PJSIP/aux']);
+
+    await s.presence.upsertSubscription(a.id, b.id, 'requested', NOW);
+    await s.presence.upsertSubscription(c.id, b.id, 'requested', NOW + 1);
+    t.equal(await s.presence.subscription(a.id, b.id), 'requested');
+    t.same(await s.presence.requestsTo(b.id), [
+      { fromUserId: a.id, createdAt: NOW },
+      { fromUserId: c.id, createdAt: NOW + 1 },
+    ]);
+    await s.presence.approveMutual(b.id, a.id, NOW + 2);
+    t.equal(await s.presence.subscription(a.id, b.id), 'approved');
+    t.equal(await s.presence.subscription(b.id, a.id), 'approved');
+    t.same(await s.presence.subscribersOf(b.id), [a.id]);
+    t.same(await s.presence.subscriptionsOf(a.id), [{ targetId: b.id, state: 'approved' }]);
+    await s.presence.deleteMutual(a.id, b.id);
+    t.equal(await s.presence.subscription(a.id, b.id), null);
+    t.equal(await s.presence.subscription(b.id, a.id), null);
+    t.equal(await s.presence.deleteSubscription(c.id, b.id), true);
+    t.equal(await s.presence.deleteSubscription(c.id, b.id), false);
+  });
+
+  t.test(`${backend.name}: presence - sessions, the message cache, deliveries`, async (t) => {
+    const s = await one(t);
+    const [a, b, c] = (await users(s, 3)) as [User, User, User];
+    await s.presence.insertSession('s1', a.id, [c.id, b.id], NOW);
+    t.same(await s.presence.session('s1'), {
+      id: 's1',
+      ownerId: a.id,
+      createdAt: NOW,
+      members: [
+        { userId: a.id, state: 'joined' },
+        { userId: c.id, state: 'invited' },
+        { userId: b.id, state: 'invited' },
+      ],
+    });
+    t.equal(await s.presence.session('nope'), null);
+    await t.rejects(s.presence.insertSession('s1', b.id, [], NOW), 'a session id is taken once');
+    await s.presence.insertSession('s2', b.id, [a.id], NOW + 10);
+    t.same(await s.presence.sessionIdsOf(a.id, ['joined', 'invited']), ['s2', 's1'], 'newest first');
+    t.same(await s.presence.sessionIdsOf(a.id, ['joined']), ['s1']);
+    t.same((await s.presence.recipients('s1', a.id)).sort(), [b.id, c.id].sort(), 'in no promised order');
+
+    s.messages.warm();
+    const r1 = await s.messages.commit({
+      entries: [text('s1', a.id, 'one', [b.id, c.id]), text('s1', a.id, 'two', [b.id, c.id], NOW + 1)],
+      delivered: [],
+      cursors: [],
+      now: NOW,
+    });
+    t.equal(r1.length, 2);
+    t.ok(r1.every((r) => r.ok));
+    const [id1, id2] = r1.map((r) => (r as { id: number }).id) as [number, number];
+    t.ok(id2 > id1, 'ids rise in commit order');
+    t.same(await s.presence.message(id1), {
+      id: String(id1),
+      sessionId: 's1',
+      fromUserId: a.id,
+      kind: 'text',
+      text: 'one',
+      audioId: null,
+      audioUrl: null,
+      createdAt: NOW,
+    });
+    t.equal(await s.presence.maxMessageId(), id2);
+
+    // A batch with one bad entry (no such session): the others are stored all the same.
+    const r2 = await s.messages.commit({
+      entries: [
+        text('s1', b.id, 'three', [a.id, c.id], NOW + 2),
+        text('no-such-session', b.id, 'lost', [a.id], NOW + 2),
+        { ...text('s1', c.id, '', [a.id, b.id], NOW + 3), kind: 'voice', audioId: 'ab'.repeat(16), text: null },
+      ],
+      delivered: [{ userId: b.id, messageId: id1 }],
+      cursors: [['obj-missing', id1]],
+      now: NOW + 2,
+    });
+    t.match(r2, [{ ok: true }, { ok: false, reason: String }, { ok: true }]);
+    const id3 = (r2[0] as { id: number }).id;
+    const id4 = (r2[2] as { id: number }).id;
+    t.ok(id4 > id3 && id3 > id2);
+    t.same(
+      (await s.presence.history('s1', 0, 10)).map((m) => m.text),
+      ['one', 'two', 'three', null],
+    );
+    t.same(
+      (await s.presence.history('s1', id1, 2)).map((m) => m.id),
+      [String(id2), String(id3)],
+    );
+    t.same(
+      (await s.presence.history('s1', 0, 10, id2)).map((m) => m.id),
+      [String(id1), String(id2)],
+    );
+    t.same(
+      (await s.presence.recent('s1', 2)).map((m) => m.id),
+      [String(id3), String(id4)],
+      'the last two, oldest first',
+    );
+    t.same(
+      (await s.presence.recent('s1', 2, id2)).map((m) => m.id),
+      [String(id1), String(id2)],
+    );
+    t.match(await s.presence.message(id4), { kind: 'voice', audioId: 'ab'.repeat(16), text: null });
+
+    t.same(
+      await s.presence.deliveryStates(id1),
+      [
+        { recipientId: b.id, state: 'delivered' },
+        { recipientId: c.id, state: 'pending' },
+      ].sort((x, y) => x.recipientId - y.recipientId),
+      'the ride-along delivery was recorded',
+    );
+    t.same(
+      (await s.presence.messagesFor(b.id, ['pending'])).map((m) => m.id),
+      [String(id2), String(id4)],
+    );
+    t.same(
+      (await s.presence.messagesFor(c.id, ['pending'], { afterId: id1, limit: 1 })).map((m) => m.id),
+      [String(id2)],
+    );
+    t.same(await s.presence.messagesFor(c.id, ['pending'], { sessionId: 's2' }), []);
+    t.same(
+      (await s.presence.pendingDeliveries(NOW + 1, 10)).map((p) => [p.recipientId, p.message.id]),
+      [
+        [b.id, String(id2)],
+        [c.id, String(id2)],
+        [a.id, String(id3)],
+        [c.id, String(id3)],
+        [a.id, String(id4)],
+        [b.id, String(id4)],
+      ].sort((x, y) => Number(x[1]) - Number(y[1]) || Number(x[0]) - Number(y[0])),
+    );
+    // Forward only: read cannot go back to delivered; ids in the order asked.
+    t.same(await s.presence.advanceDeliveries(c.id, [id2, id1], 'notified', NOW), [id2, id1]);
+    t.same(await s.presence.advanceDeliveries(c.id, [id1, id2], 'read', NOW), [id1, id2]);
+    t.same(await s.presence.advanceDeliveries(c.id, [id1, id2, id3], 'delivered', NOW), [id3]);
+    t.same(await s.presence.advanceDeliveries(c.id, [id1], 'pending', NOW), []);
+    t.same(await s.presence.advanceDeliveries(c.id, [], 'read', NOW), []);
+    t.same(
+      (await s.presence.messagesFor(c.id, ['read', 'delivered'])).map((m) => m.id),
+      [String(id1), String(id2), String(id3)],
+    );
+
+    // Leaving fixes what a member may read; joining again lifts it.
+    await s.presence.setMember('s1', b.id, 'left', null, NOW + 5);
+    t.equal(await s.presence.readUntil('s1', b.id), id4);
+    t.equal(await s.presence.memberState('s1', b.id), 'left');
+    t.same(await s.presence.recipients('s1', a.id), [c.id]);
+    await s.presence.setMember('s1', b.id, 'joined', null, NOW + 6);
+    t.equal(await s.presence.readUntil('s1', b.id), null);
+    await s.presence.setMember('s2', c.id, 'invited', b.id, NOW + 7);
+    t.same(
+      (await s.presence.membership('s2')).sort((x, y) => x.userId - y.userId),
+      [
+        { userId: b.id, state: 'joined' },
+        { userId: a.id, state: 'invited' },
+        { userId: c.id, state: 'invited' },
+      ].sort((x, y) => x.userId - y.userId),
+      'in no promised order',
+    );
+    await s.presence.setMember('s2', c.id, 'declined', null, NOW + 8);
+    t.equal(await s.presence.readUntil('s2', c.id), 0, 'declined before any message: nothing to read');
+    t.equal(await s.presence.memberState('s2', a.id + 1000), null);
+  });
+
+  t.test(`${backend.name}: presence - session objects, their owner node, leases, shared secrets`, async (t) => {
+    const db = await backend.database(t);
+    const a = await db.open('node-a');
+    const b = await db.open('node-b');
+    const [u] = (await users(a, 1)) as [User];
+    const obj = {
+      id: 'o1',
+      userId: u.id,
+      client: 'web',
+      csrf: 'c',
+      nodeId: 'node-a',
+      cursor: '0',
+      createdAt: NOW,
+      lastSeenAt: NOW,
+    };
+    await a.presence.insertObject(obj, 'hash-1');
+    await a.presence.insertObject({ ...obj, id: 'o2', createdAt: NOW + 1, lastSeenAt: NOW + 100 }, 'hash-2');
+    t.same(await b.presence.objectByTokenHash('hash-1'), obj);
+    t.equal(await b.presence.objectByTokenHash('nope'), null);
+    await a.presence.setCursor('o1', 7);
+    await a.presence.setCursor('o1', 3);
+    await a.presence.touchObject('o1', NOW + 50);
+    t.match(await a.presence.objectById('o1'), { cursor: '7', lastSeenAt: NOW + 50 }, 'the cursor never goes back');
+    // Two nodes take a session over from node-a at once: one wins.
+    const wins = await Promise.all([
+      a.presence.takeOver('o1', 'node-a', 'node-c'),
+      b.presence.takeOver('o1', 'node-a', 'node-b'),
+    ]);
+    t.equal(wins.filter(Boolean).length, 1);
+    t.equal((await a.presence.objectById('o1'))?.nodeId, wins[0] ? 'node-c' : 'node-b');
+    t.same(
+      (await a.presence.objectsOf(u.id)).map((o) => o.id),
+      ['o1', 'o2'],
+    );
+    t.equal(await a.presence.deleteIdleObjects(NOW + 60), 1);
+    t.equal(await a.presence.deleteObject('o2'), true);
+    t.equal(await a.presence.deleteObject('o2'), false);
+
+    const [s1, s2] = await Promise.all([
+      a.presence.sharedSecret('csrf', 'from-a'),
+      b.presence.sharedSecret('csrf', 'from-b'),
+    ]);
+    t.equal(s1, s2, 'every node gets the same secret');
+    t.equal(await a.presence.sharedSecret('csrf', 'later'), s1);
+
+    await a.presence.renewLease('node-a', 'http://127.0.0.1:1', NOW + 30_000, NOW);
+    await b.presence.renewLease('node-b', 'http://127.0.0.1:2', NOW + 10_000, NOW);
+    t.same(await a.presence.lease('node-b'), { publicUrl: 'http://127.0.0.1:2', leaseUntil: NOW + 10_000 });
+    t.equal(await a.presence.lease('node-z'), null);
+    t.same(await a.presence.expiredNodes(NOW + 20_000, 'node-a'), ['node-b']);
+    t.same(await b.presence.expiredNodes(NOW + 20_000, 'node-b'), []);
+    await a.presence.releaseLease('node-a');
+    t.same(await b.presence.expiredNodes(NOW, 'node-b'), ['node-a']);
+  });
+
+  t.test(`${backend.name}: notify - alerts, ladders, steps`, async (t) => {
+    const s = await one(t);
+    const [a, r] = (await users(s, 2)) as [User, User];
+    const alert = (id: string, at = NOW) => ({
+      id,
+      recipientId: r.id,
+      isTest: false,
+      createdAt: at,
+      collectUntil: at + 1000,
+    });
+    t.same(await s.notify.foldMessage(alert('al1'), unreachable('m1', 's1', a.id), NOW), {
+      alertId: 'al1',
+      folded: false,
+    });
+    t.same(await s.notify.foldMessage(alert('al2'), unreachable('m2', 's1', a.id, NOW + 1), NOW + 1), {
+      alertId: 'al1',
+      folded: true,
+    });
+    await s.notify.foldMessage(alert('al3'), unreachable('m2', 's1', a.id, NOW + 1), NOW + 2);
+    t.same(
+      (await s.notify.messages('al1')).map((m) => m.id),
+      ['m1', 'm2'],
+      'a message folds in once',
+    );
+    t.match((await s.notify.messages('al1'))[0], {
+      alertId: 'al1',
+      fromName: 'Alice Jones',
+      audioId: undefined,
+      at: NOW,
+      addedAt: NOW,
+    });
+    t.equal(
+      await s.notify.openAlertWith({ ...alert('test1'), isTest: true }, unreachable('t', 's1', a.id), NOW),
+      false,
+    );
+    t.match(await s.notify.openAlertOf(r.id), { id: 'al1', state: 'collecting', isTest: false, endedAt: null });
+    t.equal(await s.notify.hasAlerted(r.id, 'm2'), true);
+    t.equal(await s.notify.hasAlerted(a.id, 'm2'), false);
+    t.equal(await s.notify.nextDueAt(), NOW + 1000);
+    t.same(await s.notify.collectedAlerts(NOW + 999, 10), []);
+    t.same(
+      (await s.notify.collectedAlerts(NOW + 1000, 10)).map((x) => x.id),
+      ['al1'],
+    );
+
+    t.equal(await s.notify.startAlert('al1', planned(3), NOW + 1000, 'no devices'), true);
+    t.equal(await s.notify.startAlert('al1', planned(3), NOW + 1000, 'no devices'), false, 'started once');
+    const steps = await s.notify.steps('al1');
+    t.same(
+      steps.map((x) => [x.position, x.state, x.dueAt, x.attempts]),
+      [
+        [1, 'scheduled', NOW + 1000, 0],
+        [2, 'scheduled', null, 0],
+        [3, 'scheduled', null, 0],
+      ],
+    );
+    t.equal(await s.notify.nextDueAt(), NOW + 1000);
+    t.same(await s.notify.claimDueSteps('node-a', NOW + 999, 10), [], 'not due yet');
+    t.same(await s.notify.claimDueSteps('node-a', NOW + 1000, 0), []);
+    const [claimed] = await s.notify.claimDueSteps('node-a', NOW + 1000, 10);
+    t.match(claimed, { position: 1, state: 'in-progress', attempts: 1, nodeId: 'node-a', startedAt: NOW + 1000 });
+    t.same(await s.notify.claimDueSteps('node-a', NOW + 1000, 10), [], 'claimed once');
+    t.same(
+      (await s.notify.inProgressOf('node-a')).map((x) => x.id),
+      [claimed?.id],
+    );
+    const st = claimed as NonNullable<typeof claimed>;
+    const end = { state: 'failed' as const, outcome: 'smtp 450', errorCode: 'NOTIFY_X', nextDueAt: NOW + 5000 };
+    t.equal(await s.notify.recordStepEnd(st, { ...end, retryAt: NOW + 2000 }, NOW + 1500), 'retry');
+    t.match(await s.notify.step(st.id), { state: 'scheduled', dueAt: NOW + 2000, outcome: 'smtp 450' });
+    const [again] = await s.notify.claimDueSteps('node-a', NOW + 2000, 10);
+    t.equal(again?.attempts, 2);
+    t.equal(await s.notify.recordStepEnd(st, end, NOW + 2500), 'next');
+    t.match(await s.notify.step(st.id), { state: 'failed', endedAt: NOW + 2500, errorCode: 'NOTIFY_X' });
+    t.equal((await s.notify.steps('al1'))[1]?.dueAt, NOW + 5000, 'the next step is due');
+    const [second] = await s.notify.claimDueSteps('node-a', NOW + 5000, 10);
+    t.equal(
+      await s.notify.recordStepEnd(
+        second as NonNullable<typeof second>,
+        { ...end, state: 'delivered', outcome: 'sent', errorCode: null },
+        NOW + 5001,
+      ),
+      'next',
+    );
+    const [third] = await s.notify.claimDueSteps('node-a', NOW + 9000, 10);
+    t.equal(await s.notify.recordStepEnd(third as NonNullable<typeof third>, end, NOW + 9001), 'finished');
+    t.match(await s.notify.alert('al1'), { state: 'done', reason: 'ladder finished', endedAt: NOW + 9001 });
+    t.equal(await s.notify.nextDueAt(), null);
+
+    // A ladder where nothing got through ends failed; an answered call ends it at once.
+    await s.notify.foldMessage(alert('al4', NOW + 10_000), unreachable('m4', 's1', a.id), NOW + 10_000);
+    await s.notify.startAlert('al4', planned(1), NOW + 11_000, 'x');
+    const [only] = await s.notify.claimDueSteps('node-a', NOW + 11_000, 5);
+    t.equal(await s.notify.recordStepEnd(only as NonNullable<typeof only>, end, NOW + 11_001), 'finished');
+    t.match(await s.notify.alert('al4'), { state: 'failed' });
+    t.same(
+      (await s.notify.listAlerts({ state: 'failed' })).map((x) => x.id),
+      ['al4'],
+    );
+    t.same(
+      (await s.notify.listAlerts({ state: 'done' })).map((x) => x.id),
+      ['al1'],
+    );
+    t.same(
+      (await s.notify.listAlerts({ recipientId: r.id, limit: 1 })).map((x) => x.id),
+      ['al4'],
+      'newest first',
+    );
+    t.same(
+      (await s.notify.alertsOfMessage('m2')).map((x) => x.id),
+      ['al1'],
+    );
+
+    t.equal(await s.notify.retryAlert('al4', NOW + 12_000), 'retried');
+    t.match(await s.notify.alert('al4'), { state: 'running', reason: null, endedAt: null });
+    t.match(await s.notify.steps('al4'), [{ state: 'scheduled', dueAt: NOW + 12_000, outcome: null }]);
+    t.equal(await s.notify.retryAlert('al4', NOW + 12_000), 'nothing', 'it is open');
+    t.equal(await s.notify.retryAlert('al1', NOW + 12_000), 'busy', 'the recipient has another open alert');
+    t.equal(await s.notify.retryAlert('none', NOW), 'nothing');
+    const [re] = await s.notify.claimDueSteps('node-a', NOW + 12_000, 5);
+    t.equal(
+      await s.notify.recordStepEnd(
+        re as NonNullable<typeof re>,
+        { ...end, state: 'delivered', stop: 'accepted' },
+        NOW + 12_001,
+      ),
+      'accepted',
+    );
+    t.match(await s.notify.alert('al4'), { state: 'done', reason: 'call accepted' });
+    t.equal(await s.notify.recordStepEnd(re as NonNullable<typeof re>, end, NOW + 12_002), 'closed');
+
+    // Cancel: the alert ends, its scheduled steps with it.
+    await s.notify.foldMessage(alert('al5', NOW + 20_000), unreachable('m5', 's1', a.id), NOW + 20_000);
+    await s.notify.startAlert('al5', planned(2), NOW + 21_000, 'x');
+    t.equal(await s.notify.cancelAlert('al5', 'recipient online', NOW + 21_500), true);
+    t.equal(await s.notify.cancelAlert('al5', 'again', NOW + 21_600), false);
+    t.same(
+      (await s.notify.steps('al5')).map((x) => [x.state, x.outcome]),
+      [
+        ['cancelled', 'recipient online'],
+        ['cancelled', 'recipient online'],
+      ],
+    );
+    t.equal(await s.notify.openAlertOf(r.id), null);
+    // An alert with no steps ends done at once.
+    t.equal(await s.notify.openAlertWith({ ...alert('al6'), isTest: true }, unreachable('t6', 's1', a.id), NOW), true);
+    t.equal(await s.notify.startAlert('al6', [], NOW + 30_000, 'no devices'), true);
+    t.match(await s.notify.alert('al6'), { state: 'done', reason: 'no devices', isTest: true });
+
+    t.equal(await s.notify.ladderOf(r.id), null);
+    await s.notify.setLadder(r.id, [{ deviceId: 2, waitMs: 30_000 }] as never, NOW);
+    t.same(await s.notify.ladderOf(r.id), [{ deviceId: 2, waitMs: 30_000 }]);
+    t.equal(await s.notify.clearLadder(r.id), true);
+    t.equal(await s.notify.clearLadder(r.id), false);
+  });
+
+  t.test(`${backend.name}: notify - nodes share the ladders: each step claimed exactly once`, async (t) => {
+    const db = await backend.database(t);
+    const nodes = [await db.open('node-a'), await db.open('node-b'), await db.open('node-c')];
+    const [s] = nodes as [Store];
+    const recipients = await users(s, 10);
+    // Ten recipients, one open alert each even when two nodes fold at once.
+    const folds = await Promise.all(
+      recipients.flatMap((r, i) =>
+        [0, 1].map((k) =>
+          (nodes[k] as Store).notify.foldMessage(
+            { id: `al-${i}-${k}`, recipientId: r.id, isTest: false, createdAt: NOW, collectUntil: NOW },
+            unreachable(`m-${i}-${k}`, 's', r.id),
+            NOW,
+          ),
+        ),
+      ),
+    );
+    const alertIds = [...new Set(folds.map((f) => f.alertId))];
+    t.equal(alertIds.length, 10, 'one alert per recipient');
+    t.equal(folds.filter((f) => !f.folded).length, 10);
+    for (const id of alertIds) await s.notify.startAlert(id, planned(1), NOW, 'x');
+    // Plus steps due one by one: every alert's first step is due now.
+    const claims = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => (nodes[i % 3] as Store).notify.claimDueSteps(`node-${i % 3}`, NOW, 2)),
+    );
+    const ids = claims.flat().map((x) => x.id);
+    t.equal(ids.length, 10, 'every due step claimed');
+    t.equal(new Set(ids).size, 10, 'none twice');
+    t.ok(
+      claims.flat().every((x) => x.attempts === 1 && x.state === 'in-progress'),
+      'each claimed with one attempt',
+    );
+  });
+
+  t.test(`${backend.name}: reply links, audio index, IVR resume`, async (t) => {
+    const s = await one(t);
+    const [u] = (await users(s, 1)) as [User];
+    t.equal(await s.replyLinks.claim('n1', NOW, NOW + 1000), true);
+    t.equal(await s.replyLinks.claim('n1', NOW + 1, NOW + 1000), false, 'a link logs in once');
+    const both = await Promise.all([s.replyLinks.claim('n2', NOW, NOW + 10), s.replyLinks.claim('n2', NOW, NOW + 10)]);
+    t.same(both.sort(), [false, true]);
+    t.equal(await s.replyLinks.claim('n1', NOW + 1000, NOW + 2000), true, 'forgotten once its link expired');
+
+    const id = 'cd'.repeat(16);
+    const audio = {
+      id,
+      kind: 'recording' as const,
+      engine: null,
+      voice: null,
+      ratePercent: null,
+      text: null,
+      spokenText: null,
+      promptId: null,
+      durationMs: 1500,
+      isSilent: false,
+      userId: u.id,
+      sessionId: null,
+      messageId: null,
+      now: NOW,
+    };
+    await s.audio.insertAudio(audio, [
+      { format: 'wav', bytes: 1000, originalExt: null },
+      { format: 'original', bytes: 500, originalExt: 'gsm' },
+    ]);
+    await s.audio.putFile(id, { format: 'mp3', bytes: 200, originalExt: null });
+    await s.audio.putFile(id, { format: 'mp3', bytes: 250, originalExt: null });
+    const speech = {
+      ...audio,
+      id: 'ef'.repeat(16),
+      kind: 'speech' as const,
+      text: 'hello',
+      isSilent: true,
+      userId: null,
+    };
+    await t.rejects(
+      s.audio.insertAudio(speech, [{ format: 'flac' as never, bytes: 1, originalExt: null }]),
+      'a bad file fails the insert',
+    );
+    t.equal(await s.audio.describe(speech.id), null, 'all or nothing: no audio row without its files');
+    await s.audio.insertAudio(speech, [{ format: 'wav', bytes: 3000, originalExt: null }]);
+    t.same(
+      (await s.audio.loadIndex()).sort((x, y) => x.id.localeCompare(y.id)),
+      [
+        { id, kind: 'recording', text: null, durationMs: 1500, lastUsedAt: NOW, bytes: 1750 },
+        { id: speech.id, kind: 'speech', text: 'hello', durationMs: 1500, lastUsedAt: NOW, bytes: 3000 },
+      ],
+    );
+    await s.audio.touch(id, NOW + 5);
+    t.equal((await s.audio.loadIndex()).find((e) => e.id === id)?.lastUsedAt, NOW + 5);
+    t.equal(await s.audio.linkRecording(id, { messageId: '42' }), true);
+    t.equal(await s.audio.linkRecording(id, { sessionId: 's9' }), true);
+    t.equal(await s.audio.linkRecording(speech.id, { messageId: '1' }), false, 'only recordings');
+    t.same(await s.audio.describe(id), {
+      id,
+      kind: 'recording',
+      text: null,
+      durationMs: 1500,
+      userId: u.id,
+      sessionId: 's9',
+      messageId: '42',
+      isSilent: false,
+    });
+    t.equal((await s.audio.describe(speech.id))?.isSilent, true);
+    await s.audio.remove(id);
+    t.equal(await s.audio.describe(id), null);
+
+    await s.ivrResume.remember(u.id, { sessionId: 's1' }, NOW, NOW + 1000);
+    await s.ivrResume.remember(u.id, { sessionId: 's2' }, NOW, NOW + 1000);
+    t.same(await s.ivrResume.recall(u.id, NOW + 999), { sessionId: 's2' });
+    t.equal(await s.ivrResume.recall(u.id, NOW + 1000), null, 'expired');
+    t.equal(await s.ivrResume.recall(u.id, NOW), null, 'and forgotten');
+    await s.ivrResume.remember(u.id, { sessionId: 's3' }, NOW, NOW + 1000);
+    await s.ivrResume.forget(u.id);
+    t.equal(await s.ivrResume.recall(u.id, NOW), null);
+  });
+
+  t.test(`${backend.name}: federation - peers, outbox, received events, nonces, remote members`, async (t) => {
+    const s = await one(t);
+    const f = s.federation;
+    const [u, v] = (await users(s, 2)) as [User, User];
+    const KEY = 'MCowBQYDK2VwAyEAJ29jidRzvHzIsHytOewVZiUs8QfMk/jrVaUO5fr4N+8=';
+
+    // peers
+    t.same(await f.peers(), []);
+    t.equal(await f.peer('b.example'), null);
+    const b = await f.putPeer({ name: 'b.example', baseUrl: 'http://127.0.0.1:9', publicKey: KEY }, NOW);
+    t.same(b, {
+      name: 'b.example',
+      baseUrl: 'http://127.0.0.1:9',
+      publicKey: KEY,
+      state: 'active',
+      addedAt: NOW,
+      lastOkAt: null,
+      lastError: null,
+    });
+    await f.putPeer({ name: 'a.example', baseUrl: 'http://127.0.0.1:8', publicKey: KEY }, NOW);
+    await f.peerResult('b.example', NOW + 5, 'did not answer');
+    t.match(await f.peer('b.example'), { lastOkAt: null, lastError: 'did not answer' });
+    await f.peerResult('b.example', NOW + 6, null);
+    t.match(await f.peer('b.example'), { lastOkAt: NOW + 6, lastError: null });
+    const moved = await f.putPeer({ name: 'b.example', baseUrl: 'http://127.0.0.1:10', publicKey: KEY }, NOW + 7);
+    t.match(moved, { baseUrl: 'http://127.0.0.1:10', addedAt: NOW }, 'a peer added again keeps when it was added');
+    t.same(
+      (await f.peers()).map((p) => p.name),
+      ['a.example', 'b.example'],
+      'peers by name',
+    );
+
+    // the outbox: order, duplicates skipped, retries, removal
+    await f.enqueue(
+      'b.example',
+      [
+        { eventId: 'e1', body: '{"n":1}' },
+        { eventId: 'e2', body: '{"n":2}' },
+      ],
+      NOW,
+    );
+    await f.enqueue(
+      'b.example',
+      [
+        { eventId: 'e2', body: '{"n":2}' },
+        { eventId: 'e3', body: '{"n":3}' },
+      ],
+      NOW + 1,
+    );
+    await f.enqueue('a.example', [{ eventId: 'e1', body: '{"a":1}' }], NOW);
+    t.equal(await f.queueLength('b.example'), 3, 'an event id already queued for the peer is skipped');
+    t.same((await f.peersWithQueue()).sort(), ['a.example', 'b.example']);
+    const head = await f.head('b.example', 10);
+    t.same(
+      head.map((e) => e.eventId),
+      ['e1', 'e2', 'e3'],
+      'in the order queued',
+    );
+    t.match(head[0], { peer: 'b.example', body: '{"n":1}', attempts: 0, nextAt: NOW });
+    t.ok(head.every((e) => typeof e.seq === 'number'));
+    t.same(
+      (await f.head('b.example', 2)).map((e) => e.eventId),
+      ['e1', 'e2'],
+    );
+    await f.retryLater('b.example', [head[0]!.seq, head[1]!.seq], NOW + 500);
+    t.match(await f.head('b.example', 1), [{ eventId: 'e1', attempts: 1, nextAt: NOW + 500 }]);
+    await f.dequeue('b.example', [head[0]!.seq, head[1]!.seq]);
+    t.same(
+      (await f.head('b.example', 10)).map((e) => e.eventId),
+      ['e3'],
+      'delivered entries removed',
+    );
+    t.equal(await f.removePeer('a.example'), true);
+    t.equal(await f.removePeer('a.example'), false, 'false when there was none');
+    t.equal(await f.queueLength('a.example'), 0, "a removed peer's queue goes with it");
+    t.same(await f.peersWithQueue(), ['b.example']);
+
+    // received events: each once
+    t.equal(await f.wasReceived('b.example', 'x1'), false);
+    t.equal(await f.markReceived('b.example', 'x1', NOW), true);
+    t.equal(await f.markReceived('b.example', 'x1', NOW + 1), false, 'an event is applied once');
+    t.equal(await f.wasReceived('b.example', 'x1'), true);
+    t.equal(await f.markReceived('c.example', 'x1', NOW), true, 'per peer');
+
+    // nonces: once until they expire
+    t.equal(await f.claimNonce('b.example', 'n1', NOW, NOW + 100), true);
+    t.equal(await f.claimNonce('b.example', 'n1', NOW + 50, NOW + 150), false, 'a replay is refused');
+    const both = await Promise.all([
+      f.claimNonce('b.example', 'n2', NOW, NOW + 100),
+      f.claimNonce('b.example', 'n2', NOW, NOW + 100),
+    ]);
+    t.same(both.sort(), [false, true], 'at the same time, one claim wins');
+    t.equal(await f.claimNonce('b.example', 'n1', NOW + 100, NOW + 200), true, 'forgotten once expired');
+
+    // remote members and aliases
+    t.equal(await f.remoteMember('bob@b.example'), null);
+    await f.addRemoteMember({ address: 'bob@b.example', userId: u.id, peer: 'b.example' });
+    await f.addRemoteMember({ address: 'bob@b.example', userId: u.id, peer: 'b.example' });
+    t.same(await f.remoteMember('bob@b.example'), { address: 'bob@b.example', userId: u.id, peer: 'b.example' });
+    t.same(await f.remoteMemberByUser(u.id), { address: 'bob@b.example', userId: u.id, peer: 'b.example' });
+    t.equal(await f.remoteMemberByUser(v.id), null);
+    t.same(await f.remoteMembers(), [{ address: 'bob@b.example', userId: u.id, peer: 'b.example' }]);
+    t.equal(await f.aliasOf('s1', v.id), null);
+    await f.setAlias('s1', v.id, '+15550001@a.example');
+    await f.setAlias('s1', v.id, '+15550002@a.example');
+    t.equal(await f.aliasOf('s1', v.id), '+15550002@a.example', 'the latest alias');
+  });
+
+  t.test(`${backend.name}: status - migrations numbered, applied once, a newer database refused`, async (t) => {
+    const db = await backend.database(t);
+    const s = await db.open('node-a');
+    const st = await s.status.migrationStatus();
+    t.ok(st.applied.length >= 11);
+    t.same(st.pending, []);
+    t.same(
+      st.applied.map((m) => m.version),
+      [...st.applied.map((m) => m.version)].sort((x, y) => x - y),
+      'in number order',
+    );
+    t.match(st.applied[0], { version: 1, name: 'accounts', appliedAt: /^\d{4}-\d\d-\d\dT/ });
+    t.equal(st.current, st.applied.at(-1)?.version);
+    t.equal(await s.status.schemaVersion(), st.current);
+    t.same(await s.status.migrate(), [], 'nothing left to apply');
+    t.equal(await s.status.isWritable(), true);
+    const other = await db.open('node-b');
+    t.equal(await other.status.schemaVersion(), st.current, 'a second node finds the schema as it is');
+    await db.exec("INSERT INTO schema_migrations (version, name) VALUES (999, 'from-the-future')");
+    await t.rejects(s.status.migrationStatus(), { code: 'STORE_SCHEMA_TOO_NEW', message: /999/ });
+    await t.rejects(s.status.migrate(), { code: 'STORE_SCHEMA_TOO_NEW' });
+    await t.rejects(db.open('node-c'), { code: 'STORE_SCHEMA_TOO_NEW' }, 'a node of an older build does not start');
+    await s.close();
+    await s.close();
+    t.equal(await s.status.isWritable(), false, 'a closed store takes no writes');
+  });
+
+  t.test(`${backend.name}: the node feed carries messages and link events to the other nodes`, async (t) => {
+    const db = await backend.database(t);
+    const a = await db.open('node-a');
+    const b = await db.open('node-b');
+    const [u, v] = (await users(a, 2)) as [User, User];
+    await a.presence.insertSession('s1', u.id, [v.id], NOW);
+    const gotB: NodeFeedEvent[] = [];
+    const gotA: NodeFeedEvent[] = [];
+    await b.feed.subscribe((e) => gotB.push(e));
+    await a.feed.subscribe((e) => gotA.push(e));
+    const event = (n: number) => ({ type: 'presence', userId: u.id, state: 'online', n }) as never;
+    await a.feed.publish({ type: 'link-event', recipientId: v.id, event: event(1) });
+    const r = await a.messages.commit({
+      entries: [text('s1', u.id, 'over there', [v.id]), text('s1', u.id, 'and again', [v.id])],
+      delivered: [],
+      cursors: [],
+      now: NOW,
+    });
+    const ids = r.map((x) => String((x as { id: number }).id));
+    for (const id of ids)
+      await a.feed.publish({
+        type: 'message',
+        message: (await a.presence.message(Number(id))) as never,
+        recipients: [v.id],
+      });
+    await a.feed.publish({ type: 'link-event', recipientId: v.id, event: event(2) });
+    await eventually(() => {
+      if (gotB.length < 4) throw new Error(`node-b has ${gotB.length} of 4`);
+    });
+    t.match(gotB[0], { type: 'link-event', recipientId: v.id, event: { n: 1 } });
+    t.match(gotB[1], {
+      type: 'message',
+      message: { id: ids[0], text: 'over there', sessionId: 's1' },
+      recipients: [v.id],
+    });
+    t.match(gotB[2], { type: 'message', message: { id: ids[1], text: 'and again' } });
+    t.match(gotB[3], { type: 'link-event', event: { n: 2 } });
+    // Then B speaks and A hears it; neither hears itself.
+    await b.feed.publish({ type: 'link-event', recipientId: u.id, event: event(3) });
+    await eventually(() => {
+      if (gotA.length < 1) throw new Error('node-a heard nothing');
+    });
+    t.equal(gotB.length, 4, 'node-b did not hear itself');
+    t.equal(gotA.length, 1, 'node-a did not hear itself');
+    t.match(gotA[0], { type: 'link-event', recipientId: u.id, event: { n: 3 } });
+    await b.feed.close();
+    await a.feed.publish({ type: 'link-event', recipientId: v.id, event: event(4) });
+    await a.feed.publish({ type: 'link-event', recipientId: v.id, event: event(5) });
+    // A node that subscribes now hears from then on.
+    const c = await db.open('node-c');
+    const gotC: NodeFeedEvent[] = [];
+    await c.feed.subscribe((e) => gotC.push(e));
+    await a.feed.publish({ type: 'link-event', recipientId: v.id, event: event(6) });
+    await eventually(() => {
+      if (gotC.length < 1) throw new Error('node-c heard nothing');
+    });
+    t.match(gotC, [{ event: { n: 6 } }], 'a new node hears from when it subscribed');
+    t.equal(gotB.length, 4, 'the closed feed heard nothing more');
+  });
+}

@@ -1,0 +1,301 @@
+/**
+ * What only the PostgreSQL store does: the feed's LISTEN connection comes
+ * back after the server drops it and catches up; notifications stay small
+ * whatever the messages hold; many nodes drain the notifier's ladders with
+ * every step claimed once; a read-only database is reported not writable.
+ */
+import t, { type Test } from 'tap';
+import type { User } from '../../src/accounts/types.js';
+import type { NodeFeedEvent } from '../../src/presence/ports.js';
+import { loadConfig } from '../../src/core/config.js';
+import { openConfiguredPostgresStore, openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
+import { eventually } from '../support/env.js';
+import { postgresForTests } from '../support/postgres.js';
+
+const server = await postgresForTests(t);
+const NOW = 1_764_400_000_000;
+
+if (server) {
+  const nodes = async (t: Test, n: number, url?: string) => {
+    const db = url ?? (await server.createDatabase());
+    const out: PostgresStore[] = [];
+    for (let i = 0; i < n; i++) {
+      const errors: unknown[] = [];
+      const s = await openPostgresStore({
+        url: db,
+        nodeId: `node-${i}`,
+        poolSize: 3,
+        onError: (e) => errors.push(e),
+      });
+      t.teardown(() => s.close());
+      out.push(s);
+    }
+    return out;
+  };
+
+  const user = (s: PostgresStore, name: string): Promise<User> =>
+    s.accounts.insertUser({
+      username: name,
+      accountNumber: `${name.length}${Math.floor(Math.random() * 1e9)}`,
+      displayName: name,
+      spokenName: name,
+      timeZone: 'UTC',
+      createdAt: NOW,
+      credentials: [],
+      callerIds: [],
+    });
+
+  t.test('the feed reconnects after the server drops its connection, and catches up', async (t) => {
+    const [a, b] = (await nodes(t, 2)) as [PostgresStore, PostgresStore];
+    const u = await user(a, 'alice');
+    const v = await user(a, 'bob');
+    await a.presence.insertSession('s1', u.id, [v.id], NOW);
+    const got: NodeFeedEvent[] = [];
+    await b.feed.subscribe((e) => got.push(e));
+    const event = (n: number) => ({ type: 'presence', n }) as never;
+    await a.feed.publish({ type: 'link-event', recipientId: v.id, event: event(1) });
+    await eventually(() => {
+      if (got.length < 1) throw new Error('nothing yet');
+    });
+    // The server ends node-1's LISTEN connection (a restart, a failover, an administrator).
+    const killed = await a.pool.query(
+      "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    );
+    t.equal(killed.rowCount, 1, 'one listening connection');
+    // Published while nobody listens on node-1:
+    await a.feed.publish({ type: 'link-event', recipientId: v.id, event: event(2) });
+    const r = await a.messages.commit({
+      entries: [
+        {
+          sessionId: 's1',
+          fromUserId: u.id,
+          kind: 'text',
+          text: 'while you were away',
+          audioId: null,
+          audioUrl: null,
+          recipients: [v.id],
+          createdAt: NOW,
+        },
+      ],
+      delivered: [],
+      cursors: [],
+      now: NOW,
+    });
+    t.ok(r[0]?.ok);
+    await eventually(
+      () => {
+        if (got.length < 3) throw new Error(`${got.length} of 3`);
+      },
+      { timeoutMs: 15_000 },
+    );
+    // Caught up: messages first, then events (each kind in its own order).
+    t.match(got.slice(1, 3), [
+      { type: 'message', message: { text: 'while you were away' } },
+      { type: 'link-event', event: { n: 2 } },
+    ]);
+    // And it listens again.
+    await a.feed.publish({ type: 'link-event', recipientId: v.id, event: event(3) });
+    await eventually(() => {
+      if (got.length < 4) throw new Error(`${got.length} of 4`);
+    });
+    t.match(got[3], { event: { n: 3 } });
+    t.equal(got.length, 4, 'nothing twice');
+  });
+
+  t.test('a failing handler is reported and the feed goes on; an idle node skips what arrives', async (t) => {
+    const url = await server.createDatabase();
+    const [a] = (await nodes(t, 1, url)) as [PostgresStore];
+    const errors: unknown[] = [];
+    const b = await openPostgresStore({ url, nodeId: 'node-b', onError: (e) => errors.push(e) });
+    t.teardown(() => b.close());
+    const u = await user(a, 'alice');
+    const got: number[] = [];
+    let idle = false;
+    let asked = 0;
+    await b.feed.subscribe(
+      (e) => {
+        const n = (e as unknown as { event: { n: number } }).event.n;
+        if (n === 1) throw new Error('the handler broke');
+        got.push(n);
+      },
+      {
+        isIdle: () => {
+          asked++;
+          return idle;
+        },
+      },
+    );
+    const send = (n: number) =>
+      a.feed.publish({ type: 'link-event', recipientId: u.id, event: { type: 'presence', n } as never });
+    await send(1);
+    await send(2);
+    await eventually(() => {
+      if (got.length < 1) throw new Error('nothing yet');
+    });
+    t.same(got, [2], 'the event after the failure arrived');
+    t.match(errors, [{ message: 'the handler broke' }], 'the failure was reported');
+    idle = true;
+    const before = asked;
+    await send(3);
+    await eventually(() => {
+      if (asked === before) throw new Error('not handled yet');
+    });
+    idle = false;
+    await send(4);
+    await eventually(() => {
+      if (got.length < 2) throw new Error('nothing yet');
+    });
+    t.same(got, [2, 4], 'skipped while idle');
+    // A closed committer refuses, as a result, not a rejection.
+    a.messages.warm();
+    await a.messages.close();
+    const r = await a.messages.commit({ entries: [], delivered: [], cursors: [], now: NOW });
+    t.same(r, []);
+    const r2 = await a.messages.commit({
+      entries: [
+        {
+          sessionId: 'x',
+          fromUserId: u.id,
+          kind: 'text',
+          text: 'late',
+          audioId: null,
+          audioUrl: null,
+          recipients: [],
+          createdAt: NOW,
+        },
+      ],
+      delivered: [],
+      cursors: [],
+      now: NOW,
+    });
+    t.match(r2, [{ ok: false, reason: /closed/ }]);
+  });
+
+  t.test('a batch of 700 long messages reaches the other node whole and in order', async (t) => {
+    const [a, b] = (await nodes(t, 2)) as [PostgresStore, PostgresStore];
+    const u = await user(a, 'alice');
+    const v = await user(a, 'bob');
+    await a.presence.insertSession('s1', u.id, [v.id], NOW);
+    const got: NodeFeedEvent[] = [];
+    await b.feed.subscribe((e) => got.push(e));
+    const long = 'x'.repeat(10_000);
+    const results = await a.messages.commit({
+      entries: Array.from({ length: 700 }, (_, i) => ({
+        sessionId: 's1',
+        fromUserId: u.id,
+        kind: 'text' as const,
+        text: `${i} ${long}`,
+        audioId: null,
+        audioUrl: null,
+        recipients: [v.id],
+        createdAt: NOW + i,
+      })),
+      delivered: [],
+      cursors: [],
+      now: NOW,
+    });
+    t.ok(results.every((r) => r.ok));
+    const ids = results.map((r) => (r as { id: number }).id);
+    t.same(
+      ids,
+      [...ids].sort((x, y) => x - y),
+      'ids rise with the entries',
+    );
+    await eventually(
+      () => {
+        if (got.length < 700) throw new Error(`${got.length} of 700`);
+      },
+      { timeoutMs: 20_000 },
+    );
+    const texts = got.map((e) => (e.type === 'message' ? Number(e.message.text?.split(' ')[0]) : -1));
+    t.same(
+      texts,
+      Array.from({ length: 700 }, (_, i) => i),
+    );
+    t.equal(
+      (await b.presence.messagesFor(v.id, ['pending'], { limit: 1000 })).length,
+      700,
+      'each with its delivery row',
+    );
+  });
+
+  t.test('four nodes drain 200 due steps: every step performed once', async (t) => {
+    const all = await nodes(t, 4);
+    const [a] = all as [PostgresStore];
+    const r = await user(a, 'rcpt');
+    const steps = Array.from({ length: 200 }, (_, i) => ({
+      channel: 'email' as const,
+      deviceId: i,
+      protocol: null,
+      address: `r${i}@example.test`,
+      waitMs: 0,
+      quietStart: null,
+      quietEnd: null,
+    }));
+    await a.notify.foldMessage(
+      { id: 'al', recipientId: r.id, isTest: false, createdAt: NOW, collectUntil: NOW },
+      { id: 'm', sessionId: 's', fromUserId: r.id, fromName: 'x', fromSpokenName: 'x', text: 'x', at: NOW },
+      NOW,
+    );
+    await a.notify.startAlert('al', steps, NOW, 'x');
+    // Make every step due now (a ladder normally makes one due at a time).
+    await a.pool.query('UPDATE notify_steps SET due_at = $1', [NOW]);
+    const performed = new Map<number, string>();
+    let twice = 0;
+    await Promise.all(
+      all.map(async (s, k) => {
+        for (let round = 0; round < 200; round++) {
+          const claimed = await s.notify.claimDueSteps(`node-${k}`, NOW, 7);
+          if (claimed.length === 0) return;
+          for (const step of claimed) {
+            if (performed.has(step.id)) twice++;
+            performed.set(step.id, `node-${k}`);
+          }
+        }
+      }),
+    );
+    t.equal(performed.size, 200, 'every step claimed');
+    t.equal(twice, 0, 'none twice');
+    t.ok(new Set(performed.values()).size > 1, 'the work was shared');
+    const left = await a.pool.query("SELECT COUNT(*) AS n FROM notify_steps WHERE state = 'scheduled'");
+    t.equal(left.rows[0].n, 0);
+  });
+
+  t.test('a read-only database is reported as not taking writes', async (t) => {
+    const url = await server.createDatabase();
+    const [a] = (await nodes(t, 1, url)) as [PostgresStore];
+    t.equal(await a.status.isWritable(), true);
+    await a.pool.query(`ALTER DATABASE ${new URL(url).pathname.slice(1)} SET default_transaction_read_only = on`);
+    const [b] = (await nodes(t, 1, url).catch(() => [undefined])) as [PostgresStore | undefined];
+    t.equal(b, undefined, 'a node cannot even migrate it');
+    const c = await openPostgresStore({ url, nodeId: 'reader', migrate: false });
+    t.teardown(() => c.close());
+    t.equal(await c.status.isWritable(), false);
+  });
+
+  t.test('the configuration opens it: DATABASE_URL, pool size, statement timeout, node id', async (t) => {
+    const url = await server.createDatabase();
+    const config = loadConfig({
+      env: {
+        PHONEIM_STORE__KIND: 'postgres',
+        DATABASE_URL: url,
+        PHONEIM_STORE__POSTGRES__STATEMENT_TIMEOUT_MS: '200',
+        PHONEIM_PRESENCE__NODE_ID: 'node-x',
+      },
+    });
+    const s = await openConfiguredPostgresStore(config);
+    t.teardown(() => s.close());
+    t.equal(s.kind, 'postgres');
+    t.ok((await s.status.schemaVersion()) >= 60, 'migrated on open');
+    await t.rejects(s.pool.query('SELECT pg_sleep(3)'), /statement timeout/, 'the timeout applies');
+    await s.presence.insertLink('l1', (await user(s, 'x')).id, 'web', 'node-x', NOW);
+    t.same((await s.presence.deleteLinksOfNode('node-x')).length, 1);
+    await t.rejects(
+      openConfiguredPostgresStore({
+        ...config,
+        store: { ...config.store, postgres: { ...config.store.postgres, url: undefined } },
+      }),
+      { code: 'CORE_CONFIG_INVALID', message: /store\.postgres\.url/ },
+    );
+  });
+}
