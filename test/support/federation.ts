@@ -49,12 +49,16 @@ export async function inProcessCommunity(
 
 /** Makes each community a peer of every other (as two operators would with phonectl peer add). */
 export async function federate(communities: Community[]): Promise<void> {
-  for (const a of communities)
-    for (const b of communities)
-      if (a !== b) {
-        const r = await a.ctl(['peer', 'add', b.name, b.url, b.publicKey]);
-        if (r.code !== 0) throw new Error(r.stderr);
-      }
+  // Each community's own adds one after another (one data directory), the communities side by side.
+  await Promise.all(
+    communities.map(async (a) => {
+      for (const b of communities)
+        if (a !== b) {
+          const r = await a.ctl(['peer', 'add', b.name, b.url, b.publicKey]);
+          if (r.code !== 0) throw new Error(r.stderr);
+        }
+    }),
+  );
 }
 
 const TABLES = [
@@ -146,6 +150,8 @@ export async function communityProcess(
       PHONEIM_FEDERATION__DOMAIN: name,
       PHONEIM_FEDERATION__RETRY_INITIAL_MS: '100',
       PHONEIM_FEDERATION__RETRY_MAX_MS: '500',
+      // a community killed and started again takes its session objects back within seconds
+      PHONEIM_PRESENCE__LEASE_SECONDS: '3',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
