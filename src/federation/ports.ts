@@ -1,4 +1,7 @@
-/** What federation needs from storage, in its own words (SQLite: src/store/sqlite/federation.ts). */
+/**
+ * What federation needs from storage, in its own words (SQLite: src/store/sqlite/federation.ts;
+ * PostgreSQL: src/store/postgres/federation.ts; both in test/store/contract.ts).
+ */
 
 export type PeerState = 'active' | 'suspended';
 

@@ -23,6 +23,10 @@ import {
 } from '../support/federation.js';
 import { ApiClient } from '../support/presence.js';
 
+/** Messages each of A and C sends while B is down. */
+const N = 3;
+const numbered = (prefix: string) => Array.from({ length: N }, (_, i) => `${prefix}${i + 1}`);
+
 t.test('B comes back after a SIGKILL and receives what it missed, each event once', async (t) => {
   const [dirA, dirB, dirC] = await Promise.all([
     setUpCommunity(t, 'a.example', ['alice']),
@@ -56,7 +60,7 @@ t.test('B comes back after a SIGKILL and receives what it missed, each event onc
 
   // B dies without a word
   await b0.kill();
-  for (let i = 1; i <= 5; i++) {
+  for (let i = 1; i <= N; i++) {
     t.equal((await alice.call('POST', `/api/v1/sessions/${sessionId}/messages`, { text: `A${i}` })).status, 201);
     t.equal((await carol.call('POST', `/api/v1/sessions/${sessionId}/messages`, { text: `C${i}` })).status, 201);
   }
@@ -64,26 +68,23 @@ t.test('B comes back after a SIGKILL and receives what it missed, each event onc
   const queued = await eventually(
     async () => {
       const got = texts(await messagesAt(alice, sessionId));
-      if (!got.includes('C5')) throw new Error('carol not at alice yet');
+      if (!got.includes(`C${N}`)) throw new Error('carol not at alice yet');
       const n = [queuedFor(a.dir, 'b.example'), queuedFor(c.dir, 'b.example')];
-      if (n[0]?.length !== 5 || n[1]?.length !== 5) throw new Error(`queued ${JSON.stringify(n)}`);
+      if (n[0]?.length !== N || n[1]?.length !== N) throw new Error(`queued ${JSON.stringify(n)}`);
       return n;
     },
     { timeoutMs: 15_000 },
   );
   t.same(
     queued,
-    [
-      ['message:A1', 'message:A2', 'message:A3', 'message:A4', 'message:A5'],
-      ['message:C1', 'message:C2', 'message:C3', 'message:C4', 'message:C5'],
-    ],
+    [numbered('message:A'), numbered('message:C')],
     'A and C each queue their own messages for B, in order',
   );
   const peerShow = JSON.parse((await a.ctl(['--json', 'peer', 'show', 'b.example'])).stdout) as {
     queued: number;
     lastError: string | null;
   };
-  t.equal(peerShow.queued, 5, 'phonectl peer show counts the queue');
+  t.equal(peerShow.queued, N, 'phonectl peer show counts the queue');
   t.match(peerShow.lastError, /b\.example did not answer/, 'and says why it is waiting');
 
   // B comes back on the same address and data
@@ -93,22 +94,22 @@ t.test('B comes back after a SIGKILL and receives what it missed, each event onc
   const got = await eventually(
     async () => {
       const got = texts(await messagesAt(bob, sessionId));
-      if (!got.includes('A5') || !got.includes('C5')) throw new Error(`bob has ${got.length}`);
+      if (!got.includes(`A${N}`) || !got.includes(`C${N}`)) throw new Error(`bob has ${got.length}`);
       return got;
     },
     { timeoutMs: 30_000 },
   );
   t.same(
     got.filter((x) => x?.startsWith('A')),
-    ['A1', 'A2', 'A3', 'A4', 'A5'],
+    numbered('A'),
     "Alice's messages in order",
   );
   t.same(
     got.filter((x) => x?.startsWith('C')),
-    ['C1', 'C2', 'C3', 'C4', 'C5'],
+    numbered('C'),
     "Carol's messages in order",
   );
-  t.equal(got.length, 11, 'each exactly once (before, five from A, five from C)');
+  t.equal(got.length, 1 + 2 * N, `each exactly once (before, ${N} from A, ${N} from C)`);
   await eventually(() => {
     if (counts(a.dir).federation_outbox + counts(c.dir).federation_outbox > 0) throw new Error('still queued');
   });
