@@ -15,6 +15,13 @@ import { type Config, publicUrl } from './core/config.js';
 import type { Logger } from './core/logger.js';
 import { type Metrics, noMetrics } from './core/metrics.js';
 import { PrometheusMetrics } from './core/prometheus.js';
+import { AppError } from './core/errors.js';
+import { peerClient } from './federation/client.js';
+import { FederationService } from './federation/federation-service.js';
+import type { FederationStore } from './federation/ports.js';
+import { loadOrCreateKey } from './federation/keys.js';
+import { federationPlugin } from './federation/routes.js';
+import { resolveAuth } from './web/auth.js';
 import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
@@ -103,6 +110,9 @@ export interface Services {
   smsReceiver: SmppReceiver;
   /** The XMPP gateway, when gateway.xmpp is configured; connected by Platform.start. */
   gateway: XmppGateway | undefined;
+  /** Peer communities and cross-community sessions. */
+  federation: FederationService;
+  federationStore: FederationStore;
 }
 
 /** The embedded SQLite file of a configuration. */
@@ -219,7 +229,23 @@ export function buildServices(deps: PlatformDeps): Services {
         audioUrl,
       })
     : undefined;
+  const federationStore = store.federation;
+  const key = loadOrCreateKey(config.dataDir);
+  const federation = new FederationService({
+    store: federationStore,
+    presence,
+    accounts,
+    config,
+    clock,
+    log: log.child({ part: 'federation' }),
+    key,
+    baseUrl: () => (config.federation.publicUrl ?? (deps.baseUrl ?? (() => publicUrl(config)))()).replace(/\/+$/, ''),
+    client: peerClient({ key, keyId: config.federation.domain, clock, timeoutMs: config.federation.requestTimeoutMs }),
+    audio,
+  });
   return {
+    federation,
+    federationStore,
     config,
     log,
     clock,
@@ -303,6 +329,18 @@ export class Platform {
         services: this.services,
         metrics: () => metrics.registry.getMetricsAsJSON(),
       }).plugin(),
+      federationPlugin({
+        federation: this.services.federation,
+        store: this.services.federationStore,
+        config,
+        clock: this.services.clock,
+        log: log.child({ part: 'federation' }),
+        userOf: async (request) => {
+          const r = await resolveAuth(request, this.services.presence.objects, this.services.accounts);
+          if (r.kind !== 'ok') throw new AppError('WEB_UNAUTHORIZED', 'log in first');
+          return r.auth.user.id;
+        },
+      }),
     );
     metrics.observe({
       callsActive: () => this.services.ivr.activeCalls,
@@ -346,8 +384,10 @@ export class Platform {
     notifier.setBaseUrl(url);
     await presence.start();
     await presence.objects.start(url);
+    await this.services.federation.start();
     this.disconnect = await connectParts({
       ...this.services,
+      isRemote: (userId) => this.services.federation.isRemote(userId),
       log: log.child({ part: 'wiring' }),
       prerender: (message, recipientId) => ivr.prerender(message, recipientId),
       recover: {
@@ -376,6 +416,7 @@ export class Platform {
       await this.services.ivr.stop();
       await this.services.telephony.stopCalls();
       this.disconnect?.();
+      await this.services.federation.stop();
       this.web.close();
       await this.services.gateway?.stop();
       this.services.presence.objects.stop();

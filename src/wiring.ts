@@ -41,6 +41,8 @@ export interface WiringParts {
   recover?: { sinceMs: number; limit: number; now: number };
   /** Renders what the phone will say for a message (the IVR's envelope and body); absent: nothing is rendered ahead. */
   prerender?: ((message: StoredMessage, recipientId: number) => Promise<void>) | undefined;
+  /** A member who stands for a user of another community: reached at home, never alerted here. */
+  isRemote?: ((userId: number) => boolean) | undefined;
 }
 
 /** A declined call-back: the invitation the recipient had not accepted yet is declined, which tells every member. */
@@ -75,6 +77,7 @@ export async function connectParts(p: WiringParts): Promise<() => void> {
     (e: unknown) =>
       log.error({ err: e, ...fields }, what);
   const unreachable = async ({ recipientId, message }: { recipientId: number; message: StoredMessage }) => {
+    if (p.isRemote?.(recipientId)) return;
     const sender = await accounts.userById(message.fromUserId);
     await notifier.messageUnreachable({
       recipientId,

@@ -9,6 +9,7 @@ import { CliContext, type CliIo, reportError } from './cli-kit.js';
 import { registerDb } from './db.js';
 import { registerDevice } from './device.js';
 import { registerGateway } from './gateway.js';
+import { registerPeer } from './peer.js';
 import { registerPrompts } from './prompts.js';
 import { registerPresence } from './presence.js';
 import { registerSim } from './sim.js';
@@ -38,6 +39,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   registerPresence(program, ctx);
   registerSim(program, ctx);
   registerGateway(program, ctx);
+  registerPeer(program, ctx);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -389,7 +389,6 @@ const languageSchema = z
     voices: z.record(z.string().regex(/^[a-z]{2}(-[A-Za-z0-9]{1,8})*$/), z.string().min(1).max(32)).default({}),
   })
   .strict();
-const federationSchema = z.object({}).strict();
 /** The XMPP gateway: a XEP-0114 component of an XMPP server; absent, no gateway runs. */
 const xmppGatewaySchema = z
   .object({
@@ -413,6 +412,42 @@ const xmppGatewaySchema = z
   })
   .strict();
 const gatewaySchema = z.object({ xmpp: xmppGatewaySchema.optional() }).strict();
+/**
+ * Federation with peer communities (src/federation). The key pair is made on
+ * first start and kept in the data directory (federation-key.pem, 0600).
+ */
+const federationSchema = z
+  .object({
+    /** This community's domain: the part after '@' in its users' addresses. */
+    domain: z
+      .string()
+      .regex(
+        /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+        'must be a lower-case domain name',
+      )
+      .max(253)
+      .default('localhost'),
+    /** How this community is named to others' users ("Alice from <name> wants to chat"); default: the domain. */
+    displayName: z.string().min(1).max(64).optional(),
+    /** The URL peers reach this community at; default: http.publicUrl. */
+    publicUrl: z.url().optional(),
+    /** A signed request body larger than this is refused (413). */
+    maxBodyBytes: int(1024, 16 * 1024 * 1024).default(262_144),
+    /** A request whose Date or signature creation time is further than this from ours is refused. */
+    maxClockSkewSeconds: int(5, 3600).default(300),
+    /** Signed requests one peer may make per minute; more get 429. */
+    requestsPerPeerPerMinute: int(1, 1_000_000).default(6000),
+    /** Members (all communities) one cross-community session may have. */
+    maxMembersPerSession: int(2, 1000).default(50),
+    /** Events sent to a peer in one request. */
+    batchSize: int(1, 1000).default(100),
+    /** Back-off of a peer that does not answer: from this, doubling, up to the maximum. */
+    retryInitialMs: int(10, 600_000).default(500),
+    retryMaxMs: int(100, 3_600_000).default(60_000),
+    /** A request to a peer that takes longer than this has failed. */
+    requestTimeoutMs: int(100, 600_000).default(10_000),
+  })
+  .strict();
 
 // ---- store ------------------------------------------------------------------
 const storeSchema = z

@@ -128,6 +128,42 @@ export const ERRORS = {
   PRESENCE_STORE_FAILED: { status: 503, doc: 'The message cache could not commit; the message was not stored.' },
   PRESENCE_CLOSED: { status: 503, doc: 'The presence server is shutting down; try again on another node.' },
   PRESENCE_TOKEN_INVALID: { status: 401, doc: 'The resume token is unknown or its session object expired.' },
+  // federation
+  FEDERATION_INVALID_INPUT: { status: 400, doc: 'A peer name, URL, key or address (user@community) is malformed.' },
+  FEDERATION_PEER_NOT_FOUND: { status: 404, doc: 'No such peer community in the registry.' },
+  FEDERATION_UNKNOWN_PEER: {
+    status: 401,
+    doc: 'A signed request names a key (community) that is not in the peer registry, or is suspended.',
+  },
+  FEDERATION_SIGNATURE_MISSING: {
+    status: 401,
+    doc: 'A server-to-server request carries no RFC 9421 signature over method, path, digest, date and nonce.',
+  },
+  FEDERATION_SIGNATURE_INVALID: { status: 401, doc: "The signature does not verify with the named peer's key." },
+  FEDERATION_STALE_DATE: {
+    status: 401,
+    doc: 'The Date header or signature creation time is further than federation.maxClockSkewSeconds from ours.',
+  },
+  FEDERATION_NONCE_REPLAYED: { status: 401, doc: 'The signature nonce was already used: a replayed request.' },
+  FEDERATION_DIGEST_MISMATCH: {
+    status: 401,
+    doc: 'The body does not match its Content-Digest (RFC 9530, sha-256), or the digest is missing.',
+  },
+  FEDERATION_BAD_REQUEST: { status: 400, doc: 'A signed request body is not JSON of the expected shape.' },
+  FEDERATION_FORBIDDEN: {
+    status: 403,
+    doc: 'A peer acted for a user it does not host, or on a session none of its users is a member of.',
+  },
+  FEDERATION_RATE_LIMITED: {
+    status: 429,
+    doc: 'The peer made more than federation.requestsPerPeerPerMinute signed requests in a minute.',
+  },
+  FEDERATION_SESSION_FULL: { status: 409, doc: 'The session already has federation.maxMembersPerSession members.' },
+  FEDERATION_PEER_UNREACHABLE: {
+    status: 502,
+    doc: 'The peer community did not answer (refused, timed out); queued events are retried.',
+  },
+  FEDERATION_PEER_REFUSED: { status: 502, doc: 'The peer community refused our request (its code is logged).' },
   // ivr
   IVR_MENU_INVALID: {
     status: 500,

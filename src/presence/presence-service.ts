@@ -69,6 +69,7 @@ import {
   type LinkKind,
   type LinkOpenedEvent,
   type LinkOptions,
+  type MemberChangedEvent,
   LINK_KINDS,
   type MessageStoredEvent,
   type PostMessageInput,
@@ -144,6 +145,7 @@ export class PresenceService {
   private readonly storedHook: Hook<MessageStoredEvent>;
   private readonly presenceHook: Hook<Presence>;
   private readonly invitedHook: Hook<InvitedEvent>;
+  private readonly memberHook: Hook<MemberChangedEvent>;
 
   constructor(deps: PresenceServiceDeps) {
     this.repo = deps.repo;
@@ -164,6 +166,7 @@ export class PresenceService {
     this.storedHook = new Hook(onError);
     this.presenceHook = new Hook(onError);
     this.invitedHook = new Hook(onError);
+    this.memberHook = new Hook(onError);
   }
 
   /** Drops the links this node recorded before a restart and starts taking what other nodes send. */
@@ -234,6 +237,11 @@ export class PresenceService {
   }
 
   /** Someone was invited to a session (the notifier may call an unreachable invitee). */
+  /** A member of a session was invited, joined, declined or left (after the change is stored). */
+  onMemberChanged(listener: (e: MemberChangedEvent) => void): () => void {
+    return this.memberHook.on(listener);
+  }
+
   onInvited(listener: (e: InvitedEvent) => void): () => void {
     return this.invitedHook.on(listener);
   }
@@ -550,6 +558,42 @@ export class PresenceService {
     return session;
   }
 
+  /**
+   * A session whose controller is in another community (federation): its id
+   * and membership come from there, so there is no contact check here. The
+   * owner (the remote inviter's local stand-in) is joined; invitees invited.
+   */
+  async createSessionFromPeer(id: string, ownerId: number, inviteeIds: number[]): Promise<ImSession> {
+    await this.requireUser(ownerId);
+    for (const u of inviteeIds) await this.requireUser(u);
+    await this.repo.insertSession(id, ownerId, inviteeIds, this.clock.now());
+    const session = (await this.repo.session(id)) as ImSession;
+    this.log.info({ session: id, owner: ownerId, invitees: inviteeIds }, 'session created by a peer');
+    for (const u of inviteeIds) await this.announceInvite(session, ownerId, u);
+    return session;
+  }
+
+  /**
+   * Sets a member's state as another community reports it (a remote member
+   * invited, joined, declined or left); no contact check, no inviter rules.
+   */
+  async setMemberFromPeer(
+    sessionId: string,
+    userId: number,
+    state: SessionMember['state'],
+    byUserId: number | null,
+  ): Promise<ImSession> {
+    await this.requireUser(userId);
+    if (!(await this.repo.session(sessionId))) throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
+    const before = await this.repo.memberState(sessionId, userId);
+    if (before === state) return (await this.repo.session(sessionId)) as ImSession;
+    await this.repo.setMember(sessionId, userId, state, state === 'invited' ? byUserId : null, this.clock.now());
+    const session = (await this.repo.session(sessionId)) as ImSession;
+    await this.memberChanged(session, userId, state);
+    if (state === 'invited' && byUserId !== null) await this.announceInvite(session, byUserId, userId);
+    return session;
+  }
+
   /** A session the user is or was a member of. */
   async session(sessionId: string, userId: number): Promise<ImSession> {
     await this.memberOrThrow(sessionId, userId);
@@ -593,6 +637,7 @@ export class PresenceService {
 
   private async memberChanged(session: ImSession, userId: number, state: SessionMember['state']): Promise<void> {
     this.log.info({ session: session.id, user: userId, state }, 'member changed');
+    this.memberHook.emit({ session, userId, state });
     for (const m of session.members)
       if (m.state === 'joined' || m.state === 'invited' || m.userId === userId)
         await this.deliverEvent(m.userId, { type: 'member', sessionId: session.id, userId, state });

@@ -139,3 +139,10 @@ export interface SessionObject {
   createdAt: number;
   lastSeenAt: number;
 }
+
+/** A member's state changed (after it was stored). */
+export interface MemberChangedEvent {
+  session: ImSession;
+  userId: number;
+  state: SessionMember['state'];
+}

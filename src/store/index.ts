@@ -17,6 +17,7 @@ import type { AudioStore } from '../audio/ports.js';
 import type { Config } from '../core/config.js';
 import type { StoreKind, StoreStatus } from '../core/store-status.js';
 import type { GatewayStore } from '../gateway/ports.js';
+import type { FederationStore } from '../federation/ports.js';
 import type { IvrResumeStore } from '../ivr/ports.js';
 import type { NotifyStore, ReplyLinkUses, SmsReplyStore } from '../notify/ports.js';
 import type { MessageCommitter, NodeFeed, PresenceStore } from '../presence/ports.js';
@@ -46,6 +47,8 @@ export interface Store {
   readonly ivrResume: IvrResumeStore;
   /** The XMPP gateway's contacts, rosters, sessions, outbox and connection state. */
   readonly gateway: GatewayStore;
+  /** Peer communities, their queues, received events and remote members. */
+  readonly federation: FederationStore;
   /** Schema version, migrations, writability. */
   readonly status: StoreStatus;
   /** Closes the feed, the message writer (after its commit under way) and the connections. Idempotent. */

@@ -1028,6 +1028,114 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     t.same(await s.gateway.approvedRoster(), [{ contactUserId: erin.id, localUserId: bob.id }]);
   });
 
+  t.test(`${backend.name}: federation - peers, outbox, received events, nonces, remote members`, async (t) => {
+    const s = await one(t);
+    const f = s.federation;
+    const [u, v] = (await users(s, 2)) as [User, User];
+    const KEY = 'MCowBQYDK2VwAyEAJ29jidRzvHzIsHytOewVZiUs8QfMk/jrVaUO5fr4N+8=';
+
+    // peers
+    t.same(await f.peers(), []);
+    t.equal(await f.peer('b.example'), null);
+    const b = await f.putPeer({ name: 'b.example', baseUrl: 'http://127.0.0.1:9', publicKey: KEY }, NOW);
+    t.same(b, {
+      name: 'b.example',
+      baseUrl: 'http://127.0.0.1:9',
+      publicKey: KEY,
+      state: 'active',
+      addedAt: NOW,
+      lastOkAt: null,
+      lastError: null,
+    });
+    await f.putPeer({ name: 'a.example', baseUrl: 'http://127.0.0.1:8', publicKey: KEY }, NOW);
+    await f.peerResult('b.example', NOW + 5, 'did not answer');
+    t.match(await f.peer('b.example'), { lastOkAt: null, lastError: 'did not answer' });
+    await f.peerResult('b.example', NOW + 6, null);
+    t.match(await f.peer('b.example'), { lastOkAt: NOW + 6, lastError: null });
+    const moved = await f.putPeer({ name: 'b.example', baseUrl: 'http://127.0.0.1:10', publicKey: KEY }, NOW + 7);
+    t.match(moved, { baseUrl: 'http://127.0.0.1:10', addedAt: NOW }, 'a peer added again keeps when it was added');
+    t.same(
+      (await f.peers()).map((p) => p.name),
+      ['a.example', 'b.example'],
+      'peers by name',
+    );
+
+    // the outbox: order, duplicates skipped, retries, removal
+    await f.enqueue(
+      'b.example',
+      [
+        { eventId: 'e1', body: '{"n":1}' },
+        { eventId: 'e2', body: '{"n":2}' },
+      ],
+      NOW,
+    );
+    await f.enqueue(
+      'b.example',
+      [
+        { eventId: 'e2', body: '{"n":2}' },
+        { eventId: 'e3', body: '{"n":3}' },
+      ],
+      NOW + 1,
+    );
+    await f.enqueue('a.example', [{ eventId: 'e1', body: '{"a":1}' }], NOW);
+    t.equal(await f.queueLength('b.example'), 3, 'an event id already queued for the peer is skipped');
+    t.same((await f.peersWithQueue()).sort(), ['a.example', 'b.example']);
+    const head = await f.head('b.example', 10);
+    t.same(
+      head.map((e) => e.eventId),
+      ['e1', 'e2', 'e3'],
+      'in the order queued',
+    );
+    t.match(head[0], { peer: 'b.example', body: '{"n":1}', attempts: 0, nextAt: NOW });
+    t.ok(head.every((e) => typeof e.seq === 'number'));
+    t.same(
+      (await f.head('b.example', 2)).map((e) => e.eventId),
+      ['e1', 'e2'],
+    );
+    await f.retryLater('b.example', [head[0]!.seq, head[1]!.seq], NOW + 500);
+    t.match(await f.head('b.example', 1), [{ eventId: 'e1', attempts: 1, nextAt: NOW + 500 }]);
+    await f.dequeue('b.example', [head[0]!.seq, head[1]!.seq]);
+    t.same(
+      (await f.head('b.example', 10)).map((e) => e.eventId),
+      ['e3'],
+      'delivered entries removed',
+    );
+    t.equal(await f.removePeer('a.example'), true);
+    t.equal(await f.removePeer('a.example'), false, 'false when there was none');
+    t.equal(await f.queueLength('a.example'), 0, "a removed peer's queue goes with it");
+    t.same(await f.peersWithQueue(), ['b.example']);
+
+    // received events: each once
+    t.equal(await f.wasReceived('b.example', 'x1'), false);
+    t.equal(await f.markReceived('b.example', 'x1', NOW), true);
+    t.equal(await f.markReceived('b.example', 'x1', NOW + 1), false, 'an event is applied once');
+    t.equal(await f.wasReceived('b.example', 'x1'), true);
+    t.equal(await f.markReceived('c.example', 'x1', NOW), true, 'per peer');
+
+    // nonces: once until they expire
+    t.equal(await f.claimNonce('b.example', 'n1', NOW, NOW + 100), true);
+    t.equal(await f.claimNonce('b.example', 'n1', NOW + 50, NOW + 150), false, 'a replay is refused');
+    const both = await Promise.all([
+      f.claimNonce('b.example', 'n2', NOW, NOW + 100),
+      f.claimNonce('b.example', 'n2', NOW, NOW + 100),
+    ]);
+    t.same(both.sort(), [false, true], 'at the same time, one claim wins');
+    t.equal(await f.claimNonce('b.example', 'n1', NOW + 100, NOW + 200), true, 'forgotten once expired');
+
+    // remote members and aliases
+    t.equal(await f.remoteMember('bob@b.example'), null);
+    await f.addRemoteMember({ address: 'bob@b.example', userId: u.id, peer: 'b.example' });
+    await f.addRemoteMember({ address: 'bob@b.example', userId: u.id, peer: 'b.example' });
+    t.same(await f.remoteMember('bob@b.example'), { address: 'bob@b.example', userId: u.id, peer: 'b.example' });
+    t.same(await f.remoteMemberByUser(u.id), { address: 'bob@b.example', userId: u.id, peer: 'b.example' });
+    t.equal(await f.remoteMemberByUser(v.id), null);
+    t.same(await f.remoteMembers(), [{ address: 'bob@b.example', userId: u.id, peer: 'b.example' }]);
+    t.equal(await f.aliasOf('s1', v.id), null);
+    await f.setAlias('s1', v.id, '+15550001@a.example');
+    await f.setAlias('s1', v.id, '+15550002@a.example');
+    t.equal(await f.aliasOf('s1', v.id), '+15550002@a.example', 'the latest alias');
+  });
+
   t.test(`${backend.name}: status - migrations numbered, applied once, a newer database refused`, async (t) => {
     const db = await backend.database(t);
     const s = await db.open('node-a');

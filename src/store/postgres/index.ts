@@ -11,6 +11,7 @@ import { PgAccounts } from './accounts.js';
 import { PgAudio } from './audio.js';
 import { PgDb } from './db.js';
 import { PgGateway } from './gateway.js';
+import { PgFederation } from './federation.js';
 import { PgIvrResume } from './ivr-resume.js';
 import { PgMessageCommitter } from './message-committer.js';
 import { loadPgMigrations, pgMigrate, pgMigrationStatus, pgSchemaVersion } from './migrate.js';
@@ -100,6 +101,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     audio: new PgAudio(db),
     ivrResume: new PgIvrResume(db),
     gateway: new PgGateway(db),
+    federation: new PgFederation(db),
     status,
     close() {
       closing ??= (async () => {

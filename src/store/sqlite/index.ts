@@ -7,6 +7,7 @@ import type { AccountStore, RoleStore } from '../../accounts/ports.js';
 import type { AudioStore } from '../../audio/ports.js';
 import type { MigrationStatus, StoreStatus } from '../../core/store-status.js';
 import type { GatewayStore } from '../../gateway/ports.js';
+import type { FederationStore } from '../../federation/ports.js';
 import type { IvrResumeStore } from '../../ivr/ports.js';
 import type { NotifyStore, ReplyLinkUses, SmsReplyStore } from '../../notify/ports.js';
 import type { PresenceStore } from '../../presence/ports.js';
@@ -15,6 +16,7 @@ import { SqliteAccounts } from './accounts.js';
 import { SqliteAudio } from './audio.js';
 import { type Db, isWritable, migrate, migrationStatus, openDb, schemaVersion } from './db.js';
 import { SqliteGateway } from './gateway.js';
+import { SqliteFederationStore } from './federation.js';
 import { SqliteIvrResume } from './ivr-resume.js';
 import { SqliteMessageCommitter } from './message-committer.js';
 import { SqliteNodeFeed } from './node-feed.js';
@@ -103,6 +105,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const audio = lazy((): AudioStore => promised(new SqliteAudio(db)));
   const ivrResume = lazy((): IvrResumeStore => promised(new SqliteIvrResume(db)));
   const gateway = lazy((): GatewayStore => promised(new SqliteGateway(db)));
+  const federation = lazy((): FederationStore => new SqliteFederationStore(db));
   return {
     kind: 'sqlite',
     path: options.path,
@@ -135,6 +138,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
     get gateway() {
       return gateway();
+    },
+    get federation() {
+      return federation();
     },
     status: new SqliteStatus(db),
     close() {
