@@ -244,18 +244,26 @@ export class PresenceService {
     if (this.closed) throw new AppError('PRESENCE_CLOSED', 'the presence server is shutting down');
     if (!LINK_KINDS.includes(options.kind))
       throw new AppError('PRESENCE_INVALID_INPUT', `unknown link kind "${String(options.kind)}"`);
-    await this.requireUser(userId);
     const link = new OpenLink(randomUUID(), userId, options.kind, options.deliver, options.sessionObjectId, (l) =>
       this.closeLink(l),
     );
     // Live messages wait while the waiting ones are read, so that the link gets them in order.
     if (options.replay !== false) link.held = [];
+    // The node holds the link from the first moment (before any store round trip): whoever was told the link is
+    // opening (a WebSocket's hello frame is sent as this is called) finds it here, whatever the store's latency.
     let set = this.links.get(userId);
     if (!set) {
       set = new Set();
       this.links.set(userId, set);
     }
     set.add(link);
+    try {
+      await this.requireUser(userId);
+    } catch (e) {
+      set.delete(link);
+      if (set.size === 0 && this.links.get(userId) === set) this.links.delete(userId);
+      throw e;
+    }
     await this.repo.insertLink(link.id, userId, link.kind, this.nodeId, this.clock.now());
     this.log.debug({ user: userId, link: link.id, kind: link.kind }, 'link opened');
     await this.pushPresence(userId);
