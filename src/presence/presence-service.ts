@@ -273,10 +273,15 @@ export class PresenceService {
   }
 
   private async closeLink(link: OpenLink): Promise<void> {
-    const set = this.links.get(link.userId);
-    set?.delete(link);
-    if (set && set.size === 0) this.links.delete(link.userId);
-    await this.repo.deleteLink(link.id);
+    // A closing link gets nothing more (localLinks skips it) but is held until the store has forgotten it too, so
+    // that whoever sees it gone here finds the user's presence without it, whatever the store's latency.
+    try {
+      await this.repo.deleteLink(link.id);
+    } finally {
+      const set = this.links.get(link.userId);
+      set?.delete(link);
+      if (set && set.size === 0 && this.links.get(link.userId) === set) this.links.delete(link.userId);
+    }
     this.log.debug({ user: link.userId, link: link.id }, 'link closed');
     if (!this.closed) await this.pushPresence(link.userId);
   }
@@ -329,14 +334,16 @@ export class PresenceService {
     this.metrics?.messageDelivered(link.kind, isLive ? (this.clock.now() - message.createdAt) / 1000 : undefined);
   }
 
+  /** The user's open links on this node (what messages and events go to). */
   private localLinks(userId: number): OpenLink[] {
     const set = this.links.get(userId);
-    return set ? [...set] : [];
+    return set ? [...set].filter((l) => l.isOpen) : [];
   }
 
-  /** The links this node holds for a user (for admin views and tests). */
+  /** The links this node holds for a user, closing ones until the store has forgotten them (admin views, tests). */
   linksOf(userId: number): Link[] {
-    return this.localLinks(userId);
+    const set = this.links.get(userId);
+    return set ? [...set] : [];
   }
 
   async presenceOf(userId: number): Promise<Presence> {
