@@ -362,17 +362,21 @@ export class Notifier {
     const now = this.clock.now();
     for (const s of await this.repo.inProgressOf(this.nodeId)) {
       this.log.warn({ alert: s.alertId, step: s.position }, 'step was in progress when the notifier stopped');
-      await this.record(
-        s,
-        {
-          state: 'failed',
-          outcome: 'interrupted: the notifier stopped while performing this step; not repeated',
-          code: 'NOTIFY_STEP_INTERRUPTED',
-        },
-        now,
-      );
+      await this.recordInterrupted(s, now);
     }
     this.pump();
+  }
+
+  private recordInterrupted(s: Step, now: number): Promise<void> {
+    return this.record(
+      s,
+      {
+        state: 'failed',
+        outcome: 'interrupted: the notifier stopped while performing this step; not repeated',
+        code: 'NOTIFY_STEP_INTERRUPTED',
+      },
+      now,
+    );
   }
 
   /** Stops scheduling, aborts what can be aborted, and waits for steps in flight to be recorded. */
@@ -421,6 +425,14 @@ export class Notifier {
   private async pumpRound(): Promise<void> {
     const now = this.clock.now();
     for (const a of await this.repo.collectedAlerts(now, 1000)) await this.startLadder(a, now);
+    // A node that died in the middle of a step: once its lease lapsed, one living node closes that step.
+    for (const s of await this.repo.adoptStepsOfLapsedNodes(this.nodeId, now)) {
+      this.log.warn(
+        { alert: s.alertId, step: s.position, node: s.nodeId },
+        'step of a dead node closed as interrupted',
+      );
+      await this.recordInterrupted(s, now);
+    }
     const free = this.cfg.concurrency - this.inflight.size;
     for (const s of await this.repo.claimDueSteps(this.nodeId, now, free)) this.launch(s);
     await this.arm(now);

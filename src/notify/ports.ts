@@ -158,6 +158,13 @@ export interface NotifyStore {
   recordStepEnd(step: Pick<Step, 'id' | 'alertId' | 'position'>, end: StepEnd, now: number): Promise<StepAfter>;
   /** Steps a node left in progress (it stopped while performing them), by id. */
   inProgressOf(nodeId: string): Promise<Step[]>;
+  /**
+   * Steps left in progress by other nodes whose lease (node_leases) lapsed
+   * before `now`: nodes that died in the middle of a step. Each such step is
+   * re-stamped with `nodeId` and returned to exactly one caller, which closes
+   * it as interrupted (never performing it again) so that its ladder goes on.
+   */
+  adoptStepsOfLapsedNodes(nodeId: string, now: number): Promise<Step[]>;
 
   // ---- per-user ladders ----------------------------------------------------------------
 

@@ -252,18 +252,26 @@ export class PresenceService {
     if (this.closed) throw new AppError('PRESENCE_CLOSED', 'the presence server is shutting down');
     if (!LINK_KINDS.includes(options.kind))
       throw new AppError('PRESENCE_INVALID_INPUT', `unknown link kind "${String(options.kind)}"`);
-    await this.requireUser(userId);
     const link = new OpenLink(randomUUID(), userId, options.kind, options.deliver, options.sessionObjectId, (l) =>
       this.closeLink(l),
     );
     // Live messages wait while the waiting ones are read, so that the link gets them in order.
     if (options.replay !== false) link.held = [];
+    // The node holds the link from the first moment (before any store round trip): whoever was told the link is
+    // opening (a WebSocket's hello frame is sent as this is called) finds it here, whatever the store's latency.
     let set = this.links.get(userId);
     if (!set) {
       set = new Set();
       this.links.set(userId, set);
     }
     set.add(link);
+    try {
+      await this.requireUser(userId);
+    } catch (e) {
+      set.delete(link);
+      if (set.size === 0 && this.links.get(userId) === set) this.links.delete(userId);
+      throw e;
+    }
     await this.repo.insertLink(link.id, userId, link.kind, this.nodeId, this.clock.now());
     this.log.debug({ user: userId, link: link.id, kind: link.kind }, 'link opened');
     await this.pushPresence(userId);
@@ -273,10 +281,15 @@ export class PresenceService {
   }
 
   private async closeLink(link: OpenLink): Promise<void> {
-    const set = this.links.get(link.userId);
-    set?.delete(link);
-    if (set && set.size === 0) this.links.delete(link.userId);
-    await this.repo.deleteLink(link.id);
+    // A closing link gets nothing more (localLinks skips it) but is held until the store has forgotten it too, so
+    // that whoever sees it gone here finds the user's presence without it, whatever the store's latency.
+    try {
+      await this.repo.deleteLink(link.id);
+    } finally {
+      const set = this.links.get(link.userId);
+      set?.delete(link);
+      if (set && set.size === 0 && this.links.get(link.userId) === set) this.links.delete(link.userId);
+    }
     this.log.debug({ user: link.userId, link: link.id }, 'link closed');
     if (!this.closed) await this.pushPresence(link.userId);
   }
@@ -329,14 +342,16 @@ export class PresenceService {
     this.metrics?.messageDelivered(link.kind, isLive ? (this.clock.now() - message.createdAt) / 1000 : undefined);
   }
 
+  /** The user's open links on this node (what messages and events go to). */
   private localLinks(userId: number): OpenLink[] {
     const set = this.links.get(userId);
-    return set ? [...set] : [];
+    return set ? [...set].filter((l) => l.isOpen) : [];
   }
 
-  /** The links this node holds for a user (for admin views and tests). */
+  /** The links this node holds for a user, closing ones until the store has forgotten them (admin views, tests). */
   linksOf(userId: number): Link[] {
-    return this.localLinks(userId);
+    const set = this.links.get(userId);
+    return set ? [...set] : [];
   }
 
   async presenceOf(userId: number): Promise<Presence> {

@@ -621,6 +621,16 @@ export function storeContract(t: Test, backend: ContractBackend): void {
       (await s.notify.inProgressOf('node-a')).map((x) => x.id),
       [claimed?.id],
     );
+    // node-a dies mid-step: once its lease has lapsed, one other node takes the step over (to close it).
+    await s.presence.renewLease('node-a', 'http://a.example', NOW + 1100, NOW + 1000);
+    t.same(await s.notify.adoptStepsOfLapsedNodes('node-b', NOW + 1050), [], 'not while node-a’s lease runs');
+    t.same(
+      (await s.notify.adoptStepsOfLapsedNodes('node-b', NOW + 1200)).map((x) => [x.id, x.state, x.nodeId]),
+      [[claimed?.id, 'in-progress', 'node-b']],
+      'taken over after the lease',
+    );
+    t.same(await s.notify.adoptStepsOfLapsedNodes('node-c', NOW + 1200), [], 'by one node only');
+    t.same(await s.notify.adoptStepsOfLapsedNodes('node-b', NOW + 1200), [], 'its own steps are not adopted');
     const st = claimed as NonNullable<typeof claimed>;
     const end = { state: 'failed' as const, outcome: 'smtp 450', errorCode: 'NOTIFY_X', nextDueAt: NOW + 5000 };
     t.equal(await s.notify.recordStepEnd(st, { ...end, retryAt: NOW + 2000 }, NOW + 1500), 'retry');

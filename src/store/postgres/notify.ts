@@ -444,6 +444,21 @@ export class PgNotify implements NotifyStore {
     });
   }
 
+  async adoptStepsOfLapsedNodes(nodeId: string, now: number): Promise<Step[]> {
+    // The row lock makes the adoption exclusive: a second node's UPDATE re-checks node_id after the first commits.
+    return (
+      await this.db.rows<StepRow>(
+        `UPDATE notify_steps SET node_id = $1
+         WHERE state = 'in-progress' AND node_id <> $1
+           AND node_id IN (SELECT node_id FROM node_leases WHERE lease_until < $2)
+         RETURNING ${STEP_COLS}`,
+        [nodeId, now],
+      )
+    )
+      .map(toStep)
+      .sort((a, b) => a.id - b.id);
+  }
+
   async inProgressOf(nodeId: string): Promise<Step[]> {
     return (
       await this.db.rows<StepRow>(

@@ -367,6 +367,23 @@ export class SqliteNotify {
       .run(outcome, now, alertId).changes;
   }
 
+  /** Steps other nodes left in progress when they died (their lease lapsed): now this node's, to close. */
+  adoptStepsOfLapsedNodes(nodeId: string, now: number): Step[] {
+    return this.db
+      .transaction(() => {
+        const rows = this.db
+          .prepare(
+            `SELECT * FROM notify_steps WHERE state = 'in-progress' AND node_id <> ?
+             AND node_id IN (SELECT node_id FROM node_leases WHERE lease_until < ?) ORDER BY id`,
+          )
+          .all(nodeId, now) as StepRow[];
+        const stamp = this.db.prepare('UPDATE notify_steps SET node_id = ? WHERE id = ?');
+        for (const r of rows) stamp.run(nodeId, r.id);
+        return rows.map((r) => toStep({ ...r, node_id: nodeId }));
+      })
+      .immediate();
+  }
+
   /** Steps this node left in progress when it stopped (crashed). */
   inProgressOf(nodeId: string): Step[] {
     return (
