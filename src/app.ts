@@ -329,6 +329,8 @@ export class Platform {
         services: this.services,
         metrics: () => metrics.registry.getMetricsAsJSON(),
       }).plugin(),
+    );
+    this.http.register(
       federationPlugin({
         federation: this.services.federation,
         store: this.services.federationStore,
