@@ -8,60 +8,11 @@ import type {
   TryTarget,
   UserPatch,
 } from '../../accounts/ports.js';
-import type { CredentialKind, Device, DeviceKind, PagerProtocol, User } from '../../accounts/types.js';
+import type { CredentialKind, Device, DeviceKind, User } from '../../accounts/types.js';
 import { AppError } from '../../core/errors.js';
 import type { Db } from './db.js';
 
-interface UserRow {
-  id: number;
-  username: string;
-  account_number: string;
-  display_name: string;
-  spoken_name: string;
-  time_zone: string;
-  language: string | null;
-  created_at: number;
-}
-
-interface DeviceRow {
-  id: number;
-  user_id: number;
-  kind: DeviceKind;
-  address: string;
-  protocol: PagerProtocol | null;
-  label: string | null;
-  position: number;
-  quiet_start: string | null;
-  quiet_end: string | null;
-  asterisk_device: string | null;
-}
-
-/** Idle rows of logon_tries older than this are forgotten. */
-const TRIES_IDLE_MS = 24 * 3600 * 1000;
-
-const toUser = (r: UserRow): User => ({
-  id: r.id,
-  username: r.username,
-  accountNumber: r.account_number,
-  displayName: r.display_name,
-  spokenName: r.spoken_name,
-  timeZone: r.time_zone,
-  ...(r.language ? { language: r.language } : {}),
-  createdAt: r.created_at,
-});
-
-const toDevice = (r: DeviceRow): Device => ({
-  id: r.id,
-  userId: r.user_id,
-  kind: r.kind,
-  address: r.address,
-  protocol: r.protocol,
-  label: r.label,
-  position: r.position,
-  quietStart: r.quiet_start,
-  quietEnd: r.quiet_end,
-  asteriskDevice: r.asterisk_device,
-});
+import { type DeviceRow, toDevice, toUser, TRIES_IDLE_MS, type UserRow } from '../rows/accounts.js';
 
 /** A unique constraint that failed, as the account server's conflict; anything else as it is. */
 function conflict(e: unknown, userExists: string): unknown {
