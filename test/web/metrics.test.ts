@@ -100,6 +100,9 @@ t.test('/metrics with a token: refused without it, served with it', async (t) =>
 
 t.test('/ready: ready while the database and telephony are up; 503 naming the check that fails', async (t) => {
   const { platform, url } = await startPlatform(t);
+  // The manager interface logs in on its own after start-up; a load balancer
+  // polls until the platform says it is ready, and so does this test.
+  await until(async () => (await fetch(`${url}/ready`)).status === 200);
   const ready = await fetch(`${url}/ready`);
   t.equal(ready.status, 200);
   t.same(await ready.json(), { status: 'ready', checks: { database: true, ari: true, ami: true } });

@@ -71,6 +71,8 @@ async function logIn(browser: Browser, url: string, width: number, javaScriptEna
   await page.fill('input[name=username]', 'alice');
   await page.fill('input[name=password]', PASSWORD);
   await page.click('button[type=submit]');
+  // The click starts the navigation; wait for the page it leads to, style sheet and all.
+  await page.waitForURL((u) => u.pathname !== '/login', { waitUntil: 'load' });
   return { ctx, page };
 }
 
