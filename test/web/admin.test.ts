@@ -112,6 +112,7 @@ t.test('operators only; the ladder moves on the page; actions need CSRF', async 
   await page.fill('input[name=username]', 'carol');
   await page.fill('input[name=password]', 'correct horse');
   await page.click('button[type=submit]');
+  await page.waitForURL((u) => u.pathname !== '/login');
   await page.goto(`${url}/admin`);
   await page.waitForSelector('html[data-live="on"]');
   await page.evaluate(() => {

@@ -63,6 +63,7 @@ t.test('JavaScript off: log in, buddy list with presence, open a chat, send, rea
   t.equal(await page.textContent('.error'), 'Wrong username or password.');
   await page.fill('input[name=password]', PASSWORD);
   await page.click('button[type=submit]');
+  await page.waitForURL((u) => u.pathname !== '/login');
   t.equal(new URL(page.url()).pathname, '/buddies');
   t.equal(await page.textContent(`[data-presence-user="${bob}"]`), 'away', 'Bob shows away');
   t.equal(await page.textContent('.status-text'), 'at lunch');
@@ -109,6 +110,7 @@ t.test('JavaScript on: the chat page updates live over the WebSocket and stays i
   await page.fill('input[name=username]', 'bob');
   await page.fill('input[name=password]', PASSWORD);
   await page.click('button[type=submit]');
+  await page.waitForURL((u) => u.pathname !== '/login');
   await page.click(`li.invitation[data-session="${id}"] button:has-text("Accept")`);
   t.equal(new URL(page.url()).pathname, `/chat/${id}`);
   await page.waitForSelector('html[data-live="open"]');
