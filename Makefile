@@ -72,8 +72,13 @@ run: deps build
 test: deps build lint typecheck
 	npx tap
 
+# Every benchmark (or only those named: make bench BENCH="calls ivr"), then one
+# table of all their figures beside their same-run references and goals.
+BENCH ?= $(patsubst test/bench/%.bench.ts,%,$(wildcard test/bench/*.bench.ts))
 bench: deps build
-	@for b in dist/test/bench/*.bench.js; do echo "== $$b"; node $$b || exit 1; done
+	@r=$$(mktemp); \
+	for b in $(BENCH); do echo "== $$b"; PHONEIM_BENCH_RESULTS=$$r node dist/test/bench/$$b.bench.js || { rm -f $$r; exit 1; }; done; \
+	echo; node dist/test/bench/table.js $$r; rm -f $$r
 
 # The README's screenshots of the thin client and the operator's view (docs/screenshot-*.png), by hand.
 screenshots: deps build
