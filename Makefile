@@ -12,12 +12,13 @@ OS_PACKAGES := ffmpeg sox libsox-fmt-all espeak-ng flite festival festvox-kallpc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMPS := .make
 
-.PHONY: help run test bench build deps os-deps lint typecheck clean sim screenshots
+.PHONY: help run test test-postgres bench build deps os-deps lint typecheck clean sim screenshots
 
 help:
 	@echo "make run    install what is missing, build, start the platform (SQLite, built-in simulator)"
 	@echo "make test   install what is missing, lint, type-check and run the whole test suite"
-	@echo "make bench  run the benchmarks and print their figures"
+	@echo "make bench  run the benchmarks; one table of figures beside same-run references (BENCH=\"calls ivr\" for some)"
+	@echo "make test-postgres  the presence, notifier and web flow tests again on PostgreSQL"
 	@echo "make sim    start only the softswitch simulator (ARI on PORT, default 8088)"
 	@echo "make screenshots  photograph the chat, buddy list and operator view for the README (docs/)"
 
@@ -71,6 +72,11 @@ run: deps build
 
 test: deps build lint typecheck
 	npx tap
+
+# The presence, notifier and web flow tests again on PostgreSQL (a private
+# server the tests start and stop), beside `make test`'s SQLite run.
+test-postgres: deps build
+	PHONEIM_TEST_STORE=postgres npx tap --disable-coverage test/presence test/notify test/web
 
 # Every benchmark (or only those named: make bench BENCH="calls ivr"), then one
 # table of all their figures beside their same-run references and goals.
