@@ -20,6 +20,8 @@ const phone = {
   sending: Promise.resolve(),
   events: undefined,
   played: 0,
+  /** Whether the audio output was set up (primeAudio). */
+  primed: false,
   /** The words of media URIs, as the platform told them. */
   captions: new Map(),
   /** Keys go out one after another, in the order pressed. */
@@ -125,6 +127,22 @@ function startAudio(playbackId, uri) {
     entry.heard = true;
   });
   el.play().catch((e) => log('error', '⚠', `Could not play ${mediaName(uri)}`, e.message));
+}
+
+/**
+ * Plays a twentieth of a second of silence, once, from the click that starts
+ * or answers a call: the browser sets up its audio output then, not when the
+ * first prompt arrives (a short prompt played fast could end before a cold
+ * audio pipeline started it).
+ */
+function primeAudio() {
+  if (phone.primed) return;
+  phone.primed = true;
+  const url = URL.createObjectURL(wav(new Int16Array(RATE / 20)));
+  const el = new Audio(url);
+  const done = () => URL.revokeObjectURL(url);
+  el.addEventListener('ended', done);
+  el.play().catch(done);
 }
 
 function stopAudio(playbackId, how) {
@@ -430,6 +448,7 @@ function ringing(r) {
 async function answerRinging(accept) {
   const r = phone.ringing;
   if (!r) return;
+  if (accept) primeAudio();
   phone.ringing = undefined;
   $('incoming').hidden = true;
   try {
@@ -464,6 +483,7 @@ $('dial-form').addEventListener('submit', async (ev) => {
     log('error', '⚠', 'Say who calls and what to dial');
     return;
   }
+  primeAudio();
   phone.startedAt = Date.now();
   setState('calling', 'Calling…');
   try {
