@@ -125,9 +125,9 @@ t.test('three nodes: chat across them, a node killed mid-ladder, its users taken
       smtp: { port: smtp.port },
     },
   });
-  // Node 2, the one that dies, is its own process; nodes 1 and 3 run in this process (each its own Platform,
-  // store connections, LISTEN connection and listener): a child process costs a whole TypeScript load, and
-  // three at once on a busy 2-core machine took most of a minute.
+  // Node 2, the one that dies, is its own process, from the build when that is up to date (on the TypeScript
+  // loader it took over 30 s to start on a busy 2-core machine); nodes 1 and 3 run in this process (each its own
+  // Platform, store connections, LISTEN connection and listener), which has loaded the sources already.
   const starting2 = startNode(t, nodeConfig(2));
   const inProcess = async (n: number): Promise<{ platform: Platform; url: string; app: string }> => {
     const config = loadConfig({ env: {}, overrides: nodeConfig(n) });
