@@ -9,6 +9,11 @@
  *   Ogg/Opus) are made with ffmpeg on first request, off that path.
  * - Speech and prompts form a cache bounded by audio.cacheMaxBytes, evicted
  *   least-recently-used; recordings are users' data and never evicted.
+ * - A recording's files are written to the store as well as to disk: nodes
+ *   that share one store (PostgreSQL) do not share a disk, and any of them
+ *   serves a voice message. A node asked for a recording it has no file of
+ *   copies it from the store to its disk once. Speech is rendered by each
+ *   node that needs it (the same words give the same id on every node).
  * - The index (the store's AudioStore) and files (<dataDir>/audio) survive a
  *   restart; the index is also held in memory (loaded once, before the first
  *   render) so a cache hit and textFor touch no disk. Marking an entry used
@@ -522,8 +527,8 @@ export class AudioService {
         now,
       },
       [
-        { format: 'original', bytes: input.data.length, originalExt: format },
-        { format: 'wav', bytes: wav.length, originalExt: null },
+        { format: 'original', bytes: input.data.length, originalExt: format, data: input.data },
+        { format: 'wav', bytes: wav.length, originalExt: null, data: wav },
       ],
     );
     this.entries.set(id, entry);
@@ -573,7 +578,7 @@ export class AudioService {
   /** A file of an audio in a format, made (once, shared) with ffmpeg when it is a compressed one not made yet. */
   async fileFor(audioId: string, format: AudioFormat): Promise<AudioFile> {
     await this.loading;
-    const entry = AUDIO_ID.test(audioId) ? this.entries.get(audioId) : undefined;
+    const entry = AUDIO_ID.test(audioId) ? await this.onDisk(audioId) : undefined;
     if (!entry) throw new AppError('AUDIO_NOT_FOUND', 'no such audio', { audio: audioId });
     const path = this.pathOf(audioId, format);
     if (format !== 'wav' && !existsSync(path)) {
@@ -593,6 +598,32 @@ export class AudioService {
     }
     if (entry.kind !== 'recording') this.touch(entry);
     return { path, contentType: CONTENT_TYPES[format], durationMs: entry.durationMs, bytes };
+  }
+
+  /**
+   * The entry of an audio whose WAV is on this node's disk: a recording that
+   * another node stored (or that this node's disk lost) is copied from the
+   * store first. Undefined when there is no such audio.
+   */
+  private async onDisk(audioId: string): Promise<Entry | undefined> {
+    const known = this.entries.get(audioId);
+    if (known && (known.kind !== 'recording' || existsSync(this.pathOf(audioId, 'wav')))) return known;
+    const record = known ? undefined : await this.store.describe(audioId);
+    if (!known && record?.kind !== 'recording') return undefined;
+    const wav = await this.store.fileData(audioId, 'wav');
+    if (!wav) return known;
+    this.writeFile(audioId, 'wav', wav);
+    const entry = known ?? {
+      id: audioId,
+      kind: 'recording' as const,
+      text: null,
+      durationMs: record?.durationMs ?? 0,
+      lastUsedAt: this.clock.now(),
+      bytes: wav.length,
+    };
+    this.entries.set(audioId, entry);
+    this.log.debug({ audio: audioId, bytes: wav.length }, 'recording copied from the store');
+    return entry;
   }
 
   /** The notifier's AudioAttachmentPort: a voice message as an MP3 for an email. */

@@ -5,9 +5,13 @@
  * they are, how long they play, whose they are, and when the cache last used
  * them (for least-recently-used eviction). The service holds the index in
  * memory as well (loaded once at start), so a cache hit reads nothing here.
+ * A recording's bytes are kept here too: several nodes share one store but
+ * not one disk, and any of them may serve a voice message.
  *
  * Every method is async; `insertAudio` writes the audio and its files
- * atomically. `src/store/<backend>/` implements this port.
+ * atomically, and an audio id already stored (the same words rendered by
+ * another node: ids of speech are content keys) is left as it is.
+ * `src/store/<backend>/` implements this port.
  */
 
 export type AudioKind = 'speech' | 'prompt' | 'recording';
@@ -51,6 +55,8 @@ export interface NewAudioFile {
   bytes: number;
   /** The recording's original format (wav, ulaw, gsm, ...); null for the others. */
   originalExt: string | null;
+  /** The file's bytes, kept in the store (a recording's); absent: the file is on the node's disk only. */
+  data?: Buffer;
 }
 
 /** What the store knows of one audio (recordings: who, which session and message). */
@@ -83,4 +89,6 @@ export interface AudioStore {
    */
   linkRecording(id: string, link: { messageId?: string | undefined; sessionId?: string | undefined }): Promise<boolean>;
   describe(id: string): Promise<AudioRecord | null>;
+  /** The bytes of one file of an audio kept in the store; null when none are (speech, or an unknown id). */
+  fileData(audioId: string, format: AudioFileFormat): Promise<Buffer | null>;
 }

@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { AudioService } from '../../src/audio/audio-service.js';
 import { parseWav } from '../../src/audio/wav.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { testConfig } from '../support/env.js';
 import { audioFixture, ffprobe, soxi, toneWav } from './helpers.js';
 
 t.test('a recorded reply is stored, measured, trimmed and linked', async (t) => {
@@ -79,6 +82,48 @@ t.test('a silent recording is kept whole and flagged; garbage is refused and sto
   });
   const rows = fx.store.db.prepare("SELECT COUNT(*) AS n FROM audio WHERE kind = 'recording'").get() as { n: number };
   t.equal(rows.n, 1, 'only the silent one was stored');
+});
+
+t.test('a reply recorded on one node is served by another node of the same store, from its own disk', async (t) => {
+  // Two nodes: one store (as on PostgreSQL), two data directories (two machines' disks).
+  const one = audioFixture(t.testdir({}));
+  t.teardown(one.close);
+  const dir = t.testdir({});
+  const config = testConfig(dir, { audio: { soundsDir: join(dir, 'sounds') } });
+  const other = new AudioService({
+    config,
+    store: one.store.audio,
+    clock: one.clock,
+    log: silentLogger(),
+    baseUrl: () => 'http://127.0.0.1:8081',
+  });
+  t.teardown(() => other.close());
+  await other.ready();
+  const rec = await one.audio.storeRecording({ data: toneWav(8000, 200, 1500, 200), userId: 3 });
+
+  const served = await other.fileFor(rec.id, 'wav');
+  t.ok(served.path.startsWith(other.dir), "from the other node's own disk");
+  t.same(readFileSync(served.path), readFileSync((await one.audio.fileFor(rec.id, 'wav')).path), 'the same WAV');
+  t.equal(served.durationMs, rec.durationMs);
+  t.equal(ffprobe((await other.fileFor(rec.id, 'mp3')).path).codec, 'mp3', 'and made into MP3 there');
+
+  // A node whose disk lost the file (a new machine for the same data directory) takes it from the store again.
+  rmSync(served.path);
+  t.same(readFileSync((await other.fileFor(rec.id, 'wav')).path), readFileSync(served.path));
+  await t.rejects(other.fileFor('ab'.repeat(16), 'wav'), { code: 'AUDIO_NOT_FOUND' }, 'an unknown id is still unknown');
+  // A recording stored before the store kept its bytes (migration 070) is served by its own node only.
+  const older = await one.audio.storeRecording({ data: toneWav(8000, 200, 500, 200), userId: 3 });
+  one.store.db.prepare('UPDATE audio_files SET data = NULL WHERE audio_id = ?').run(older.id);
+  t.ok((await one.audio.fileFor(older.id, 'wav')).bytes > 0);
+  await t.rejects(other.fileFor(older.id, 'wav'), { code: 'AUDIO_NOT_FOUND' }, 'not on the other node');
+  const speech = await one.audio.speechUrl('Only on the first node.');
+  await t.rejects(
+    other.fileFor(/\/audio\/([0-9a-f]{32})\//.exec(speech)?.[1] as string, 'wav'),
+    {
+      code: 'AUDIO_NOT_FOUND',
+    },
+    'speech is never copied: each node renders its own',
+  );
 });
 
 t.test('WAV parsing copes with what engines and Asterisk write', async (t) => {

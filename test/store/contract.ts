@@ -857,12 +857,18 @@ export function storeContract(t: Test, backend: ContractBackend): void {
       messageId: null,
       now: NOW,
     };
+    const wavBytes = Buffer.from('RIFF and the rest of a recording\0\xff');
     await s.audio.insertAudio(audio, [
-      { format: 'wav', bytes: 1000, originalExt: null },
+      { format: 'wav', bytes: 1000, originalExt: null, data: wavBytes },
       { format: 'original', bytes: 500, originalExt: 'gsm' },
     ]);
+    t.same(await s.audio.fileData(id, 'wav'), wavBytes, "a recording's bytes are kept in the store");
+    t.equal(await s.audio.fileData(id, 'original'), null, 'a file given without its bytes has none there');
+    t.equal(await s.audio.fileData('00'.repeat(16), 'wav'), null);
     await s.audio.putFile(id, { format: 'mp3', bytes: 200, originalExt: null });
     await s.audio.putFile(id, { format: 'mp3', bytes: 250, originalExt: null });
+    await s.audio.putFile(id, { format: 'wav', bytes: 1000, originalExt: null });
+    t.same(await s.audio.fileData(id, 'wav'), wavBytes, 'recording a file again without bytes keeps them');
     const speech = {
       ...audio,
       id: 'ef'.repeat(16),
@@ -877,6 +883,8 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     );
     t.equal(await s.audio.describe(speech.id), null, 'all or nothing: no audio row without its files');
     await s.audio.insertAudio(speech, [{ format: 'wav', bytes: 3000, originalExt: null }]);
+    // Another node rendered the same words (the same content key) meanwhile: its row stays as it was.
+    await s.audio.insertAudio({ ...speech, now: NOW + 9 }, [{ format: 'wav', bytes: 3000, originalExt: null }]);
     t.same(
       (await s.audio.loadIndex()).sort((x, y) => x.id.localeCompare(y.id)),
       [

@@ -1,13 +1,13 @@
 /** Scaffolding for federation tests: communities in this process or as processes, and signed requests. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import type { Platform } from '../../src/app.js';
 import { phonectl } from './cli.js';
-import { eventually, ROOT } from './env.js';
+import { entryArgs, eventually, ROOT } from './env.js';
 import { type ApiClient, PASSWORD, startPlatform } from './presence.js';
 
 export interface Community {
@@ -99,28 +99,6 @@ export function counts(dir: string): Record<Table, number> {
   }
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * How to start the server: the build (`make build`, as `make test` does
- * first) when it is newer than every source file, since a process on the
- * TypeScript loader takes tens of seconds to start on a busy machine;
- * otherwise the sources through the loader this test runs under.
- */
-function serverEntry(): string[] {
-  const built = join(ROOT, 'dist/.built');
-  if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(join(ROOT, 'src')))
-    return [join(ROOT, 'dist/src/main.js')];
-  return [...process.execArgv, join(ROOT, 'src/main.ts')];
-}
-
 export interface CommunityProcess extends Community {
   child: ChildProcess;
   /** Everything it wrote on stdout and stderr. */
@@ -139,7 +117,7 @@ export async function communityProcess(
   dir: string,
   opts: { port?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CommunityProcess> {
-  const child = spawn(process.execPath, serverEntry(), {
+  const child = spawn(process.execPath, entryArgs('src/main.ts'), {
     cwd: ROOT,
     env: {
       ...process.env,

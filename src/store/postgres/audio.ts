@@ -1,5 +1,12 @@
 /** The audio file server's index (AudioStore) on PostgreSQL: a row per audio and a row per file of it. */
-import type { AudioIndexEntry, AudioRecord, AudioStore, NewAudio, NewAudioFile } from '../../audio/ports.js';
+import type {
+  AudioFileFormat,
+  AudioIndexEntry,
+  AudioRecord,
+  AudioStore,
+  NewAudio,
+  NewAudioFile,
+} from '../../audio/ports.js';
 import type { Executor, PgDb } from './db.js';
 
 export class PgAudio implements AudioStore {
@@ -18,7 +25,8 @@ export class PgAudio implements AudioStore {
       await c.query(
         `INSERT INTO audio (id, kind, engine, voice, rate_percent, text, spoken_text, prompt_id, duration_ms, is_silent,
            user_id, session_id, message_id, created_at, last_used_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+         ON CONFLICT (id) DO NOTHING`,
         [
           a.id,
           a.kind,
@@ -42,9 +50,10 @@ export class PgAudio implements AudioStore {
 
   private async put(on: Executor, audioId: string, f: NewAudioFile): Promise<void> {
     await on.query(
-      `INSERT INTO audio_files (audio_id, format, bytes, original_ext) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (audio_id, format) DO UPDATE SET bytes = excluded.bytes, original_ext = excluded.original_ext`,
-      [audioId, f.format, f.bytes, f.originalExt],
+      `INSERT INTO audio_files (audio_id, format, bytes, original_ext, data) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (audio_id, format) DO UPDATE SET bytes = excluded.bytes, original_ext = excluded.original_ext,
+         data = COALESCE(excluded.data, audio_files.data)`,
+      [audioId, f.format, f.bytes, f.originalExt, f.data ?? null],
     );
   }
 
@@ -79,5 +88,13 @@ export class PgAudio implements AudioStore {
          message_id AS "messageId", is_silent AS "isSilent" FROM audio WHERE id = $1`,
       [id],
     );
+  }
+
+  async fileData(audioId: string, format: AudioFileFormat): Promise<Buffer | null> {
+    const row = await this.db.row<{ data: Buffer | null }>(
+      'SELECT data FROM audio_files WHERE audio_id = $1 AND format = $2',
+      [audioId, format],
+    );
+    return row?.data ?? null;
   }
 }

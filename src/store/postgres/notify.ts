@@ -18,55 +18,10 @@ import type {
   LadderOverride,
   PlannedStep,
   Step,
-  StepState,
   UnreachableMessage,
 } from '../../notify/types.js';
 import { type Executor, isUniqueViolation, type PgDb } from './db.js';
-
-interface AlertRow {
-  id: string;
-  recipient_id: number;
-  state: AlertState;
-  reason: string | null;
-  is_test: boolean;
-  failed: boolean;
-  created_at: number;
-  collect_until: number;
-  ended_at: number | null;
-}
-
-interface MessageRow {
-  alert_id: string;
-  message_id: string;
-  session_id: string;
-  from_user_id: number;
-  from_name: string;
-  from_spoken_name: string;
-  text: string;
-  audio_id: string | null;
-  audio_url: string | null;
-  at: number;
-  added_at: number;
-}
-
-interface StepRow {
-  id: number;
-  alert_id: string;
-  position: number;
-  channel: Step['channel'];
-  device_id: number | null;
-  protocol: string | null;
-  address: string;
-  wait_ms: number;
-  state: StepState;
-  attempts: number;
-  due_at: number | null;
-  node_id: string | null;
-  started_at: number | null;
-  ended_at: number | null;
-  outcome: string | null;
-  error_code: string | null;
-}
+import { type AlertRow, type MessageRow, type StepRow, toAlert, toLadder, toMessage, toStep } from '../rows/notify.js';
 
 const ALERT_COLS = 'id, recipient_id, state, reason, is_test, failed, created_at, collect_until, ended_at';
 const A_ALERT_COLS = ALERT_COLS.split(', ')
@@ -77,50 +32,6 @@ const STEP_COLS =
 const MESSAGE_COLS =
   'alert_id, message_id, session_id, from_user_id, from_name, from_spoken_name, text, audio_id, audio_url, at, added_at';
 const OPEN = "state IN ('collecting', 'running')";
-
-const toAlert = (r: AlertRow): Alert => ({
-  id: r.id,
-  recipientId: r.recipient_id,
-  state: r.state === 'done' && r.failed ? 'failed' : r.state,
-  reason: r.reason,
-  isTest: r.is_test,
-  createdAt: r.created_at,
-  collectUntil: r.collect_until,
-  endedAt: r.ended_at,
-});
-
-const toMessage = (r: MessageRow): AlertMessage => ({
-  alertId: r.alert_id,
-  id: r.message_id,
-  sessionId: r.session_id,
-  fromUserId: r.from_user_id,
-  fromName: r.from_name,
-  fromSpokenName: r.from_spoken_name,
-  text: r.text,
-  audioId: r.audio_id ?? undefined,
-  audioUrl: r.audio_url ?? undefined,
-  at: r.at,
-  addedAt: r.added_at,
-});
-
-const toStep = (r: StepRow): Step => ({
-  id: r.id,
-  alertId: r.alert_id,
-  position: r.position,
-  channel: r.channel,
-  deviceId: r.device_id,
-  protocol: r.protocol,
-  address: r.address,
-  waitMs: r.wait_ms,
-  state: r.state,
-  attempts: r.attempts,
-  dueAt: r.due_at,
-  nodeId: r.node_id,
-  startedAt: r.started_at,
-  endedAt: r.ended_at,
-  outcome: r.outcome,
-  errorCode: r.error_code,
-});
 
 export class PgNotify implements NotifyStore {
   constructor(private readonly db: PgDb) {}
@@ -472,7 +383,7 @@ export class PgNotify implements NotifyStore {
 
   async ladderOf(userId: number): Promise<LadderOverride[] | null> {
     const r = await this.db.row<{ steps: string }>('SELECT steps FROM notify_ladders WHERE user_id = $1', [userId]);
-    return r ? (JSON.parse(r.steps) as LadderOverride[]) : null;
+    return toLadder(r);
   }
 
   async setLadder(userId: number, steps: LadderOverride[], now: number): Promise<void> {

@@ -1,5 +1,5 @@
 /** The audio file server's index (AudioStore) on SQLite: a row per audio and a row per file of it. */
-import type { AudioIndexEntry, AudioRecord, NewAudio, NewAudioFile } from '../../audio/ports.js';
+import type { AudioFileFormat, AudioIndexEntry, AudioRecord, NewAudio, NewAudioFile } from '../../audio/ports.js';
 import type { Db } from './db.js';
 
 /** Synchronous; offered as an AudioStore through `promised` (index.ts). */
@@ -11,10 +11,14 @@ export class SqliteAudio {
       insert: db.prepare(`INSERT INTO audio (id, kind, engine, voice, rate_percent, text, spoken_text, prompt_id,
         duration_ms, is_silent, user_id, session_id, message_id, created_at, last_used_at)
         VALUES (@id, @kind, @engine, @voice, @ratePercent, @text, @spokenText, @promptId,
-        @durationMs, @isSilent, @userId, @sessionId, @messageId, @now, @now)`),
+        @durationMs, @isSilent, @userId, @sessionId, @messageId, @now, @now)
+        ON CONFLICT (id) DO NOTHING`),
       putFile: db.prepare(
-        'INSERT OR REPLACE INTO audio_files (audio_id, format, bytes, original_ext) VALUES (?, ?, ?, ?)',
+        `INSERT INTO audio_files (audio_id, format, bytes, original_ext, data) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (audio_id, format) DO UPDATE SET bytes = excluded.bytes, original_ext = excluded.original_ext,
+           data = COALESCE(excluded.data, audio_files.data)`,
       ),
+      data: db.prepare('SELECT data FROM audio_files WHERE audio_id = ? AND format = ?'),
       touch: db.prepare('UPDATE audio SET last_used_at = ? WHERE id = ?'),
       remove: db.prepare('DELETE FROM audio WHERE id = ?'),
       link: db.prepare(
@@ -44,7 +48,7 @@ export class SqliteAudio {
   }
 
   putFile(audioId: string, file: NewAudioFile): void {
-    this.stmt.putFile.run(audioId, file.format, file.bytes, file.originalExt);
+    this.stmt.putFile.run(audioId, file.format, file.bytes, file.originalExt, file.data ?? null);
   }
 
   touch(id: string, now: number): void {
@@ -62,5 +66,9 @@ export class SqliteAudio {
   describe(id: string): AudioRecord | null {
     const row = this.stmt.get.get(id) as (Omit<AudioRecord, 'isSilent'> & { isSilent: number }) | undefined;
     return row ? { ...row, isSilent: row.isSilent === 1 } : null;
+  }
+
+  fileData(audioId: string, format: AudioFileFormat): Buffer | null {
+    return (this.stmt.data.get(audioId, format) as { data: Buffer | null } | undefined)?.data ?? null;
   }
 }

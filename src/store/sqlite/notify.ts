@@ -3,7 +3,6 @@ import type { AlertFilter, NewAlert, StepAfter, StepEnd } from '../../notify/por
 import type {
   Alert,
   AlertMessage,
-  AlertState,
   LadderOverride,
   PlannedStep,
   Step,
@@ -11,95 +10,7 @@ import type {
   UnreachableMessage,
 } from '../../notify/types.js';
 import type { Db } from './db.js';
-
-interface AlertRow {
-  id: string;
-  recipient_id: number;
-  state: AlertState;
-  reason: string | null;
-  is_test: number;
-  failed: number;
-  created_at: number;
-  collect_until: number;
-  ended_at: number | null;
-}
-
-interface MessageRow {
-  alert_id: string;
-  message_id: string;
-  session_id: string;
-  from_user_id: number;
-  from_name: string;
-  from_spoken_name: string;
-  text: string;
-  audio_id: string | null;
-  audio_url: string | null;
-  at: number;
-  added_at: number;
-}
-
-interface StepRow {
-  id: number;
-  alert_id: string;
-  position: number;
-  channel: Step['channel'];
-  device_id: number | null;
-  protocol: string | null;
-  address: string;
-  wait_ms: number;
-  state: StepState;
-  attempts: number;
-  due_at: number | null;
-  node_id: string | null;
-  started_at: number | null;
-  ended_at: number | null;
-  outcome: string | null;
-  error_code: string | null;
-}
-
-const toAlert = (r: AlertRow): Alert => ({
-  id: r.id,
-  recipientId: r.recipient_id,
-  state: r.state === 'done' && r.failed === 1 ? 'failed' : r.state,
-  reason: r.reason,
-  isTest: r.is_test === 1,
-  createdAt: r.created_at,
-  collectUntil: r.collect_until,
-  endedAt: r.ended_at,
-});
-
-const toMessage = (r: MessageRow): AlertMessage => ({
-  alertId: r.alert_id,
-  id: r.message_id,
-  sessionId: r.session_id,
-  fromUserId: r.from_user_id,
-  fromName: r.from_name,
-  fromSpokenName: r.from_spoken_name,
-  text: r.text,
-  audioId: r.audio_id ?? undefined,
-  audioUrl: r.audio_url ?? undefined,
-  at: r.at,
-  addedAt: r.added_at,
-});
-
-const toStep = (r: StepRow): Step => ({
-  id: r.id,
-  alertId: r.alert_id,
-  position: r.position,
-  channel: r.channel,
-  deviceId: r.device_id,
-  protocol: r.protocol,
-  address: r.address,
-  waitMs: r.wait_ms,
-  state: r.state,
-  attempts: r.attempts,
-  dueAt: r.due_at,
-  nodeId: r.node_id,
-  startedAt: r.started_at,
-  endedAt: r.ended_at,
-  outcome: r.outcome,
-  errorCode: r.error_code,
-});
+import { type AlertRow, type MessageRow, type StepRow, toAlert, toLadder, toMessage, toStep } from '../rows/notify.js';
 
 /** Synchronous; offered as a NotifyStore through `promised` (index.ts). */
 export class SqliteNotify {
@@ -499,7 +410,7 @@ export class SqliteNotify {
     const r = this.db.prepare('SELECT steps FROM notify_ladders WHERE user_id = ?').get(userId) as
       | { steps: string }
       | undefined;
-    return r ? (JSON.parse(r.steps) as LadderOverride[]) : null;
+    return toLadder(r);
   }
 
   setLadder(userId: number, steps: LadderOverride[], now: number): void {
