@@ -131,6 +131,10 @@ async function bareSnpp(): Promise<{ ms: number; lost: number; duplicated: numbe
     }),
   );
   const ms = performance.now() - t0;
+  // The server logs each page before it answers SEND, through its own pipe: let the log catch up before counting.
+  for (const end = performance.now() + 5000; snpp.pages.length < RECIPIENTS && performance.now() < end; )
+    await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 300)); // late duplicates, if any, would land now
   return {
     ms,
     ...lostAndDuplicated(
