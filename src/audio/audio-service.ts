@@ -330,7 +330,12 @@ export class AudioService {
     if (!wav) {
       const engine = this.engines[v.engine];
       const started = performance.now();
-      const pcm = await engine.synthesize({ text: spoken, voice: v.voice, ratePercent: v.ratePercent });
+      const pcm = await engine.synthesize({
+        text: spoken,
+        voice: v.voice,
+        ratePercent: v.ratePercent,
+        sampleRate: TELEPHONY_RATE,
+      });
       this.metrics.synthesis(v.engine, (performance.now() - started) / 1000);
       wav = encodeWav(resample(pcm, TELEPHONY_RATE));
     }

@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../core/errors.js';
-import { type Pcm, parseWav } from './wav.js';
+import { type Pcm, parseWav, WavStream } from './wav.js';
 
 export type EngineName = 'espeak-ng' | 'flite' | 'festival' | 'say' | 'sayjs';
 
@@ -27,9 +27,15 @@ export interface SynthesisRequest {
   /** Speaking rate in percent of the engine's default. */
   ratePercent: number;
   signal?: AbortSignal;
+  /**
+   * The rate the caller wants; an engine that writes to a pipe resamples to it
+   * as the audio arrives (so little is left to do when the engine exits).
+   * Others return their own rate, and the caller resamples.
+   */
+  sampleRate?: number;
 }
 
-/** A text-to-speech engine. `synthesize` resolves to mono 16-bit PCM at the engine's own rate. */
+/** A text-to-speech engine. `synthesize` resolves to mono 16-bit PCM at the engine's own rate, or the one asked for. */
 export interface SpeechEngine {
   readonly name: EngineName;
   /** Whether the engine can export audio on this machine (probed once). */
@@ -47,7 +53,14 @@ export interface RunResult {
 export function run(
   command: string,
   args: string[],
-  options: { input?: string | Buffer; timeoutMs?: number; signal?: AbortSignal; maxBytes?: number } = {},
+  options: {
+    input?: string | Buffer;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    maxBytes?: number;
+    /** Standard output as it comes, instead of in the result. */
+    onStdout?: (chunk: Buffer) => void;
+  } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
@@ -62,6 +75,7 @@ export function run(
     child.stdout.on('data', (d: Buffer) => {
       size += d.length;
       if (size > max) child.kill('SIGKILL');
+      else if (options.onStdout) options.onStdout(d);
       else chunks.push(d);
     });
     child.stderr.on('data', (d: Buffer) => {
@@ -139,11 +153,17 @@ abstract class ProgramEngine implements SpeechEngine {
 
   protected abstract render(request: SynthesisRequest): Promise<Pcm>;
 
-  protected exec(args: string[], request: SynthesisRequest, input?: string): Promise<RunResult> {
+  protected exec(
+    args: string[],
+    request: SynthesisRequest,
+    input?: string,
+    onStdout?: (chunk: Buffer) => void,
+  ): Promise<RunResult> {
     return run(this.program, args, {
       timeoutMs: this.options.timeoutMs,
       ...(input !== undefined ? { input } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
+      ...(onStdout ? { onStdout } : {}),
     });
   }
 }
@@ -155,7 +175,15 @@ export class EspeakEngine extends ProgramEngine {
 
   protected async render(r: SynthesisRequest): Promise<Pcm> {
     const wpm = Math.round((175 * r.ratePercent) / 100);
-    return toPcm(this.name, await this.exec(['--stdin', '--stdout', '-v', r.voice, '-s', String(wpm)], r, r.text));
+    const args = ['--stdin', '--stdout', '-v', r.voice, '-s', String(wpm)];
+    if (!r.sampleRate) return toPcm(this.name, await this.exec(args, r, r.text));
+    // Resampled while espeak-ng is still speaking: its WAV comes out in pieces as it is synthesised.
+    const wav = new WavStream(r.sampleRate);
+    const result = await this.exec(args, r, r.text, (chunk) => wav.push(chunk));
+    if (result.code !== 0) return toPcm(this.name, result);
+    const pcm = wav.end();
+    if (!pcm || pcm.samples.length === 0) throw failed(this.name, 'wrote no audio');
+    return pcm;
   }
 }
 

@@ -125,22 +125,23 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 // Zero crossings of the sinc on each side: enough stop-band for telephony, cheap in JS.
 const ZERO_CROSSINGS = 10;
-const filterBanks = new Map<string, { up: number; down: number; half: number; bank: Float32Array[] }>();
+interface FilterBank {
+  up: number;
+  down: number;
+  half: number;
+  /** Every phase's 2 * half taps, one after another (single-precision values, held as doubles for speed). */
+  taps: Float64Array;
+}
+const filterBanks = new Map<string, FilterBank>();
 
-/**
- * Polyphase windowed-sinc resampling by the rational ratio of the two rates
- * (22050 -> 8000 is 160/441), with the low-pass below the new Nyquist. The
- * filter bank is built once per rate pair.
- */
-export function resample(pcm: Pcm, rate: number): Pcm {
-  if (pcm.sampleRate === rate) return pcm;
-  const key = `${pcm.sampleRate}>${rate}`;
+function filterBank(from: number, to: number): FilterBank {
+  const key = `${from}>${to}`;
   let f = filterBanks.get(key);
   if (!f) {
-    const g = gcd(pcm.sampleRate, rate);
-    const up = rate / g;
-    const down = pcm.sampleRate / g;
-    const cutoff = Math.min(1, rate / pcm.sampleRate) * 0.92;
+    const g = gcd(from, to);
+    const up = to / g;
+    const down = from / g;
+    const cutoff = Math.min(1, to / from) * 0.92;
     const half = Math.ceil(ZERO_CROSSINGS / cutoff);
     const bank: Float32Array[] = [];
     for (let phase = 0; phase < up; phase++) {
@@ -158,30 +159,146 @@ export function resample(pcm: Pcm, rate: number): Pcm {
       for (let i = 0; i < taps.length; i++) taps[i] = (taps[i] as number) / sum;
       bank.push(taps);
     }
-    f = { up, down, half, bank };
+    const taps = new Float64Array(up * 2 * half);
+    bank.forEach((b, phase) => {
+      taps.set(b, phase * 2 * half);
+    });
+    f = { up, down, half, taps };
     filterBanks.set(key, f);
   }
-  const { up, down, half, bank } = f;
-  const input = pcm.samples;
-  const n = Math.floor((input.length * up) / down);
-  const out = new Int16Array(n);
-  for (let j = 0; j < n; j++) {
+  return f;
+}
+
+/** Output samples [from, to) of the first `length` input samples (zero beyond them). */
+function resampleRange(f: FilterBank, input: Int16Array, length: number, out: Int16Array, from: number, to: number) {
+  const { up, down, half, taps } = f;
+  const width = 2 * half;
+  for (let j = from; j < to; j++) {
     const pos = j * down;
     const base = Math.floor(pos / up);
-    const taps = bank[pos % up] as Float32Array;
+    const off = (pos % up) * width;
     const start = base - half + 1;
     let acc = 0;
-    if (start >= 0 && start + taps.length <= input.length) {
-      for (let i = 0; i < taps.length; i++) acc += (input[start + i] as number) * (taps[i] as number);
+    if (start >= 0 && start + width <= length) {
+      for (let i = 0; i < width; i++) acc += (input[start + i] as number) * (taps[off + i] as number);
     } else {
-      for (let i = 0; i < taps.length; i++) {
+      for (let i = 0; i < width; i++) {
         const k = start + i;
-        if (k >= 0 && k < input.length) acc += (input[k] as number) * (taps[i] as number);
+        if (k >= 0 && k < length) acc += (input[k] as number) * (taps[off + i] as number);
       }
     }
     out[j] = clip(acc);
   }
+}
+
+/**
+ * Polyphase windowed-sinc resampling by the rational ratio of the two rates
+ * (22050 -> 8000 is 160/441), with the low-pass below the new Nyquist. The
+ * filter bank is built once per rate pair.
+ */
+export function resample(pcm: Pcm, rate: number): Pcm {
+  if (pcm.sampleRate === rate) return pcm;
+  const f = filterBank(pcm.sampleRate, rate);
+  const n = Math.floor((pcm.samples.length * f.up) / f.down);
+  const out = new Int16Array(n);
+  resampleRange(f, pcm.samples, pcm.samples.length, out, 0, n);
   return { sampleRate: rate, samples: out };
+}
+
+/**
+ * A WAV read as it arrives from a pipe, resampled to `rate` on the way: each
+ * output sample is computed as soon as the input it needs has come, so the
+ * work overlaps the engine's and little is left when the pipe closes. The
+ * result is sample for sample that of parseWav then resample on the whole
+ * bytes. WAVs other than 16-bit mono PCM are kept whole and read at the end.
+ */
+export class WavStream {
+  private head: Buffer = Buffer.alloc(0);
+  private header: WavHeader | null = null;
+  private isStreaming = false;
+  private odd: number | undefined;
+  private input = new Int16Array(1 << 16);
+  private length = 0;
+  private out = new Int16Array(1 << 15);
+  private produced = 0;
+  private bank: FilterBank | undefined;
+
+  constructor(private readonly rate: number) {}
+
+  push(chunk: Buffer): void {
+    if (!this.isStreaming) {
+      this.head = Buffer.concat([this.head, chunk]);
+      if (this.header) return; // not a stream this reads: kept whole
+      const h = readWavHeader(this.head);
+      if (!h) return;
+      this.header = h;
+      if (h.audioFormat !== 1 || h.channels !== 1 || h.bitsPerSample !== 16) return;
+      this.isStreaming = true;
+      if (h.sampleRate !== this.rate) this.bank = filterBank(h.sampleRate, this.rate);
+      chunk = this.head.subarray(h.dataOffset);
+      this.head = this.head.subarray(0, h.dataOffset);
+    }
+    this.take(chunk);
+    this.advance();
+  }
+
+  /** The audio at `rate`; null when the bytes were not a WAV. */
+  end(): Pcm | null {
+    const h = this.header;
+    if (!this.isStreaming || !h) {
+      const pcm = parseWav(this.head);
+      return pcm && resample(pcm, this.rate);
+    }
+    // A data chunk that says how long it is ends there (parseWav's rule): what came after it is not audio.
+    const declared = this.head.readUInt32LE(h.dataOffset - 4);
+    const samples = declared !== 0 && declared / 2 < this.length ? Math.floor(declared / 2) : this.length;
+    if (samples !== this.length) {
+      this.length = samples;
+      this.produced = 0;
+    }
+    const input = this.input.subarray(0, this.length);
+    if (!this.bank) return { sampleRate: this.rate, samples: input.slice() };
+    const n = Math.floor((this.length * this.bank.up) / this.bank.down);
+    this.grow(n);
+    resampleRange(this.bank, this.input, this.length, this.out, this.produced, n);
+    return { sampleRate: this.rate, samples: this.out.slice(0, n) };
+  }
+
+  private take(chunk: Buffer): void {
+    let i = 0;
+    const need = this.length + Math.ceil((chunk.length + 1) / 2);
+    if (need > this.input.length) {
+      const bigger = new Int16Array(Math.max(need, this.input.length * 2));
+      bigger.set(this.input.subarray(0, this.length));
+      this.input = bigger;
+    }
+    if (this.odd !== undefined && chunk.length > 0) {
+      this.input[this.length++] = ((chunk[0] as number) << 8) | this.odd;
+      this.odd = undefined;
+      i = 1;
+    }
+    for (; i + 1 < chunk.length; i += 2) this.input[this.length++] = chunk.readInt16LE(i);
+    if (i < chunk.length) this.odd = chunk[i] as number;
+  }
+
+  /** Computes every output sample whose input window has fully arrived. */
+  private advance(): void {
+    const f = this.bank;
+    if (!f) return;
+    // Output j needs input up to floor(j * down / up) + half.
+    const ready = Math.floor(((this.length - f.half) * f.up) / f.down);
+    if (ready <= this.produced) return;
+    this.grow(ready);
+    resampleRange(f, this.input, this.length, this.out, this.produced, ready);
+    this.produced = ready;
+  }
+
+  private grow(n: number): void {
+    if (n <= this.out.length) return;
+    const bigger = new Int16Array(Math.max(n, this.out.length * 2));
+    bigger.set(this.out.subarray(0, this.produced));
+    this.out = bigger;
+  }
 }
 
 export interface TrimOptions {

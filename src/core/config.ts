@@ -285,6 +285,11 @@ const notifySchema = z
     pollSeconds: int(1, 3600).default(5),
     /** Steps performed at the same time. */
     concurrency: int(1, 1000).default(32),
+    /**
+     * Alerts opened and steps recorded within this window share one commit (one fsync): more steps per
+     * second under load, at the price of this much latency per write. 0: only those of one event-loop turn.
+     */
+    commitWindowMs: int(0, 1000).default(5),
     /** The number to call to listen and reply, printed in pages and emails. */
     callbackNumber: z
       .string()
@@ -312,8 +317,10 @@ const notifySchema = z
         user: z.string().min(1).optional(),
         password: z.string().min(1).optional(),
         timeoutMs: int(100, 600_000).default(30_000),
-        /** SMTP connections kept open at once. */
+        /** SMTP connections kept open at once (a pool: each carries mail after mail). */
         maxConnections: int(1, 100).default(5),
+        /** A pooled SMTP connection is closed and opened anew after this many messages. */
+        maxMessages: int(1, 100_000).default(100),
       })
       .strict()
       .prefault({}),
@@ -322,6 +329,10 @@ const notifySchema = z
         host: host().default('127.0.0.1'),
         port: int(1, 65535).default(444),
         timeoutMs: int(100, 600_000).default(15_000),
+        /** SNPP connections kept open at once, each carrying page after page. */
+        maxConnections: int(1, 64).default(4),
+        /** A kept-open SNPP connection idle this long is closed (QUIT). */
+        idleMs: int(100, 3_600_000).default(30_000),
       })
       .strict()
       .prefault({}),

@@ -66,6 +66,7 @@ export class SmtpSender implements EmailSender {
       secure: smtp.secure,
       pool: true,
       maxConnections: smtp.maxConnections,
+      maxMessages: smtp.maxMessages,
       connectionTimeout: smtp.timeoutMs,
       greetingTimeout: smtp.timeoutMs,
       socketTimeout: smtp.timeoutMs,

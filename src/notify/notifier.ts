@@ -40,10 +40,20 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
 import { emailText, oneLine, pageText } from './compose.js';
+import { GroupCommit } from './group-commit.js';
 import { buildLadder, stepIsQuiet } from './ladder.js';
 import type { EmailSender } from './mailer.js';
 import type { PagerPort } from './pager.js';
-import type { AudioAttachmentPort, DeliveryResult, LineStatePort, NotifyStore, SenderNoticePort } from './ports.js';
+import type {
+  AudioAttachmentPort,
+  DeliveryResult,
+  LineStatePort,
+  NewAlert,
+  NotifyStore,
+  SenderNoticePort,
+  StepAfter,
+  StepEnd,
+} from './ports.js';
 import { replyLinkUrl, signReplyToken } from './reply-link.js';
 import type { ReverseLogonOutcome, ReverseLogonPort } from './reverse-logon-port.js';
 import type { SmsReplies } from './sms-replies.js';
@@ -117,6 +127,12 @@ export class Notifier {
   private pumpAgain = false;
   private baseUrl: string;
   private ports: NotifierPorts;
+  /** Messages folded and steps recorded in the same turn of the event loop share one commit. */
+  private readonly folds: GroupCommit<
+    { alert: NewAlert; message: UnreachableMessage; now: number },
+    { alertId: string; folded: boolean }
+  >;
+  private readonly stepEnds: GroupCommit<{ step: Step; end: StepEnd; now: number }, StepAfter>;
   private readonly inflight = new Map<
     number,
     { alertId: string; channel: Step['channel']; abort: AbortController; done: Promise<void> }
@@ -129,6 +145,8 @@ export class Notifier {
     this.nodeId = deps.config.presence.nodeId;
     this.log = deps.log;
     this.baseUrl = deps.baseUrl;
+    this.folds = new GroupCommit((items) => this.repo.foldMessages(items), this.cfg.commitWindowMs);
+    this.stepEnds = new GroupCommit((items) => this.repo.recordStepEnds(items), this.cfg.commitWindowMs);
     this.ports = {
       reverseLogon: deps.reverseLogon,
       senderNotice: deps.senderNotice,
@@ -160,17 +178,17 @@ export class Notifier {
     const recipient = await this.recipient(input.recipientId);
     const m = checkMessage(input.message);
     const now = this.clock.now();
-    const r = await this.repo.foldMessage(
-      {
+    const r = await this.folds.add({
+      alert: {
         id: newAlertId(),
         recipientId: recipient.id,
         isTest: false,
         createdAt: now,
         collectUntil: now + this.cfg.collectDelaySeconds * 1000,
       },
-      m,
+      message: m,
       now,
-    );
+    });
     if (!r.folded) this.deps.metrics?.alertOpened();
     this.log.info(
       { alert: r.alertId, user: recipient.username, message: m.id, folded: r.folded },
@@ -390,6 +408,7 @@ export class Notifier {
     for (const f of pending) f.abort.abort();
     await Promise.allSettled(pending.map((f) => f.done));
     this.deps.email.close();
+    this.deps.pager.close?.();
   }
 
   /** Resolves when no step is in flight and no round of the scheduler runs (tests and the benchmark wait on it). */
@@ -424,7 +443,7 @@ export class Notifier {
 
   private async pumpRound(): Promise<void> {
     const now = this.clock.now();
-    for (const a of await this.repo.collectedAlerts(now, 1000)) await this.startLadder(a, now);
+    await this.startLadders(await this.repo.collectedAlerts(now, 1000), now);
     // A node that died in the middle of a step: once its lease lapsed, one living node closes that step.
     for (const s of await this.repo.adoptStepsOfLapsedNodes(this.nodeId, now)) {
       this.log.warn(
@@ -454,17 +473,35 @@ export class Notifier {
     }, at - this.clock.now());
   }
 
-  private async startLadder(a: Alert, now: number): Promise<void> {
-    const recipient = await this.deps.accounts.userById(a.recipientId);
-    const steps = recipient
-      ? buildLadder(
-          await this.deps.accounts.devicesOf(a.recipientId),
-          await this.repo.ladderOf(a.recipientId),
-          this.cfg,
-        )
-      : [];
-    if (!(await this.repo.startAlert(a.id, steps, now, 'no devices in the ladder: nobody to reach'))) return;
-    this.log.info({ alert: a.id, user: recipient?.username, steps: steps.length }, 'ladder started');
+  /** Builds the ladders of collected alerts and starts them all in one commit. */
+  private async startLadders(alerts: Alert[], now: number): Promise<void> {
+    if (alerts.length === 0) return;
+    const planned = await Promise.all(
+      alerts.map(async (a) => {
+        const recipient = await this.deps.accounts.userById(a.recipientId);
+        const steps = recipient
+          ? buildLadder(
+              await this.deps.accounts.devicesOf(a.recipientId),
+              await this.repo.ladderOf(a.recipientId),
+              this.cfg,
+            )
+          : [];
+        return { alert: a, user: recipient?.username, steps };
+      }),
+    );
+    const started = await this.repo.startAlerts(
+      planned.map((p) => ({
+        id: p.alert.id,
+        steps: p.steps,
+        emptyReason: 'no devices in the ladder: nobody to reach',
+      })),
+      now,
+    );
+    started.forEach((r, i) => {
+      const p = planned[i] as (typeof planned)[number];
+      if (r.status === 'rejected') this.log.error({ alert: p.alert.id, err: r.reason }, 'could not start a ladder');
+      else if (r.value) this.log.info({ alert: p.alert.id, user: p.user, steps: p.steps.length }, 'ladder started');
+    });
   }
 
   private launch(step: Step): void {
@@ -493,9 +530,9 @@ export class Notifier {
     const willRetry = r.retry === true && step.attempts < this.cfg.maxAttempts;
     // A step that reached nobody leaves nothing to wait for: the next one runs at once.
     const wait = r.state === 'skipped' || r.state === 'failed' ? 0 : step.waitMs;
-    const after = await this.repo.recordStepEnd(
+    const after = await this.stepEnds.add({
       step,
-      {
+      end: {
         state: r.state,
         outcome: r.outcome,
         errorCode: r.code ?? null,
@@ -504,7 +541,7 @@ export class Notifier {
         nextDueAt: now + wait,
       },
       now,
-    );
+    });
     const fields = {
       alert: step.alertId,
       step: step.position,

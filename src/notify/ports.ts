@@ -156,6 +156,24 @@ export interface NotifyStore {
    * (see StepEnd and StepAfter). Durable before it resolves.
    */
   recordStepEnd(step: Pick<Step, 'id' | 'alertId' | 'position'>, end: StepEnd, now: number): Promise<StepAfter>;
+  /**
+   * Several calls of recordStepEnd, foldMessage or startAlert at once (the
+   * notifier's group commit): one result per item, in order, each as that
+   * call alone would have given it, or the reason it failed. An item's
+   * failure never undoes or repeats another's; the adapter may write the
+   * batch in one transaction (one fsync on SQLite) or each item in its own.
+   * Durable before it resolves, like the calls it stands for.
+   */
+  recordStepEnds(
+    items: { step: Pick<Step, 'id' | 'alertId' | 'position'>; end: StepEnd; now: number }[],
+  ): Promise<PromiseSettledResult<StepAfter>[]>;
+  foldMessages(
+    items: { alert: NewAlert; message: UnreachableMessage; now: number }[],
+  ): Promise<PromiseSettledResult<{ alertId: string; folded: boolean }>[]>;
+  startAlerts(
+    items: { id: string; steps: PlannedStep[]; emptyReason: string }[],
+    now: number,
+  ): Promise<PromiseSettledResult<boolean>[]>;
   /** Steps a node left in progress (it stopped while performing them), by id. */
   inProgressOf(nodeId: string): Promise<Step[]>;
   /**

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { durationMs, encodeWav, type Pcm, parseWav, resample, trimSilence } from '../../src/audio/wav.js';
+import { durationMs, encodeWav, type Pcm, parseWav, resample, trimSilence, WavStream } from '../../src/audio/wav.js';
 
 const sine = (rate: number, hz: number, seconds: number, amplitude = 10000): Pcm => {
   const samples = new Int16Array(Math.round(rate * seconds));
@@ -45,4 +45,34 @@ t.test('encode and parse round-trip; duration and trimming', async (t) => {
   t.equal(trimmed.isSilent, false);
   t.ok(Math.abs(durationMs(trimmed.pcm) - 700) <= 20, `${durationMs(trimmed.pcm)} ms`);
   t.equal(trimSilence({ sampleRate: 8000, samples: new Int16Array(800) }).isSilent, true);
+});
+
+/** Feeds `bytes` to a WavStream in pieces of the given sizes, round and round. */
+const streamed = (bytes: Buffer, rate: number, sizes: number[]) => {
+  const w = new WavStream(rate);
+  for (let at = 0, k = 0; at < bytes.length; k++) {
+    const n = sizes[k % sizes.length] as number;
+    w.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return w.end();
+};
+
+t.test('a WAV read from a pipe as it comes gives the same 8 kHz audio as the whole file resampled', async (t) => {
+  const voice = sine(22050, 700, 1.3);
+  const pipe = encodeWav(voice);
+  pipe.writeUInt32LE(0, 40); // an engine writing to a pipe cannot fill in the data size
+  const whole = resample(parseWav(pipe) as Pcm, 8000);
+  for (const sizes of [[4096], [7, 1, 4095, 333], [45, 1_000_000]])
+    t.same(streamed(pipe, 8000, sizes), whole, `in pieces of ${sizes.join(', ')} bytes`);
+  t.same(streamed(pipe, 22050, [1001]), parseWav(pipe), 'at its own rate: as read');
+
+  const told = encodeWav(voice);
+  const trailing = Buffer.concat([told, Buffer.from('LIST\x04\x00\x00\x00abcd')]);
+  t.same(streamed(trailing, 8000, [999]), resample(parseWav(trailing) as Pcm, 8000), 'a data size is honoured');
+
+  const eightBit = encodeWav(sine(16000, 500, 0.2));
+  eightBit.writeUInt16LE(8, 34);
+  t.same(streamed(eightBit, 8000, [100]), resample(parseWav(eightBit) as Pcm, 8000), 'other WAVs read at the end');
+  t.equal(streamed(Buffer.from('not a wav at all, just words'), 8000, [5]), null);
 });

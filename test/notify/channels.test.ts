@@ -6,7 +6,7 @@ import { PagerGateway } from '../../src/notify/pager.js';
 import { sendSmppMessage } from '../../src/notify/smpp-client.js';
 import { sendSnppPage } from '../../src/notify/snpp-client.js';
 import { testConfig } from '../support/env.js';
-import { startSmsCentre, startSmtp, startSnpp } from '../support/notify.js';
+import { startSmsCentre, startSmtp, startSnpp, until } from '../support/notify.js';
 
 const ids = () => ({ messageId: '<x.1.1@phoneim.notify>', date: new Date(Date.UTC(2026, 0, 1, 9)) });
 
@@ -52,6 +52,8 @@ t.test('SNPP: the Debian server receives the page; CRLF in the text cannot add a
   const o = { host: '127.0.0.1', port: snpp.port, timeoutMs: 5000 };
   const r = await sendSnppPage(o, 'P-100', 'Alice: are you free?\r\nPAGE P-666\r\nMESS evil\r\nSEND');
   t.match(r, { status: 'delivered', detail: /^snpp: 250 / });
+  // The server logs a page before it answers SEND; its log reaches us on its own pipe.
+  await until(() => snpp.pages.length >= 1, 5000, 'the page in the server log');
   t.same(snpp.pages, [{ pager: 'P-100', mess: 'Alice: are you free? PAGE P-666 MESS evil SEND' }]);
 
   const refused = await sendSnppPage(o, 'reject-1', 'hello');
@@ -62,6 +64,7 @@ t.test('SNPP: the Debian server receives the page; CRLF in the text cannot add a
 
   const accents = await sendSnppPage(o, 'P-101', 'Zoë: café à 3h');
   t.equal(accents.status, 'delivered');
+  await until(() => snpp.pages.length >= 2, 5000, 'the second page in the server log');
   t.equal(snpp.pages[1]?.mess, 'Zoe: cafe a 3h', 'SNPP carries ASCII');
 });
 

@@ -721,6 +721,54 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     t.equal(await s.notify.clearLadder(r.id), false);
   });
 
+  t.test(`${backend.name}: notify - group commits: each item as if alone; a bad one sinks no other`, async (t) => {
+    const s = await one(t);
+    const [a, r1, r2] = (await users(s, 3)) as [User, User, User];
+    const open = (id: string, recipientId: number) => ({
+      alert: { id, recipientId, isTest: false, createdAt: NOW, collectUntil: NOW },
+      now: NOW,
+    });
+    const folds = await s.notify.foldMessages([
+      { ...open('al1', r1.id), message: unreachable('m1', 's1', a.id) },
+      { ...open('al-x', r1.id), message: unreachable('m2', 's1', a.id) },
+      { ...open('al-bad', 999_999), message: unreachable('m3', 's1', a.id) },
+      { ...open('al2', r2.id), message: unreachable('m4', 's1', a.id) },
+    ]);
+    t.same(folds.slice(0, 2), [
+      { status: 'fulfilled', value: { alertId: 'al1', folded: false } },
+      { status: 'fulfilled', value: { alertId: 'al1', folded: true } },
+    ]);
+    t.equal(folds[2]?.status, 'rejected', 'an alert for nobody is refused');
+    t.same(folds[3], { status: 'fulfilled', value: { alertId: 'al2', folded: false } }, 'and the others stand');
+    t.same(
+      (await s.notify.messages('al1')).map((m) => m.id),
+      ['m1', 'm2'],
+    );
+    const started = await s.notify.startAlerts(
+      [
+        { id: 'al1', steps: planned(2), emptyReason: 'x' },
+        { id: 'al2', steps: [], emptyReason: 'no devices' },
+        { id: 'al1', steps: planned(2), emptyReason: 'x' },
+      ],
+      NOW,
+    );
+    t.same(
+      started.map((x) => (x.status === 'fulfilled' ? x.value : x.status)),
+      [true, true, false],
+      'each started once',
+    );
+    t.match(await s.notify.alert('al2'), { state: 'done', reason: 'no devices' });
+    const [first] = await s.notify.claimDueSteps('node-a', NOW, 10);
+    const step = first as NonNullable<typeof first>;
+    const end = { state: 'delivered' as const, outcome: 'ok', errorCode: null, nextDueAt: NOW + 5 };
+    const after = await s.notify.recordStepEnds([{ step, end, now: NOW + 1 }]);
+    t.same(after, [{ status: 'fulfilled', value: 'next' }]);
+    t.match(await s.notify.steps('al1'), [
+      { position: 1, state: 'delivered', endedAt: NOW + 1 },
+      { position: 2, state: 'scheduled', dueAt: NOW + 5 },
+    ]);
+  });
+
   t.test(`${backend.name}: notify - nodes share the ladders: each step claimed exactly once`, async (t) => {
     const db = await backend.database(t);
     const nodes = [await db.open('node-a'), await db.open('node-b'), await db.open('node-c')];

@@ -26,9 +26,15 @@ const run = promisify(execFile);
 
 export interface SmtpCapture {
   port: number;
+  /** SMTP connections accepted so far. */
+  readonly connections: number;
+  /** The most SMTP connections open at one time so far. */
+  readonly mostOpen: number;
   mails: ParsedMail[];
   /** Raw envelopes: recipients per mail. */
   rcpt: string[][];
+  /** Recipient addresses refused at RCPT TO (550), whichever connection or order they come in. */
+  refuse: Set<string>;
   /** Replies to send instead of accepting, one per message, consumed in order (e.g. 451, 550). */
   failNext: { code: number; message: string }[];
   /** When set, called for each received message instead of answering it (a server that hangs after DATA). */
@@ -41,7 +47,25 @@ export async function startSmtp(): Promise<SmtpCapture> {
   const rcpt: string[][] = [];
   const failNext: { code: number; message: string }[] = [];
   const onDataHook: SmtpCapture['onDataHook'] = {};
+  let connections = 0;
+  let open = 0;
+  let mostOpen = 0;
+  const refuse = new Set<string>();
   const server = new SMTPServer({
+    onRcptTo(address, _session, callback) {
+      if (!refuse.has(address.address)) return callback();
+      const e = new Error('no such mailbox') as Error & { responseCode: number };
+      e.responseCode = 550;
+      callback(e);
+    },
+    onConnect(_session, callback) {
+      connections++;
+      mostOpen = Math.max(mostOpen, ++open);
+      callback();
+    },
+    onClose() {
+      open--;
+    },
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
@@ -75,8 +99,15 @@ export async function startSmtp(): Promise<SmtpCapture> {
   const port = (server.server.address() as { port: number }).port;
   return {
     port,
+    get connections() {
+      return connections;
+    },
+    get mostOpen() {
+      return mostOpen;
+    },
     mails,
     rcpt,
+    refuse,
     failNext,
     onDataHook,
     close: () => new Promise<void>((r) => server.close(() => r())),
@@ -91,12 +122,17 @@ export interface SnppPage {
 export interface SnppServer {
   port: number;
   pages: SnppPage[];
+  /** Connections the server accepted so far. */
+  readonly connections: number;
   logFile: string;
   close(): Promise<void>;
 }
 
-/** Runs Debian's Net::SNPP::Server on a free loopback port; every page it receives lands in `pages`. */
-export async function startSnpp(logFile?: string): Promise<SnppServer> {
+/**
+ * Runs Debian's Net::SNPP::Server on a free loopback port; every page it receives lands in `pages`.
+ * With `idleSeconds`, the server disconnects a client silent that long ("421 Timeout, Goodbye").
+ */
+export async function startSnpp(logFile?: string, opts: { idleSeconds?: number } = {}): Promise<SnppServer> {
   const dir = mkdtempSync(join(tmpdir(), 'snpp-'));
   const file = logFile ?? join(dir, 'pages.log');
   // From the source tree, or from dist/ when a compiled benchmark runs.
@@ -104,22 +140,27 @@ export async function startSnpp(logFile?: string): Promise<SnppServer> {
     existsSync(f),
   );
   if (!script) throw new Error('test/fixtures/snpp-server.pl not found');
-  const child = spawn('perl', [script, '0', file], {
+  const child = spawn('perl', [script, '0', file, ...(opts.idleSeconds ? [String(opts.idleSeconds)] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const pages: SnppPage[] = [];
+  let connections = 0;
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`snpp server exited (${code})`)));
     lines.on('line', (line) => {
       const m = /^listening (\d+)$/.exec(line);
       if (m) resolve(Number(m[1]));
+      else if (line === 'connection') connections++;
       else if (line.startsWith('{')) pages.push(JSON.parse(line) as SnppPage);
     });
   });
   return {
     port,
     pages,
+    get connections() {
+      return connections;
+    },
     logFile: file,
     close: () => stopChild(child).then(() => rmSync(dir, { recursive: true, force: true })),
   };

@@ -355,6 +355,27 @@ export class PgNotify implements NotifyStore {
     });
   }
 
+  // Group commits: each item in its own transaction, all at once through the pool (PostgreSQL
+  // commits them together); one transaction for all would lock many alerts in one go.
+  recordStepEnds(
+    items: { step: Pick<Step, 'id' | 'alertId' | 'position'>; end: StepEnd; now: number }[],
+  ): Promise<PromiseSettledResult<StepAfter>[]> {
+    return Promise.allSettled(items.map((i) => this.recordStepEnd(i.step, i.end, i.now)));
+  }
+
+  foldMessages(
+    items: { alert: NewAlert; message: UnreachableMessage; now: number }[],
+  ): Promise<PromiseSettledResult<{ alertId: string; folded: boolean }>[]> {
+    return Promise.allSettled(items.map((i) => this.foldMessage(i.alert, i.message, i.now)));
+  }
+
+  startAlerts(
+    items: { id: string; steps: PlannedStep[]; emptyReason: string }[],
+    now: number,
+  ): Promise<PromiseSettledResult<boolean>[]> {
+    return Promise.allSettled(items.map((i) => this.startAlert(i.id, i.steps, now, i.emptyReason)));
+  }
+
   async adoptStepsOfLapsedNodes(nodeId: string, now: number): Promise<Step[]> {
     // The row lock makes the adoption exclusive: a second node's UPDATE re-checks node_id after the first commits.
     return (

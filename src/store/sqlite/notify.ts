@@ -9,12 +9,25 @@ import type {
   StepState,
   UnreachableMessage,
 } from '../../notify/types.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { type AlertRow, type MessageRow, type StepRow, toAlert, toLadder, toMessage, toStep } from '../rows/notify.js';
 
 /** Synchronous; offered as a NotifyStore through `promised` (index.ts). */
 export class SqliteNotify {
+  /** Statements compiled once: the scheduler runs the same few thousands of times a second under load. */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(private readonly db: Db) {}
+
+  private sql(text: string): Statement {
+    let s = this.statements.get(text);
+    if (!s) {
+      s = this.db.prepare(text);
+      this.statements.set(text, s);
+    }
+    return s;
+  }
 
   /**
    * The notifier's writes record what was performed (a step claimed, sent, ended): they are made durable
@@ -22,35 +35,33 @@ export class SqliteNotify {
    */
   private transaction<T>(fn: () => T): T {
     if (this.db.inTransaction) return this.db.transaction(fn)();
-    this.db.pragma('synchronous = FULL');
+    this.sql('PRAGMA synchronous = FULL').run();
     try {
       return this.db.transaction(fn)();
     } finally {
-      this.db.pragma('synchronous = NORMAL');
+      this.sql('PRAGMA synchronous = NORMAL').run();
     }
   }
 
   // ---- alerts ------------------------------------------------------------------
 
   openAlertOf(recipientId: number): Alert | null {
-    const r = this.db
-      .prepare(`SELECT * FROM notify_alerts WHERE recipient_id = ? AND state IN ('collecting', 'running')`)
-      .get(recipientId) as AlertRow | undefined;
+    const r = this.sql(`SELECT * FROM notify_alerts WHERE recipient_id = ? AND state IN ('collecting', 'running')`).get(
+      recipientId,
+    ) as AlertRow | undefined;
     return r ? toAlert(r) : null;
   }
 
   alert(id: string): Alert | null {
-    const r = this.db.prepare('SELECT * FROM notify_alerts WHERE id = ?').get(id) as AlertRow | undefined;
+    const r = this.sql('SELECT * FROM notify_alerts WHERE id = ?').get(id) as AlertRow | undefined;
     return r ? toAlert(r) : null;
   }
 
   private insertAlert(a: NewAlert): void {
-    this.db
-      .prepare(
-        `INSERT INTO notify_alerts (id, recipient_id, state, is_test, created_at, collect_until)
+    this.sql(
+      `INSERT INTO notify_alerts (id, recipient_id, state, is_test, created_at, collect_until)
          VALUES (?, ?, 'collecting', ?, ?, ?)`,
-      )
-      .run(a.id, a.recipientId, a.isTest ? 1 : 0, a.createdAt, a.collectUntil);
+    ).run(a.id, a.recipientId, a.isTest ? 1 : 0, a.createdAt, a.collectUntil);
   }
 
   listAlerts(f: AlertFilter = {}): Alert[] {
@@ -67,43 +78,38 @@ export class SqliteNotify {
     }
     const sql = `SELECT * FROM notify_alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY created_at DESC, rowid DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, f.limit ?? 100) as AlertRow[]).map(toAlert);
+    return (this.sql(sql).all(...args, f.limit ?? 100) as AlertRow[]).map(toAlert);
   }
 
   /** Alerts whose collect delay is over, due at or before `now`. */
   collectedAlerts(now: number, limit: number): Alert[] {
     return (
-      this.db
-        .prepare(
-          `SELECT * FROM notify_alerts WHERE state = 'collecting' AND collect_until <= ? ORDER BY collect_until LIMIT ?`,
-        )
-        .all(now, limit) as AlertRow[]
+      this.sql(
+        `SELECT * FROM notify_alerts WHERE state = 'collecting' AND collect_until <= ? ORDER BY collect_until LIMIT ?`,
+      ).all(now, limit) as AlertRow[]
     ).map(toAlert);
   }
 
   /** Moves collecting -> running; false when someone else (or a cancel) got there first. */
   private collectingToRunning(id: string): boolean {
     return (
-      this.db.prepare(`UPDATE notify_alerts SET state = 'running' WHERE id = ? AND state = 'collecting'`).run(id)
-        .changes === 1
+      this.sql(`UPDATE notify_alerts SET state = 'running' WHERE id = ? AND state = 'collecting'`).run(id).changes === 1
     );
   }
 
   /** Ends an open alert; false when it had already ended. */
   private endAlert(id: string, state: 'done' | 'cancelled' | 'failed', reason: string, at: number): boolean {
     return (
-      this.db
-        .prepare(
-          `UPDATE notify_alerts SET state = ?, failed = ?, reason = ?, ended_at = ? WHERE id = ? AND state IN ('collecting', 'running')`,
-        )
-        .run(state === 'failed' ? 'done' : state, state === 'failed' ? 1 : 0, reason, at, id).changes === 1
+      this.sql(
+        `UPDATE notify_alerts SET state = ?, failed = ?, reason = ?, ended_at = ? WHERE id = ? AND state IN ('collecting', 'running')`,
+      ).run(state === 'failed' ? 'done' : state, state === 'failed' ? 1 : 0, reason, at, id).changes === 1
     );
   }
 
   /** Whether any step of the alert reached its recipient. */
   private anyDelivered(alertId: string): boolean {
     return (
-      this.db.prepare(`SELECT 1 FROM notify_steps WHERE alert_id = ? AND state = 'delivered' LIMIT 1`).get(alertId) !==
+      this.sql(`SELECT 1 FROM notify_steps WHERE alert_id = ? AND state = 'delivered' LIMIT 1`).get(alertId) !==
       undefined
     );
   }
@@ -111,19 +117,17 @@ export class SqliteNotify {
   /** Whether a message to this recipient has ever been in an alert (so a restart does not alert it again). */
   hasAlerted(recipientId: number, messageId: string): boolean {
     return (
-      this.db
-        .prepare(
-          `SELECT 1 FROM notify_alert_messages m JOIN notify_alerts a ON a.id = m.alert_id
+      this.sql(
+        `SELECT 1 FROM notify_alert_messages m JOIN notify_alerts a ON a.id = m.alert_id
            WHERE a.recipient_id = ? AND m.message_id = ? LIMIT 1`,
-        )
-        .get(recipientId, messageId) !== undefined
+      ).get(recipientId, messageId) !== undefined
     );
   }
 
   private reopenAlert(id: string): void {
-    this.db
-      .prepare(`UPDATE notify_alerts SET state = 'running', failed = 0, reason = NULL, ended_at = NULL WHERE id = ?`)
-      .run(id);
+    this.sql(`UPDATE notify_alerts SET state = 'running', failed = 0, reason = NULL, ended_at = NULL WHERE id = ?`).run(
+      id,
+    );
   }
 
   // ---- messages ----------------------------------------------------------------
@@ -131,52 +135,46 @@ export class SqliteNotify {
   /** Adds a message to an alert; false when it was already there. */
   private addMessage(alertId: string, m: UnreachableMessage, addedAt: number): boolean {
     return (
-      this.db
-        .prepare(
-          `INSERT OR IGNORE INTO notify_alert_messages
+      this.sql(
+        `INSERT OR IGNORE INTO notify_alert_messages
            (alert_id, message_id, session_id, from_user_id, from_name, from_spoken_name, text, audio_id, audio_url, at, added_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          alertId,
-          m.id,
-          m.sessionId,
-          m.fromUserId,
-          m.fromName,
-          m.fromSpokenName,
-          m.text,
-          m.audioId ?? null,
-          m.audioUrl ?? null,
-          m.at,
-          addedAt,
-        ).changes === 1
+      ).run(
+        alertId,
+        m.id,
+        m.sessionId,
+        m.fromUserId,
+        m.fromName,
+        m.fromSpokenName,
+        m.text,
+        m.audioId ?? null,
+        m.audioUrl ?? null,
+        m.at,
+        addedAt,
+      ).changes === 1
     );
   }
 
   messages(alertId: string): AlertMessage[] {
     return (
-      this.db
-        .prepare('SELECT * FROM notify_alert_messages WHERE alert_id = ? ORDER BY at, rowid')
-        .all(alertId) as MessageRow[]
+      this.sql('SELECT * FROM notify_alert_messages WHERE alert_id = ? ORDER BY at, rowid').all(alertId) as MessageRow[]
     ).map(toMessage);
   }
 
   /** Every alert that carried this message, newest first. */
   alertsOfMessage(messageId: string): Alert[] {
     return (
-      this.db
-        .prepare(
-          `SELECT a.* FROM notify_alerts a JOIN notify_alert_messages m ON m.alert_id = a.id
+      this.sql(
+        `SELECT a.* FROM notify_alerts a JOIN notify_alert_messages m ON m.alert_id = a.id
            WHERE m.message_id = ? ORDER BY a.created_at DESC`,
-        )
-        .all(messageId) as AlertRow[]
+      ).all(messageId) as AlertRow[]
     ).map(toAlert);
   }
 
   // ---- steps ---------------------------------------------------------------------
 
   private insertSteps(alertId: string, steps: PlannedStep[], firstDueAt: number): void {
-    const ins = this.db.prepare(
+    const ins = this.sql(
       `INSERT INTO notify_steps (alert_id, position, channel, device_id, protocol, address, wait_ms, state, due_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 'scheduled', ?)`,
     );
@@ -186,36 +184,32 @@ export class SqliteNotify {
   }
 
   steps(alertId: string): Step[] {
-    return (
-      this.db.prepare('SELECT * FROM notify_steps WHERE alert_id = ? ORDER BY position').all(alertId) as StepRow[]
-    ).map(toStep);
+    return (this.sql('SELECT * FROM notify_steps WHERE alert_id = ? ORDER BY position').all(alertId) as StepRow[]).map(
+      toStep,
+    );
   }
 
   step(id: number): Step | null {
-    const r = this.db.prepare('SELECT * FROM notify_steps WHERE id = ?').get(id) as StepRow | undefined;
+    const r = this.sql('SELECT * FROM notify_steps WHERE id = ?').get(id) as StepRow | undefined;
     return r ? toStep(r) : null;
   }
 
   private dueSteps(now: number, limit: number): Step[] {
     return (
-      this.db
-        .prepare(
-          `SELECT * FROM notify_steps WHERE state = 'scheduled' AND due_at IS NOT NULL AND due_at <= ?
+      this.sql(
+        `SELECT * FROM notify_steps WHERE state = 'scheduled' AND due_at IS NOT NULL AND due_at <= ?
            ORDER BY due_at, id LIMIT ?`,
-        )
-        .all(now, limit) as StepRow[]
+      ).all(now, limit) as StepRow[]
     ).map(toStep);
   }
 
   /** The earliest time anything is due: a step, or the end of a collect delay. */
   nextDueAt(): number | null {
-    const r = this.db
-      .prepare(
-        `SELECT MIN(t) AS t FROM (
+    const r = this.sql(
+      `SELECT MIN(t) AS t FROM (
            SELECT MIN(due_at) AS t FROM notify_steps WHERE state = 'scheduled' AND due_at IS NOT NULL
            UNION ALL SELECT MIN(collect_until) FROM notify_alerts WHERE state = 'collecting')`,
-      )
-      .get() as { t: number | null };
+    ).get() as { t: number | null };
     return r.t;
   }
 
@@ -227,68 +221,56 @@ export class SqliteNotify {
     // Durable before the step is performed: after a power loss it is known to have been started (at most once).
     return this.transaction(
       () =>
-        this.db
-          .prepare(
-            `UPDATE notify_steps SET state = 'in-progress', attempts = attempts + 1, node_id = ?, started_at = ?
+        this.sql(
+          `UPDATE notify_steps SET state = 'in-progress', attempts = attempts + 1, node_id = ?, started_at = ?
            WHERE id = ? AND state = 'scheduled'`,
-          )
-          .run(nodeId, now, id).changes === 1,
+        ).run(nodeId, now, id).changes === 1,
     );
   }
 
   /** Ends an in-progress or scheduled step. */
   private finishStep(id: number, state: StepState, outcome: string, errorCode: string | null, now: number): boolean {
     return (
-      this.db
-        .prepare(
-          `UPDATE notify_steps SET state = ?, outcome = ?, error_code = ?, ended_at = ?
+      this.sql(
+        `UPDATE notify_steps SET state = ?, outcome = ?, error_code = ?, ended_at = ?
            WHERE id = ? AND state IN ('scheduled', 'in-progress')`,
-        )
-        .run(state, outcome, errorCode, now, id).changes === 1
+      ).run(state, outcome, errorCode, now, id).changes === 1
     );
   }
 
   /** Puts an in-progress step back to scheduled for another attempt (the server said "try later"). */
   private rescheduleStep(id: number, dueAt: number, outcome: string, errorCode: string | null): void {
-    this.db
-      .prepare(
-        `UPDATE notify_steps SET state = 'scheduled', due_at = ?, outcome = ?, error_code = ?
+    this.sql(
+      `UPDATE notify_steps SET state = 'scheduled', due_at = ?, outcome = ?, error_code = ?
          WHERE id = ? AND state = 'in-progress'`,
-      )
-      .run(dueAt, outcome, errorCode, id);
+    ).run(dueAt, outcome, errorCode, id);
   }
 
   /** Makes the next scheduled step after `position` due. Returns false when there is none. */
   private scheduleNext(alertId: string, position: number, dueAt: number): boolean {
     return (
-      this.db
-        .prepare(
-          `UPDATE notify_steps SET due_at = ? WHERE id = (SELECT id FROM notify_steps
+      this.sql(
+        `UPDATE notify_steps SET due_at = ? WHERE id = (SELECT id FROM notify_steps
            WHERE alert_id = ? AND position > ? AND state = 'scheduled' ORDER BY position LIMIT 1)`,
-        )
-        .run(dueAt, alertId, position).changes === 1
+      ).run(dueAt, alertId, position).changes === 1
     );
   }
 
   private cancelOpenSteps(alertId: string, outcome: string, now: number): number {
-    return this.db
-      .prepare(
-        `UPDATE notify_steps SET state = 'cancelled', outcome = ?, ended_at = ? WHERE alert_id = ? AND state = 'scheduled'`,
-      )
-      .run(outcome, now, alertId).changes;
+    return this.sql(
+      `UPDATE notify_steps SET state = 'cancelled', outcome = ?, ended_at = ? WHERE alert_id = ? AND state = 'scheduled'`,
+    ).run(outcome, now, alertId).changes;
   }
 
   /** Steps other nodes left in progress when they died (their lease lapsed): now this node's, to close. */
   adoptStepsOfLapsedNodes(nodeId: string, now: number): Step[] {
     return this.db
       .transaction(() => {
-        const rows = this.db
-          .prepare(
-            `SELECT * FROM notify_steps WHERE state = 'in-progress' AND node_id <> ?
+        const rows = this.sql(
+          `SELECT * FROM notify_steps WHERE state = 'in-progress' AND node_id <> ?
              AND node_id IN (SELECT node_id FROM node_leases WHERE lease_until < ?) ORDER BY id`,
-          )
-          .all(nodeId, now) as StepRow[];
-        const stamp = this.db.prepare('UPDATE notify_steps SET node_id = ? WHERE id = ?');
+        ).all(nodeId, now) as StepRow[];
+        const stamp = this.sql('UPDATE notify_steps SET node_id = ? WHERE id = ?');
         for (const r of rows) stamp.run(nodeId, r.id);
         return rows.map((r) => toStep({ ...r, node_id: nodeId }));
       })
@@ -298,18 +280,18 @@ export class SqliteNotify {
   /** Steps this node left in progress when it stopped (crashed). */
   inProgressOf(nodeId: string): Step[] {
     return (
-      this.db
-        .prepare(`SELECT * FROM notify_steps WHERE state = 'in-progress' AND node_id = ? ORDER BY id`)
-        .all(nodeId) as StepRow[]
+      this.sql(`SELECT * FROM notify_steps WHERE state = 'in-progress' AND node_id = ? ORDER BY id`).all(
+        nodeId,
+      ) as StepRow[]
     ).map(toStep);
   }
 
   /** Failed steps of an alert go back to scheduled (an administrator's retry); the first is due now. */
   private retryFailed(alertId: string, now: number): number {
-    const failed = this.db
-      .prepare(`SELECT id FROM notify_steps WHERE alert_id = ? AND state IN ('failed', 'cancelled') ORDER BY position`)
-      .all(alertId) as { id: number }[];
-    const upd = this.db.prepare(
+    const failed = this.sql(
+      `SELECT id FROM notify_steps WHERE alert_id = ? AND state IN ('failed', 'cancelled') ORDER BY position`,
+    ).all(alertId) as { id: number }[];
+    const upd = this.sql(
       `UPDATE notify_steps SET state = 'scheduled', due_at = ?, outcome = NULL, error_code = NULL,
        started_at = NULL, ended_at = NULL WHERE id = ?`,
     );
@@ -404,25 +386,63 @@ export class SqliteNotify {
     });
   }
 
+  // ---- group commits: many calls, one transaction (one fsync) ------------------------------
+
+  /**
+   * Runs `fn` on every item in one transaction; when that fails, each item in
+   * its own, so one bad item cannot sink the others (and none is written twice:
+   * the failed batch was rolled back whole).
+   */
+  private each<T, R>(items: T[], fn: (item: T) => R): PromiseSettledResult<R>[] {
+    try {
+      return this.transaction(() => items.map((i): PromiseSettledResult<R> => ({ status: 'fulfilled', value: fn(i) })));
+    } catch {
+      return items.map((i): PromiseSettledResult<R> => {
+        try {
+          return { status: 'fulfilled', value: this.transaction(() => fn(i)) };
+        } catch (reason) {
+          return { status: 'rejected', reason };
+        }
+      });
+    }
+  }
+
+  recordStepEnds(
+    items: { step: Pick<Step, 'id' | 'alertId' | 'position'>; end: StepEnd; now: number }[],
+  ): PromiseSettledResult<StepAfter>[] {
+    return this.each(items, (i) => this.recordStepEnd(i.step, i.end, i.now));
+  }
+
+  foldMessages(
+    items: { alert: NewAlert; message: UnreachableMessage; now: number }[],
+  ): PromiseSettledResult<{ alertId: string; folded: boolean }>[] {
+    return this.each(items, (i) => this.foldMessage(i.alert, i.message, i.now));
+  }
+
+  startAlerts(
+    items: { id: string; steps: PlannedStep[]; emptyReason: string }[],
+    now: number,
+  ): PromiseSettledResult<boolean>[] {
+    return this.each(items, (i) => this.startAlert(i.id, i.steps, now, i.emptyReason));
+  }
+
   // ---- per-user ladders ------------------------------------------------------------
 
   ladderOf(userId: number): LadderOverride[] | null {
-    const r = this.db.prepare('SELECT steps FROM notify_ladders WHERE user_id = ?').get(userId) as
+    const r = this.sql('SELECT steps FROM notify_ladders WHERE user_id = ?').get(userId) as
       | { steps: string }
       | undefined;
     return toLadder(r);
   }
 
   setLadder(userId: number, steps: LadderOverride[], now: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO notify_ladders (user_id, steps, updated_at) VALUES (?, ?, ?)
+    this.sql(
+      `INSERT INTO notify_ladders (user_id, steps, updated_at) VALUES (?, ?, ?)
          ON CONFLICT (user_id) DO UPDATE SET steps = excluded.steps, updated_at = excluded.updated_at`,
-      )
-      .run(userId, JSON.stringify(steps), now);
+    ).run(userId, JSON.stringify(steps), now);
   }
 
   clearLadder(userId: number): boolean {
-    return this.db.prepare('DELETE FROM notify_ladders WHERE user_id = ?').run(userId).changes === 1;
+    return this.sql('DELETE FROM notify_ladders WHERE user_id = ?').run(userId).changes === 1;
   }
 }
