@@ -7,7 +7,9 @@
  * Frames are JSON. The server sends {type:"hello"} first, then events
  * (message, presence, invite, member, contact-request, read), and answers
  * each client request carrying a `ref` with {type:"ack"} or {type:"error"}.
- * Client requests: send {sessionId, text}, read {messageIds}, presence
+ * Client requests: send {sessionId, text, clientMessageId?} (acked with the
+ * message and isNew: false when the clientMessageId repeats an earlier post,
+ * whose stored message it carries), read {messageIds}, presence
  * {state, statusText}, ping. A frame that is not JSON, or too big, gets an
  * error frame and changes nothing. An upgrade that reached the wrong node is
  * answered 307 to the holder; one without a valid token, 401; one more than
@@ -214,11 +216,16 @@ export class WsGateway {
       switch (frame.type) {
         case 'send': {
           await this.limits.checkPost(auth.user.id);
-          const message = await presence.postMessage(
-            { sessionId: frame.sessionId as string, fromUserId: auth.user.id, text: frame.text as string },
+          const { message, isNew } = await presence.post(
+            {
+              sessionId: frame.sessionId as string,
+              fromUserId: auth.user.id,
+              text: frame.text as string,
+              clientMessageId: frame.clientMessageId as string | undefined,
+            },
             { viaLinkId: link.id },
           );
-          send({ type: 'ack', ref, message });
+          send({ type: 'ack', ref, message, isNew });
           break;
         }
         case 'read':
