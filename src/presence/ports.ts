@@ -107,8 +107,6 @@ export interface PresenceStore {
   // ---- messages and deliveries (the message cache's reads) ---------------------------------------
 
   message(id: number): Promise<StoredMessage | null>;
-  /** The message a sender posted in a session under a client message id, or null. */
-  messageByClientId(sessionId: string, fromUserId: number, clientMessageId: string): Promise<StoredMessage | null>;
   /** A session's messages with `afterId` < id <= `untilId`, oldest first, at most `limit`. */
   history(sessionId: string, afterId: number, limit: number, untilId?: number): Promise<StoredMessage[]>;
   /** The last `limit` messages of a session up to `untilId`, oldest first. */

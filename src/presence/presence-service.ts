@@ -739,12 +739,8 @@ export class PresenceService {
       kind = 'text';
       text = this.checkBody((input as { text?: unknown }).text);
     }
+    // A repeat is found by the commit itself (off the main thread on SQLite), not by a read before it.
     const clientMessageId = checkClientMessageId(input.clientMessageId);
-    if (clientMessageId) {
-      // Most repeats are found here; one racing its first post is found by the commit.
-      const before = await this.repo.messageByClientId(sessionId, fromUserId, clientMessageId);
-      if (before) return { message: this.repeated(before, kind, text, audioId), isNew: false };
-    }
     const recipients = members
       .filter((m) => m.userId !== fromUserId && (m.state === 'invited' || m.state === 'joined'))
       .map((m) => m.userId);

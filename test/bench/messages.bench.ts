@@ -349,7 +349,11 @@ async function memory(): Promise<void> {
           perMessageDeflate: false,
           localAddress: sourceOf(i),
         });
-        ws.once('message', () => resolve(ws)); // the hello: the link is open
+        const timer = setTimeout(() => reject(new Error('no hello in 15 s')), 15_000);
+        ws.once('message', () => {
+          clearTimeout(timer);
+          resolve(ws); // the hello: the link is open
+        });
         ws.on('error', reject);
       });
     // One socket opened and closed first, so the baseline has the WebSocket code loaded and warm.

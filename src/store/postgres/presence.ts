@@ -350,19 +350,6 @@ export class PgPresence implements PresenceStore {
     return r ? toMessage(r) : null;
   }
 
-  async messageByClientId(
-    sessionId: string,
-    fromUserId: number,
-    clientMessageId: string,
-  ): Promise<StoredMessage | null> {
-    const r = await this.db.row<MessageRow>(
-      `SELECT ${MESSAGE_COLS} FROM messages m
-       WHERE m.from_user_id = $1 AND m.session_id = $2 AND m.client_message_id = $3`,
-      [fromUserId, sessionId, clientMessageId],
-    );
-    return r ? toMessage(r) : null;
-  }
-
   async history(
     sessionId: string,
     afterId: number,

@@ -331,13 +331,6 @@ export class SqlitePresence {
     return r ? toMessage(r) : null;
   }
 
-  messageByClientId(sessionId: string, fromUserId: number, clientMessageId: string): StoredMessage | null {
-    const r = this.q(
-      `SELECT ${MESSAGE_COLS} FROM messages m WHERE m.from_user_id = ? AND m.session_id = ? AND m.client_message_id = ?`,
-    ).get(fromUserId, sessionId, clientMessageId) as MessageRow | undefined;
-    return r ? toMessage(r) : null;
-  }
-
   /** A session's messages after `afterId`, oldest first, at most `limit`. */
   history(sessionId: string, afterId: number, limit: number, untilId = Number.MAX_SAFE_INTEGER): StoredMessage[] {
     return (
