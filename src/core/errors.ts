@@ -125,6 +125,10 @@ export const ERRORS = {
   PRESENCE_NOT_MEMBER: { status: 403, doc: 'Only members who joined the session may do that (send, invite).' },
   PRESENCE_NOT_INVITED: { status: 409, doc: 'There is no open invitation to accept or decline.' },
   PRESENCE_MESSAGE_TOO_LARGE: { status: 413, doc: 'The message is over presence.maxMessageBytes.' },
+  PRESENCE_CLIENT_ID_CONFLICT: {
+    status: 409,
+    doc: 'That client message id already names another message of yours in this session (a different body).',
+  },
   PRESENCE_STORE_FAILED: { status: 503, doc: 'The message cache could not commit; the message was not stored.' },
   PRESENCE_CLOSED: { status: 503, doc: 'The presence server is shutting down; try again on another node.' },
   PRESENCE_TOKEN_INVALID: { status: 401, doc: 'The resume token is unknown or its session object expired.' },

@@ -125,7 +125,7 @@ export class FederationService {
     for (const m of await this.deps.store.remoteMembers()) this.remoteByUser.set(m.userId, m);
     const { presence } = this.deps;
     this.offs = [
-      presence.onMessageStored(({ message }) => this.relayMessage(message)),
+      presence.onMessageStored(({ message, recipients }) => this.relayMessage(message, recipients)),
       presence.onMemberChanged((e) => this.relayMember(e)),
     ];
     await this.outbox.start();
@@ -338,8 +338,10 @@ export class FederationService {
     return (await this.deps.store.aliasOf(sessionId, user.id)) ?? this.addressOf(user);
   }
 
-  private relayMessage(message: StoredMessage): void {
+  private relayMessage(message: StoredMessage, recipients: { userId: number }[]): void {
     if (this.isRemote(message.fromUserId)) return;
+    // The recipients are the session's invited and joined members: with no remote one, no peer to tell.
+    if (!recipients.some((r) => this.isRemote(r.userId))) return;
     this.relayMessageNow(message).catch((e: unknown) => {
       this.log.error({ err: e, message: message.id }, 'could not queue a message for peers');
     });

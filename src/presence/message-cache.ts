@@ -14,6 +14,10 @@
  * - A message and its per-recipient delivery rows (all 'pending') are written
  *   together or not at all; a message that cannot be stored rejects with
  *   PRESENCE_STORE_FAILED and the others of its batch are still stored.
+ * - A message that carries a client message id (idempotent posting) already
+ *   held by a stored message of the same sender and session is not written
+ *   again: the commit answers with the stored one (isNew false). The store's
+ *   unique index decides, inside the same group commit.
  * - Delivery-state changes after the fact (delivered, read) are not on the
  *   acknowledgement path; the service batches them separately.
  */
@@ -24,9 +28,15 @@ import type { StoredMessage } from './types.js';
 
 export type NewMessage = Omit<CommitEntry, 'createdAt'>;
 
+/** A committed message, and whether this append wrote it (false: its client message id was held already). */
+export interface Appended {
+  message: StoredMessage;
+  isNew: boolean;
+}
+
 interface Pending {
   entry: CommitEntry;
-  resolve: (m: StoredMessage) => void;
+  resolve: (a: Appended) => void;
   reject: (e: unknown) => void;
 }
 
@@ -61,9 +71,9 @@ export class MessageCache {
   }
 
   /** Stores a message; resolves after its commit. */
-  append(message: NewMessage): Promise<StoredMessage> {
+  append(message: NewMessage): Promise<Appended> {
     if (this.closed) return Promise.reject(new AppError('PRESENCE_CLOSED', 'the message cache is closed'));
-    return new Promise<StoredMessage>((resolve, reject) => {
+    return new Promise<Appended>((resolve, reject) => {
       this.queue.push({ entry: { ...message, createdAt: this.options.clock.now() }, resolve, reject });
       this.schedule();
     });
@@ -147,18 +157,22 @@ export class MessageCache {
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as Pending;
       const r = results[i] ?? { ok: false, reason: 'no result' };
-      if (r.ok) {
+      if (r.ok && r.existing) p.resolve({ message: r.existing, isNew: false });
+      else if (r.ok) {
         this.stats.messages++;
         const e = p.entry;
         p.resolve({
-          id: String(r.id),
-          sessionId: e.sessionId,
-          fromUserId: e.fromUserId,
-          kind: e.kind,
-          text: e.text,
-          audioId: e.audioId,
-          audioUrl: e.audioUrl,
-          createdAt: e.createdAt,
+          message: {
+            id: String(r.id),
+            sessionId: e.sessionId,
+            fromUserId: e.fromUserId,
+            kind: e.kind,
+            text: e.text,
+            audioId: e.audioId,
+            audioUrl: e.audioUrl,
+            createdAt: e.createdAt,
+          },
+          isNew: true,
         });
       } else
         p.reject(

@@ -178,6 +178,12 @@ export interface CommitEntry {
   audioUrl: string | null;
   recipients: number[];
   createdAt: number;
+  /**
+   * The client's own id for this post (idempotent posting): unique per
+   * sender and session. When a message of that sender and session already
+   * holds it, nothing is written and the result names that message.
+   */
+  clientMessageId?: string | null;
 }
 
 /** A recipient's link was given a message (pending or notified becomes delivered). */
@@ -186,8 +192,13 @@ export interface DeliveredUpdate {
   messageId: number;
 }
 
-/** The id given to an entry, or the reason it could not be stored. */
-export type CommitResult = { ok: true; id: number } | { ok: false; reason: string };
+/**
+ * The id given to an entry, or the reason it could not be stored. `existing`:
+ * the entry's client message id was already held (by a message committed
+ * before, or earlier in the same batch); nothing was written for the entry,
+ * and `existing` is that message as stored (`id` is its id).
+ */
+export type CommitResult = { ok: true; id: number; existing?: StoredMessage } | { ok: false; reason: string };
 
 /** What one group commit writes. */
 export interface CommitBatch {

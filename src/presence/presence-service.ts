@@ -35,6 +35,11 @@
  * - A link that opens is given the messages still waiting for its user
  *   (pending or notified; for a link of a session object also those delivered
  *   elsewhere after its cursor), oldest first, each once.
+ * - A post may carry a client message id (idempotent posting): a repeat by
+ *   the same sender in the same session is answered with the message stored
+ *   the first time and is neither stored nor routed again; a repeat with
+ *   another body is refused (PRESENCE_CLIENT_ID_CONFLICT). The store's unique
+ *   index decides inside the group commit, so two racing repeats store one.
  * - Message order is commit order: message ids increase across the community.
  * - Several nodes may share the store. Each node gives its own links what
  *   other nodes committed (messages) or told them (presence, invitations,
@@ -73,6 +78,7 @@ import {
   LINK_KINDS,
   type MessageStoredEvent,
   type PostMessageInput,
+  type Posted,
   type Presence,
   type PresenceState,
   type ReadEvent,
@@ -80,6 +86,18 @@ import {
   type StoredMessage,
   type UnreachableEvent,
 } from './types.js';
+
+/** A client message id: 1-64 visible ASCII characters (no spaces, no control characters). */
+const CLIENT_MESSAGE_ID = /^[\x21-\x7e]{1,64}$/;
+
+function checkClientMessageId(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || !CLIENT_MESSAGE_ID.test(value))
+    throw new AppError('PRESENCE_INVALID_INPUT', 'a client message id is 1 to 64 visible ASCII characters', {
+      field: 'clientMessageId',
+    });
+  return value;
+}
 
 const RANK: Record<PresenceState, number> = { online: 4, 'on-the-phone': 3, away: 2, busy: 1, offline: 0 };
 
@@ -682,6 +700,14 @@ export class PresenceService {
 
   /** Checks, stores (durably) and routes a message; resolves with it after the commit. */
   async postMessage(input: PostMessageInput, options: { viaLinkId?: string } = {}): Promise<StoredMessage> {
+    return (await this.post(input, options)).message;
+  }
+
+  /**
+   * As postMessage, and says whether this post stored the message (isNew) or
+   * repeated an earlier post with the same client message id.
+   */
+  async post(input: PostMessageInput, options: { viaLinkId?: string } = {}): Promise<Posted> {
     if (this.closed) throw new AppError('PRESENCE_CLOSED', 'the presence server is shutting down');
     if (typeof input !== 'object' || input === null)
       throw new AppError('PRESENCE_INVALID_INPUT', 'a message needs a session, a sender and a body');
@@ -713,12 +739,34 @@ export class PresenceService {
       kind = 'text';
       text = this.checkBody((input as { text?: unknown }).text);
     }
+    // A repeat is found by the commit itself (off the main thread on SQLite), not by a read before it.
+    const clientMessageId = checkClientMessageId(input.clientMessageId);
     const recipients = members
       .filter((m) => m.userId !== fromUserId && (m.state === 'invited' || m.state === 'joined'))
       .map((m) => m.userId);
-    const message = await this.cache.append({ sessionId, fromUserId, kind, text, audioId, audioUrl, recipients });
-    await this.route(message, recipients, options.viaLinkId);
-    return message;
+    const appended = await this.cache.append({
+      sessionId,
+      fromUserId,
+      kind,
+      text,
+      audioId,
+      audioUrl,
+      recipients,
+      clientMessageId,
+    });
+    if (!appended.isNew) return { message: this.repeated(appended.message, kind, text, audioId), isNew: false };
+    await this.route(appended.message, recipients, options.viaLinkId);
+    return appended;
+  }
+
+  /** The stored message a repeat stands for, or a conflict when the repeat's body differs. */
+  private repeated(stored: StoredMessage, kind: string, text: string | null, audioId: string | null): StoredMessage {
+    if (stored.kind !== kind || stored.text !== text || stored.audioId !== audioId)
+      throw new AppError(
+        'PRESENCE_CLIENT_ID_CONFLICT',
+        'that client message id already names another message of yours in this session',
+      );
+    return this.fresh(stored);
   }
 
   private checkBody(value: unknown): string {

@@ -52,9 +52,22 @@ export interface StoredMessage {
   createdAt: number;
 }
 
+/**
+ * A post. `clientMessageId` makes it idempotent: 1-64 visible ASCII
+ * characters (0x21-0x7E) that the sender chooses, unique per sender and
+ * session; posting again with the same id returns the message stored the
+ * first time (never a second copy, never a second delivery), and with the
+ * same id but another body is refused (PRESENCE_CLIENT_ID_CONFLICT).
+ */
 export type PostMessageInput =
-  | { sessionId: string; fromUserId: number; text: string }
-  | { sessionId: string; fromUserId: number; voice: VoiceBody };
+  | { sessionId: string; fromUserId: number; text: string; clientMessageId?: string }
+  | { sessionId: string; fromUserId: number; voice: VoiceBody; clientMessageId?: string };
+
+/** A post's outcome: the message, and whether this post stored it (false: a repeat of an earlier post). */
+export interface Posted {
+  message: StoredMessage;
+  isNew: boolean;
+}
 
 export type MemberState = 'invited' | 'joined' | 'declined' | 'left';
 

@@ -473,20 +473,27 @@ export function apiPlugin(
         config: presenceInput,
         schema: {
           summary: 'Send a text message; answered after it is stored durably',
+          description:
+            '201 with the message stored. With a clientMessageId that you already used in this session for the same text, 200 with the message stored the first time (same id and createdAt; stored and delivered once); for another text, 409 PRESENCE_CLIENT_ID_CONFLICT.',
           tags,
           params: SessionParams,
           body: MessageBody,
-          response: { 201: MessageView, ...errorAnswers(400, 401, 403, 404, 413, 429, 503) },
+          response: {
+            200: MessageView.describe('A repeat of an earlier post (same clientMessageId): the message stored then'),
+            201: MessageView,
+            ...errorAnswers(400, 401, 403, 404, 409, 413, 429, 503),
+          },
         },
       },
       async (request, reply) => {
         await limits.checkPost(authOf(request).user.id);
-        const message = await presence.postMessage({
+        const { message, isNew } = await presence.post({
           sessionId: request.params.id,
           fromUserId: authOf(request).user.id,
           text: request.body.text,
+          ...(request.body.clientMessageId === undefined ? {} : { clientMessageId: request.body.clientMessageId }),
         });
-        return reply.code(201).send(message);
+        return reply.code(isNew ? 201 : 200).send(message);
       },
     );
 

@@ -93,7 +93,16 @@ export const PresenceBody = z.object({
 export const ContactsAnswer = z.object({ contacts: z.array(ContactView), requests: z.array(ContactRequestView) });
 export const ContactBody = z.object({ username: UserRef.optional(), userId: UserRef.optional() });
 export const SessionsBody = z.object({ invitees: z.array(UserRef).min(1).max(100) });
-export const MessageBody = z.object({ text: z.string() });
+export const MessageBody = z.object({
+  text: z.string(),
+  clientMessageId: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,64}$/)
+    .optional()
+    .describe(
+      'Your own id for this post (1-64 visible ASCII characters), unique per session: posting again with it answers 200 with the message stored the first time, never a second copy',
+    ),
+});
 export const ReadBody = z.object({ messageIds: z.array(z.string()).max(1000) });
 export const SessionParams = z.object({ id: z.string().max(100) });
 export const UserParams = z.object({ userId: z.string().max(64).describe('User id, username or account number') });

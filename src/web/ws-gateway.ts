@@ -7,7 +7,9 @@
  * Frames are JSON. The server sends {type:"hello"} first, then events
  * (message, presence, invite, member, contact-request, read), and answers
  * each client request carrying a `ref` with {type:"ack"} or {type:"error"}.
- * Client requests: send {sessionId, text}, read {messageIds}, presence
+ * Client requests: send {sessionId, text, clientMessageId?} (acked with the
+ * message and isNew: false when the clientMessageId repeats an earlier post,
+ * whose stored message it carries), read {messageIds}, presence
  * {state, statusText}, ping. A frame that is not JSON, or too big, gets an
  * error frame and changes nothing. An upgrade that reached the wrong node is
  * answered 307 to the holder; one without a valid token, 401; one more than
@@ -56,6 +58,8 @@ interface Held {
 
 export class WsGateway {
   private readonly held = new Map<WebSocket, Held>();
+  /** Sockets held per user, so the per-user cap costs one look-up, not a walk over every socket. */
+  private readonly perUser = new Map<number, number>();
   private pingTimer: TimerHandle | undefined;
   private isClosed = false;
 
@@ -88,9 +92,21 @@ export class WsGateway {
   }
 
   private socketsOf(userId: number): number {
-    let n = 0;
-    for (const h of this.held.values()) if (h.userId === userId) n++;
-    return n;
+    return this.perUser.get(userId) ?? 0;
+  }
+
+  private hold(ws: WebSocket, held: Held): void {
+    this.held.set(ws, held);
+    this.perUser.set(held.userId, this.socketsOf(held.userId) + 1);
+  }
+
+  private release(ws: WebSocket): void {
+    const h = this.held.get(ws);
+    if (!h) return;
+    this.held.delete(ws);
+    const n = this.socketsOf(h.userId) - 1;
+    if (n > 0) this.perUser.set(h.userId, n);
+    else this.perUser.delete(h.userId);
   }
 
   /** Cuts the sockets of a session object that has ended (log-out, a password change elsewhere). */
@@ -133,7 +149,7 @@ export class WsGateway {
   private attach(ws: WebSocket, auth: WebAuth, replay: boolean): void {
     const { presence } = this.services;
     const held: Held = { userId: auth.user.id, objectId: auth.object.id, isAlive: true };
-    this.held.set(ws, held);
+    this.hold(ws, held);
     ws.on('pong', () => {
       held.isAlive = true;
     });
@@ -165,7 +181,7 @@ export class WsGateway {
             type: 'error',
             error: isAppError(e) ? e.toJSON() : { code: 'CORE_INTERNAL', message: 'internal error' },
           });
-          this.held.delete(ws);
+          this.release(ws);
           ws.close(1011);
           return undefined;
         },
@@ -176,7 +192,7 @@ export class WsGateway {
     const closed = () => {
       if (isClosed) return;
       isClosed = true;
-      this.held.delete(ws);
+      this.release(ws);
       void opening
         .then(async (link) => {
           await link?.close();
@@ -214,11 +230,16 @@ export class WsGateway {
       switch (frame.type) {
         case 'send': {
           await this.limits.checkPost(auth.user.id);
-          const message = await presence.postMessage(
-            { sessionId: frame.sessionId as string, fromUserId: auth.user.id, text: frame.text as string },
+          const { message, isNew } = await presence.post(
+            {
+              sessionId: frame.sessionId as string,
+              fromUserId: auth.user.id,
+              text: frame.text as string,
+              clientMessageId: frame.clientMessageId as string | undefined,
+            },
             { viaLinkId: link.id },
           );
-          send({ type: 'ack', ref, message });
+          send({ type: 'ack', ref, message, isNew });
           break;
         }
         case 'read':
@@ -256,5 +277,6 @@ export class WsGateway {
     if (this.pingTimer) this.services.clock.clearTimeout(this.pingTimer);
     for (const c of this.held.keys()) c.terminate();
     this.held.clear();
+    this.perUser.clear();
   }
 }

@@ -36,7 +36,9 @@ for (const inline of [false, true]) {
         clock: new SystemClock(),
         maxBatch: 100,
       });
-      const stored = await Promise.all(Array.from({ length: 250 }, (_, i) => cache.append(msg(`m${i}`))));
+      const stored = await Promise.all(
+        Array.from({ length: 250 }, (_, i) => cache.append(msg(`m${i}`)).then((a) => a.message)),
+      );
       t.same(
         stored.map((m) => m.text),
         Array.from({ length: 250 }, (_, i) => `m${i}`),
@@ -56,7 +58,7 @@ for (const inline of [false, true]) {
       const bad = cache.append(msg('to nowhere', 'no-such-session'));
       const good = cache.append(msg('fine'));
       await t.rejects(bad, { code: 'PRESENCE_STORE_FAILED' });
-      t.equal((await good).text, 'fine');
+      t.equal((await good).message.text, 'fine');
       t.notOk(cache.isDeliveredUnsettled(2, first), 'settled');
       t.equal(cache.unsettledCursor('obj-that-does-not-exist'), 0);
       t.same(db.prepare('SELECT state FROM deliveries WHERE message_id = ?').get(first), { state: 'delivered' });

@@ -357,6 +357,63 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     t.equal(await s.presence.deleteSubscription(c.id, b.id), false);
   });
 
+  t.test(`${backend.name}: client message ids - a repeat finds the message stored the first time`, async (t) => {
+    const s = await one(t);
+    const [a, b] = (await users(s, 2)) as [User, User];
+    await s.presence.insertSession('s1', a.id, [b.id], NOW);
+    await s.presence.insertSession('s2', a.id, [b.id], NOW);
+    const withId = (session: string, from: number, body: string, id: string, at = NOW) => ({
+      ...text(session, from, body, [from === a.id ? b.id : a.id], at),
+      clientMessageId: id,
+    });
+    s.messages.warm();
+    const batch = (entries: CommitEntry[], now = NOW) =>
+      s.messages.commit({ entries, delivered: [], cursors: [], now });
+
+    // Within one batch: the second entry with the same id (same sender, same session) is not written.
+    const r1 = await batch([
+      withId('s1', a.id, 'hello', 'c-1'),
+      text('s1', a.id, 'no id', [b.id]),
+      withId('s1', a.id, 'hello', 'c-1', NOW + 5),
+      withId('s1', b.id, 'from b', 'c-1'),
+      withId('s2', a.id, 'other session', 'c-1'),
+    ]);
+    t.match(r1, [{ ok: true }, { ok: true }, { ok: true }, { ok: true }, { ok: true }]);
+    const ids = r1.map((r) => (r as { id: number }).id);
+    t.notOk((r1[0] as { existing?: unknown }).existing, 'the first is written');
+    t.equal(ids[2], ids[0], 'the repeat in the same batch names the first');
+    t.match((r1[2] as { existing?: unknown }).existing, { id: String(ids[0]), text: 'hello', createdAt: NOW });
+    t.equal(new Set([ids[0], ids[1], ids[3], ids[4]]).size, 4, 'another sender or session: another message');
+    t.equal((await s.presence.history('s1', 0, 10)).length, 3, 'three messages in s1');
+
+    // In a later batch: found, nothing written, no second delivery row.
+    const r2 = await batch([withId('s1', a.id, 'hello', 'c-1', NOW + 9), withId('s1', a.id, 'next', 'c-2', NOW + 9)]);
+    t.same((r2[0] as { existing?: unknown }).existing, {
+      id: String(ids[0]),
+      sessionId: 's1',
+      fromUserId: a.id,
+      kind: 'text',
+      text: 'hello',
+      audioId: null,
+      audioUrl: null,
+      createdAt: NOW,
+    });
+    t.equal((r2[0] as { id: number }).id, ids[0]);
+    t.notOk((r2[1] as { existing?: unknown }).existing);
+    t.same(
+      (await s.presence.history('s1', 0, 10)).map((m) => m.text),
+      ['hello', 'no id', 'from b', 'next'],
+    );
+    t.same(
+      (await s.presence.messagesFor(b.id, ['pending'], { sessionId: 's1' })).map((m) => m.text),
+      ['hello', 'no id', 'next'],
+      'one delivery row per message, whatever the repeats',
+    );
+    const r3 = await batch([withId('s1', b.id, 'from b', 'c-1'), withId('s2', b.id, 'b in s2', 'c-1')]);
+    t.equal((r3[0] as { id: number }).id, ids[3], "b's id in s1 names b's message");
+    t.notOk((r3[1] as { existing?: unknown }).existing, 'the same id in another session is another message');
+  });
+
   t.test(`${backend.name}: presence - sessions, the message cache, deliveries`, async (t) => {
     const s = await one(t);
     const [a, b, c] = (await users(s, 3)) as [User, User, User];

@@ -16,7 +16,9 @@ import type {
   DeliveredUpdate,
   MessageCommitter,
 } from '../../presence/ports.js';
+import type { StoredMessage } from '../../presence/types.js';
 import { inTransaction } from './pool.js';
+import { MESSAGE_COLS, type MessageRow, toMessage } from './presence.js';
 
 export const FEED_CHANNEL = 'phoneim_feed';
 /** Ids per NOTIFY payload (under PostgreSQL's 8000-byte limit with room to spare). */
@@ -40,6 +42,23 @@ export async function notifyFeed(client: pg.ClientBase, notice: FeedNotice): Pro
 
 const failed = (entries: CommitEntry[], e: unknown): CommitResult[] =>
   entries.map(() => ({ ok: false, reason: e instanceof Error ? e.message : String(e) }));
+
+/** The ids of the messages a commit wrote (not those it found already stored). */
+const written = (results: CommitResult[]): number[] => results.flatMap((r) => (r.ok && !r.existing ? [r.id] : []));
+
+const clientKey = (fromUserId: number, sessionId: string, clientMessageId: string): string =>
+  `${fromUserId}\n${sessionId}\n${clientMessageId}`;
+
+const stored = (e: CommitEntry, id: number): StoredMessage => ({
+  id: String(id),
+  sessionId: e.sessionId,
+  fromUserId: e.fromUserId,
+  kind: e.kind,
+  text: e.text,
+  audioId: e.audioId,
+  audioUrl: e.audioUrl,
+  createdAt: e.createdAt,
+});
 
 export class PgMessageCommitter implements MessageCommitter {
   private closed = false;
@@ -73,10 +92,11 @@ export class PgMessageCommitter implements MessageCommitter {
   private async run(batch: CommitBatch): Promise<CommitResult[]> {
     try {
       return await inTransaction(this.pool, async (c) => {
-        const ids = await this.write(c, batch.entries);
+        const results = await this.write(c, batch.entries);
         await this.rideAlong(c, batch.delivered, batch.cursors, batch.now);
+        const ids = written(results);
         if (ids.length > 0) await notifyFeed(c, { n: this.nodeId, m: ids });
-        return ids.map((id) => ({ ok: true as const, id }));
+        return results;
       });
     } catch {
       try {
@@ -84,15 +104,18 @@ export class PgMessageCommitter implements MessageCommitter {
       } catch {
         // Delivery states only: the messages stay pending and are given again (at least once).
       }
+      // Alone, each entry also finds a client message id that another node committed meanwhile
+      // (the unique index refused the batch's copy): it is answered with that node's message.
       const out: CommitResult[] = [];
       for (const e of batch.entries) {
         try {
-          const [id] = await inTransaction(this.pool, async (c) => {
-            const ids = await this.write(c, [e]);
-            await notifyFeed(c, { n: this.nodeId, m: ids });
-            return ids;
+          const [r] = await inTransaction(this.pool, async (c) => {
+            const results = await this.write(c, [e]);
+            const ids = written(results);
+            if (ids.length > 0) await notifyFeed(c, { n: this.nodeId, m: ids });
+            return results;
           });
-          out.push({ ok: true, id: id as number });
+          out.push(r as CommitResult);
         } catch (err) {
           out.push(...failed([e], err));
         }
@@ -101,14 +124,66 @@ export class PgMessageCommitter implements MessageCommitter {
     }
   }
 
-  /** Inserts the messages (in order: ids rise with the entries) and their pending deliveries; returns the ids. */
-  private async write(c: pg.ClientBase, entries: CommitEntry[]): Promise<number[]> {
+  /**
+   * Inserts the messages (in order: ids rise with the entries) and their
+   * pending deliveries. An entry whose client message id is already held
+   * (committed before, or by an earlier entry of the batch) is not written:
+   * its result names the message that holds it.
+   */
+  private async write(c: pg.ClientBase, entries: CommitEntry[]): Promise<CommitResult[]> {
     if (entries.length === 0) return [];
-    const col = <K extends keyof CommitEntry>(k: K) => entries.map((e) => e[k]);
+    const results: (CommitResult | undefined)[] = new Array(entries.length);
+    const keyed = entries.filter((e) => e.clientMessageId);
+    const held = new Map<string, StoredMessage>();
+    if (keyed.length > 0) {
+      const r = await c.query<MessageRow & { client_message_id: string }>(
+        `SELECT ${MESSAGE_COLS}, m.client_message_id FROM messages m
+           JOIN unnest($1::int[], $2::text[], $3::text[]) AS x(f, s, k)
+             ON m.from_user_id = x.f AND m.session_id = x.s AND m.client_message_id = x.k`,
+        [keyed.map((e) => e.fromUserId), keyed.map((e) => e.sessionId), keyed.map((e) => e.clientMessageId)],
+      );
+      for (const row of r.rows)
+        held.set(clientKey(row.from_user_id, row.session_id, row.client_message_id), toMessage(row));
+    }
+    const fresh: number[] = [];
+    const firstOf = new Map<string, number>();
+    const repeats: [number, number][] = [];
+    entries.forEach((e, i) => {
+      if (!e.clientMessageId) {
+        fresh.push(i);
+        return;
+      }
+      const k = clientKey(e.fromUserId, e.sessionId, e.clientMessageId);
+      const before = held.get(k);
+      const first = firstOf.get(k);
+      if (before) results[i] = { ok: true, id: Number(before.id), existing: before };
+      else if (first !== undefined) repeats.push([i, first]);
+      else {
+        firstOf.set(k, i);
+        fresh.push(i);
+      }
+    });
+    const ids = await this.insert(
+      c,
+      fresh.map((i) => entries[i] as CommitEntry),
+    );
+    fresh.forEach((i, n) => {
+      results[i] = { ok: true, id: ids[n] as number };
+    });
+    for (const [i, first] of repeats) {
+      const id = ids[fresh.indexOf(first)] as number;
+      results[i] = { ok: true, id, existing: stored(entries[first] as CommitEntry, id) };
+    }
+    return results as CommitResult[];
+  }
+
+  private async insert(c: pg.ClientBase, entries: CommitEntry[]): Promise<number[]> {
+    if (entries.length === 0) return [];
+    const col = <K extends keyof CommitEntry>(k: K) => entries.map((e) => e[k] ?? null);
     const r = await c.query<{ id: number }>(
-      `INSERT INTO messages (session_id, from_user_id, kind, text, audio_id, audio_url, node_id, created_at)
-       SELECT s, f, k, t, a, u, $7, c FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $8::bigint[])
-         WITH ORDINALITY AS x(s, f, k, t, a, u, c, o) ORDER BY o
+      `INSERT INTO messages (session_id, from_user_id, kind, text, audio_id, audio_url, node_id, created_at, client_message_id)
+       SELECT s, f, k, t, a, u, $7, c, i FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $8::bigint[], $9::text[])
+         WITH ORDINALITY AS x(s, f, k, t, a, u, c, i, o) ORDER BY o
        RETURNING id`,
       [
         col('sessionId'),
@@ -119,6 +194,7 @@ export class PgMessageCommitter implements MessageCommitter {
         col('audioUrl'),
         this.nodeId,
         col('createdAt'),
+        col('clientMessageId'),
       ],
     );
     // Identity values are drawn in the order the rows are inserted: the smallest id is the first entry's.

@@ -7,10 +7,12 @@
 import type { Statement } from 'better-sqlite3';
 import type { CommitBatch, CommitEntry, CommitResult } from '../../presence/ports.js';
 import type { Db } from './db.js';
+import { MESSAGE_COLS, type MessageRow, toMessage } from './presence.js';
 
 export class BatchCommitter {
   private readonly insertMessage: Statement;
   private readonly insertDelivery: Statement;
+  private readonly byClientId: Statement;
   private readonly markDelivered: Statement;
   private readonly moveCursor: Statement;
 
@@ -20,8 +22,11 @@ export class BatchCommitter {
   ) {
     db.pragma('synchronous = FULL');
     this.insertMessage = db.prepare(
-      `INSERT INTO messages (session_id, from_user_id, kind, text, audio_id, audio_url, node_id, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (session_id, from_user_id, kind, text, audio_id, audio_url, node_id, created_at, client_message_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.byClientId = db.prepare(
+      `SELECT ${MESSAGE_COLS} FROM messages m WHERE m.from_user_id = ? AND m.session_id = ? AND m.client_message_id = ?`,
     );
     this.insertDelivery = db.prepare(
       "INSERT INTO deliveries (message_id, recipient_id, state, updated_at) VALUES (?, ?, 'pending', ?)",
@@ -44,7 +49,7 @@ export class BatchCommitter {
     };
     try {
       return this.db.transaction(() => {
-        const out = entries.map((e) => ({ ok: true as const, id: this.write(e) }));
+        const out = entries.map((e) => this.write(e));
         after();
         return out;
       })();
@@ -56,7 +61,7 @@ export class BatchCommitter {
       }
       return entries.map((e) => {
         try {
-          return { ok: true as const, id: this.db.transaction(() => this.write(e))() };
+          return this.db.transaction(() => this.write(e))();
         } catch (err) {
           return { ok: false as const, reason: (err as Error).message };
         }
@@ -64,7 +69,12 @@ export class BatchCommitter {
     }
   }
 
-  private write(e: CommitEntry): number {
+  /** Inside the batch's transaction, so an id taken earlier in the same batch is found too. */
+  private write(e: CommitEntry): CommitResult {
+    if (e.clientMessageId) {
+      const r = this.byClientId.get(e.fromUserId, e.sessionId, e.clientMessageId) as MessageRow | undefined;
+      if (r) return { ok: true, id: r.id, existing: toMessage(r) };
+    }
     const info = this.insertMessage.run(
       e.sessionId,
       e.fromUserId,
@@ -74,10 +84,11 @@ export class BatchCommitter {
       e.audioUrl,
       this.nodeId,
       e.createdAt,
+      e.clientMessageId ?? null,
     );
     const id = Number(info.lastInsertRowid);
     for (const r of e.recipients) this.insertDelivery.run(id, r, e.createdAt);
-    return id;
+    return { ok: true, id };
   }
 
   close(): void {

@@ -57,6 +57,31 @@ export function openDb(options: OpenOptions): Db {
   }
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  return withStatementCache(db);
+}
+
+/** Statements kept per connection (the adapters' SQL has a few hundred shapes). */
+const STATEMENT_CACHE = 500;
+
+/**
+ * `db.prepare` answers the same statement again for the same SQL: preparing
+ * (parsing and planning) cost more than running on the hot paths (a post, a
+ * log-on, a link opening). Safe because no adapter iterates a statement or
+ * changes its mode (pluck, raw, expand), and SQLite re-prepares a statement
+ * by itself after a schema change. The oldest goes when the cache is full.
+ */
+function withStatementCache(db: Db): Db {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, ReturnType<Db['prepare']>>();
+  db.prepare = ((sql: string) => {
+    let st = cache.get(sql);
+    if (!st) {
+      st = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value as string);
+      cache.set(sql, st);
+    }
+    return st;
+  }) as Db['prepare'];
   return db;
 }
 
