@@ -111,7 +111,7 @@ t.test('a reply recorded on one node is served by another node of the same store
   rmSync(served.path);
   t.same(readFileSync((await other.fileFor(rec.id, 'wav')).path), readFileSync(served.path));
   await t.rejects(other.fileFor('ab'.repeat(16), 'wav'), { code: 'AUDIO_NOT_FOUND' }, 'an unknown id is still unknown');
-  // A recording stored before the store kept its bytes (migration 070) is served by its own node only.
+  // A recording stored before the store kept its bytes (migration 011) is served by its own node only.
   const older = await one.audio.storeRecording({ data: toneWav(8000, 200, 500, 200), userId: 3 });
   one.store.db.prepare('UPDATE audio_files SET data = NULL WHERE audio_id = ?').run(older.id);
   t.ok((await one.audio.fileFor(older.id, 'wav')).bytes > 0);

@@ -242,7 +242,9 @@ if (server) {
     await a.pool.query('UPDATE notify_steps SET due_at = $1', [NOW]);
     const performed = new Map<number, string>();
     let twice = 0;
+    let overLimit = 0;
     const take = (claimed: { id: number }[], k: number) => {
+      if (claimed.length > 7) overLimit++;
       for (const step of claimed) {
         if (performed.has(step.id)) twice++;
         performed.set(step.id, `node-${k}`);
@@ -264,6 +266,7 @@ if (server) {
     );
     t.equal(performed.size, 200, 'every step claimed');
     t.equal(twice, 0, 'none twice');
+    t.equal(overLimit, 0, 'no node took more steps than it asked for');
     t.equal(new Set(performed.values()).size, 4, 'the work was shared: each node claimed its own steps');
     const left = await a.pool.query("SELECT COUNT(*) AS n FROM notify_steps WHERE state = 'scheduled'");
     t.equal(left.rows[0].n, 0);

@@ -3,7 +3,7 @@
  * messages, ladder steps, per-user ladders.
  *
  * Several nodes share the ladders. Due steps are claimed with one
- * `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING`:
+ * `WITH due AS (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED) UPDATE ... FROM due RETURNING`:
  * a step is handed to one node only, and nodes never wait for each other's
  * claims. Everything that reads an alert and then changes it (folding a
  * message in, recording a step's end, a retry) first locks the alert's row,
@@ -291,10 +291,14 @@ export class PgNotify implements NotifyStore {
   async claimDueSteps(nodeId: string, now: number, limit: number): Promise<Step[]> {
     if (limit <= 0) return [];
     const rows = await this.db.rows<StepRow>(
-      `UPDATE notify_steps SET state = 'in-progress', attempts = attempts + 1, node_id = $1, started_at = $2
-       WHERE state = 'scheduled' AND id IN (
-         SELECT id FROM notify_steps WHERE state = 'scheduled' AND due_at IS NOT NULL AND due_at <= $2
+      // The rows are picked and locked once, in a CTE: as `id IN (SELECT ... LIMIT n FOR
+      // UPDATE SKIP LOCKED)` the subquery can run again while other nodes claim, and one
+      // node then took far more than its limit.
+      `WITH due AS (
+         SELECT id AS due_id FROM notify_steps WHERE state = 'scheduled' AND due_at IS NOT NULL AND due_at <= $2
          ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+       UPDATE notify_steps SET state = 'in-progress', attempts = attempts + 1, node_id = $1, started_at = $2
+       FROM due WHERE id = due.due_id AND state = 'scheduled'
        RETURNING ${STEP_COLS}`,
       [nodeId, now, limit],
     );
