@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { Platform } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger, silentLogger } from '../../src/core/logger.js';
+import { CallContext } from '../../src/ivr/context.js';
 import { PROMPTS } from '../../src/ivr/prompts.js';
 import { watchLag } from './lag.js';
 import { report, stats } from './report.js';
@@ -45,6 +46,8 @@ const THINK_MS = 1500;
 const MAX_MS = 180_000;
 const KDF_COST = 1024;
 const TEXTS = ['Are you coming to the meeting?', 'The train is late again.', 'Call me when you can.'];
+/** Caller i's three messages: one of 100 sets, so that speech is rendered for many texts, not three. */
+const bodiesOf = (i: number) => TEXTS.map((text) => `${text} Number ${i % 100}.`);
 const KINDS = ['PIN #', 'message key', 'menu key'] as const;
 const STEPS: Step[] = [
   { keys: '2468#', kind: 'PIN #' },
@@ -117,7 +120,7 @@ try {
     callers.push(u.id);
     if ((await presence.requestContact(alice.id, u.id)) === 'requested') await presence.approveContact(u.id, alice.id);
     const s = await presence.createSession(alice.id, [u.id]);
-    for (const text of TEXTS) await presence.postMessage({ sessionId: s.id, fromUserId: alice.id, text });
+    for (const text of bodiesOf(i)) await presence.postMessage({ sessionId: s.id, fromUserId: alice.id, text });
     await audio.prerender(`Welcome back, Caller ${i}. Please enter your PIN, then press pound.`);
   }
   const setupSeconds = (performance.now() - setupStart) / 1000;
@@ -136,16 +139,20 @@ try {
   await trivial.close();
 
   // ---- message bodies heard from the speech cache ---------------------------------------------
-  const bodies = new Set(TEXTS);
+  const bodies = new Set(Array.from({ length: CALLS }, (_, i) => bodiesOf(i)).flat());
   let bodiesAsked = 0;
   let bodiesCached = 0;
-  const speechUrl = audio.speechUrl.bind(audio);
-  audio.speechUrl = (text, opts) => {
-    if (bodies.has(text)) {
-      bodiesAsked++;
-      if (audio.textFor(audio.speechId(text, opts)) !== null) bodiesCached++;
-    }
-    return speechUrl(text, opts);
+  // Counted where the IVR turns prompts into what it plays (not where it renders ahead): was the body there?
+  const media = CallContext.prototype.media;
+  CallContext.prototype.media = function (this: CallContext, prompts, opts) {
+    if (!opts?.ahead)
+      for (const p of prompts)
+        if (typeof p === 'object' && 'text' in p && bodies.has(p.text)) {
+          bodiesAsked++;
+          if (audio.textFor(audio.speechId(p.text, p.language ? { language: p.language } : {})) !== null)
+            bodiesCached++;
+        }
+    return media.call(this, prompts, opts);
   };
 
   // ---- ours --------------------------------------------------------------------------------------
