@@ -128,7 +128,7 @@ try {
     value: ours.perSecond,
     unit: '/s',
     reference: { what: 'scrypt alone, same parameters', value: alone.perSecond },
-    goal: { text: `>= ${STORM_PER_SECOND}/s`, met: ours.perSecond >= STORM_PER_SECOND },
+    goal: { text: '>= 0.9x reference', met: ours.perSecond >= 0.9 * alone.perSecond },
   });
 } finally {
   await svc.store.close();
