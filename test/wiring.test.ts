@@ -137,3 +137,15 @@ t.test('Alice writes to Bob, who has only a phone: the notifier calls him back a
   t.equal((await presence.presenceOf(bob.id)).state, 'on-the-phone');
   await phone.caller.hangup();
 });
+
+t.test(
+  'Alice writes to Bob, who logs on by phone from a known number: the message is spoken before he calls',
+  async (t) => {
+    const { platform, alice, bob, session } = await community(t, {});
+    const { accounts, presence, audio } = platform.services;
+    await accounts.addCallerId('bob', '+15550100188');
+    await presence.postMessage({ sessionId: session.id, fromUserId: alice.id, text: 'Lunch at noon?' });
+    await until('the body rendered ahead', () => audio.textFor(audio.speechId('Lunch at noon?')) !== null);
+    t.ok(bob.id, 'rendered with no call, no phone in the registry and no link');
+  },
+);

@@ -48,6 +48,10 @@ import { durationMs, encodeWav, resample, TELEPHONY_RATE, trimSilence } from './
 
 /** Bumped when the pipeline's output changes, so old cache entries are not reused. */
 const PIPELINE_VERSION = 1;
+/** How often a cache hit is written to the index (its least-recently-used order after a restart needs no more). */
+const TOUCH_EVERY_MS = 60_000;
+/** Texts whose audio id is remembered, so that a hit skips the sanitiser and the hash. */
+const MAX_REMEMBERED_IDS = 10_000;
 /** Background renders at once (two cores shared with live calls). */
 const PRERENDER_CONCURRENCY = 2;
 
@@ -91,6 +95,8 @@ interface Entry {
   text: string | null;
   durationMs: number;
   lastUsedAt: number;
+  /** When lastUsedAt was last written to the index. */
+  writtenAt?: number;
   /** Bytes of every file of this audio on disk. */
   bytes: number;
 }
@@ -160,6 +166,8 @@ export class AudioService {
   private readonly signer: UrlSigner;
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<Entry>>();
+  /** What each text asked for (with its voice, language and kind) is, once sanitised and hashed. */
+  private readonly idsOfTexts = new Map<string, string>();
   private readonly transcoding = new Map<string, Promise<void>>();
   private cacheBytes = 0;
   private readonly metrics: Metrics;
@@ -299,9 +307,19 @@ export class AudioService {
   ): Promise<Entry> {
     this.checkOpen();
     await this.loading;
+    const asked = `${kind}\0${opts.voice ?? ''}\0${opts.language ?? ''}\0${promptId ?? ''}\0${promptLang ?? ''}\0${text}`;
+    const known = this.idsOfTexts.get(asked);
+    const knownHit = known === undefined ? undefined : this.entries.get(known);
+    if (knownHit) {
+      this.metrics.speechCache(true);
+      this.touch(knownHit);
+      return knownHit;
+    }
     const v = this.voiceOf(opts.voice, opts.language);
     const spoken = speechText(text, this.textOptions(opts));
     const id = this.keyOf(v.engine, v.voice, v.ratePercent, spoken);
+    if (this.idsOfTexts.size >= MAX_REMEMBERED_IDS) this.idsOfTexts.clear();
+    this.idsOfTexts.set(asked, id);
     const hit = this.entries.get(id);
     this.metrics.speechCache(hit !== undefined);
     if (hit) {
@@ -376,9 +394,10 @@ export class AudioService {
 
   private touch(entry: Entry): void {
     const now = this.clock.now();
-    // One write a second per entry is enough for LRU order, and keeps a hit cheap.
-    if (now - entry.lastUsedAt < 1000) return;
     entry.lastUsedAt = now;
+    // The order in memory is exact; the index's (read after a restart) within a minute keeps a hit cheap.
+    if (now - (entry.writtenAt ?? Number.NEGATIVE_INFINITY) < TOUCH_EVERY_MS) return;
+    entry.writtenAt = now;
     this.store
       .touch(entry.id, now)
       .catch((e: unknown) => this.log.warn({ err: e, audio: entry.id }, 'could not mark audio used'));

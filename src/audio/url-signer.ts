@@ -38,6 +38,8 @@ export function loadUrlSecret(configured: string | undefined, file: string): Buf
   return Buffer.from(secret, 'utf8');
 }
 
+const MAX_SIGNED_PATHS = 10_000;
+
 export class UrlSigner {
   constructor(
     private readonly secret: Buffer,
@@ -48,11 +50,22 @@ export class UrlSigner {
     return createHmac('sha256', this.secret).update(`${id}.${format}.${expires}`).digest('base64url');
   }
 
+  /** Paths signed for the current expiry step: the same audio asked for again costs no HMAC. */
+  private signed = { expires: '', paths: new Map<string, string>() };
+
   /** The signed path (without the origin) for an audio id and format, valid from `now`. */
   sign(id: string, format: AudioFormat, now: number): string {
     const step = Math.max(1, Math.floor(this.ttlSeconds / 4));
     const expires = String(Math.ceil((Math.floor(now / 1000) + this.ttlSeconds) / step) * step);
-    return `/audio/${id}/${expires}/${this.mac(id, format, expires)}.${format}`;
+    if (this.signed.expires !== expires || this.signed.paths.size >= MAX_SIGNED_PATHS)
+      this.signed = { expires, paths: new Map() };
+    const key = `${id}.${format}`;
+    let path = this.signed.paths.get(key);
+    if (path === undefined) {
+      path = `/audio/${id}/${expires}/${this.mac(id, format, expires)}.${format}`;
+      this.signed.paths.set(key, path);
+    }
+    return path;
   }
 
   /**

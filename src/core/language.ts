@@ -88,6 +88,20 @@ export async function preloadDetector(options: DetectOptions): Promise<void> {
 export async function detectLanguage(text: string, options: DetectOptions): Promise<string | null> {
   const letters = text.match(/\p{L}/gu)?.length ?? 0;
   if (letters < options.minLetters || options.candidates.length === 0) return null;
+  // A message is read many times (each replay, each caller, ahead and when played): told once.
+  const key = `${options.minLead}\0${options.candidates.join(',')}\0${text}`;
+  const known = detected.get(key);
+  if (known !== undefined) return known;
+  const found = await detectUncached(text, options);
+  if (detected.size >= MAX_DETECTED) detected.clear();
+  detected.set(key, found);
+  return found;
+}
+
+const detected = new Map<string, string | null>();
+const MAX_DETECTED = 10_000;
+
+async function detectUncached(text: string, options: DetectOptions): Promise<string | null> {
   try {
     const d = await loadDetector(options.candidates);
     const r = d.detect(text);

@@ -47,11 +47,17 @@ const isActive = (m: MemberLike) => m.state === 'joined' || m.state === 'invited
 
 export function presenceForIvr(presence: PresenceLike, accounts: AccountService): IvrPresencePort {
   const nameOf = async (userId: number) => (await accounts.userById(userId))?.spokenName ?? 'someone';
-  const toIvr = async (m: StoredMessageLike): Promise<IvrMessage> => ({
+  /** A list's senders are read once each, however many of its messages they wrote. */
+  const namesOf = (messages: StoredMessageLike[]) => {
+    const names = new Map<number, Promise<string>>();
+    for (const m of messages) if (!names.has(m.fromUserId)) names.set(m.fromUserId, nameOf(m.fromUserId));
+    return names;
+  };
+  const toIvr = async (m: StoredMessageLike, names?: Map<number, Promise<string>>): Promise<IvrMessage> => ({
     id: m.id,
     sessionId: m.sessionId,
     fromUserId: m.fromUserId,
-    fromName: await nameOf(m.fromUserId),
+    fromName: await (names?.get(m.fromUserId) ?? nameOf(m.fromUserId)),
     sentAt: m.createdAt,
     ...(m.text !== null ? { text: m.text } : {}),
     ...(m.kind === 'voice' && m.audioUrl
@@ -76,7 +82,11 @@ export function presenceForIvr(presence: PresenceLike, accounts: AccountService)
         },
       });
     },
-    unread: async (userId, sessionId) => Promise.all((await presence.unread(userId, sessionId)).map(toIvr)),
+    unread: async (userId, sessionId) => {
+      const list = await presence.unread(userId, sessionId);
+      const names = namesOf(list);
+      return Promise.all(list.map((m) => toIvr(m, names)));
+    },
     markRead: async (userId, ids) => {
       await presence.markRead(userId, ids);
     },

@@ -263,12 +263,24 @@ export class CallContext {
     return this.user;
   }
 
+  /**
+   * Renders now, in the background, what the caller may hear after the next
+   * key, so that the key costs a cache hit rather than a synthesis. Never
+   * fails: what cannot be rendered ahead is rendered when it is needed.
+   */
+  renderAhead(prompts: () => readonly Prompt[] | Promise<readonly Prompt[]>): void {
+    void (async () => {
+      if (!this.call.isAlive) return;
+      await this.media(await prompts(), { ahead: true });
+    })().catch((e: unknown) => this.log.debug({ err: e }, 'rendering ahead failed'));
+  }
+
   /** Turns prompts into media URIs the PBX plays; speech is rendered (or found in the cache) by the audio server. */
-  async media(prompts: readonly Prompt[]): Promise<string[]> {
+  async media(prompts: readonly Prompt[], opts: { ahead?: boolean } = {}): Promise<string[]> {
     const voice = this.config.voice;
     const language = this.language;
     const speak = async (text: string, lang = language) => {
-      if (this.tracePrompts) this.log.info({ says: text, language: lang }, 'caller hears');
+      if (this.tracePrompts && !opts.ahead) this.log.info({ says: text, language: lang }, 'caller hears');
       return `sound:${await this.audio.speechUrl(text, { ...(voice ? { voice } : {}), language: lang })}`;
     };
     return Promise.all(

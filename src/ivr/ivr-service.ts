@@ -196,7 +196,7 @@ export class IvrService {
           state = await readMessages(ctx, svc);
           break;
         case 'main':
-          state = await mainMenu(ctx);
+          state = await mainMenu(ctx, svc, state.lead);
           break;
         case 'online':
           state = await whoIsOnline(ctx, svc);

@@ -50,7 +50,31 @@ const quietly = (p: Promise<unknown>) => {
 
 export type PlayResult = 'finished' | 'interrupted';
 
-/** Plays media URIs one after the other; a key stops the rest (barge-in) unless bargeIn is false. */
+/** URIs in one playback request, and their length in all: well inside what an Asterisk request line takes. */
+const MAX_URIS_PER_PLAYBACK = 16;
+const MAX_CHARS_PER_PLAYBACK = 2000;
+
+/** The media in as few playbacks as fit (one request each), in order. */
+export function playbackGroups(media: readonly string[]): string[][] {
+  const groups: string[][] = [];
+  let chars = 0;
+  for (const m of media) {
+    const last = groups[groups.length - 1];
+    if (last && last.length < MAX_URIS_PER_PLAYBACK && chars + m.length + 1 <= MAX_CHARS_PER_PLAYBACK) {
+      last.push(m);
+      chars += m.length + 1;
+    } else {
+      groups.push([m]);
+      chars = m.length;
+    }
+  }
+  return groups;
+}
+
+/**
+ * Plays media URIs one after the other - as one playback (one request) when
+ * they fit; a key stops the rest (barge-in) unless bargeIn is false.
+ */
 export class Play implements Verb<PlayResult> {
   readonly name = 'play';
   private current: Playback | null = null;
@@ -66,7 +90,7 @@ export class Play implements Verb<PlayResult> {
   }
 
   async exec(ctx: CallContext, signal: AbortSignal): Promise<PlayResult> {
-    for (const media of this.media) {
+    for (const media of playbackGroups(this.media)) {
       if (this.bargeIn && ctx.digits.pending > 0) return 'interrupted';
       if (signal.aborted || !ctx.call.isAlive) throw new CallEnded(ctx.call.id);
       if (this.stopped) return 'interrupted';

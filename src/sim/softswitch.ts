@@ -921,6 +921,7 @@ export class Softswitch {
           pb.index++;
           pb.state = 'continuing';
           this.emit(pb.channel, 'PlaybackContinuing', { playback: this.playbackJson(pb) });
+          pb.channel.party?.playbackContinued(pb.id, pb.media[pb.index] ?? '', this.opts.clock.now());
           this.playMedia(pb);
         } else this.finishPlayback(pb, 'done');
       });

@@ -13,9 +13,9 @@ import { AppError } from '../core/errors.js';
 import type { CalleeBehavior, SimChannel, Softswitch } from './softswitch.js';
 import { parseWav, toSlin, tone } from './wav.js';
 
-/** One media URI played to the caller. */
+/** One media URI played to the caller (a playback of several URIs gives one record for each URI heard). */
 export interface PlaybackRecord {
-  /** ARI playback id. */
+  /** ARI playback id (shared by the URIs of one playback). */
   id: string;
   /** The media URI as the application asked for it (e.g. 'sound:http://...'). */
   media: string;
@@ -208,6 +208,12 @@ export class VirtualCaller {
         break;
       }
     }
+  }
+
+  /** A playback of several URIs went on to the next: the one before was heard out, the next is heard now. */
+  playbackContinued(id: string, media: string, at: number): void {
+    this.playbackEnded(id, 'done', false, false);
+    this.playbackStarted(id, media, at);
   }
 
   playbackEnded(id: string, state: 'done' | 'failed', stopped: boolean, bargedIn: boolean): void {

@@ -118,6 +118,8 @@ export interface PendingRecording {
 }
 
 const MEDIA = /^(sound|recording|tone|digits|number|characters):[^,\s]{1,2000}$/;
+/** URIs in one playback: ARI takes a comma-separated list (Asterisk 22's `media`, allowMultiple). */
+const MAX_MEDIA = 16;
 const RECORDING_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
 const VARIABLE_NAME = /^[A-Za-z0-9_()]{1,64}$/;
 
@@ -184,14 +186,14 @@ export class AriCall implements Call {
     await this.host.request('hangup', (c) => c.channels.hangup({ channelId: this.id, reason: cause }));
   }
 
-  async play(media: string, options: PlayOptions = {}): Promise<Playback> {
-    if (!MEDIA.test(media))
+  async play(media: string | readonly string[], options: PlayOptions = {}): Promise<Playback> {
+    const list = typeof media === 'string' ? [media] : media;
+    const bad = list.length === 0 || list.length > MAX_MEDIA ? '' : list.find((m) => !MEDIA.test(m));
+    if (bad !== undefined)
       throw new AppError(
         'TELEPHONY_INVALID_INPUT',
-        'media must be one URI: sound:, recording:, tone:, digits:, number:',
-        {
-          media: media.slice(0, 200),
-        },
+        `media must be 1-${MAX_MEDIA} URIs: sound:, recording:, tone:, digits:, number:`,
+        { media: String(bad).slice(0, 200) },
       );
     const id = options.playbackId ?? randomUUID();
     let settle!: (o: PlaybackOutcome) => void;
@@ -208,9 +210,12 @@ export class AriCall implements Call {
         settle(o);
       },
     };
-    const stop = async () => {
+    // One stop request however many ask (the barge-in below and the verb that played it both do).
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
       pending.stopRequested = true;
-      await this.host.request('stop playback', (c) => c.playbacks.stop({ playbackId: id }));
+      stopping ??= this.host.request('stop playback', (c) => c.playbacks.stop({ playbackId: id })).then(() => {});
+      return stopping;
     };
     // Barge-in: Asterisk plays on through DTMF; the application stops the prompt at the first key.
     const unbarge =
@@ -226,7 +231,9 @@ export class AriCall implements Call {
     }
     this.host.trackPlayback(pending);
     try {
-      const r = await this.host.request('play', (c) => c.channels.play({ channelId: this.id, media, playbackId: id }));
+      const r = await this.host.request('play', (c) =>
+        c.channels.play({ channelId: this.id, media: list.join(','), playbackId: id }),
+      );
       if (r === GONE) pending.settle('hangup');
     } catch (e) {
       // A request that failed because the call went away is a hang-up, not a fault.

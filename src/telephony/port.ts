@@ -72,8 +72,11 @@ export interface Call {
 
   answer(): Promise<void>;
   hangup(cause?: 'normal' | 'busy' | 'congestion' | 'no_answer'): Promise<void>;
-  /** Plays one media URI: 'sound:http://...', 'sound:<name>', 'tone:...', 'digits:123'. */
-  play(media: string, options?: PlayOptions): Promise<Playback>;
+  /**
+   * Plays a media URI ('sound:http://...', 'sound:<name>', 'tone:...', 'digits:123'), or several one
+   * after the other in one playback (one request; stopping it stops the rest, as ARI's play does).
+   */
+  play(media: string | readonly string[], options?: PlayOptions): Promise<Playback>;
   record(options: RecordOptions): Promise<RecordingResult>;
   /** DTMF digits as they arrive: returns an unsubscribe function. */
   onDtmf(listener: (digit: string, durationMs: number) => void): () => void;

@@ -374,3 +374,35 @@ for (const fail of ['record', 'fetch', 'store'] as const)
     t.same(audio.stored, [], 'nothing stored');
     t.equal(control.stored.size, 0, 'no recording left on the PBX');
   });
+
+t.test('each key costs one playback, and what it leads to was rendered before the key', async (t) => {
+  const { control, presence, bob, alice, audio } = await setupIvr(t);
+  presence.addMessage('s1', alice.id, bob.id, 'Are you coming tonight?', Date.now() - 60_000);
+  presence.addMessage('s1', alice.id, bob.id, 'Call me back', Date.now() - 30_000);
+  const call = control.dial(BOB);
+  await call.hears(/^Welcome back, Bob\./);
+  call.press('2468');
+  const rendered = () => new Set(audio.asked);
+  for (const text of ['You have 2 new messages.', 'First message.', 'Are you coming tonight?'])
+    t.ok(rendered().has(text), `"${text}" was rendered while the PIN was keyed`);
+  const before = call.playRequests;
+  call.press('#');
+  await call.hears(/^You have 2 new messages\.$/);
+  await call.hears(/^Press 1 to hear it again/);
+  t.equal(call.playRequests - before, 1, "the count, the first message and its options in one request after '#'");
+  t.ok(rendered().has('Call me back'), 'the next message was rendered while the first played');
+  const afterFirst = call.playRequests;
+  call.press('6');
+  await call.hears(/^Last message\.$/);
+  await call.hears(/^Call me back$/);
+  t.equal(call.playRequests - afterFirst, 1, "one request after '6'");
+  call.press('6');
+  await call.hears(/^No more new messages\.$/);
+  await call.hears(/^Main menu\./);
+  const known = rendered();
+  call.press('2');
+  const online = await call.hears(/online|on the phone/);
+  t.ok(known.has(online), `"${online}" was rendered while the main menu played`);
+  await call.hears(/^Main menu\./);
+  call.remoteHangup();
+});

@@ -3,7 +3,7 @@ import { SystemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { CallContext } from '../../src/ivr/context.js';
 import { ALL_MENUS, MAIN_MENU, validateMenus } from '../../src/ivr/menus.js';
-import { Gather, Hangup, Play, Record, run, Say, validateMenu } from '../../src/ivr/verbs.js';
+import { Gather, Hangup, Play, playbackGroups, Record, run, Say, validateMenu } from '../../src/ivr/verbs.js';
 import { testConfig } from '../support/env.js';
 import { FakeAudio, FakeControl } from './support/doubles.js';
 
@@ -93,4 +93,25 @@ t.test('sleep waits on the clock', async (t) => {
   await ctx.sleep(20);
   t.ok(Date.now() - started >= 15);
   t.equal(clock.pending, 0);
+});
+
+t.test('a list of prompts is one playback request, split only where a request line would grow too long', async (t) => {
+  t.same(playbackGroups(['sound:a', 'sound:b', 'sound:c']), [['sound:a', 'sound:b', 'sound:c']]);
+  const long = `sound:http://audio.test/${'x'.repeat(900)}.wav`;
+  t.same(
+    playbackGroups([long, long, long, 'sound:d']).map((g) => g.length),
+    [2, 2],
+    'at most 2,000 characters a request',
+  );
+  const many = Array.from({ length: 20 }, (_, i) => `sound:p${i}`);
+  t.same(
+    playbackGroups(many).map((g) => g.length),
+    [16, 4],
+    'at most 16 URIs a request',
+  );
+  const { ctx, call } = context(t);
+  const said = run(ctx, new Play(['sound:a', 'sound:b', 'sound:c']));
+  t.equal(await said, 'finished');
+  t.equal(call.playRequests, 1);
+  t.same(call.heard, ['sound:a', 'sound:b', 'sound:c']);
 });

@@ -185,3 +185,37 @@ t.test('no application connected: a call cannot be put straight into it; bad num
   const late = sim.callee('nobody').nextCall(20);
   await t.rejects(late, { code: 'SIM_TIMEOUT' });
 });
+
+t.test('one playback of three URIs: the caller hears each in turn; a key stops the rest unheard', async (t) => {
+  const { sim, control } = await setup(t);
+  const prompts = await promptServer(t, {
+    '/tts/count-0001-abcdef.wav': [wav(300)],
+    '/tts/first-0002-abcdef.wav': [wav(3000)],
+    '/tts/options-0003-abcdef.wav': [wav(300)],
+  });
+  const got = nextCall(control);
+  const bob = sim.placeCall({ from: '+15550100101', to: '100' });
+  const call = await got;
+  const played = await call.play([
+    `sound:${prompts.url('/tts/count-0001-abcdef.wav')}`,
+    `sound:${prompts.url('/tts/first-0002-abcdef.wav')}`,
+    `sound:${prompts.url('/tts/options-0003-abcdef.wav')}`,
+  ]);
+  const count = await bob.nextPlayback();
+  t.match(count.media, /count-0001/);
+  const first = await bob.nextPlayback();
+  t.match(first.media, /first-0002/);
+  t.equal(first.id, count.id, 'one ARI playback');
+  t.equal((await count.done).state, 'done', 'the count was heard out');
+  await bob.pressKeys('6');
+  t.equal(await played.done, 'stopped');
+  t.ok((await first.done).bargedIn, 'the message was cut by the key');
+  t.same(
+    bob.playbacks.map((p) => p.media.replace(/.*\/tts\/(\w+)-.*/, '$1')),
+    ['count', 'first'],
+    'the options were never heard',
+  );
+  await t.rejects(call.play([]), { code: 'TELEPHONY_INVALID_INPUT' });
+  await t.rejects(call.play(['sound:a,b']), { code: 'TELEPHONY_INVALID_INPUT' });
+  await bob.hangup();
+});

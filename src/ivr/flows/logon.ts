@@ -11,6 +11,7 @@ import type { User } from '../../accounts/types.js';
 import type { CallContext, Prompt } from '../context.js';
 import { RESUME_MENU } from '../menus.js';
 import { gather, menu } from '../verbs.js';
+import { firstHeard } from './messages.js';
 import type { FlowServices, State } from './types.js';
 
 const PIN_DIGITS = 10;
@@ -24,6 +25,11 @@ const LOCKED: State = { name: 'goodbye', prompts: ['locked', 'goodbye'] };
 export async function logon(ctx: CallContext, svc: FlowServices): Promise<State> {
   const caller = await svc.accounts.lookupCaller(ctx.call.callerNumber);
   if (caller?.language) ctx.callerLanguage = caller.language;
+  // While the caller keys the PIN: the words they will hear after '#' (nothing is played before it).
+  if (caller)
+    ctx.renderAhead(async () =>
+      firstHeard(ctx, (await svc.presence.unread(caller.id)).slice(0, ctx.config.maxMessagesPerList), caller.timeZone),
+    );
   let failures = 0;
   let silences = 0;
   let lead: Prompt[] = caller ? [] : ['welcome'];

@@ -5,11 +5,23 @@
  */
 import type { CallContext, Prompt } from '../context.js';
 import { MAIN_MENU, PRESENCE_MENU } from '../menus.js';
-import { gather, menu, say } from '../verbs.js';
+import { gather, menu } from '../verbs.js';
 import type { FlowServices, State } from './types.js';
 
-export async function mainMenu(ctx: CallContext): Promise<State> {
-  const choice = await menu(ctx, MAIN_MENU);
+/** The "who is online" sentence for the user's contacts now (null: none online, a catalogue prompt). */
+async function onlineSentence(ctx: CallContext, svc: FlowServices): Promise<Prompt> {
+  const contacts = await svc.presence.contacts(ctx.userOrThrow.id);
+  const online = contacts.filter((c) => c.state !== 'offline');
+  return online.length === 0 ? 'noContactsOnline' : { text: ctx.phrases.onlineList(online) };
+}
+
+/**
+ * The main menu, after `lead` (said in the same playback). While it plays, the
+ * answer to "who is online" is rendered, so that key costs no synthesis.
+ */
+export async function mainMenu(ctx: CallContext, svc: FlowServices, lead: readonly Prompt[] = []): Promise<State> {
+  ctx.renderAhead(async () => [await onlineSentence(ctx, svc)]);
+  const choice = await menu(ctx, MAIN_MENU, lead);
   switch (choice) {
     case 'messages':
       return { name: 'messages' };
@@ -25,28 +37,24 @@ export async function mainMenu(ctx: CallContext): Promise<State> {
 }
 
 export async function whoIsOnline(ctx: CallContext, svc: FlowServices): Promise<State> {
-  const contacts = await svc.presence.contacts(ctx.userOrThrow.id);
-  const online = contacts.filter((c) => c.state !== 'offline');
-  await say(ctx, online.length === 0 ? ['noContactsOnline'] : [{ text: ctx.phrases.onlineList(online) }]);
-  return { name: 'main' };
+  return { name: 'main', lead: [await onlineSentence(ctx, svc)] };
 }
 
+const KEYPAD_PRESENCE = ['online', 'away', 'busy', 'offline'] as const;
+
 export async function setPresence(ctx: CallContext, svc: FlowServices): Promise<State> {
+  ctx.renderAhead(() => KEYPAD_PRESENCE.map((s) => ({ text: ctx.phrases.presenceSet(s) })));
   const choice = await menu(ctx, PRESENCE_MENU);
   if (choice === 'back') return { name: 'main' };
   await svc.presence.setPresence(ctx.userOrThrow.id, choice);
   ctx.log.info({ presence: choice }, 'presence set by keypad');
-  await say(ctx, [{ text: ctx.phrases.presenceSet(choice) }]);
-  return { name: 'main' };
+  return { name: 'main', lead: [{ text: ctx.phrases.presenceSet(choice) }] };
 }
 
 export async function startChat(ctx: CallContext, svc: FlowServices): Promise<State> {
   const user = ctx.userOrThrow;
   const contacts = (await svc.presence.contacts(user.id)).slice(0, 99);
-  if (contacts.length === 0) {
-    await say(ctx, ['noContacts']);
-    return { name: 'main' };
-  }
+  if (contacts.length === 0) return { name: 'main', lead: ['noContacts'] };
   let lead: Prompt[] = [];
   for (let attempt = 0; attempt < ctx.config.maxTries; attempt++) {
     const r = await gather(ctx, {

@@ -5,17 +5,22 @@
  * counts as read once the caller has heard it or acted on it. Keys (also
  * during the message, which stops it): 1 again, 5 reply, 6 next, 7 delete,
  * 8 chat live in its session, * back to the main menu.
+ *
+ * Each key costs one playback request: what follows a key ("You have 3 new
+ * messages" with the first message and its options; "No more new messages"
+ * with the main menu) is one playback, and while a message plays the next
+ * one's words are rendered, so that no key waits for a synthesis.
  */
 import type { CallContext, Prompt } from '../context.js';
 import { MESSAGE_MENU } from '../menus.js';
 import type { IvrMessage } from '../ports.js';
-import { menu, say } from '../verbs.js';
+import { menu } from '../verbs.js';
 import { replyByVoice } from './reply.js';
 import type { FlowServices, State } from './types.js';
 
 /** The envelope in the caller's language; a text body in its own language when that can be told. */
-export async function messagePrompts(ctx: CallContext, m: IvrMessage): Promise<Prompt[]> {
-  const tz = ctx.user?.timeZone ?? 'UTC';
+export async function messagePrompts(ctx: CallContext, m: IvrMessage, timeZone?: string): Promise<Prompt[]> {
+  const tz = timeZone ?? ctx.user?.timeZone ?? 'UTC';
   const say = ctx.phrases;
   const out: Prompt[] = [{ text: say.envelope(m.fromName, m.sentAt, ctx.clock.now(), tz) }];
   if (m.voice) out.push({ url: m.voice.url });
@@ -26,17 +31,33 @@ export async function messagePrompts(ctx: CallContext, m: IvrMessage): Promise<P
   return out;
 }
 
+/** What the caller hears first after logging on: the count, and the first message. */
+export async function firstHeard(ctx: CallContext, list: readonly IvrMessage[], timeZone?: string): Promise<Prompt[]> {
+  const count: Prompt = { text: ctx.phrases.messageCount(list.length) };
+  const first = list[0];
+  if (!first) return [count];
+  return [count, { text: ctx.phrases.ordinalMessage(0, list.length) }, ...(await messagePrompts(ctx, first, timeZone))];
+}
+
 export async function readMessages(ctx: CallContext, svc: FlowServices): Promise<State> {
   const user = ctx.userOrThrow;
   const list = (await svc.presence.unread(user.id)).slice(0, ctx.config.maxMessagesPerList);
-  await say(ctx, [{ text: ctx.phrases.messageCount(list.length) }]);
-  if (list.length === 0) return { name: 'main' };
+  if (list.length === 0) return { name: 'main', lead: [{ text: ctx.phrases.messageCount(0) }] };
+  let lead: Prompt[] = [{ text: ctx.phrases.messageCount(list.length) }];
   for (let i = 0; i < list.length; ) {
     const m = list[i] as IvrMessage;
+    const next = list[i + 1];
+    if (next)
+      ctx.renderAhead(async () => [
+        { text: ctx.phrases.ordinalMessage(i + 1, list.length) },
+        ...(await messagePrompts(ctx, next)),
+      ]);
     const choice = await menu(ctx, MESSAGE_MENU, [
+      ...lead,
       { text: ctx.phrases.ordinalMessage(i, list.length) },
       ...(await messagePrompts(ctx, m)),
     ]);
+    lead = [];
     if (choice !== 'delete') await svc.presence.markRead(user.id, [m.id]);
     switch (choice) {
       case 'replay':
@@ -47,7 +68,7 @@ export async function readMessages(ctx: CallContext, svc: FlowServices): Promise
         break;
       case 'delete':
         await svc.presence.dismiss(user.id, [m.id]);
-        await say(ctx, ['messageDeleted']);
+        lead = ['messageDeleted'];
         i++;
         break;
       case 'live':
@@ -58,6 +79,5 @@ export async function readMessages(ctx: CallContext, svc: FlowServices): Promise
         i++;
     }
   }
-  await say(ctx, ['noMoreMessages']);
-  return { name: 'main' };
+  return { name: 'main', lead: [...lead, 'noMoreMessages'] };
 }

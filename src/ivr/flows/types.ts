@@ -7,7 +7,8 @@ export type State =
   | { name: 'logon' }
   | { name: 'resume' }
   | { name: 'messages' }
-  | { name: 'main' }
+  /** `lead`: what the caller hears first, in the same playback as the menu (what the state before had to say). */
+  | { name: 'main'; lead?: Prompt[] }
   | { name: 'online' }
   | { name: 'set-presence' }
   | { name: 'start-chat' }

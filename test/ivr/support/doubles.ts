@@ -41,7 +41,11 @@ export class FakeAudio implements IvrAudioPort {
   private n = 0;
   stored: { id: string; data: Buffer; userId: number; sessionId?: string }[] = [];
 
+  /** Every text asked for, in order (the IVR renders ahead what may come next). */
+  readonly asked: string[] = [];
+
   speechUrl(text: string): string {
+    this.asked.push(text);
     const url = `http://audio.test/tts/${++this.n}.wav`;
     this.texts.set(url, text);
     return url;
@@ -295,15 +299,33 @@ export class FakeCall implements Call {
   maxOverlap = 0;
   private active = 0;
 
-  async play(media: string, options?: PlayOptions): Promise<Playback> {
-    const pb = new FakePlayback(options?.playbackId ?? `pb${++this.n}`, this.playMs);
+  /** Play requests made (a playback of several URIs is one). */
+  playRequests = 0;
+
+  /** Like Asterisk: the URIs of one playback are heard one after the other, each playMs; a stop ends the rest. */
+  async play(media: string | readonly string[], options?: PlayOptions): Promise<Playback> {
+    const list = typeof media === 'string' ? [media] : [...media];
+    this.playRequests++;
+    const pb = new FakePlayback(options?.playbackId ?? `pb${++this.n}`, this.playMs * list.length);
     this.active++;
     this.maxOverlap = Math.max(this.maxOverlap, this.active);
     void pb.done.then(() => this.active--);
     if (!this.isAlive) pb.settle('hangup');
     else this.current = pb;
-    const url = media.startsWith('sound:') ? media.slice(6) : media;
-    this.emit({ kind: 'play', media, text: this.audio.textFor(url) });
+    const heard = (m: string) => {
+      const url = m.startsWith('sound:') ? m.slice(6) : m;
+      this.emit({ kind: 'play', media: m, text: this.audio.textFor(url) });
+    };
+    heard(list[0] as string);
+    list.slice(1).forEach((m, k) => {
+      const t = setTimeout(
+        () => {
+          if (pb.isPlaying) heard(m);
+        },
+        this.playMs * (k + 1),
+      );
+      void pb.done.then(() => clearTimeout(t));
+    });
     return pb;
   }
 
