@@ -23,7 +23,13 @@
  */
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
-import type { CommitEntry, CommitResult, DeliveredUpdate, MessageCommitter } from './ports.js';
+import {
+  type CommitEntry,
+  type CommitResult,
+  type DeliveredUpdate,
+  type MessageCommitter,
+  storedMessageOf,
+} from './ports.js';
 import type { StoredMessage } from './types.js';
 
 export type NewMessage = Omit<CommitEntry, 'createdAt'>;
@@ -160,20 +166,7 @@ export class MessageCache {
       if (r.ok && r.existing) p.resolve({ message: r.existing, isNew: false });
       else if (r.ok) {
         this.stats.messages++;
-        const e = p.entry;
-        p.resolve({
-          message: {
-            id: String(r.id),
-            sessionId: e.sessionId,
-            fromUserId: e.fromUserId,
-            kind: e.kind,
-            text: e.text,
-            audioId: e.audioId,
-            audioUrl: e.audioUrl,
-            createdAt: e.createdAt,
-          },
-          isNew: true,
-        });
+        p.resolve({ message: storedMessageOf(p.entry, r.id), isNew: true });
       } else
         p.reject(
           new AppError('PRESENCE_STORE_FAILED', 'the message could not be stored', undefined, {

@@ -186,6 +186,18 @@ export interface CommitEntry {
   clientMessageId?: string | null;
 }
 
+/** The message an entry became once stored under `id`. */
+export const storedMessageOf = (e: CommitEntry, id: number): StoredMessage => ({
+  id: String(id),
+  sessionId: e.sessionId,
+  fromUserId: e.fromUserId,
+  kind: e.kind,
+  text: e.text,
+  audioId: e.audioId,
+  audioUrl: e.audioUrl,
+  createdAt: e.createdAt,
+});
+
 /** A recipient's link was given a message (pending or notified becomes delivered). */
 export interface DeliveredUpdate {
   userId: number;

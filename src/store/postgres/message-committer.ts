@@ -9,12 +9,13 @@
  * each entry is committed alone, so one bad message cannot sink the others.
  */
 import type pg from 'pg';
-import type {
-  CommitBatch,
-  CommitEntry,
-  CommitResult,
-  DeliveredUpdate,
-  MessageCommitter,
+import {
+  type CommitBatch,
+  type CommitEntry,
+  type CommitResult,
+  type DeliveredUpdate,
+  type MessageCommitter,
+  storedMessageOf,
 } from '../../presence/ports.js';
 import type { StoredMessage } from '../../presence/types.js';
 import { inTransaction } from './pool.js';
@@ -48,17 +49,6 @@ const written = (results: CommitResult[]): number[] => results.flatMap((r) => (r
 
 const clientKey = (fromUserId: number, sessionId: string, clientMessageId: string): string =>
   `${fromUserId}\n${sessionId}\n${clientMessageId}`;
-
-const stored = (e: CommitEntry, id: number): StoredMessage => ({
-  id: String(id),
-  sessionId: e.sessionId,
-  fromUserId: e.fromUserId,
-  kind: e.kind,
-  text: e.text,
-  audioId: e.audioId,
-  audioUrl: e.audioUrl,
-  createdAt: e.createdAt,
-});
 
 export class PgMessageCommitter implements MessageCommitter {
   private closed = false;
@@ -172,7 +162,7 @@ export class PgMessageCommitter implements MessageCommitter {
     });
     for (const [i, first] of repeats) {
       const id = ids[fresh.indexOf(first)] as number;
-      results[i] = { ok: true, id, existing: stored(entries[first] as CommitEntry, id) };
+      results[i] = { ok: true, id, existing: storedMessageOf(entries[first] as CommitEntry, id) };
     }
     return results as CommitResult[];
   }

@@ -21,7 +21,17 @@ import type {
   UnreachableMessage,
 } from '../../notify/types.js';
 import { type Executor, isUniqueViolation, type PgDb } from './db.js';
-import { type AlertRow, type MessageRow, type StepRow, toAlert, toLadder, toMessage, toStep } from '../rows/notify.js';
+import {
+  type AlertRow,
+  MESSAGE_INSERT_COLS,
+  type MessageRow,
+  messageParams,
+  type StepRow,
+  toAlert,
+  toLadder,
+  toMessage,
+  toStep,
+} from '../rows/notify.js';
 
 const ALERT_COLS = 'id, recipient_id, state, reason, is_test, failed, created_at, collect_until, ended_at';
 const A_ALERT_COLS = ALERT_COLS.split(', ')
@@ -80,22 +90,9 @@ export class PgNotify implements NotifyStore {
 
   private async addMessage(c: Executor, alertId: string, m: UnreachableMessage, addedAt: number): Promise<void> {
     await c.query(
-      `INSERT INTO notify_alert_messages
-       (alert_id, message_id, session_id, from_user_id, from_name, from_spoken_name, text, audio_id, audio_url, at, added_at)
+      `INSERT INTO notify_alert_messages (${MESSAGE_INSERT_COLS})
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
-      [
-        alertId,
-        m.id,
-        m.sessionId,
-        m.fromUserId,
-        m.fromName,
-        m.fromSpokenName,
-        m.text,
-        m.audioId ?? null,
-        m.audioUrl ?? null,
-        m.at,
-        addedAt,
-      ],
+      messageParams(alertId, m, addedAt),
     );
   }
 

@@ -4,7 +4,15 @@
  * 0/1 integers on SQLite and booleans on PostgreSQL; a ladder is stored as
  * JSON text on both.
  */
-import type { Alert, AlertMessage, AlertState, LadderOverride, Step, StepState } from '../../notify/types.js';
+import type {
+  Alert,
+  AlertMessage,
+  AlertState,
+  LadderOverride,
+  Step,
+  StepState,
+  UnreachableMessage,
+} from '../../notify/types.js';
 
 export interface AlertRow {
   id: string;
@@ -76,6 +84,25 @@ export const toMessage = (r: MessageRow): AlertMessage => ({
   at: r.at,
   addedAt: r.added_at,
 });
+
+/** The columns of an alert's message row, in the order messageParams gives their values. */
+export const MESSAGE_INSERT_COLS =
+  'alert_id, message_id, session_id, from_user_id, from_name, from_spoken_name, text, audio_id, audio_url, at, added_at';
+
+/** The values of a message row for MESSAGE_INSERT_COLS. */
+export const messageParams = (alertId: string, m: UnreachableMessage, addedAt: number): unknown[] => [
+  alertId,
+  m.id,
+  m.sessionId,
+  m.fromUserId,
+  m.fromName,
+  m.fromSpokenName,
+  m.text,
+  m.audioId ?? null,
+  m.audioUrl ?? null,
+  m.at,
+  addedAt,
+];
 
 export const toStep = (r: StepRow): Step => ({
   id: r.id,

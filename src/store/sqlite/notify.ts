@@ -11,7 +11,17 @@ import type {
 } from '../../notify/types.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { type AlertRow, type MessageRow, type StepRow, toAlert, toLadder, toMessage, toStep } from '../rows/notify.js';
+import {
+  type AlertRow,
+  MESSAGE_INSERT_COLS,
+  type MessageRow,
+  messageParams,
+  type StepRow,
+  toAlert,
+  toLadder,
+  toMessage,
+  toStep,
+} from '../rows/notify.js';
 
 /** Synchronous; offered as a NotifyStore through `promised` (index.ts). */
 export class SqliteNotify {
@@ -136,22 +146,9 @@ export class SqliteNotify {
   private addMessage(alertId: string, m: UnreachableMessage, addedAt: number): boolean {
     return (
       this.sql(
-        `INSERT OR IGNORE INTO notify_alert_messages
-           (alert_id, message_id, session_id, from_user_id, from_name, from_spoken_name, text, audio_id, audio_url, at, added_at)
+        `INSERT OR IGNORE INTO notify_alert_messages (${MESSAGE_INSERT_COLS})
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        alertId,
-        m.id,
-        m.sessionId,
-        m.fromUserId,
-        m.fromName,
-        m.fromSpokenName,
-        m.text,
-        m.audioId ?? null,
-        m.audioUrl ?? null,
-        m.at,
-        addedAt,
-      ).changes === 1
+      ).run(...messageParams(alertId, m, addedAt)).changes === 1
     );
   }
 
