@@ -37,6 +37,31 @@ const ALERT_COLS = 'id, recipient_id, state, reason, is_test, failed, created_at
 const A_ALERT_COLS = ALERT_COLS.split(', ')
   .map((c) => `a.${c}`)
   .join(', ');
+/**
+ * Runs a batch's items each in its own transaction, at once through the pool,
+ * except that items with the same key (the same alert or recipient) run one
+ * after another in the batch's order, so each sees what the one before did,
+ * as it would alone and as SQLite's one-transaction batch does.
+ */
+function inTurnPer<I, R>(
+  items: I[],
+  keyOf: (i: I) => string,
+  run: (i: I) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  const last = new Map<string, Promise<unknown>>();
+  return Promise.allSettled(
+    items.map((i) => {
+      const key = keyOf(i);
+      const p = (last.get(key) ?? Promise.resolve()).then(
+        () => run(i),
+        () => run(i),
+      );
+      last.set(key, p);
+      return p;
+    }),
+  );
+}
+
 const STEP_COLS =
   'id, alert_id, position, channel, device_id, protocol, address, wait_ms, state, attempts, due_at, node_id, started_at, ended_at, outcome, error_code';
 const MESSAGE_COLS =
@@ -361,20 +386,32 @@ export class PgNotify implements NotifyStore {
   recordStepEnds(
     items: { step: Pick<Step, 'id' | 'alertId' | 'position'>; end: StepEnd; now: number }[],
   ): Promise<PromiseSettledResult<StepAfter>[]> {
-    return Promise.allSettled(items.map((i) => this.recordStepEnd(i.step, i.end, i.now)));
+    return inTurnPer(
+      items,
+      (i) => i.step.alertId,
+      (i) => this.recordStepEnd(i.step, i.end, i.now),
+    );
   }
 
   foldMessages(
     items: { alert: NewAlert; message: UnreachableMessage; now: number }[],
   ): Promise<PromiseSettledResult<{ alertId: string; folded: boolean }>[]> {
-    return Promise.allSettled(items.map((i) => this.foldMessage(i.alert, i.message, i.now)));
+    return inTurnPer(
+      items,
+      (i) => String(i.alert.recipientId),
+      (i) => this.foldMessage(i.alert, i.message, i.now),
+    );
   }
 
   startAlerts(
     items: { id: string; steps: PlannedStep[]; emptyReason: string }[],
     now: number,
   ): Promise<PromiseSettledResult<boolean>[]> {
-    return Promise.allSettled(items.map((i) => this.startAlert(i.id, i.steps, now, i.emptyReason)));
+    return inTurnPer(
+      items,
+      (i) => i.id,
+      (i) => this.startAlert(i.id, i.steps, now, i.emptyReason),
+    );
   }
 
   async adoptStepsOfLapsedNodes(nodeId: string, now: number): Promise<Step[]> {
