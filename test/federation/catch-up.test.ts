@@ -56,6 +56,8 @@ t.test('B comes back after a SIGKILL and receives what it missed, each event onc
   t.equal((await alice.call('POST', `/api/v1/sessions/${sessionId}/messages`, { text: 'before' })).status, 201);
   await eventually(async () => {
     if (!texts(await messagesAt(bob, sessionId)).includes('before')) throw new Error('not yet');
+    // B stored it before answering; A takes it off its queue when the answer reaches it.
+    if (queuedFor(a.dir, 'b.example').length !== 0) throw new Error('A has not had B answer yet');
   });
 
   // B dies without a word
