@@ -17,14 +17,14 @@ import { join } from 'node:path';
 import { Platform } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { percentile, report } from './report.js';
 
 const BURST_MAX = 2_000;
 const BURST_MS = 15_000;
 const RATE = /^\d+$/.test(process.argv[2] ?? '') ? Number(process.argv[2]) : 200;
 const RATE_SECONDS = 5;
 
-const pct = (sorted: number[], p: number) =>
-  (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN).toFixed(1);
+const pct = (sorted: number[], p: number) => percentile(sorted, p).toFixed(1);
 
 async function community(name: string): Promise<{ platform: Platform; url: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), `bench-fed-${name}-`));
@@ -117,6 +117,13 @@ try {
     `latency at ${RATE}/s for ${RATE_SECONDS} s: ${lat.length} of ${total} arrived; p50 ${pct(lat, 0.5)} ms, p99 ${pct(lat, 0.99)} ms, max ${pct(lat, 1)} ms`,
   );
   console.log(`(${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)})`);
+  report({
+    bench: 'federation',
+    what: 'A to B burst, durable on both sides',
+    value: (burstCount / burstMs) * 1000,
+    unit: '/s',
+  });
+  report({ bench: 'federation', what: `A to B latency p99 at ${RATE}/s`, value: percentile(lat, 0.99), unit: 'ms' });
 } finally {
   await a.platform.stop();
   await b.platform.stop();

@@ -25,6 +25,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { openStore } from '../../src/store/index.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { percentile, report } from './report.js';
 
 const PAIRS = 24;
 const WINDOW = 4;
@@ -33,8 +34,7 @@ const MEASURE_MS = 4_000;
 const STRAGGLE_MS = 5_000;
 const PASSWORD = 'bench password';
 
-const pct = (sorted: number[], p: number) =>
-  (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN).toFixed(1);
+const pct = (sorted: number[], p: number) => percentile(sorted, p).toFixed(1);
 
 let server: TestPostgres | undefined;
 async function postgresUrl(): Promise<string | undefined> {
@@ -69,7 +69,10 @@ function connect(base: string, token: string, onFrame: (f: Record<string, unknow
   });
 }
 
-async function measure(kind: 'sqlite' | 'postgres', nodes: number): Promise<void> {
+async function measure(
+  kind: 'sqlite' | 'postgres',
+  nodes: number,
+): Promise<{ durable: number; p99: number } | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-nodes-'));
   const url = kind === 'postgres' ? await postgresUrl() : undefined;
   if (kind === 'postgres' && !url) return;
@@ -157,6 +160,7 @@ async function measure(kind: 'sqlite' | 'postgres', nodes: number): Promise<void
         `(${acked} in ${elapsed.toFixed(1)} s) delivery p50=${pct(sorted, 0.5)} ms p99=${pct(sorted, 0.99)} ms ` +
         `received=${received} missing=${acked - received}`,
     );
+    return { durable: acked / elapsed, p99: percentile(sorted, 0.99) };
   } finally {
     for (const ws of sockets) ws.terminate();
     for (const p of platforms) await p.stop().catch(() => undefined);
@@ -165,8 +169,26 @@ async function measure(kind: 'sqlite' | 'postgres', nodes: number): Promise<void
 }
 
 try {
-  await measure('sqlite', 1);
-  for (const n of [1, 2, 3]) await measure('postgres', n);
+  const sqlite = await measure('sqlite', 1);
+  for (const n of [1, 2, 3]) {
+    const pg = await measure('postgres', n);
+    if (!pg || !sqlite) break;
+    const on = `PostgreSQL, ${n} node${n > 1 ? 's' : ''}`;
+    report({
+      bench: 'nodes',
+      what: `${on}: durable messages/s`,
+      value: pg.durable,
+      unit: '/s',
+      reference: { what: 'SQLite, 1 node', value: sqlite.durable },
+    });
+    report({
+      bench: 'nodes',
+      what: `${on}: delivery p99`,
+      value: pg.p99,
+      unit: 'ms',
+      reference: { what: 'SQLite, 1 node', value: sqlite.p99 },
+    });
+  }
 } finally {
   await server?.stop();
 }

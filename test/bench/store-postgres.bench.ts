@@ -10,6 +10,7 @@
 import type { NodeFeedEvent } from '../../src/presence/ports.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { percentile, report } from './report.js';
 
 const MAX_MESSAGES = 20_000;
 const MAX_MS = 10_000;
@@ -85,7 +86,7 @@ try {
   const deadline = performance.now() + 10_000;
   while (lags.length < stored && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   lags.sort((x, y) => x - y);
-  const pct = (p: number) => (lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))] ?? NaN).toFixed(1);
+  const pct = (p: number) => percentile(lags, p / 100).toFixed(1);
   console.log(`group commit on PostgreSQL (batches of ${BATCH}, NOTIFY in the transaction)`);
   if (server) console.log('  (a private test server: fsync and synchronous_commit off, so not a durability figure)');
   console.log(`  stored:     ${stored} messages in ${commits} commits, ${seconds.toFixed(2)} s`);
@@ -93,6 +94,13 @@ try {
   console.log(`cross-node delivery (commit start on node A -> node B's feed handler, LISTEN/NOTIFY)`);
   console.log(`  received:   ${lags.length} of ${stored}`);
   console.log(`  latency:    p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${pct(100)} ms`);
+  report({
+    bench: 'store-postgres',
+    what: 'group commit (batches, NOTIFY inside)',
+    value: stored / seconds,
+    unit: 'msg/s',
+  });
+  report({ bench: 'store-postgres', what: 'commit on A to feed on B p99', value: percentile(lags, 0.99), unit: 'ms' });
 
   // Four nodes, one ladder of STEPS due steps.
   const c = await open('bench-c');
@@ -138,6 +146,13 @@ try {
   console.log(`ladder steps claimed by 4 nodes at once (FOR UPDATE SKIP LOCKED, 10 per claim)`);
   console.log(`  claimed:    ${seen.size} of ${STEPS} in ${s2.toFixed(2)} s (${Math.round(seen.size / s2)} steps/s)`);
   console.log(`  twice:      ${twice}; per node: ${perNode.join(', ')}`);
+  report({
+    bench: 'store-postgres',
+    what: `steps claimed by 4 nodes (${STEPS})`,
+    value: seen.size / s2,
+    unit: 'steps/s',
+    goal: { text: 'none claimed twice', met: twice === 0 && seen.size === STEPS },
+  });
 } finally {
   for (const s of stores) await s.close();
   await server?.stop();

@@ -18,6 +18,7 @@ import { Platform } from '../../src/app.js';
 import { loadConfig } from '../../src/core/config.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { Prosody } from '../support/prosody.js';
+import { percentile, report } from './report.js';
 import { gatewaySection, jidOn, XmppUser, xml } from '../support/xmpp.js';
 
 const LATENCY_MAX = 300;
@@ -26,8 +27,13 @@ const THROUGHPUT_MAX = 3_000;
 const THROUGHPUT_MS = 10_000;
 const IN_FLIGHT = 100;
 
-const pct = (sorted: number[], p: number) =>
-  (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN).toFixed(2);
+const pct = (sorted: number[], p: number) => percentile(sorted, p).toFixed(2);
+
+interface Measured {
+  p50: number;
+  p99: number;
+  rate: number;
+}
 
 async function until(fn: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -65,7 +71,7 @@ class Echoes {
   }
 }
 
-async function measure(label: string, echoes: Echoes): Promise<void> {
+async function measure(label: string, echoes: Echoes): Promise<Measured> {
   const latencies: number[] = [];
   const start = performance.now();
   for (let i = 0; i < LATENCY_MAX && performance.now() - start < LATENCY_MS; i++) {
@@ -88,6 +94,7 @@ async function measure(label: string, echoes: Echoes): Promise<void> {
     `  ${label.padEnd(22)} round trip p50 ${pct(latencies, 0.5)} ms, p99 ${pct(latencies, 0.99)} ms (${latencies.length} trips); ` +
       `${Math.round(got / seconds)} messages/s echoed (${got} of ${sent} in ${seconds.toFixed(2)} s)`,
   );
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), rate: got / seconds };
 }
 
 async function main(): Promise<void> {
@@ -141,8 +148,30 @@ async function main(): Promise<void> {
     await dave.next((s) => s.attrs.type === 'subscribed');
 
     console.log('XMPP gateway (Prosody 0.12 on loopback, one XMPP client, a local user echoing):');
-    await measure('client-to-client', new Echoes(dave, erin.jid));
-    await measure('through the gateway', new Echoes(dave, jidOn('alice')));
+    const direct = await measure('client-to-client', new Echoes(dave, erin.jid));
+    const viaGateway = await measure('through the gateway', new Echoes(dave, jidOn('alice')));
+    const ref = (what: string, value: number) => ({ what: `Prosody client-to-client ${what}`, value });
+    report({
+      bench: 'xmpp',
+      what: 'gateway round trip p50',
+      value: viaGateway.p50,
+      unit: 'ms',
+      reference: ref('p50', direct.p50),
+    });
+    report({
+      bench: 'xmpp',
+      what: 'gateway round trip p99',
+      value: viaGateway.p99,
+      unit: 'ms',
+      reference: ref('p99', direct.p99),
+    });
+    report({
+      bench: 'xmpp',
+      what: 'messages echoed through the gateway',
+      value: viaGateway.rate,
+      unit: '/s',
+      reference: ref('rate', direct.rate),
+    });
   } finally {
     for (const u of users) await u.stop();
     await platform.stop();
