@@ -5,38 +5,8 @@
  */
 import type { NewSmsReplyCode, SmsReplyCode, SmsReplyStore } from '../../notify/ports.js';
 import type { PgDb } from './db.js';
+import { SELECT_SMS_CODE, type SmsCodeRow, toSmsCode } from '../rows/sms-replies.js';
 
-interface Row {
-  id: number;
-  code: string;
-  phone: string;
-  alert_id: string;
-  user_id: number;
-  session_id: string;
-  sender_name: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-  cancelled: boolean;
-}
-
-const toCode = (r: Row): SmsReplyCode => ({
-  id: r.id,
-  code: r.code,
-  phone: r.phone,
-  alertId: r.alert_id,
-  userId: r.user_id,
-  sessionId: r.session_id,
-  senderName: r.sender_name,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-  usedAt: r.used_at,
-  alertCancelled: r.cancelled,
-});
-
-const SELECT = `SELECT c.id, c.code, c.phone, c.alert_id, c.user_id, c.session_id, c.sender_name, c.created_at,
-  c.expires_at, c.used_at, (a.state = 'cancelled') AS cancelled
-  FROM notify_sms_codes c JOIN notify_alerts a ON a.id = c.alert_id`;
 /** Live at $1 (now). */
 const LIVE = "c.used_at IS NULL AND c.expires_at > $1 AND a.state <> 'cancelled'";
 
@@ -44,15 +14,15 @@ export class PgSmsReplies implements SmsReplyStore {
   constructor(private readonly db: PgDb) {}
 
   async isLive(code: string, now: number): Promise<boolean> {
-    return (await this.db.row(`${SELECT} WHERE ${LIVE} AND c.code = $2 LIMIT 1`, [now, code])) !== null;
+    return (await this.db.row(`${SELECT_SMS_CODE} WHERE ${LIVE} AND c.code = $2 LIMIT 1`, [now, code])) !== null;
   }
 
   async liveFor(alertId: string, phone: string, now: number): Promise<SmsReplyCode | null> {
-    const r = await this.db.row<Row>(
-      `${SELECT} WHERE ${LIVE} AND c.alert_id = $2 AND c.phone = $3 ORDER BY c.id DESC LIMIT 1`,
+    const r = await this.db.row<SmsCodeRow>(
+      `${SELECT_SMS_CODE} WHERE ${LIVE} AND c.alert_id = $2 AND c.phone = $3 ORDER BY c.id DESC LIMIT 1`,
       [now, alertId, phone],
     );
-    return r ? toCode(r) : null;
+    return r ? toSmsCode(r) : null;
   }
 
   async insert(row: NewSmsReplyCode): Promise<SmsReplyCode> {
@@ -61,12 +31,14 @@ export class PgSmsReplies implements SmsReplyStore {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
       [row.code, row.phone, row.alertId, row.userId, row.sessionId, row.senderName, row.createdAt, row.expiresAt],
     );
-    const r = await this.db.row<Row>(`${SELECT} WHERE c.id = $1`, [inserted?.id]);
-    return toCode(r as Row);
+    const r = await this.db.row<SmsCodeRow>(`${SELECT_SMS_CODE} WHERE c.id = $1`, [inserted?.id]);
+    return toSmsCode(r as SmsCodeRow);
   }
 
   async byCode(code: string): Promise<SmsReplyCode[]> {
-    return (await this.db.rows<Row>(`${SELECT} WHERE c.code = $1 ORDER BY c.id DESC LIMIT 20`, [code])).map(toCode);
+    return (
+      await this.db.rows<SmsCodeRow>(`${SELECT_SMS_CODE} WHERE c.code = $1 ORDER BY c.id DESC LIMIT 20`, [code])
+    ).map(toSmsCode);
   }
 
   async markUsed(id: number, now: number): Promise<boolean> {
@@ -76,7 +48,7 @@ export class PgSmsReplies implements SmsReplyStore {
   }
 
   async anyLive(now: number): Promise<boolean> {
-    return (await this.db.row(`${SELECT} WHERE ${LIVE} LIMIT 1`, [now])) !== null;
+    return (await this.db.row(`${SELECT_SMS_CODE} WHERE ${LIVE} LIMIT 1`, [now])) !== null;
   }
 
   purge(before: number): Promise<number> {
