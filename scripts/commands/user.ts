@@ -58,7 +58,13 @@ export function registerUser(program: Command, ctx: CliContext): void {
     .description('list users')
     .action(async () => {
       const users = await ctx.svc.accounts.listUsers();
-      ctx.table(users.map(row), ['username', 'account', 'name', 'tz'], users);
+      const admins = await ctx.svc.roles.admins();
+      const rows = users.map((u) => ({ ...row(u), admin: admins.has(u.id) ? 'yes' : 'no' }));
+      ctx.table(
+        rows,
+        ['username', 'account', 'name', 'tz', 'admin'],
+        users.map((u) => ({ ...u, isAdmin: admins.has(u.id) })),
+      );
     });
 
   user

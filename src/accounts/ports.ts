@@ -139,4 +139,6 @@ export interface RoleStore {
   has(userId: number, role: Role): Promise<boolean>;
   /** Grants (true) or revokes (false) the role; true when something changed. */
   set(userId: number, role: Role, isGranted: boolean, now: number): Promise<boolean>;
+  /** The ids of every user who holds the role, ascending. */
+  holders(role: Role): Promise<number[]>;
 }

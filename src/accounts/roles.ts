@@ -20,6 +20,11 @@ export class Roles {
     return this.store.has(userId, 'admin');
   }
 
+  /** The ids of every admin. */
+  async admins(): Promise<Set<number>> {
+    return new Set(await this.store.holders('admin'));
+  }
+
   /** Grants or revokes the admin role of a user (by username or account number); returns the user and whether it changed. */
   async setAdmin(ref: string | number, isAdmin: boolean): Promise<{ user: User; changed: boolean }> {
     const user = await this.accounts.getUser(ref);

@@ -30,6 +30,15 @@ t.test('user add --admin grants the role; set-admin grants and revokes it; show 
   t.match(r.stderr, /error: say "on" or "off", not "maybe" \[ACCOUNTS_INVALID_INPUT\]/);
   r = await run(['user', 'show', 'pat']);
   t.match(r.stdout, /^admin:\s+yes$/m, 'a refused command changed nothing');
+
+  r = await run(['user', 'list']);
+  t.match(r.stdout, /^olga\s+\d{6}\s+Olga Operator\s+UTC\s+no$/m, 'the list says who is an admin');
+  t.match(r.stdout, /^pat\s+\d{6}\s+Pat\s+UTC\s+yes$/m);
+  r = await run(['--json', 'user', 'list']);
+  t.match(JSON.parse(r.stdout), [
+    { username: 'olga', isAdmin: false },
+    { username: 'pat', isAdmin: true },
+  ]);
   r = await run(['user', 'set-admin', 'nobody', 'on']);
   t.equal(r.code, 1);
   t.match(r.stderr, /\[ACCOUNTS_USER_NOT_FOUND\]/);

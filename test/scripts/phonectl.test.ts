@@ -22,8 +22,8 @@ t.test('an admin creates, lists, shows, locks and removes a user', async (t) => 
   t.match(r.stdout, /created user bob \(account number \d{6}\)/);
 
   r = await run(['user', 'list']);
-  t.match(r.stdout, /USERNAME\s+ACCOUNT\s+NAME\s+TZ\n/);
-  t.match(r.stdout, /bob\s+\d{6}\s+Bob Smith\s+Europe\/London/);
+  t.match(r.stdout, /USERNAME\s+ACCOUNT\s+NAME\s+TZ\s+ADMIN\n/);
+  t.match(r.stdout, /bob\s+\d{6}\s+Bob Smith\s+Europe\/London\s+no\n/);
 
   r = await run(['--json', 'user', 'show', 'bob']);
   const shown = JSON.parse(r.stdout);

@@ -302,12 +302,14 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     t.equal(await b.roles.has(u.id, 'admin'), true, 'another node sees the grant');
     t.equal(await b.roles.has(w.id, 'admin'), false, "one user's role is not another's");
     t.equal(await b.roles.set(w.id, 'admin', false, NOW), false, 'revoking a role not held changes nothing');
+    t.same(await b.roles.holders('admin'), [u.id], 'the holders of a role, seen by another node');
     await t.rejects(a.roles.set(u.id + 1000, 'admin', true, NOW), 'no role for a user that does not exist');
     t.equal(await b.roles.set(u.id, 'admin', false, NOW + 2), true, 'revoked on another node');
     t.equal(await a.roles.has(u.id, 'admin'), false);
     await a.roles.set(w.id, 'admin', true, NOW);
     t.equal(await a.accounts.deleteUser(w.id), true);
     t.equal(await a.roles.has(w.id, 'admin'), false, 'roles go with the user');
+    t.same(await a.roles.holders('admin'), [], 'nor is the user a holder any more');
   });
 
   t.test(`${backend.name}: presence - chosen state, links, desk-phone calls, contacts`, async (t) => {

@@ -20,4 +20,12 @@ export class PgRoles implements RoleStore {
       : await this.db.count('DELETE FROM user_roles WHERE user_id = $1 AND role = $2', [userId, role]);
     return changed > 0;
   }
+
+  async holders(role: Role): Promise<number[]> {
+    const rows = await this.db.rows<{ user_id: string | number }>(
+      'SELECT user_id FROM user_roles WHERE role = $1 ORDER BY user_id',
+      [role],
+    );
+    return rows.map((r) => Number(r.user_id));
+  }
 }

@@ -18,4 +18,11 @@ export class SqliteRoles {
       : this.db.prepare('DELETE FROM user_roles WHERE user_id = ? AND role = ?').run(userId, role);
     return r.changes > 0;
   }
+
+  holders(role: Role): number[] {
+    const rows = this.db.prepare('SELECT user_id FROM user_roles WHERE role = ? ORDER BY user_id').all(role) as {
+      user_id: number;
+    }[];
+    return rows.map((r) => r.user_id);
+  }
 }
