@@ -66,6 +66,13 @@ export class AmiServer {
     return listenOn(this.server, this.opts.port, this.opts.host);
   }
 
+  /** Manager connections accepted since start, and open now. */
+  get connections(): { accepted: number; open: number } {
+    return { accepted: this.accepted, open: this.sessions.size };
+  }
+
+  private accepted = 0;
+
   /** Drops every manager connection (a test of the client's reconnect). */
   dropConnections(): void {
     for (const s of this.sessions) s.socket.destroy();
@@ -81,6 +88,7 @@ export class AmiServer {
   private accept(socket: Socket): void {
     const s: Session = { socket, authed: false, events: true, buffer: '' };
     this.sessions.add(s);
+    this.accepted++;
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       s.buffer += chunk;

@@ -150,8 +150,9 @@ export class AmiDeviceStates implements DeviceStateSource {
     if (this.reconnectTimer) this.opts.clock.clearTimeout(this.reconnectTimer);
     const m = this.manager;
     this.manager = undefined;
-    if (m) await new Promise<void>((r) => m.disconnect(() => r()));
-    if (m) retire(m);
+    if (!m) return;
+    if (m.isConnected()) await new Promise<void>((r) => m.disconnect(() => r()));
+    dispose(m);
   }
 
   private connect(): void {
@@ -250,8 +251,7 @@ export class AmiDeviceStates implements DeviceStateSource {
     if (m && this.isLoggedIn) {
       if (this.awaitingPong) {
         this.opts.log.warn('AMI did not answer Ping; opening a new connection');
-        retire(m);
-        m.disconnect();
+        dispose(m);
         this.connect();
       } else {
         this.awaitingPong = true;
@@ -269,4 +269,15 @@ function retire(m: Manager): void {
   m.removeAllListeners();
   m.on('error', () => {});
   m.on('connect', () => m.disconnect());
+}
+
+/**
+ * Retires a manager and ends its connection. One still connecting is left to
+ * connect first: asterisk-manager sends its login from the socket's connect,
+ * and a connection taken from under it makes it print an error to stdout.
+ */
+function dispose(m: Manager): void {
+  retire(m);
+  if (m.isConnected()) m.disconnect();
+  else setTimeout(() => m.disconnect(), 2000).unref();
 }

@@ -52,3 +52,34 @@ t.test('Asterisk comes up late, then restarts: states are read afresh, forgotten
   await until('idle', () => source.snapshot().get('PJSIP/bob-desk') === 'NOT_INUSE');
   t.notOk(JSON.stringify(lines).includes(SIM_PASSWORD), 'the secret is never logged');
 });
+
+t.test('closed while its connection is still opening: nothing printed, the connection ends', async (t) => {
+  const sim = await simulator(t);
+  const printed: unknown[][] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => void printed.push(args);
+  t.teardown(() => {
+    console.log = log;
+  });
+  for (let i = 0; i < 5; i++) {
+    const source = new AmiDeviceStates({
+      host: '127.0.0.1',
+      port: sim.amiPort,
+      user: SIM_USER,
+      secret: SIM_PASSWORD,
+      pingIntervalSeconds: 30,
+      reconnectInitialMs: 20,
+      reconnectMaxMs: 100,
+      log: capturedLog().log,
+      clock: new SystemClock(),
+    });
+    await source.start();
+    await source.close();
+  }
+  await until('every connection came and ended', () => {
+    const c = sim.ami.connections;
+    return c.accepted === 5 && c.open === 0;
+  });
+  console.log = log;
+  t.same(printed, [], 'asterisk-manager printed nothing (it does when its socket is taken while connecting)');
+});
