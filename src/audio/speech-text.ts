@@ -124,13 +124,33 @@ function sayTime(hours: string, minutes: string, suffix: string | undefined): st
   return ` ${words}${ampm} `;
 }
 
-function sayUrl(url: string): string {
+/** How links and email addresses are said, per language (English for a language not listed). */
+interface AddressWords {
+  link: string;
+  linkTo: string;
+  dot: string;
+  at: string;
+}
+
+const ADDRESS_WORDS: Record<string, AddressWords> = {
+  en: { link: 'a link', linkTo: 'a link to', dot: 'dot', at: 'at' },
+  es: { link: 'un enlace', linkTo: 'un enlace a', dot: 'punto', at: 'arroba' },
+  fr: { link: 'un lien', linkTo: 'un lien vers', dot: 'point', at: 'arobase' },
+  de: { link: 'ein Link', linkTo: 'ein Link zu', dot: 'Punkt', at: 'at' },
+};
+
+function addressWords(language: string | undefined): AddressWords {
+  const primary = (language ?? 'en').split('-')[0]?.toLowerCase() ?? 'en';
+  return ADDRESS_WORDS[primary] ?? (ADDRESS_WORDS.en as AddressWords);
+}
+
+function sayUrl(url: string, w: AddressWords): string {
   const host = url
     .replace(/^https?:\/\//i, '')
     .replace(/^www\./i, '')
     .split(/[/?#:]/)[0] as string;
-  const spoken = host.split('.').filter(Boolean).join(' dot ');
-  return spoken ? ` a link to ${spoken} ` : ' a link ';
+  const spoken = host.split('.').filter(Boolean).join(` ${w.dot} `);
+  return spoken ? ` ${w.linkTo} ${spoken} ` : ` ${w.link} `;
 }
 
 function sayEmoji(text: string): string {
@@ -149,7 +169,9 @@ export interface SpeechTextOptions {
   /**
    * The language (BCP 47) of the text; default English. Times and symbols are
    * put in English words only for English: an engine speaking another
-   * language says "10:42" and numbers in its own words.
+   * language says "10:42" and numbers in its own words. Links and email
+   * addresses are said in the language's words (English, Spanish, French,
+   * German; English for any other).
    */
   language?: string;
 }
@@ -173,10 +195,12 @@ export function speechText(value: unknown, options: SpeechTextOptions): string {
     );
   let t = value.normalize('NFKC').replace(CONTROL, ' ');
   t = t.replace(TAG_RE, ' ');
-  t = t.replace(URL_RE, (u) => sayUrl(u));
+  const words = addressWords(options.language);
+  t = t.replace(URL_RE, (u) => sayUrl(u, words));
   t = t.replace(
     EMAIL_RE,
-    (_m, user: string, domain: string) => ` ${user.replace(/[._]/g, ' ')} at ${domain.split('.').join(' dot ')} `,
+    (_m, user: string, domain: string) =>
+      ` ${user.replace(/[._]/g, ' ')} ${words.at} ${domain.split('.').join(` ${words.dot} `)} `,
   );
   const isEnglish = !options.language || /^en(-|$)/i.test(options.language);
   if (isEnglish) t = t.replace(TIME_RE, (_m, h: string, m: string, s: string | undefined) => sayTime(h, m, s));

@@ -12,6 +12,22 @@ t.test('text is made speakable', async (t) => {
   t.equal(say('Call +1 555-010-1234 now'), 'Call 1 5 5 5 0 1 0 1 2 3 4, now');
   t.equal(say('See https://www.example.com/path?q=1 for more'), 'See a link to example dot com for more');
   t.equal(say('Mail bob.smith@example.org'), 'Mail bob smith at example dot org');
+  const inLanguage = (language: string, text: string) => speechText(text, { maxChars: 2000, language });
+  t.equal(
+    inLanguage('es', 'Mira https://www.ejemplo.es/a y escribe a ana.gil@correo.es'),
+    'Mira un enlace a ejemplo punto es y escribe a ana gil arroba correo punto es',
+    'a Spanish text says links and addresses in Spanish',
+  );
+  t.equal(
+    inLanguage('fr-CA', 'Voir http://exemple.ca, ou luc@exemple.ca'),
+    'Voir un lien vers exemple point ca, ou luc arobase exemple point ca',
+  );
+  t.equal(inLanguage('de', 'Siehe https://beispiel.de'), 'Siehe ein Link zu beispiel Punkt de');
+  t.equal(
+    inLanguage('pt', 'Veja https://exemplo.pt'),
+    'Veja a link to exemplo dot pt',
+    'English words where none are known',
+  );
   t.equal(say('Great job 👍🏽🎉 see you 🦄'), 'Great job thumbs up, party, see you');
   t.equal(say('1,000,000 people & 50% of $5'), '1000000 people and 50 percent of 5 dollars');
   t.equal(say("Wow!!! Really??? Don't..."), "Wow! Really? Don't.");
