@@ -76,15 +76,11 @@ test: deps build lint typecheck
 	npx tap
 
 # The presence, notifier and web flow tests again on PostgreSQL (a private
-# server the tests start and stop), beside `make test`'s SQLite run. Left out:
-# files that check "nothing was written" by reading SQLite rows (api,
-# chat-refusal, limits) and files that build a second platform on one data
-# directory as a restart (alert-intent, sessions-links); on PostgreSQL those
-# checks need rewriting against the store's ports.
-PG_SQLITE_ONLY := test/web/(api|chat-refusal|limits|sessions-links)\.test\.ts|test/notify/alert-intent\.test\.ts
+# server the tests start and stop), beside `make test`'s SQLite run: every
+# file of those folders (a platform restarted on one data directory finds
+# that directory's database again; see test/support/store-backend.ts).
 test-postgres: deps build
-	PHONEIM_TEST_STORE=postgres npx tap --disable-coverage \
-	  $$(npx tap list test/presence test/notify test/web | grep -v -E '$(PG_SQLITE_ONLY)')
+	PHONEIM_TEST_STORE=postgres npx tap --disable-coverage $$(npx tap list test/presence test/notify test/web)
 
 # Every benchmark (or only those named: make bench BENCH="calls ivr"), then one
 # table of all their figures beside their same-run references and goals.

@@ -8,11 +8,16 @@ import { buildServices } from '../../src/app.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { testConfig } from '../support/env.js';
 import { startPlatform } from '../support/presence.js';
+import { openTestStore, testStoreOverrides } from '../support/store-backend.js';
 
 t.test('a message stored with no alert opened still alerts after a restart, and only once', async (t) => {
   const dir = t.testdir({});
   // The process that stored the message and died before its alert: services with no wiring between them.
-  const first = buildServices({ config: testConfig(dir), log: silentLogger() });
+  // Each restart below is a platform on the same data directory, and so on the same store (on PostgreSQL,
+  // the same database: the test store keeps one per data directory).
+  const config = testConfig(dir, await testStoreOverrides(dir));
+  const store = await openTestStore(config);
+  const first = buildServices({ config, log: silentLogger(), ...(store ? { store } : {}) });
   const alice = await first.accounts.createUser({ username: 'alice', displayName: 'Alice', password: 'correct horse' });
   const bob = await first.accounts.createUser({ username: 'bob', displayName: 'Bob', password: 'correct horse' });
   await first.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });

@@ -4,9 +4,8 @@ import type { Test } from 'tap';
 import { Platform } from '../../src/app.js';
 import type { Clock } from '../../src/core/clock.js';
 import { type Logger, silentLogger } from '../../src/core/logger.js';
-import { openStore } from '../../src/store/index.js';
 import { testConfig } from './env.js';
-import { testStoreOverrides } from './store-backend.js';
+import { openTestStore, testStoreOverrides } from './store-backend.js';
 
 export const PASSWORD = 'correct horse';
 
@@ -24,11 +23,12 @@ export async function startPlatform(
   // PHONEIM_TEST_STORE=postgres: the same flow on PostgreSQL (store-backend.ts).
   const onStore = await testStoreOverrides(dir);
   const config = testConfig(dir, { ...onStore, ...(opts.overrides ?? {}) });
+  const store = await openTestStore(config);
   const platform = new Platform({
     config,
     log: opts.log ?? silentLogger(),
     ...(opts.clock ? { clock: opts.clock } : {}),
-    ...(config.store.kind === 'postgres' ? { store: await openStore(config) } : {}),
+    ...(store ? { store } : {}),
   });
   if (opts.stopOnTeardown !== false) t.teardown(() => platform.stop());
   const url = await platform.start();

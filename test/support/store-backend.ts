@@ -7,6 +7,8 @@
  *
  *   PHONEIM_TEST_STORE=postgres npx tap test/presence/... test/notify/... test/web/...
  */
+import type { Config } from '../../src/core/config.js';
+import { openStore, type Store } from '../../src/store/index.js';
 import { startPostgres, type TestPostgres } from './postgres.js';
 
 export const TEST_STORE: 'sqlite' | 'postgres' = process.env.PHONEIM_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
@@ -42,4 +44,13 @@ export async function testStoreEnv(dataDir: string): Promise<NodeJS.ProcessEnv> 
   if (TEST_STORE === 'sqlite') return {};
   const { store } = (await testStoreOverrides(dataDir)) as { store: { postgres: { url: string } } };
   return { PHONEIM_STORE__KIND: 'postgres', DATABASE_URL: store.postgres.url };
+}
+
+/**
+ * The store to hand to a platform or buildServices on `config` (made with
+ * testStoreOverrides): undefined on SQLite, where they open the file in the
+ * data directory themselves; the opened PostgreSQL store otherwise.
+ */
+export async function openTestStore(config: Config): Promise<Store | undefined> {
+  return config.store.kind === 'postgres' ? openStore(config) : undefined;
 }

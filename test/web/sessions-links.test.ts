@@ -1,4 +1,5 @@
 /** Sessions and links: single-use reply links, a log-in form bound to its browser, Secure cookies, password changes. */
+import { join } from 'node:path';
 import t from 'tap';
 import { replyLinkUrl, signReplyToken } from '../../src/notify/reply-link.js';
 import { ApiClient, befriend, HtmlClient, makeUsers, PASSWORD, startPlatform, WsClient } from '../support/presence.js';
@@ -73,18 +74,26 @@ t.test('cookies are Secure behind TLS: publicUrl https, or a trusted X-Forwarded
     t.equal(res.status, 303, 'logged in');
     return [pre, res.headers.get('set-cookie') ?? ''];
   };
-  const plain = await startPlatform(t);
+  // Three communities, each on its own data directory (and so its own store).
+  const dirs = t.testdir({ plain: {}, proxied: {}, tls: {} });
+  const plain = await startPlatform(t, { dir: join(dirs, 'plain') });
   await makeUsers(plain.platform, ['alice']);
   for (const c of await setCookies(plain.url)) t.notMatch(c, /Secure/, 'plain HTTP: not Secure');
   for (const c of await setCookies(plain.url, { 'x-forwarded-proto': 'https' }))
     t.notMatch(c, /Secure/, 'X-Forwarded-Proto is not believed by default');
 
-  const proxied = await startPlatform(t, { overrides: { http: { trustForwardedProto: true } } });
+  const proxied = await startPlatform(t, {
+    dir: join(dirs, 'proxied'),
+    overrides: { http: { trustForwardedProto: true } },
+  });
   await makeUsers(proxied.platform, ['alice']);
   for (const c of await setCookies(proxied.url, { 'x-forwarded-proto': 'https' }))
     t.match(c, /; Secure/, 'a trusted proxy says https: Secure');
 
-  const tls = await startPlatform(t, { overrides: { http: { publicUrl: 'https://im.example.com' } } });
+  const tls = await startPlatform(t, {
+    dir: join(dirs, 'tls'),
+    overrides: { http: { publicUrl: 'https://im.example.com' } },
+  });
   await makeUsers(tls.platform, ['alice']);
   // The public URL is the proxy's; the test talks to the node's own loopback port.
   for (const c of await setCookies(`http://127.0.0.1:${tls.platform.http.port}`))
