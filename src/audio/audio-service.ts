@@ -14,6 +14,13 @@
  *   serves a voice message. A node asked for a recording it has no file of
  *   copies it from the store to its disk once. Speech is rendered by each
  *   node that needs it (the same words give the same id on every node).
+ * - Speech files are each node's own, and so is its part of the index (the
+ *   store is opened for this node): at start a node forgets only its own
+ *   speech whose file its disk lost, and eviction removes only its own files
+ *   and rows (the cache bound is per node, on its own disk). A node asked for
+ *   speech that another node rendered (a URL signed there) renders it again
+ *   from the shared row (what was spoken, by which engine and voice) under
+ *   the same id; speech bytes are never copied between nodes.
  * - The index (the store's AudioStore) and files (<dataDir>/audio) survive a
  *   restart; the index is also held in memory (loaded once, before the first
  *   render) so a cache hit and textFor touch no disk. Marking an entry used
@@ -169,6 +176,8 @@ export class AudioService {
   /** What each text asked for (with its voice, language and kind) is, once sanitised and hashed. */
   private readonly idsOfTexts = new Map<string, string>();
   private readonly transcoding = new Map<string, Promise<void>>();
+  /** Evicted entries whose rows are being removed: a render of the same id waits, so its new rows are not removed. */
+  private readonly forgetting = new Map<string, Promise<void>>();
   private cacheBytes = 0;
   private readonly metrics: Metrics;
   private prerendering = 0;
@@ -213,18 +222,27 @@ export class AudioService {
   private async loadIndex(): Promise<void> {
     const rows = await this.store.loadIndex();
     const missing: string[] = [];
-    for (const r of rows) {
-      // A speech file lost from disk (copied database, cleaned folder) is rendered again on demand.
-      if (r.kind !== 'recording' && !existsSync(this.pathOf(r.id, 'wav'))) {
+    const claimed: string[] = [];
+    for (const { isUnclaimed, ...r } of rows) {
+      const isOnDisk = r.kind === 'recording' || existsSync(this.pathOf(r.id, 'wav'));
+      // Unclaimed speech (indexed before each node had its own) is this node's when the file is on its disk;
+      // otherwise it may be another node's, and is left to it.
+      if (isUnclaimed) {
+        if (isOnDisk) claimed.push(r.id);
+        else continue;
+      }
+      // This node's speech file lost from its disk (copied database, cleaned folder) is rendered again on demand.
+      if (!isOnDisk) {
         missing.push(r.id);
         continue;
       }
       this.entries.set(r.id, r);
       if (r.kind !== 'recording') this.cacheBytes += r.bytes;
     }
+    await this.store.claim(claimed);
     for (const id of missing) await this.store.remove(id);
     this.log.debug(
-      { entries: this.entries.size, cacheBytes: this.cacheBytes, dropped: missing.length },
+      { entries: this.entries.size, cacheBytes: this.cacheBytes, dropped: missing.length, claimed: claimed.length },
       'audio index loaded',
     );
   }
@@ -358,6 +376,7 @@ export class AudioService {
       wav = encodeWav(resample(pcm, TELEPHONY_RATE));
     }
     this.writeFile(id, 'wav', wav);
+    await this.forgetting.get(id);
     const now = this.clock.now();
     const entry: Entry = {
       id,
@@ -412,9 +431,13 @@ export class AudioService {
     for (const e of victims) {
       if (this.cacheBytes <= this.config.cacheMaxBytes) break;
       // A row left behind by a failed delete is dropped at the next start (its file is gone).
-      this.store
+      const forgotten = this.store
         .remove(e.id)
-        .catch((err: unknown) => this.log.warn({ err, audio: e.id }, 'could not forget evicted audio'));
+        .catch((err: unknown) => this.log.warn({ err, audio: e.id }, 'could not forget evicted audio'))
+        .finally(() => {
+          if (this.forgetting.get(e.id) === forgotten) this.forgetting.delete(e.id);
+        });
+      this.forgetting.set(e.id, forgotten);
       this.entries.delete(e.id);
       this.cacheBytes -= e.bytes;
       for (const f of ['wav', 'mp3', 'ogg'] as const) rmSync(this.pathOf(e.id, f), { force: true });
@@ -633,6 +656,7 @@ export class AudioService {
     const known = this.entries.get(audioId);
     if (known && (known.kind !== 'recording' || existsSync(this.pathOf(audioId, 'wav')))) return known;
     const record = known ? undefined : await this.store.describe(audioId);
+    if (!known && record && record.kind !== 'recording') return this.renderAgain(audioId);
     if (!known && record?.kind !== 'recording') return undefined;
     const wav = await this.store.fileData(audioId, 'wav');
     if (!wav) return known;
@@ -648,6 +672,32 @@ export class AudioService {
     this.entries.set(audioId, entry);
     this.log.debug({ audio: audioId, bytes: wav.length }, 'recording copied from the store');
     return entry;
+  }
+
+  /**
+   * Speech that another node rendered (its URL signed there), rendered on
+   * this node from the shared row under the same id, once (single flight).
+   * Undefined when the row's engine, voice and words no longer give that id
+   * here (another version of the pipeline): that audio is not this node's to make.
+   */
+  private async renderAgain(audioId: string): Promise<Entry | undefined> {
+    const pending = this.inflight.get(audioId);
+    if (pending) return pending;
+    const src = await this.store.speechSource(audioId);
+    const made = this.entries.get(audioId);
+    if (made) return made;
+    if (!src || !Object.hasOwn(this.engines, src.engine)) return undefined;
+    if (this.keyOf(src.engine, src.voice, src.ratePercent, src.spokenText) !== audioId) return undefined;
+    const v = { engine: src.engine as EngineName, voice: src.voice, ratePercent: src.ratePercent };
+    let again = this.inflight.get(audioId);
+    if (!again) {
+      again = this.render(audioId, src.kind, src.text, src.spokenText, v, src.promptId ?? undefined).finally(() =>
+        this.inflight.delete(audioId),
+      );
+      this.inflight.set(audioId, again);
+      this.log.debug({ audio: audioId }, "rendering another node's speech here");
+    }
+    return again;
   }
 
   /** The notifier's AudioAttachmentPort: a voice message as an MP3 for an email. */

@@ -8,10 +8,20 @@
  * A recording's bytes are kept here too: several nodes share one store but
  * not one disk, and any of them may serve a voice message.
  *
+ * Several nodes: an adapter is opened for one node (presence.nodeId) and
+ * speaks for it. A recording's row and files are everyone's. The row of
+ * speech (and of a prompt) is shared too: it says what was spoken and how,
+ * so a node that holds no file of it can render it again. But its files are
+ * each node's own: the index says which node holds which files, and every
+ * file method below reads and changes only this node's, so one node's
+ * reconciliation with its disk and its eviction leave the other nodes' files
+ * indexed. Speech rows from before the per-node index (migration 012) belong
+ * to no node until a node that has the file claims them.
+ *
  * Every method is async; `insertAudio` writes the audio and its files
  * atomically, and an audio id already stored (the same words rendered by
- * another node: ids of speech are content keys) is left as it is.
- * `src/store/<backend>/` implements this port.
+ * another node: ids of speech are content keys) is left as it is (its files
+ * are recorded as this node's). `src/store/<backend>/` implements this port.
  */
 
 export type AudioKind = 'speech' | 'prompt' | 'recording';
@@ -26,8 +36,10 @@ export interface AudioIndexEntry {
   text: string | null;
   durationMs: number;
   lastUsedAt: number;
-  /** Bytes of every file of this audio. */
+  /** Bytes of every file of this audio (of speech: this node's files). */
   bytes: number;
+  /** Speech indexed before the per-node index, by no node in particular: `claim` it when its file is on this disk. */
+  isUnclaimed?: boolean;
 }
 
 /** A new audio row. Speech and prompts name their engine and voice; recordings their user, session and message. */
@@ -71,18 +83,42 @@ export interface AudioRecord {
   isSilent: boolean;
 }
 
-/** The audio file server's storage port. */
+/** How a speech (or prompt) audio was made: enough to render the same audio again on another node. */
+export interface SpeechSource {
+  id: string;
+  kind: 'speech' | 'prompt';
+  engine: string;
+  voice: string;
+  ratePercent: number;
+  text: string;
+  spokenText: string;
+  promptId: string | null;
+}
+
+/** The audio file server's storage port, for one node. */
 export interface AudioStore {
-  /** Every audio, with the bytes of all its files (what the service loads at start). */
+  /**
+   * What the service loads at start: every recording, and the speech and
+   * prompts whose files this node holds (or that no node has claimed yet),
+   * with the bytes of those files and this node's last use.
+   */
   loadIndex(): Promise<AudioIndexEntry[]>;
-  /** Stores an audio and its first files, all or nothing. */
+  /** Stores an audio and its first files (of speech: this node's), all or nothing. */
   insertAudio(audio: NewAudio, files: NewAudioFile[]): Promise<void>;
-  /** Records (or replaces) one more file of an audio (a transcoded format). */
+  /** Records (or replaces) one more file of an audio (a transcoded format; of speech: this node's). */
   putFile(audioId: string, file: NewAudioFile): Promise<void>;
-  /** Marks an audio used now (LRU order). */
+  /** Marks an audio used now (LRU order; of speech: this node's). */
   touch(id: string, now: number): Promise<void>;
-  /** Forgets an audio and its files' rows (evicted, or its file was lost from disk). */
+  /**
+   * This node forgets an audio (evicted, or its file was lost from its disk):
+   * of speech, this node's file rows, and the row itself once no node holds a
+   * file of it; a recording at once, with its files.
+   */
   remove(id: string): Promise<void>;
+  /** Records unclaimed speech (see `isUnclaimed`) as held by this node too. */
+  claim(ids: string[]): Promise<void>;
+  /** How a speech or prompt audio was made; null for recordings and unknown ids. */
+  speechSource(id: string): Promise<SpeechSource | null>;
   /**
    * Ties a recording to the message (and session) it became; fields left
    * undefined keep their value. False when no recording has that id.

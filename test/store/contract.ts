@@ -4,14 +4,23 @@
  * Prosody runs one storage spec against every backend. Each test opens a
  * fresh database; a test that needs several nodes opens several stores on it.
  */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
 import type { Test } from 'tap';
 import type { NewUserRow } from '../../src/accounts/ports.js';
 import type { User } from '../../src/accounts/types.js';
 import type { NewSmsReplyCode } from '../../src/notify/ports.js';
 import type { UnreachableMessage } from '../../src/notify/types.js';
 import type { CommitEntry, NodeFeedEvent } from '../../src/presence/ports.js';
+import { AudioService } from '../../src/audio/audio-service.js';
+import { audioPlugin } from '../../src/audio/routes.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
 import type { Store } from '../../src/store/index.js';
-import { eventually } from '../support/env.js';
+import { watchedEngines } from '../audio/helpers.js';
+import { eventually, testConfig } from '../support/env.js';
 
 /** One empty database of the backend, on which stores (nodes) are opened. */
 export interface ContractDatabase {
@@ -82,6 +91,50 @@ const planned = (n: number) =>
     quietStart: null,
     quietEnd: null,
   }));
+
+/** One node's audio file server: its own data directory (its disk), on its own store of the shared database. */
+function speechNode(t: Test, dir: string, store: Store, audio: Record<string, unknown> = {}) {
+  const engines = watchedEngines(dir);
+  const service = new AudioService({
+    config: testConfig(dir, {
+      audio: { urlSecret: 'one secret for every node of the community', soundsDir: join(dir, 'sounds'), ...audio },
+    }),
+    store: store.audio,
+    clock: new ManualClock(NOW),
+    log: silentLogger(),
+    baseUrl: () => 'http://127.0.0.1:8080',
+    engines,
+  });
+  t.teardown(() => service.close());
+  return { service, calls: () => Object.values(engines).reduce((n, e) => n + e.calls, 0) };
+}
+
+/** Two nodes' data directories (two machines' disks), removed when the test ends. */
+function nodeDirs(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'phoneim-speech-nodes-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const d of ['a', 'b']) mkdirSync(join(dir, d));
+  return dir;
+}
+
+/** Bytes of the audio files under a node's audio folder (engine scratch files aside). */
+function diskBytes(dir: string): number {
+  let total = 0;
+  const audio = join(dir, 'audio');
+  for (const sub of existsSync(audio) ? readdirSync(audio) : [])
+    if (sub !== 'tmp') for (const f of readdirSync(join(audio, sub))) total += statSync(join(audio, sub, f)).size;
+  return total;
+}
+
+const speechIds = async (store: Store) =>
+  (await store.audio.loadIndex())
+    .filter((e) => e.kind !== 'recording')
+    .map((e) => e.id)
+    .sort();
+
+/** About 20 seconds of 8 kHz speech each (some 320 KB): four are over the smallest cache (1 MiB). */
+const longText = (n: number) =>
+  `Item ${n}. ${'This sentence is here to make the message long enough to fill the cache quickly. '.repeat(5)}`;
 
 export function storeContract(t: Test, backend: ContractBackend): void {
   const one = async (t: Test, nodeId = 'node-a') => (await backend.database(t)).open(nodeId);
@@ -1026,6 +1079,145 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     await s.ivrResume.remember(u.id, { sessionId: 's3' }, NOW, NOW + 1000);
     await s.ivrResume.forget(u.id);
     t.equal(await s.ivrResume.recall(u.id, NOW), null);
+  });
+
+  t.test(`${backend.name}: speech on several nodes - start-up leaves the other nodes' rows`, async (t) => {
+    const db = await backend.database(t);
+    const [sa, sb] = [await db.open('node-a'), await db.open('node-b')];
+    const dir = nodeDirs(t);
+    const a = speechNode(t, join(dir, 'a'), sa);
+    const b = speechNode(t, join(dir, 'b'), sb);
+    const shared = a.service.speechId('Words both nodes say.');
+    const own = a.service.speechId('Words only node A says.');
+    const old = a.service.speechId('Words from before each node had its index.');
+    await a.service.speechUrl('Words both nodes say.');
+    await b.service.speechUrl('Words both nodes say.');
+    await a.service.speechUrl('Words only node A says.');
+    await a.service.speechUrl('Words from before each node had its index.');
+    t.same(await speechIds(sa), [shared, own, old].sort());
+    t.same(await speechIds(sb), [shared], "a node's index lists the files on its own disk");
+    // As migration 012 left speech rendered before it: on no node in particular.
+    await db.exec(`UPDATE audio_node_files SET node_id = '' WHERE audio_id = '${old}'`);
+
+    // Node B comes back on an empty disk (a new machine): it forgets its own rows, and only those.
+    await b.service.close();
+    rmSync(join(dir, 'b', 'audio'), { recursive: true });
+    const b2 = speechNode(t, join(dir, 'b'), sb);
+    await b2.service.ready();
+    t.equal(b2.service.cacheSize, 0);
+    t.same(await speechIds(sb), [old], 'B dropped its lost file; the unclaimed row is left for a node that has it');
+    t.same(await speechIds(sa), [shared, own, old].sort(), "A's rows are all there");
+
+    // Node A comes back: its cache is whole, and it claims the older row whose file it has.
+    const bytesOfA = a.service.cacheSize;
+    await a.service.close();
+    const a2 = speechNode(t, join(dir, 'a'), sa);
+    await a2.service.ready();
+    t.equal(a2.service.cacheSize, bytesOfA);
+    t.equal(diskBytes(join(dir, 'a')), bytesOfA, "A's index counts what is on its disk");
+    for (const words of [
+      'Words both nodes say.',
+      'Words only node A says.',
+      'Words from before each node had its index.',
+    ])
+      await a2.service.speechUrl(words);
+    t.equal(a2.calls(), 0, 'every text A had is still a cache hit on A');
+    t.same(
+      (await sa.audio.loadIndex()).filter((e) => e.id === old),
+      [
+        {
+          id: old,
+          kind: 'speech',
+          text: 'Words from before each node had its index.',
+          durationMs: (await a2.service.fileFor(old, 'wav')).durationMs,
+          lastUsedAt: NOW,
+          bytes: statSync((await a2.service.fileFor(old, 'wav')).path).size,
+        },
+      ],
+      'claimed by A',
+    );
+    await b2.service.speechUrl('Words both nodes say.');
+    t.equal(b2.calls(), 1, 'B renders what its disk lost');
+    t.same(await speechIds(sb), [shared, old].sort());
+  });
+
+  t.test(
+    `${backend.name}: speech on several nodes - eviction removes only the node's own files and rows`,
+    async (t) => {
+      const db = await backend.database(t);
+      const [sa, sb] = [await db.open('node-a'), await db.open('node-b')];
+      const dir = nodeDirs(t);
+      const a = speechNode(t, join(dir, 'a'), sa, { cacheMaxBytes: 1024 * 1024 });
+      const b = speechNode(t, join(dir, 'b'), sb);
+      const shared = a.service.speechId(longText(1));
+      await a.service.speechUrl(longText(1));
+      await b.service.speechUrl(longText(1));
+      const sharedOnB = (await b.service.fileFor(shared, 'wav')).path;
+      for (let n = 2; n <= 4; n++) await a.service.speechUrl(longText(n));
+      t.ok(a.service.cacheSize <= 1024 * 1024, `A's cache is under its limit (${a.service.cacheSize} bytes)`);
+      t.equal(diskBytes(join(dir, 'a')), a.service.cacheSize, "and so is A's disk: the evicted file went");
+      t.notOk(existsSync(join(dir, 'a', 'audio', shared.slice(0, 2), `${shared}.wav`)));
+      await eventually(async () => {
+        if ((await speechIds(sa)).includes(shared)) throw new Error("A's row of the evicted speech is still there");
+      });
+      t.same(await speechIds(sb), [shared], "B's row stays");
+      t.ok(existsSync(sharedOnB), "B's file stays");
+      t.equal((await b.service.fileFor(shared, 'wav')).path, sharedOnB);
+      await b.service.speechUrl(longText(1));
+      t.equal(b.calls(), 1, 'B still answers from its cache');
+      t.equal((await sa.audio.describe(shared))?.kind, 'speech', 'the shared row stays while a node holds the speech');
+      await sb.audio.remove(shared);
+      t.equal(await sa.audio.describe(shared), null, 'and goes with the last node that held it');
+    },
+  );
+
+  t.test(`${backend.name}: speech on several nodes - a URL signed by one node is served by another`, async (t) => {
+    const db = await backend.database(t);
+    const [sa, sb] = [await db.open('node-a'), await db.open('node-b')];
+    const dir = nodeDirs(t);
+    const a = speechNode(t, join(dir, 'a'), sa);
+    const b = speechNode(t, join(dir, 'b'), sb);
+    const url = new URL(await a.service.speechUrl('Signed on node A, played from node B.'));
+    const id = a.service.speechId('Signed on node A, played from node B.');
+    const http = Fastify();
+    t.teardown(() => http.close());
+    await http.register(audioPlugin(b.service));
+    const [first, second] = await Promise.all([
+      http.inject({ method: 'GET', url: url.pathname }),
+      http.inject({ method: 'GET', url: url.pathname }),
+    ]);
+    t.equal(first.statusCode, 200);
+    t.equal(first.headers['content-type'], 'audio/x-wav');
+    t.same(first.rawPayload, readFileSync((await a.service.fileFor(id, 'wav')).path), 'the same audio as on A');
+    t.same(second.rawPayload, first.rawPayload);
+    t.equal(b.calls(), 1, 'rendered on B once, for both requests');
+    t.same(await speechIds(sb), [id], "now in B's own index, from B's disk");
+    t.equal(b.service.textFor(url.pathname), 'Signed on node A, played from node B.');
+    t.equal((await http.inject({ method: 'GET', url: url.pathname })).statusCode, 200);
+    t.equal(b.calls(), 1, 'then a cache hit on B');
+    // A row whose words no longer give its id here (another version of the pipeline) is not B's to make.
+    const forged = 'ab'.repeat(16);
+    await sa.audio.insertAudio(
+      {
+        id: forged,
+        kind: 'speech',
+        engine: 'espeak-ng',
+        voice: 'en',
+        ratePercent: 100,
+        text: 'Other words',
+        spokenText: 'Other words',
+        promptId: null,
+        durationMs: 100,
+        isSilent: false,
+        userId: null,
+        sessionId: null,
+        messageId: null,
+        now: NOW,
+      },
+      [{ format: 'wav', bytes: 1644, originalExt: null }],
+    );
+    await t.rejects(b.service.fileFor(forged, 'wav'), { code: 'AUDIO_NOT_FOUND' });
+    t.equal(b.calls(), 1);
   });
 
   t.test(`${backend.name}: gateway - outside contacts, rosters, sessions, the outbox, connection state`, async (t) => {

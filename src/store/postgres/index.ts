@@ -98,7 +98,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     notify: new PgNotify(db),
     replyLinks: new PgReplyLinks(db),
     smsReplies: new PgSmsReplies(db),
-    audio: new PgAudio(db),
+    audio: new PgAudio(db, options.nodeId),
     ivrResume: new PgIvrResume(db),
     gateway: new PgGateway(db),
     federation: new PgFederation(db),

@@ -102,7 +102,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const notify = lazy((): NotifyStore => promised(new SqliteNotify(db)));
   const replyLinks = lazy((): ReplyLinkUses => promised(new SqliteReplyLinks(db)));
   const smsReplies = lazy((): SmsReplyStore => promised(new SqliteSmsReplies(db)));
-  const audio = lazy((): AudioStore => promised(new SqliteAudio(db)));
+  const audio = lazy((): AudioStore => promised(new SqliteAudio(db, options.nodeId)));
   const ivrResume = lazy((): IvrResumeStore => promised(new SqliteIvrResume(db)));
   const gateway = lazy((): GatewayStore => promised(new SqliteGateway(db)));
   const federation = lazy((): FederationStore => new SqliteFederationStore(db));
