@@ -7,19 +7,19 @@
  * kill is not performed again (at most once), the ladder moves on.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { buildServices } from '../../src/app.js';
 import { SystemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { openStore } from '../../src/store/index.js';
 import { restartConfig } from '../fixtures/notify-child-config.js';
-import { ROOT, testConfig } from '../support/env.js';
+import { entryArgs, ROOT, testConfig } from '../support/env.js';
 import { readSnppLog, startSmtp, startSnpp, until } from '../support/notify.js';
 import { openTestStore, testStoreOverrides } from '../support/store-backend.js';
 
 function startChild(args: string[]): { child: ChildProcess; ready: Promise<string> } {
-  const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'test/fixtures/notify-child.ts'), ...args], {
+  // The build of the child when it is fresh (make test builds first): the TypeScript loader costs tens of seconds.
+  const child = spawn(process.execPath, [...entryArgs('test/fixtures/notify-child.ts'), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
