@@ -44,9 +44,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 deps: os-deps node_modules/.package-lock.json
 
-# The build: TypeScript to dist/, plus the files read at run time (and the one test fixture that runs as
-# its own process, test/fixtures/platform-node.ts: built, it starts in seconds, not tens of seconds).
+# The build: TypeScript to dist/, plus the files read at run time (and the test fixtures that run as
+# their own processes, test/fixtures/platform-node.ts and notify-child.ts: built, they start in seconds,
+# not tens of seconds).
 dist/.built: node_modules/.package-lock.json tsconfig.json tsconfig.build.json test/fixtures/platform-node.ts \
+		test/fixtures/notify-child.ts test/fixtures/notify-child-config.ts \
 		$(shell find src scripts sounds test/bench -type f 2>/dev/null)
 	rm -rf dist
 	npx tsc -p tsconfig.build.json

@@ -5,6 +5,8 @@
  * then his mailbox gets the email (smtp-server, read with mailparser).
  * Time moves only when the test moves the ManualClock.
  */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { buildServices, type Services } from '../../src/app.js';
 import { ManualClock } from '../../src/core/clock.js';
@@ -24,6 +26,7 @@ import {
   startSnpp,
   toneMp3Port,
 } from '../support/notify.js';
+import { openTestStore, testStoreOverrides } from '../support/store-backend.js';
 
 interface World {
   svc: Services;
@@ -59,9 +62,12 @@ async function world(
   s.smtp.rcpt.length = 0;
   s.snpp.pages.length = 0;
   s.smsc.messages.length = 0;
-  const dir = t.testdir({});
+  // Each world its own data directory (on PostgreSQL, its own database): a test may build two communities.
+  if (!existsSync(t.testdirName)) t.testdir({});
+  const dir = mkdtempSync(join(t.testdirName, 'world-'));
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 9, 0, 0));
   const config = testConfig(dir, {
+    ...(await testStoreOverrides(dir)),
     http: { publicUrl: 'https://im.example.com' },
     notify: {
       collectDelaySeconds: 20,
@@ -87,8 +93,10 @@ async function world(
     return o;
   });
   const told: World['told'] = [];
+  const store = await openTestStore(config);
   const svc = buildServices({
     config,
+    ...(store ? { store } : {}),
     log: silentLogger(),
     clock,
     ...(opts.withPhonePort === false ? {} : { reverseLogon: phone }),

@@ -5,12 +5,18 @@ import { silentLogger } from '../../src/core/logger.js';
 import { replyLinkSecret, verifyReplyToken } from '../../src/notify/reply-link.js';
 import { testConfig } from '../support/env.js';
 import { startSmtp, until } from '../support/notify.js';
+import { openTestStore, testStoreOverrides } from '../support/store-backend.js';
 
 t.test('with the call-back port detached the call is skipped; the email links to the bound URL', async (t) => {
   const smtp = await startSmtp();
   t.teardown(smtp.close);
-  const config = testConfig(t.testdir({}), { notify: { smtp: { port: smtp.port }, collectDelaySeconds: 0 } });
-  const platform = new Platform({ config, log: silentLogger() });
+  const dir = t.testdir({});
+  const config = testConfig(dir, {
+    ...(await testStoreOverrides(dir)),
+    notify: { smtp: { port: smtp.port }, collectDelaySeconds: 0 },
+  });
+  const store = await openTestStore(config);
+  const platform = new Platform({ config, log: silentLogger(), ...(store ? { store } : {}) });
   t.teardown(() => platform.stop());
   const { accounts, notifier } = platform.services;
   const alice = await accounts.createUser({ username: 'alice', displayName: 'Alice' });

@@ -13,6 +13,7 @@ import { SmtpSender } from '../../src/notify/mailer.js';
 import { SnppPool } from '../../src/notify/snpp-client.js';
 import { eventually, testConfig } from '../support/env.js';
 import { startSmtp, startSnpp, until } from '../support/notify.js';
+import { openTestStore, testStoreOverrides } from '../support/store-backend.js';
 
 const mail = (i: number) => ({
   to: `user${i}@example.com`,
@@ -149,7 +150,9 @@ t.test(
     const snpp = await startSnpp();
     t.teardown(snpp.close);
     const N = 12;
-    const config = testConfig(t.testdir({}), {
+    const dir = t.testdir({});
+    const config = testConfig(dir, {
+      ...(await testStoreOverrides(dir)),
       notify: {
         collectDelaySeconds: 0,
         waitAfterPageSeconds: 0,
@@ -159,7 +162,8 @@ t.test(
         snpp: { port: snpp.port, maxConnections: 2 },
       },
     });
-    const svc = buildServices({ config, log: silentLogger() });
+    const store = await openTestStore(config);
+    const svc = buildServices({ config, log: silentLogger(), ...(store ? { store } : {}) });
     t.teardown(async () => {
       await svc.notifier.stop();
       await svc.store.close();

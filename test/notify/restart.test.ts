@@ -1,23 +1,25 @@
 /**
  * A real SIGKILL in the middle of a ladder: the notifier runs in a child
- * process on a SQLite file; the test kills it, starts a notifier again on the
- * file, and looks at what the SNPP and SMTP servers received: every step once,
- * none lost, none repeated - and a step that was in progress at the kill is not performed
- * again (at most once), the ladder moves on.
+ * process on the test store (a SQLite file, or PostgreSQL with
+ * PHONEIM_TEST_STORE=postgres); the test kills it, starts a notifier again on
+ * the same store, and looks at what the SNPP and SMTP servers received: every
+ * step once, none lost, none repeated - and a step that was in progress at the
+ * kill is not performed again (at most once), the ladder moves on.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
-import { buildServices, dbPath } from '../../src/app.js';
+import { buildServices } from '../../src/app.js';
 import { SystemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { openStore } from '../../src/store/index.js';
 import { restartConfig } from '../fixtures/notify-child-config.js';
-import { ROOT, testConfig } from '../support/env.js';
+import { entryArgs, ROOT, testConfig } from '../support/env.js';
 import { readSnppLog, startSmtp, startSnpp, until } from '../support/notify.js';
+import { openTestStore, testStoreOverrides } from '../support/store-backend.js';
 
 function startChild(args: string[]): { child: ChildProcess; ready: Promise<string> } {
-  const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'test/fixtures/notify-child.ts'), ...args], {
+  // The build of the child when it is fresh (make test builds first): the TypeScript loader costs tens of seconds.
+  const child = spawn(process.execPath, [...entryArgs('test/fixtures/notify-child.ts'), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -40,47 +42,47 @@ function kill(child: ChildProcess): Promise<void> {
   });
 }
 
-async function setup(dir: string, snppPort: number, smtpPort: number) {
-  const config = testConfig(dir);
-  const svc = buildServices({ config, log: silentLogger() });
+async function setup(t: Test, dir: string, snppPort: number, smtpPort: number) {
+  // On PostgreSQL the child, the restarted notifier and the test's own look all use this data directory's database.
+  const onStore = await testStoreOverrides(dir);
+  const postgresUrl = (onStore as { store?: { postgres: { url: string } } }).store?.postgres.url;
+  const config = testConfig(dir, onStore);
+  const initial = await openTestStore(config);
+  const svc = buildServices({ config, log: silentLogger(), ...(initial ? { store: initial } : {}) });
   await svc.accounts.createUser({ username: 'alice', displayName: 'Alice' });
   await svc.accounts.createUser({ username: 'bob', displayName: 'Bob' });
   await svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-1' });
   await svc.accounts.addDevice('bob', { kind: 'email', address: 'bob@example.com' });
   await svc.accounts.addDevice('bob', { kind: 'pager', address: 'P-2' });
   await svc.store.close();
-  const peek = () => {
-    const db = new Database(dbPath(config), { readonly: true });
-    try {
-      return db
-        .prepare('SELECT position, state, attempts, error_code AS code FROM notify_steps ORDER BY position')
-        .all() as {
-        position: number;
-        state: string;
-        attempts: number;
-        code: string | null;
-      }[];
-    } finally {
-      db.close();
-    }
+  // What the killed process left, read through the notifier's storage port on a connection of the test's own.
+  const look = await openStore(config, { migrate: false });
+  t.teardown(() => look.close());
+  const alert = async () => (await look.notify.listAlerts())[0];
+  const peek = async () => {
+    const a = await alert();
+    return a
+      ? (await look.notify.steps(a.id)).map((s) => ({
+          position: s.position,
+          state: s.state,
+          attempts: s.attempts,
+          code: s.errorCode,
+        }))
+      : [];
   };
-  const alertState = () => {
-    const db = new Database(dbPath(config), { readonly: true });
-    try {
-      return (db.prepare('SELECT state FROM notify_alerts').get() as { state: string } | undefined)?.state;
-    } finally {
-      db.close();
-    }
-  };
+  const alertState = async () => (await alert())?.state;
   /**
-   * The notifier started again on the same file after the kill. In this process: what is under test is
+   * The notifier started again on the same store after the kill. In this process: what is under test is
    * what the killed process left in the store, and a second child would only cost another TypeScript load.
    */
   const restart = async (t: Test) => {
+    const config = restartConfig(dir, smtpPort, snppPort, postgresUrl);
+    const store = await openTestStore(config);
     const svc = buildServices({
-      config: restartConfig(dir, smtpPort, snppPort),
+      config,
       log: silentLogger(),
       clock: new SystemClock(),
+      ...(store ? { store } : {}),
     });
     await svc.notifier.start();
     let stopped: Promise<void> | undefined;
@@ -92,7 +94,8 @@ async function setup(dir: string, snppPort: number, smtpPort: number) {
     t.teardown(stop);
     return stop;
   };
-  return { args: [dir, String(smtpPort), String(snppPort)], peek, alertState, restart };
+  const args = [dir, String(smtpPort), String(snppPort), 'post', ...(postgresUrl ? [postgresUrl] : [])];
+  return { args, peek, alertState, restart };
 }
 
 t.test('SIGKILL while the ladder waits between steps: it resumes, nothing repeated, nothing lost', async (t) => {
@@ -103,12 +106,12 @@ t.test('SIGKILL while the ladder waits between steps: it resumes, nothing repeat
     await snpp.close();
   });
   const dir = t.testdir({});
-  const s = await setup(dir, snpp.port, smtp.port);
+  const s = await setup(t, dir, snpp.port, smtp.port);
 
-  const first = startChild([...s.args, 'post']);
+  const first = startChild(s.args);
   t.teardown(() => kill(first.child));
   await first.ready;
-  await until(() => s.peek()[0]?.state === 'delivered', 15_000, 'the first page');
+  await until(async () => (await s.peek())[0]?.state === 'delivered', 15_000, 'the first page');
   await kill(first.child);
   t.equal(first.child.signalCode, 'SIGKILL');
   t.same(
@@ -116,10 +119,10 @@ t.test('SIGKILL while the ladder waits between steps: it resumes, nothing repeat
     ['P-1'],
   );
   t.equal(smtp.mails.length, 0, 'killed while waiting before the email');
-  t.match(s.peek(), [{ state: 'delivered' }, { state: 'scheduled' }, { state: 'scheduled' }]);
+  t.match(await s.peek(), [{ state: 'delivered' }, { state: 'scheduled' }, { state: 'scheduled' }]);
 
   const stop = await s.restart(t);
-  await until(() => s.alertState() === 'done', 20_000, 'the ladder to finish');
+  await until(async () => (await s.alertState()) === 'done', 20_000, 'the ladder to finish');
   await stop();
   t.same(
     readSnppLog(snpp.logFile).map((p) => p.pager),
@@ -128,7 +131,7 @@ t.test('SIGKILL while the ladder waits between steps: it resumes, nothing repeat
   );
   t.equal(smtp.mails.length, 1, 'one email');
   t.match(smtp.mails[0]?.text, /Still there\?/);
-  t.match(s.peek(), [
+  t.match(await s.peek(), [
     { state: 'delivered', attempts: 1 },
     { state: 'delivered', attempts: 1 },
     { state: 'delivered', attempts: 1 },
@@ -151,17 +154,17 @@ t.test(
       dataSeen++;
     };
     const dir = t.testdir({});
-    const s = await setup(dir, snpp.port, smtp.port);
-    const first = startChild([...s.args, 'post']);
+    const s = await setup(t, dir, snpp.port, smtp.port);
+    const first = startChild(s.args);
     t.teardown(() => kill(first.child));
     await first.ready;
     await until(() => dataSeen === 1, 20_000, 'the email to reach the server');
-    t.match(s.peek(), [{ state: 'delivered' }, { state: 'in-progress', attempts: 1 }, { state: 'scheduled' }]);
+    t.match(await s.peek(), [{ state: 'delivered' }, { state: 'in-progress', attempts: 1 }, { state: 'scheduled' }]);
     await kill(first.child);
     hang.fn = undefined;
 
     const stop = await s.restart(t);
-    await until(() => s.alertState() === 'done', 20_000, 'the ladder to finish');
+    await until(async () => (await s.alertState()) === 'done', 20_000, 'the ladder to finish');
     await stop();
     t.equal(dataSeen, 1, 'the email was not sent again');
     t.equal(smtp.mails.length, 0);
@@ -169,7 +172,7 @@ t.test(
       readSnppLog(snpp.logFile).map((p) => p.pager),
       ['P-1', 'P-2'],
     );
-    t.match(s.peek(), [
+    t.match(await s.peek(), [
       { state: 'delivered', attempts: 1 },
       { state: 'failed', attempts: 1, code: 'NOTIFY_STEP_INTERRUPTED' },
       { state: 'delivered', attempts: 1 },

@@ -1,6 +1,5 @@
 import t from 'tap';
-import { Platform } from '../../src/app.js';
-import { capturedLog, eventually, testConfig } from '../support/env.js';
+import { capturedLog, eventually } from '../support/env.js';
 import { ApiClient, makeUsers, PASSWORD, startPlatform, until, WsClient } from '../support/presence.js';
 import { ivrOnSimulator, Transcript } from '../ivr/support/sim-harness.js';
 
@@ -117,9 +116,7 @@ t.test('/ready: ready while the database and telephony are up; 503 naming the ch
 
 t.test('one log line per request with its id and user; no token, password or cookie in the log', async (t) => {
   const { lines, log } = capturedLog();
-  const platform = new Platform({ config: testConfig(t.testdir({})), log });
-  t.teardown(() => platform.stop());
-  const url = await platform.start();
+  const { platform, url } = await startPlatform(t, { log });
   await makeUsers(platform, ['alice']);
   const alice = await ApiClient.login(url, 'alice');
   await alice.call('GET', '/api/v1/me');
