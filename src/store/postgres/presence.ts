@@ -6,7 +6,7 @@
  * conditional UPDATE, so of two nodes one wins), node leases and shared
  * secrets. The cache's writes are message-committer.ts; the feed node-feed.ts.
  */
-import type { PresenceStore, SubscriptionState } from '../../presence/ports.js';
+import type { Membership, PresenceStore, SubscriptionState } from '../../presence/ports.js';
 import type {
   ChosenState,
   DeliveryState,
@@ -317,10 +317,17 @@ export class PgPresence implements PresenceStore {
     );
   }
 
-  membership(sessionId: string): Promise<{ userId: number; state: MemberState }[]> {
-    return this.db.rows('SELECT user_id AS "userId", state FROM session_members WHERE session_id = $1 ORDER BY seq', [
-      sessionId,
-    ]);
+  async membership(sessionId: string): Promise<Membership | null> {
+    const rows = await this.db.rows<{ version: string; userId: number | null; state: MemberState | null }>(
+      `SELECT s.member_version AS version, m.user_id AS "userId", m.state FROM im_sessions s
+       LEFT JOIN session_members m ON m.session_id = s.id WHERE s.id = $1 ORDER BY m.seq`,
+      [sessionId],
+    );
+    const first = rows[0];
+    if (!first) return null;
+    const members: Membership['members'] = [];
+    for (const r of rows) if (r.userId !== null && r.state !== null) members.push({ userId: r.userId, state: r.state });
+    return { version: Number(first.version), members };
   }
 
   async recipients(sessionId: string, senderId: number): Promise<number[]> {
