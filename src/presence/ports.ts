@@ -46,6 +46,8 @@ export interface PresenceStore {
   setChosen(userId: number, state: ChosenState, statusText: string | null, now: number): Promise<void>;
   /** The kinds of the user's open links on every node (one entry per link). */
   linkKinds(userId: number): Promise<LinkKind[]>;
+  /** linkKinds of several users in one read: one row per open link of any of them, on every node. */
+  linkKindsOf(userIds: number[]): Promise<{ userId: number; kind: LinkKind }[]>;
   insertLink(id: string, userId: number, kind: LinkKind, nodeId: string, now: number): Promise<void>;
   deleteLink(id: string): Promise<void>;
   /** Drops the links a node recorded (a restarted node's own, a dead node's); returns the users affected. */

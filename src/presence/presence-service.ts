@@ -108,6 +108,8 @@ function checkClientMessageId(value: unknown): string | null {
 
 /** Sessions whose membership a node keeps in memory (the oldest read goes first). */
 const MAX_KNOWN_MEMBERSHIPS = 50_000;
+/** Users whose link kinds one store read answers at most. */
+const MAX_KINDS_PER_READ = 2_000;
 /** Commits refused because the membership changed meanwhile, before a post gives up. */
 const MAX_STALE_TRIES = 5;
 
@@ -169,6 +171,8 @@ export class PresenceService {
   private readonly pushes = new Map<number, Promise<void>>();
   /** Sessions' membership as last read, by session id (see membershipOf). */
   private readonly memberships = new Map<string, Membership>();
+  /** Users whose link kinds are asked for in this tick, and the one read that answers them all. */
+  private kindsWanted: { ids: Set<number>; read: Promise<Map<number, LinkKind[]>> } | undefined;
   private closed = false;
 
   private readonly unreachableHook: Hook<UnreachableEvent>;
@@ -857,13 +861,39 @@ export class PresenceService {
     const unreachable: number[] = [];
     for (const r of recipients) {
       const links = local.get(r) ?? [];
-      const kinds = links.length > 0 ? links.map((l) => l.kind) : await this.repo.linkKinds(r);
+      const kinds = links.length > 0 ? links.map((l) => l.kind) : await this.linkKindsSoon(r);
       info.push({ userId: r, hasLink: kinds.length > 0, hasPhoneLink: kinds.includes('phone') });
       if (kinds.length === 0) unreachable.push(r);
     }
     this.metrics?.messageStored(message.kind);
     this.storedHook.emit({ message, recipients: info });
     for (const r of unreachable) this.unreachableHook.emit({ recipientId: r, message });
+  }
+
+  /**
+   * A user's link kinds on every node, read together with those that the
+   * other messages of the same tick ask for (a group commit answers many
+   * posts at once): one store read per commit, not one per recipient.
+   */
+  private linkKindsSoon(userId: number): Promise<LinkKind[]> {
+    let batch = this.kindsWanted;
+    if (!batch || batch.ids.size >= MAX_KINDS_PER_READ) {
+      const ids = new Set<number>();
+      const read = new Promise<void>((resolve) => process.nextTick(resolve)).then(async () => {
+        if (this.kindsWanted?.ids === ids) this.kindsWanted = undefined;
+        const byUser = new Map<number, LinkKind[]>();
+        for (const row of await this.repo.linkKindsOf([...ids])) {
+          const kinds = byUser.get(row.userId);
+          if (kinds) kinds.push(row.kind);
+          else byUser.set(row.userId, [row.kind]);
+        }
+        return byUser;
+      });
+      batch = { ids, read };
+      this.kindsWanted = batch;
+    }
+    batch.ids.add(userId);
+    return batch.read.then((byUser) => byUser.get(userId) ?? []);
   }
 
   private deliverEvent2(link: OpenLink, event: LinkEvent): void {

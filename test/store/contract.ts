@@ -323,6 +323,18 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     await s.presence.insertLink('l2', a.id, 'phone', 'node-b', NOW);
     await s.presence.insertLink('l3', b.id, 'websocket', 'node-a', NOW);
     t.same((await s.presence.linkKinds(a.id)).sort(), ['phone', 'web']);
+    t.same(
+      (await s.presence.linkKindsOf([a.id, b.id, c.id, a.id + 1000])).sort(
+        (x, y) => x.userId - y.userId || x.kind.localeCompare(y.kind),
+      ),
+      [
+        { userId: a.id, kind: 'phone' },
+        { userId: a.id, kind: 'web' },
+        { userId: b.id, kind: 'websocket' },
+      ].sort((x, y) => x.userId - y.userId || x.kind.localeCompare(y.kind)),
+      'several users in one read; no row for a user with no link',
+    );
+    t.same(await s.presence.linkKindsOf([]), []);
     t.equal(await s.presence.hasLinksElsewhere(a.id, 'node-a'), true);
     t.equal(await s.presence.hasLinksElsewhere(b.id, 'node-a'), false);
     t.same((await s.presence.deleteLinksOfNode('node-a')).sort(), [a.id, b.id].sort());

@@ -100,6 +100,14 @@ export class PgPresence implements PresenceStore {
     );
   }
 
+  async linkKindsOf(userIds: number[]): Promise<{ userId: number; kind: LinkKind }[]> {
+    if (userIds.length === 0) return [];
+    return await this.db.rows<{ userId: number; kind: LinkKind }>(
+      'SELECT user_id AS "userId", kind FROM links WHERE user_id = ANY($1::int[])',
+      [userIds],
+    );
+  }
+
   async insertLink(id: string, userId: number, kind: LinkKind, nodeId: string, now: number): Promise<void> {
     await this.db.pool.query('INSERT INTO links (id, user_id, kind, node_id, opened_at) VALUES ($1, $2, $3, $4, $5)', [
       id,

@@ -120,6 +120,13 @@ export class SqlitePresence {
     return (this.stmt.linkKinds.all(userId) as { kind: LinkKind }[]).map((r) => r.kind);
   }
 
+  linkKindsOf(userIds: number[]): { userId: number; kind: LinkKind }[] {
+    if (userIds.length === 0) return [];
+    return this.q('SELECT user_id AS userId, kind FROM links WHERE user_id IN (SELECT value FROM json_each(?))').all(
+      JSON.stringify(userIds),
+    ) as { userId: number; kind: LinkKind }[];
+  }
+
   insertLink(id: string, userId: number, kind: LinkKind, nodeId: string, now: number): void {
     this.stmt.insertLink.run(id, userId, kind, nodeId, now);
   }
