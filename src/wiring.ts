@@ -113,10 +113,7 @@ export async function connectParts(p: WiringParts): Promise<() => void> {
       for (const r of recipients)
         (async () => {
           // A phone in the registry, or a caller ID to log on from: the user may call in and hear it.
-          const mayHearByPhone =
-            r.hasPhoneLink ||
-            (await accounts.devicesOf(r.userId)).some((d) => d.kind === 'phone') ||
-            (await accounts.callerIds(r.userId)).length > 0;
+          const mayHearByPhone = r.hasPhoneLink || (await accounts.mayHearByPhone(r.userId));
           if (mayHearByPhone) await prerender(message, r.userId);
         })().catch(failed('could not render a message ahead', { user: r.userId }));
     }),

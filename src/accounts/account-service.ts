@@ -57,6 +57,15 @@ export interface AccountServiceDeps {
   verifySecret?: (secret: string, stored: string) => Promise<boolean>;
 }
 
+/**
+ * How long a user's "may hear by phone" answer is kept. This node's own changes
+ * (a phone or caller ID added or removed) drop it at once; another node's are
+ * seen within this time. It only decides whether messages are rendered ahead.
+ */
+export const PHONE_REACH_TTL_MS = 30_000;
+/** Users whose "may hear by phone" answer is kept (the oldest goes first). */
+const PHONE_REACH_MAX = 50_000;
+
 /** The longest password or PIN that is ever checked; longer ones are wrong, at the same cost. */
 const MAX_SECRET_CHARS = 256;
 
@@ -87,6 +96,8 @@ export class AccountService {
   private readonly log: Logger;
   private readonly metrics: Metrics;
   private decoy: Promise<string> | undefined;
+  /** Per user: whether they may hear messages by phone, and until when that answer holds. */
+  private readonly phoneReach = new Map<number, { value: boolean; until: number }>();
   private readonly verify: (secret: string, stored: string) => Promise<boolean>;
 
   constructor(deps: AccountServiceDeps) {
@@ -191,6 +202,7 @@ export class AccountService {
       credentials,
       callerIds,
     });
+    this.phoneReach.delete(user.id);
     this.log.info({ user: user.username, accountNumber }, 'user created');
     return user;
   }
@@ -229,6 +241,7 @@ export class AccountService {
   async removeUser(ref: string | number): Promise<User> {
     const user = await this.getUser(ref);
     await this.repo.deleteUser(user.id);
+    this.phoneReach.delete(user.id);
     this.log.info({ user: user.username }, 'user removed');
     return user;
   }
@@ -315,16 +328,38 @@ export class AccountService {
     if (owner !== null)
       throw new AppError('ACCOUNTS_CALLER_ID_TAKEN', `caller ID ${n} is already bound to another user`);
     await this.repo.insertCallerId(user.id, n, this.clock.now());
+    this.phoneReach.delete(user.id);
     return n;
   }
 
   async removeCallerId(ref: string | number, number: string): Promise<boolean> {
     const user = await this.getUser(ref);
-    return await this.repo.deleteCallerId(user.id, this.normalizeNumber(number));
+    const removed = await this.repo.deleteCallerId(user.id, this.normalizeNumber(number));
+    this.phoneReach.delete(user.id);
+    return removed;
   }
 
   async callerIds(userId: number): Promise<string[]> {
     return await this.repo.callerIds(userId);
+  }
+
+  /**
+   * Whether the user may hear messages by phone: a phone in the device
+   * registry, or a caller ID to log on from. Asked for every recipient of
+   * every message (to render it ahead), so the answer is kept for a while
+   * (PHONE_REACH_TTL_MS) rather than read each time.
+   */
+  async mayHearByPhone(userId: number): Promise<boolean> {
+    const now = this.clock.now();
+    const known = this.phoneReach.get(userId);
+    if (known && known.until > now) return known.value;
+    const value =
+      (await this.repo.devices(userId)).some((d) => d.kind === 'phone') ||
+      (await this.repo.callerIds(userId)).length > 0;
+    this.phoneReach.delete(userId);
+    if (this.phoneReach.size >= PHONE_REACH_MAX) this.phoneReach.delete(this.phoneReach.keys().next().value as number);
+    this.phoneReach.set(userId, { value, until: now + PHONE_REACH_TTL_MS });
+    return value;
   }
 
   /** The user a caller ID is bound to, for the IVR's greeting; null when unknown or unusable. */
@@ -418,6 +453,7 @@ export class AccountService {
         field: 'address',
       });
     const device = await this.repo.insertDevice(user.id, d, this.clock.now());
+    this.phoneReach.delete(user.id);
     this.log.info({ user: user.username, device: device.id, kind: device.kind }, 'device added');
     return device;
   }
@@ -455,8 +491,9 @@ export class AccountService {
 
   async removeDevice(ref: string | number, deviceId: number): Promise<void> {
     const user = await this.getUser(ref);
-    if (!(await this.repo.deleteDevice(user.id, deviceId)))
-      throw new AppError('ACCOUNTS_DEVICE_NOT_FOUND', `user "${user.username}" has no device ${deviceId}`);
+    const removed = await this.repo.deleteDevice(user.id, deviceId);
+    this.phoneReach.delete(user.id);
+    if (!removed) throw new AppError('ACCOUNTS_DEVICE_NOT_FOUND', `user "${user.username}" has no device ${deviceId}`);
   }
 
   /** Reorders the registry: `ids` must name every device of the user exactly once. */

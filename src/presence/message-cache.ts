@@ -18,6 +18,9 @@
  *   held by a stored message of the same sender and session is not written
  *   again: the commit answers with the stored one (isNew false). The store's
  *   unique index decides, inside the same group commit.
+ * - A message checked against a membership version that is no longer its
+ *   session's at commit is not written: its append rejects with
+ *   MembershipChanged, and the service checks the post again.
  * - Delivery-state changes after the fact (delivered, read) are not on the
  *   acknowledgement path; the service batches them separately.
  */
@@ -33,6 +36,13 @@ import {
 import type { StoredMessage } from './types.js';
 
 export type NewMessage = Omit<CommitEntry, 'createdAt'>;
+
+/** The session's membership changed after the post was checked against it: nothing was stored. */
+export class MembershipChanged extends Error {
+  constructor(readonly sessionId: string) {
+    super("the session's membership changed");
+  }
+}
 
 /** A committed message, and whether this append wrote it (false: its client message id was held already). */
 export interface Appended {
@@ -167,7 +177,8 @@ export class MessageCache {
       else if (r.ok) {
         this.stats.messages++;
         p.resolve({ message: storedMessageOf(p.entry, r.id), isNew: true });
-      } else
+      } else if (r.isStale) p.reject(new MembershipChanged(p.entry.sessionId));
+      else
         p.reject(
           new AppError('PRESENCE_STORE_FAILED', 'the message could not be stored', undefined, {
             cause: new Error(r.reason),

@@ -32,6 +32,12 @@ import type {
 
 export type SubscriptionState = 'requested' | 'approved';
 
+/** A session's members as read at one membership version. */
+export interface Membership {
+  version: number;
+  members: { userId: number; state: MemberState }[];
+}
+
 /** The presence server's storage port. */
 export interface PresenceStore {
   // ---- chosen presence and links ---------------------------------------------------
@@ -40,6 +46,8 @@ export interface PresenceStore {
   setChosen(userId: number, state: ChosenState, statusText: string | null, now: number): Promise<void>;
   /** The kinds of the user's open links on every node (one entry per link). */
   linkKinds(userId: number): Promise<LinkKind[]>;
+  /** linkKinds of several users in one read: one row per open link of any of them, on every node. */
+  linkKindsOf(userIds: number[]): Promise<{ userId: number; kind: LinkKind }[]>;
   insertLink(id: string, userId: number, kind: LinkKind, nodeId: string, now: number): Promise<void>;
   deleteLink(id: string): Promise<void>;
   /** Drops the links a node recorded (a restarted node's own, a dead node's); returns the users affected. */
@@ -97,8 +105,12 @@ export interface PresenceStore {
   ): Promise<void>;
   /** The last message id a member may read, or null when they may read all (invited or joined). */
   readUntil(sessionId: string, userId: number): Promise<number | null>;
-  /** Every member of a session and their state, in one read (the hot path of a post). */
-  membership(sessionId: string): Promise<{ userId: number; state: MemberState }[]>;
+  /**
+   * Every member of a session and their state, with the session's membership
+   * version, in one read (the hot path of a post); null when there is no such
+   * session. The version changes with every change to the session's members.
+   */
+  membership(sessionId: string): Promise<Membership | null>;
   /** Who receives a message: invited and joined members except the sender. */
   recipients(sessionId: string, senderId: number): Promise<number[]>;
   /** The ids of the sessions where the user is in one of `states`, newest session first. */
@@ -184,6 +196,13 @@ export interface CommitEntry {
    * holds it, nothing is written and the result names that message.
    */
   clientMessageId?: string | null;
+  /**
+   * The membership version (PresenceStore.membership) the post was checked
+   * against, sender and recipients. When the session's version is another at
+   * commit, or the session is gone, nothing is written for the entry and its
+   * result is stale. Absent: not checked.
+   */
+  membershipVersion?: number | null;
 }
 
 /** The message an entry became once stored under `id`. */
@@ -210,7 +229,10 @@ export interface DeliveredUpdate {
  * before, or earlier in the same batch); nothing was written for the entry,
  * and `existing` is that message as stored (`id` is its id).
  */
-export type CommitResult = { ok: true; id: number; existing?: StoredMessage } | { ok: false; reason: string };
+export type CommitResult =
+  | { ok: true; id: number; existing?: StoredMessage }
+  /** `isStale`: the entry's membership version is not the session's (nothing was written; check again). */
+  | { ok: false; reason: string; isStale?: boolean };
 
 /** What one group commit writes. */
 export interface CommitBatch {

@@ -22,6 +22,13 @@
  *   Its controller (this service; SQLite serialises writers) owns membership:
  *   only a joined member may send or invite, and only approved contacts may be
  *   invited; a member who leaves stops receiving, and the others carry on.
+ * - A post is checked against the session's membership as this node last read
+ *   it (kept in memory: no store read per post), and the group commit stores
+ *   it only if the session's membership version is still the one checked; if
+ *   any member changed meanwhile (on any node, by federation, by a removed
+ *   account) nothing is stored and the post is checked again against a fresh
+ *   read. So once a member's removal is committed, no message from them is
+ *   stored and no message committed after it names them as a recipient.
  * - Membership gates every read: a member who left or declined reads the
  *   session's history up to that moment and nothing after (invited again,
  *   they read it all).
@@ -58,8 +65,8 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
 import { Hook } from './events.js';
-import type { MessageCache } from './message-cache.js';
-import type { NodeFeed, NodeFeedEvent, PresenceStore } from './ports.js';
+import { type Appended, type MessageCache, MembershipChanged } from './message-cache.js';
+import type { Membership, NodeFeed, NodeFeedEvent, PresenceStore } from './ports.js';
 import type { SessionObjects } from './session-objects.js';
 import {
   CHOSEN_STATES,
@@ -98,6 +105,13 @@ function checkClientMessageId(value: unknown): string | null {
     });
   return value;
 }
+
+/** Sessions whose membership a node keeps in memory (the oldest read goes first). */
+const MAX_KNOWN_MEMBERSHIPS = 50_000;
+/** Users whose link kinds one store read answers at most. */
+const MAX_KINDS_PER_READ = 2_000;
+/** Commits refused because the membership changed meanwhile, before a post gives up. */
+const MAX_STALE_TRIES = 5;
 
 const RANK: Record<PresenceState, number> = { online: 4, 'on-the-phone': 3, away: 2, busy: 1, offline: 0 };
 
@@ -155,6 +169,10 @@ export class PresenceService {
   private readonly lastPresence = new Map<number, string>();
   /** Each user's presence push under way: the next one waits for it. */
   private readonly pushes = new Map<number, Promise<void>>();
+  /** Sessions' membership as last read, by session id (see membershipOf). */
+  private readonly memberships = new Map<string, Membership>();
+  /** Users whose link kinds are asked for in this tick, and the one read that answers them all. */
+  private kindsWanted: { ids: Set<number>; read: Promise<Map<number, LinkKind[]>> } | undefined;
   private closed = false;
 
   private readonly unreachableHook: Hook<UnreachableEvent>;
@@ -669,6 +687,7 @@ export class PresenceService {
   }
 
   private async memberChanged(session: ImSession, userId: number, state: SessionMember['state']): Promise<void> {
+    this.memberships.delete(session.id);
     this.log.info({ session: session.id, user: userId, state }, 'member changed');
     this.memberHook.emit({ session, userId, state });
     for (const m of session.members)
@@ -714,14 +733,8 @@ export class PresenceService {
     const { sessionId, fromUserId } = input;
     if (typeof sessionId !== 'string' || sessionId.length > 64)
       throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
-    const members = await this.repo.membership(sessionId);
-    const senderState = members.find((m) => m.userId === fromUserId)?.state;
-    if (!senderState) throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
-    if (senderState !== 'joined')
-      throw new AppError(
-        'PRESENCE_NOT_MEMBER',
-        senderState === 'invited' ? 'accept the invitation first' : 'you are no longer a member of this session',
-      );
+    let membership = await this.membershipOf(sessionId, false);
+    this.requireSender(membership, fromUserId);
     let text: string | null;
     let audioId: string | null = null;
     let audioUrl: string | null = null;
@@ -741,22 +754,68 @@ export class PresenceService {
     }
     // A repeat is found by the commit itself (off the main thread on SQLite), not by a read before it.
     const clientMessageId = checkClientMessageId(input.clientMessageId);
-    const recipients = members
-      .filter((m) => m.userId !== fromUserId && (m.state === 'invited' || m.state === 'joined'))
-      .map((m) => m.userId);
-    const appended = await this.cache.append({
-      sessionId,
-      fromUserId,
-      kind,
-      text,
-      audioId,
-      audioUrl,
-      recipients,
-      clientMessageId,
-    });
+    let appended: Appended | undefined;
+    let recipients: number[] = [];
+    for (let attempt = 1; !appended; attempt++) {
+      recipients = membership.members
+        .filter((m) => m.userId !== fromUserId && (m.state === 'invited' || m.state === 'joined'))
+        .map((m) => m.userId);
+      try {
+        appended = await this.cache.append({
+          sessionId,
+          fromUserId,
+          kind,
+          text,
+          audioId,
+          audioUrl,
+          recipients,
+          clientMessageId,
+          membershipVersion: membership.version,
+        });
+      } catch (e) {
+        if (!(e instanceof MembershipChanged)) throw e;
+        // Checked against a copy older than the store's membership: nothing was stored; check again, fresh.
+        if (attempt >= MAX_STALE_TRIES)
+          throw new AppError('PRESENCE_STORE_FAILED', 'the message could not be stored', undefined, { cause: e });
+        membership = await this.membershipOf(sessionId, true);
+        this.requireSender(membership, fromUserId);
+      }
+    }
     if (!appended.isNew) return { message: this.repeated(appended.message, kind, text, audioId), isNew: false };
     await this.route(appended.message, recipients, options.viaLinkId);
     return appended;
+  }
+
+  /**
+   * A session's membership as this node last read it (fresh: read again).
+   * The copy may be stale, whatever the node heard: the group commit checks
+   * its version, so a post checked against it is stored only if no member
+   * changed meanwhile (otherwise it is checked again, fresh).
+   */
+  private async membershipOf(sessionId: string, fresh: boolean): Promise<Membership | null> {
+    if (!fresh) {
+      const known = this.memberships.get(sessionId);
+      if (known) return known;
+    }
+    const m = await this.repo.membership(sessionId);
+    this.memberships.delete(sessionId);
+    if (m) {
+      if (this.memberships.size >= MAX_KNOWN_MEMBERSHIPS)
+        this.memberships.delete(this.memberships.keys().next().value as string);
+      this.memberships.set(sessionId, m);
+    }
+    return m;
+  }
+
+  /** The sender must be a joined member. */
+  private requireSender(membership: Membership | null, fromUserId: number): asserts membership is Membership {
+    const senderState = membership?.members.find((m) => m.userId === fromUserId)?.state;
+    if (!senderState) throw new AppError('PRESENCE_SESSION_NOT_FOUND', 'no such session');
+    if (senderState !== 'joined')
+      throw new AppError(
+        'PRESENCE_NOT_MEMBER',
+        senderState === 'invited' ? 'accept the invitation first' : 'you are no longer a member of this session',
+      );
   }
 
   /** The stored message a repeat stands for, or a conflict when the repeat's body differs. */
@@ -802,13 +861,39 @@ export class PresenceService {
     const unreachable: number[] = [];
     for (const r of recipients) {
       const links = local.get(r) ?? [];
-      const kinds = links.length > 0 ? links.map((l) => l.kind) : await this.repo.linkKinds(r);
+      const kinds = links.length > 0 ? links.map((l) => l.kind) : await this.linkKindsSoon(r);
       info.push({ userId: r, hasLink: kinds.length > 0, hasPhoneLink: kinds.includes('phone') });
       if (kinds.length === 0) unreachable.push(r);
     }
     this.metrics?.messageStored(message.kind);
     this.storedHook.emit({ message, recipients: info });
     for (const r of unreachable) this.unreachableHook.emit({ recipientId: r, message });
+  }
+
+  /**
+   * A user's link kinds on every node, read together with those that the
+   * other messages of the same tick ask for (a group commit answers many
+   * posts at once): one store read per commit, not one per recipient.
+   */
+  private linkKindsSoon(userId: number): Promise<LinkKind[]> {
+    let batch = this.kindsWanted;
+    if (!batch || batch.ids.size >= MAX_KINDS_PER_READ) {
+      const ids = new Set<number>();
+      const read = new Promise<void>((resolve) => process.nextTick(resolve)).then(async () => {
+        if (this.kindsWanted?.ids === ids) this.kindsWanted = undefined;
+        const byUser = new Map<number, LinkKind[]>();
+        for (const row of await this.repo.linkKindsOf([...ids])) {
+          const kinds = byUser.get(row.userId);
+          if (kinds) kinds.push(row.kind);
+          else byUser.set(row.userId, [row.kind]);
+        }
+        return byUser;
+      });
+      batch = { ids, read };
+      this.kindsWanted = batch;
+    }
+    batch.ids.add(userId);
+    return batch.read.then((byUser) => byUser.get(userId) ?? []);
   }
 
   private deliverEvent2(link: OpenLink, event: LinkEvent): void {
@@ -828,6 +913,8 @@ export class PresenceService {
   private fromOtherNode(e: NodeFeedEvent): void {
     if (this.closed) return;
     if (e.type === 'link-event') {
+      // Another node changed a member: this node's copy is stale (the commit would find out; this saves it the try).
+      if (e.event.type === 'member') this.memberships.delete(e.event.sessionId);
       this.deliverLocal(e.recipientId, e.event);
       return;
     }

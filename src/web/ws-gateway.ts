@@ -20,6 +20,7 @@
  * (the user goes offline, messages stay pending, the notifier may escalate).
  * Posts over WebSocket count against the same per-user limit as the API.
  */
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Services } from '../app.js';
@@ -123,7 +124,7 @@ export class WsGateway {
         { websocket: true, onRequest: (request, reply) => this.authorize(request, reply) },
         (socket, request) => {
           const replay = (request.query as Record<string, unknown>).replay !== 'false';
-          if (request.wsAuth) this.attach(socket, request.wsAuth, replay);
+          if (request.wsAuth) this.attach(socket, request.wsAuth, replay, request.raw.socket);
           else socket.terminate();
         },
       );
@@ -146,15 +147,30 @@ export class WsGateway {
     return undefined;
   }
 
-  private attach(ws: WebSocket, auth: WebAuth, replay: boolean): void {
+  private attach(ws: WebSocket, auth: WebAuth, replay: boolean, tcp: Socket | undefined): void {
     const { presence } = this.services;
     const held: Held = { userId: auth.user.id, objectId: auth.object.id, isAlive: true };
     this.hold(ws, held);
     ws.on('pong', () => {
       held.isAlive = true;
     });
+    // The frames a socket is given in one tick (a group commit answers many posts at once: a client's ack and the
+    // message its peer sent often come together) leave in one write, not one system call each.
+    let isCorked = false;
+    const uncork = () => {
+      isCorked = false;
+      tcp?.uncork();
+    };
+    const write = (data: string) => {
+      if (tcp && !isCorked) {
+        isCorked = true;
+        tcp.cork();
+        process.nextTick(uncork);
+      }
+      ws.send(data);
+    };
     const send = (frame: unknown) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+      if (ws.readyState === ws.OPEN) write(JSON.stringify(frame));
     };
     send({ type: 'hello', userId: auth.user.id, username: auth.user.username, sessionObjectId: auth.object.id });
     const deliver = (event: LinkEvent) => {
@@ -164,7 +180,7 @@ export class WsGateway {
         ws.terminate();
         throw new Error('the client does not keep up');
       }
-      ws.send(JSON.stringify(event));
+      write(JSON.stringify(event));
     };
     let isClosed = false;
     // Frames that come while the link opens wait for it, in order.

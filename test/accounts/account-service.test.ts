@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { AccountService, isTrivialPin } from '../../src/accounts/account-service.js';
+import { AccountService, isTrivialPin, PHONE_REACH_TTL_MS } from '../../src/accounts/account-service.js';
 import { verifySecret } from '../../src/accounts/secrets.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { ErrorCode } from '../../src/core/errors.js';
@@ -31,7 +31,7 @@ function setup(t: Test) {
   const hashOf = (userId: number, kind: string) =>
     (db.prepare('SELECT hash FROM credentials WHERE user_id = ? AND kind = ?').get(userId, kind) as { hash: string })
       .hash;
-  return { accounts, clock, db, count, kdf, hashOf };
+  return { accounts, clock, db, count, kdf, hashOf, store };
 }
 
 const rejects = async (t: Test, p: Promise<unknown>, code: ErrorCode, pattern?: RegExp) =>
@@ -274,4 +274,34 @@ t.test('users are found, updated and removed with everything bound to them', asy
   await accounts.removeUser('bob');
   await t.rejects(accounts.getUser('bob'), { code: 'ACCOUNTS_USER_NOT_FOUND' });
   for (const table of ['users', 'credentials', 'caller_ids', 'devices']) t.equal(count(table), 0, `${table} emptied`);
+});
+
+t.test('who may hear messages by phone: kept, dropped by a change here, seen from another node in time', async (t) => {
+  const { accounts, clock, store } = setup(t);
+  const bob = await accounts.createUser({ username: 'bob', displayName: 'Bob' });
+  const carol = await accounts.createUser({ username: 'carol', displayName: 'Carol', callerIds: ['5550177'] });
+  t.equal(await accounts.mayHearByPhone(bob.id), false, 'no phone, no caller ID');
+  t.equal(await accounts.mayHearByPhone(carol.id), true, 'a caller ID to log on from');
+  const phone = await accounts.addDevice('bob', { kind: 'phone', address: '5550188' });
+  t.equal(await accounts.mayHearByPhone(bob.id), true, 'a phone added here counts at once');
+  await accounts.removeDevice('bob', phone.id);
+  t.equal(await accounts.mayHearByPhone(bob.id), false, 'and its removal');
+  await accounts.addDevice('bob', { kind: 'email', address: 'bob@example.test' });
+  t.equal(await accounts.mayHearByPhone(bob.id), false, 'an email address is no phone');
+  await accounts.addCallerId('bob', '5550199');
+  t.equal(await accounts.mayHearByPhone(bob.id), true, 'a caller ID added here counts at once');
+  await accounts.removeCallerId('bob', '5550199');
+  t.equal(await accounts.mayHearByPhone(bob.id), false, 'and its removal');
+
+  // Another node (another service on the same store) adds a phone: this node sees it once its answer expires.
+  const other = new AccountService({
+    repo: store.accounts,
+    clock,
+    config: testConfig(t.testdir({}), { phone: { areaCode: '555' } }),
+    log: silentLogger(),
+  });
+  await other.addDevice('bob', { kind: 'phone', address: '5550166' });
+  t.equal(await accounts.mayHearByPhone(bob.id), false, 'this node still holds its answer');
+  clock.advance(PHONE_REACH_TTL_MS);
+  t.equal(await accounts.mayHearByPhone(bob.id), true, 'read again once it expired');
 });

@@ -341,7 +341,7 @@ t.test('group commit: many messages share a transaction; one that fails alone do
   });
   const good = p.postMessage({ sessionId: s1.id, fromUserId: alice, text: 'survivor' });
   const doomed = t.rejects(p.postMessage({ sessionId: s2.id, fromUserId: alice, text: 'doomed' }), {
-    code: 'PRESENCE_STORE_FAILED',
+    code: 'PRESENCE_SESSION_NOT_FOUND',
   });
   await eventually(() => {
     if (cache.queued !== 2) throw new Error(`${cache.queued} queued`);
@@ -420,4 +420,79 @@ t.test('a link opening gets what waits for it, once; a listener that throws is c
   t.equal(p.linksOf(bob).length, 2);
   t.equal((await p.deliveryStates(c.id))[0]?.state, 'delivered', 'the other link took it');
   await broken.close();
+});
+
+t.test('membership kept in memory: no read per post, and a change on another node is never missed', async (t) => {
+  const dir = t.testdir({});
+  const clock = new ManualClock();
+  const node = (nodeId: string) => {
+    const svc = buildServices({ config: testConfig(dir, { presence: { nodeId } }), log: silentLogger(), clock });
+    t.teardown(async () => {
+      await svc.presence.stop();
+      await svc.store.close();
+    });
+    return svc;
+  };
+  const a = node('node-a');
+  const b = node('node-b');
+  const ids: Record<string, number> = {};
+  for (const n of ['alice', 'bob', 'carol', 'dave'])
+    ids[n] = (await a.accounts.createUser({ username: n, displayName: n })).id;
+  const { alice, bob, carol, dave } = ids as Record<'alice' | 'bob' | 'carol' | 'dave', number>;
+  for (const [x, y] of [
+    [alice, bob],
+    [alice, carol],
+    [bob, dave],
+  ] as const)
+    await friends(a, x, y);
+  const p = a.presence;
+  const s = await p.createSession(alice, [bob, carol]);
+  await p.accept(s.id, bob);
+  await p.accept(s.id, carol);
+
+  // Node a reads the session's membership once for many posts.
+  const repo = (p as unknown as { repo: { membership: (id: string) => Promise<unknown> } }).repo;
+  const membership = repo.membership;
+  let reads = 0;
+  repo.membership = (id) => {
+    reads++;
+    return membership(id);
+  };
+  for (let i = 0; i < 5; i++) await p.postMessage({ sessionId: s.id, fromUserId: i % 2 ? bob : alice, text: `m${i}` });
+  t.equal(reads, 1, 'five posts, one read');
+
+  // On node b, Bob leaves; node a was not told, but Bob's next post on node a is refused.
+  await b.presence.leave(s.id, bob);
+  await t.rejects(p.postMessage({ sessionId: s.id, fromUserId: bob, text: 'still here?' }), {
+    code: 'PRESENCE_NOT_MEMBER',
+    message: /no longer/,
+  });
+  const after = await p.postMessage({ sessionId: s.id, fromUserId: alice, text: 'after Bob left' });
+  t.same(
+    (await p.deliveryStates(after.id)).map((d) => d.recipientId),
+    [carol],
+    'a message stored after his leaving is not for Bob',
+  );
+  t.notOk(
+    (await b.presence.history(bob, s.id)).some((m) => m.text === 'after Bob left' || m.text === 'still here?'),
+    'Bob reads nothing after he left',
+  );
+
+  // On node b, Alice invites Bob back, he accepts and brings Dave (his contact): node a was not told either.
+  await b.presence.invite(s.id, alice, bob);
+  await b.presence.accept(s.id, bob);
+  await b.presence.invite(s.id, bob, dave);
+  const readsBefore = reads;
+  const toDave = await p.postMessage({ sessionId: s.id, fromUserId: alice, text: 'welcome Dave' });
+  t.same(
+    (await p.deliveryStates(toDave.id)).map((d) => d.recipientId).sort((x, y) => x - y),
+    [bob, carol, dave].sort((x, y) => x - y),
+    'a member added on another node gets the next message',
+  );
+  t.ok(reads > readsBefore, 'read again once the commit found the copy stale');
+  t.equal(
+    (await p.history(alice, s.id)).filter((m) => m.text === 'welcome Dave').length,
+    1,
+    'stored once, though checked twice',
+  );
 });

@@ -378,6 +378,18 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     await s.presence.insertLink('l2', a.id, 'phone', 'node-b', NOW);
     await s.presence.insertLink('l3', b.id, 'websocket', 'node-a', NOW);
     t.same((await s.presence.linkKinds(a.id)).sort(), ['phone', 'web']);
+    t.same(
+      (await s.presence.linkKindsOf([a.id, b.id, c.id, a.id + 1000])).sort(
+        (x, y) => x.userId - y.userId || x.kind.localeCompare(y.kind),
+      ),
+      [
+        { userId: a.id, kind: 'phone' },
+        { userId: a.id, kind: 'web' },
+        { userId: b.id, kind: 'websocket' },
+      ].sort((x, y) => x.userId - y.userId || x.kind.localeCompare(y.kind)),
+      'several users in one read; no row for a user with no link',
+    );
+    t.same(await s.presence.linkKindsOf([]), []);
     t.equal(await s.presence.hasLinksElsewhere(a.id, 'node-a'), true);
     t.equal(await s.presence.hasLinksElsewhere(b.id, 'node-a'), false);
     t.same((await s.presence.deleteLinksOfNode('node-a')).sort(), [a.id, b.id].sort());
@@ -599,7 +611,7 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     t.equal(await s.presence.readUntil('s1', b.id), null);
     await s.presence.setMember('s2', c.id, 'invited', b.id, NOW + 7);
     t.same(
-      (await s.presence.membership('s2')).sort((x, y) => x.userId - y.userId),
+      (await s.presence.membership('s2'))?.members.sort((x, y) => x.userId - y.userId),
       [
         { userId: b.id, state: 'joined' },
         { userId: a.id, state: 'invited' },
@@ -610,6 +622,87 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     await s.presence.setMember('s2', c.id, 'declined', null, NOW + 8);
     t.equal(await s.presence.readUntil('s2', c.id), 0, 'declined before any message: nothing to read');
     t.equal(await s.presence.memberState('s2', a.id + 1000), null);
+  });
+
+  t.test(`${backend.name}: membership versions - a post checked against an older one is not stored`, async (t) => {
+    const db = await backend.database(t);
+    const a = await db.open('node-a');
+    const b = await db.open('node-b');
+    const [u1, u2, u3] = (await users(a, 3)) as [User, User, User];
+    t.equal(await a.presence.membership('nope'), null, 'no such session');
+    await a.presence.insertSession('s1', u1.id, [u2.id], NOW);
+    await a.presence.insertSession('s2', u1.id, [u2.id], NOW);
+    const v1 = (await a.presence.membership('s1'))?.version as number;
+    t.same(
+      (await b.presence.membership('s1'))?.members.sort((x, y) => x.userId - y.userId),
+      [
+        { userId: u1.id, state: 'joined' },
+        { userId: u2.id, state: 'invited' },
+      ].sort((x, y) => x.userId - y.userId),
+    );
+    t.equal((await b.presence.membership('s1'))?.version, v1, 'every node reads the same version');
+    const checked = (session: string, body: string, recipients: number[], version: number): CommitEntry => ({
+      ...text(session, u1.id, body, recipients),
+      membershipVersion: version,
+    });
+    const s2v = (await a.presence.membership('s2'))?.version as number;
+    a.messages.warm();
+    const r1 = await a.messages.commit({
+      entries: [checked('s1', 'current', [u2.id], v1)],
+      delivered: [],
+      cursors: [],
+      now: NOW,
+    });
+    t.match(r1, [{ ok: true }], 'checked against the current version: stored');
+
+    // Another node changes a member (u2 joins, u3 is invited): node a's version is old.
+    await b.presence.setMember('s1', u2.id, 'joined', null, NOW + 1);
+    const v2 = (await a.presence.membership('s1'))?.version as number;
+    t.not(v2, v1, 'a state change moves the version');
+    await b.presence.setMember('s1', u3.id, 'invited', u1.id, NOW + 2);
+    const v3 = (await a.presence.membership('s1'))?.version as number;
+    t.not(v3, v2, 'a new member moves the version');
+    const r2 = await a.messages.commit({
+      entries: [
+        checked('s1', 'stale', [u2.id], v1),
+        checked('s2', 'other session', [u2.id], s2v),
+        { ...checked('s1', 'stale with an id', [u2.id], v2), clientMessageId: 'k-1' },
+        checked('s1', 'fresh', [u2.id, u3.id], v3),
+      ],
+      delivered: [],
+      cursors: [],
+      now: NOW,
+    });
+    t.match(r2, [{ ok: false, isStale: true }, { ok: true }, { ok: false, isStale: true }, { ok: true }]);
+    t.same(
+      (await b.presence.history('s1', 0, 10)).map((m) => m.text),
+      ['current', 'fresh'],
+      'nothing of a stale entry is stored; the others of its batch are',
+    );
+    t.same(
+      (await a.presence.messagesFor(u3.id, ['pending'])).map((m) => m.text),
+      ['fresh'],
+      'the new member has the message checked against the new version',
+    );
+    const r3 = await a.messages.commit({
+      entries: [{ ...checked('s1', 'stale with an id', [u2.id, u3.id], v3), clientMessageId: 'k-1' }],
+      delivered: [],
+      cursors: [],
+      now: NOW,
+    });
+    t.match(r3, [{ ok: true }], 'the stale id was not taken: checked again, it is stored');
+    t.notOk((r3[0] as { existing?: unknown }).existing);
+
+    // A removed account leaves its sessions: that moves the version too; unchecked entries are not compared.
+    await a.accounts.deleteUser(u3.id);
+    t.not((await b.presence.membership('s1'))?.version, v3, 'a member removed with its account moves the version');
+    const r4 = await a.messages.commit({
+      entries: [checked('s1', 'old', [u2.id], v3), text('s1', u1.id, 'unchecked', [u2.id])],
+      delivered: [],
+      cursors: [],
+      now: NOW,
+    });
+    t.match(r4, [{ ok: false, isStale: true }, { ok: true }]);
   });
 
   t.test(`${backend.name}: presence - session objects, their owner node, leases, shared secrets`, async (t) => {

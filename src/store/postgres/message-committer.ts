@@ -7,6 +7,10 @@
  * at commit, in commit order, and never for a batch that rolled back.
  * Durable at commit (synchronous_commit stays on). When the batch fails,
  * each entry is committed alone, so one bad message cannot sink the others.
+ * An entry checked against a membership version that is no longer its
+ * session's is not written (stale): the versions are read FOR SHARE in the
+ * transaction that writes, so a membership change (its trigger updates the
+ * session's row) waits for the commit, or the commit sees the change.
  */
 import type pg from 'pg';
 import {
@@ -123,7 +127,19 @@ export class PgMessageCommitter implements MessageCommitter {
   private async write(c: pg.ClientBase, entries: CommitEntry[]): Promise<CommitResult[]> {
     if (entries.length === 0) return [];
     const results: (CommitResult | undefined)[] = new Array(entries.length);
-    const keyed = entries.filter((e) => e.clientMessageId);
+    const checked = [...new Set(entries.flatMap((e) => (e.membershipVersion == null ? [] : [e.sessionId])))];
+    if (checked.length > 0) {
+      const r = await c.query<{ id: string; v: string }>(
+        'SELECT id, member_version AS v FROM im_sessions WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE',
+        [checked],
+      );
+      const versions = new Map(r.rows.map((x) => [x.id, Number(x.v)]));
+      entries.forEach((e, i) => {
+        if (e.membershipVersion != null && versions.get(e.sessionId) !== e.membershipVersion)
+          results[i] = { ok: false, reason: "the session's membership changed", isStale: true };
+      });
+    }
+    const keyed = entries.filter((e, i) => e.clientMessageId && !results[i]);
     const held = new Map<string, StoredMessage>();
     if (keyed.length > 0) {
       const r = await c.query<MessageRow & { client_message_id: string }>(
@@ -139,6 +155,7 @@ export class PgMessageCommitter implements MessageCommitter {
     const firstOf = new Map<string, number>();
     const repeats: [number, number][] = [];
     entries.forEach((e, i) => {
+      if (results[i]) return;
       if (!e.clientMessageId) {
         fresh.push(i);
         return;

@@ -6,7 +6,7 @@
  * conditional UPDATE, so of two nodes one wins), node leases and shared
  * secrets. The cache's writes are message-committer.ts; the feed node-feed.ts.
  */
-import type { PresenceStore, SubscriptionState } from '../../presence/ports.js';
+import type { Membership, PresenceStore, SubscriptionState } from '../../presence/ports.js';
 import type {
   ChosenState,
   DeliveryState,
@@ -97,6 +97,14 @@ export class PgPresence implements PresenceStore {
   async linkKinds(userId: number): Promise<LinkKind[]> {
     return (await this.db.rows<{ kind: LinkKind }>('SELECT kind FROM links WHERE user_id = $1', [userId])).map(
       (r) => r.kind,
+    );
+  }
+
+  async linkKindsOf(userIds: number[]): Promise<{ userId: number; kind: LinkKind }[]> {
+    if (userIds.length === 0) return [];
+    return await this.db.rows<{ userId: number; kind: LinkKind }>(
+      'SELECT user_id AS "userId", kind FROM links WHERE user_id = ANY($1::int[])',
+      [userIds],
     );
   }
 
@@ -317,10 +325,17 @@ export class PgPresence implements PresenceStore {
     );
   }
 
-  membership(sessionId: string): Promise<{ userId: number; state: MemberState }[]> {
-    return this.db.rows('SELECT user_id AS "userId", state FROM session_members WHERE session_id = $1 ORDER BY seq', [
-      sessionId,
-    ]);
+  async membership(sessionId: string): Promise<Membership | null> {
+    const rows = await this.db.rows<{ version: string; userId: number | null; state: MemberState | null }>(
+      `SELECT s.member_version AS version, m.user_id AS "userId", m.state FROM im_sessions s
+       LEFT JOIN session_members m ON m.session_id = s.id WHERE s.id = $1 ORDER BY m.seq`,
+      [sessionId],
+    );
+    const first = rows[0];
+    if (!first) return null;
+    const members: Membership['members'] = [];
+    for (const r of rows) if (r.userId !== null && r.state !== null) members.push({ userId: r.userId, state: r.state });
+    return { version: Number(first.version), members };
   }
 
   async recipients(sessionId: string, senderId: number): Promise<number[]> {

@@ -2,7 +2,10 @@
  * One group commit of the message cache: a batch of messages and their
  * delivery rows in one transaction; when the batch fails, each message alone,
  * so one bad message cannot sink the others. Shared by the in-thread writer
- * and the writer thread.
+ * and the writer thread. An entry checked against a membership version that
+ * is no longer its session's is not written (stale): the version is read in
+ * the transaction that writes, which takes the write lock first (IMMEDIATE),
+ * so no membership change can come between the check and the write.
  */
 import type { Statement } from 'better-sqlite3';
 import type { CommitBatch, CommitEntry, CommitResult } from '../../presence/ports.js';
@@ -15,6 +18,7 @@ export class BatchCommitter {
   private readonly byClientId: Statement;
   private readonly markDelivered: Statement;
   private readonly moveCursor: Statement;
+  private readonly memberVersion: Statement;
 
   constructor(
     private readonly db: Db,
@@ -35,6 +39,7 @@ export class BatchCommitter {
       "UPDATE deliveries SET state = 'delivered', updated_at = ? WHERE recipient_id = ? AND message_id = ? AND state IN ('pending', 'notified')",
     );
     this.moveCursor = db.prepare('UPDATE session_objects SET cursor = MAX(cursor, ?) WHERE id = ?');
+    this.memberVersion = db.prepare('SELECT member_version AS v FROM im_sessions WHERE id = ?');
   }
 
   /**
@@ -48,11 +53,13 @@ export class BatchCommitter {
       for (const [id, cursor] of cursors) this.moveCursor.run(cursor, id);
     };
     try {
-      return this.db.transaction(() => {
-        const out = entries.map((e) => this.write(e));
-        after();
-        return out;
-      })();
+      return this.db
+        .transaction(() => {
+          const out = entries.map((e) => this.write(e));
+          after();
+          return out;
+        })
+        .immediate();
     } catch {
       try {
         this.db.transaction(after)();
@@ -61,7 +68,7 @@ export class BatchCommitter {
       }
       return entries.map((e) => {
         try {
-          return this.db.transaction(() => this.write(e))();
+          return this.db.transaction(() => this.write(e)).immediate();
         } catch (err) {
           return { ok: false as const, reason: (err as Error).message };
         }
@@ -71,6 +78,12 @@ export class BatchCommitter {
 
   /** Inside the batch's transaction, so an id taken earlier in the same batch is found too. */
   private write(e: CommitEntry): CommitResult {
+    if (
+      e.membershipVersion !== undefined &&
+      e.membershipVersion !== null &&
+      (this.memberVersion.get(e.sessionId) as { v: number } | undefined)?.v !== e.membershipVersion
+    )
+      return { ok: false, reason: "the session's membership changed", isStale: true };
     if (e.clientMessageId) {
       const r = this.byClientId.get(e.fromUserId, e.sessionId, e.clientMessageId) as MessageRow | undefined;
       if (r) return { ok: true, id: r.id, existing: toMessage(r) };

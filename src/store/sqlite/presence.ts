@@ -14,7 +14,7 @@ import type {
   SessionObject,
   StoredMessage,
 } from '../../presence/types.js';
-import type { SubscriptionState } from '../../presence/ports.js';
+import type { Membership, SubscriptionState } from '../../presence/ports.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
@@ -118,6 +118,13 @@ export class SqlitePresence {
 
   linkKinds(userId: number): LinkKind[] {
     return (this.stmt.linkKinds.all(userId) as { kind: LinkKind }[]).map((r) => r.kind);
+  }
+
+  linkKindsOf(userIds: number[]): { userId: number; kind: LinkKind }[] {
+    if (userIds.length === 0) return [];
+    return this.q('SELECT user_id AS userId, kind FROM links WHERE user_id IN (SELECT value FROM json_each(?))').all(
+      JSON.stringify(userIds),
+    ) as { userId: number; kind: LinkKind }[];
   }
 
   insertLink(id: string, userId: number, kind: LinkKind, nodeId: string, now: number): void {
@@ -300,11 +307,16 @@ export class SqlitePresence {
   }
 
   /** Every member of a session and their state, in one read (the hot path of a post). */
-  membership(sessionId: string): { userId: number; state: MemberState }[] {
-    return this.q('SELECT user_id AS userId, state FROM session_members WHERE session_id = ?').all(sessionId) as {
-      userId: number;
-      state: MemberState;
-    }[];
+  membership(sessionId: string): Membership | null {
+    const rows = this.q(
+      `SELECT s.member_version AS version, m.user_id AS userId, m.state FROM im_sessions s
+       LEFT JOIN session_members m ON m.session_id = s.id WHERE s.id = ?`,
+    ).all(sessionId) as { version: number; userId: number | null; state: MemberState | null }[];
+    const first = rows[0];
+    if (!first) return null;
+    const members: Membership['members'] = [];
+    for (const r of rows) if (r.userId !== null && r.state !== null) members.push({ userId: r.userId, state: r.state });
+    return { version: first.version, members };
   }
 
   /** Who receives a message: invited and joined members except the sender. */
