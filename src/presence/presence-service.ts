@@ -171,6 +171,7 @@ export class PresenceService {
   private readonly pushes = new Map<number, Promise<void>>();
   /** Sessions' membership as last read, by session id (see membershipOf). */
   private readonly memberships = new Map<string, Membership>();
+  private readonly membershipReads = new Map<string, Promise<Membership | null>>();
   /** Users whose link kinds are asked for in this tick, and the one read that answers them all. */
   private kindsWanted: { ids: Set<number>; read: Promise<Map<number, LinkKind[]>> } | undefined;
   private closed = false;
@@ -797,14 +798,28 @@ export class PresenceService {
       const known = this.memberships.get(sessionId);
       if (known) return known;
     }
-    const m = await this.repo.membership(sessionId);
-    this.memberships.delete(sessionId);
-    if (m) {
-      if (this.memberships.size >= MAX_KNOWN_MEMBERSHIPS)
-        this.memberships.delete(this.memberships.keys().next().value as string);
-      this.memberships.set(sessionId, m);
-    }
-    return m;
+    // Posts that miss together share one read, and so go on in the order they came: reads on several pooled
+    // connections can come back in any order, and a later post would overtake an earlier one.
+    const reading = this.membershipReads.get(sessionId);
+    if (reading) return reading;
+    const read = this.repo.membership(sessionId).then(
+      (m) => {
+        this.membershipReads.delete(sessionId);
+        this.memberships.delete(sessionId);
+        if (m) {
+          if (this.memberships.size >= MAX_KNOWN_MEMBERSHIPS)
+            this.memberships.delete(this.memberships.keys().next().value as string);
+          this.memberships.set(sessionId, m);
+        }
+        return m;
+      },
+      (e: unknown) => {
+        this.membershipReads.delete(sessionId);
+        throw e;
+      },
+    );
+    this.membershipReads.set(sessionId, read);
+    return read;
   }
 
   /** The sender must be a joined member. */

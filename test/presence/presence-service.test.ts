@@ -8,7 +8,7 @@ import type { LinkEvent } from '../../src/presence/types.js';
 import { openStore } from '../../src/store/index.js';
 import { eventually, testConfig } from '../support/env.js';
 import { storedMessages } from '../support/store.js';
-import { openTestStore, TEST_STORE, testStoreOverrides } from '../support/store-backend.js';
+import { openTestStore, testStoreOverrides } from '../support/store-backend.js';
 
 async function setup(t: Test, overrides: Record<string, unknown> = {}) {
   const clock = new ManualClock();
@@ -310,9 +310,6 @@ t.test('group commit: many messages share a transaction; one that fails alone do
   t.ok(
     stored.every((m, i) => i === 0 || Number(m.id) > Number(stored[i - 1]?.id)),
     'ids follow the order of posting',
-    TEST_STORE === 'postgres'
-      ? { todo: 'PostgreSQL: each post reads the members on one of several pooled connections; posts can overtake' }
-      : {},
   );
   t.same(
     (await p.history(alice, s1.id, { limit: 1000 })).map((m) => m.text).sort(),
