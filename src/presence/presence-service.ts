@@ -42,6 +42,12 @@
  * - A link that opens is given the messages still waiting for its user
  *   (pending or notified; for a link of a session object also those delivered
  *   elsewhere after its cursor), oldest first, each once.
+ * - A link shows a message once. Each link remembers the ids of the last
+ *   messages it was given (RECENT_PER_LINK) and drops a repeat: a message
+ *   another node committed while the link opened reaches it both from the
+ *   store (the waiting messages) and, later, from the node feed; a feed or a
+ *   peer may repeat an event. Ids, not a high-water mark: ids are drawn
+ *   before commit, so across nodes a smaller id may arrive after a larger.
  * - A post may carry a client message id (idempotent posting): a repeat by
  *   the same sender in the same session is answered with the message stored
  *   the first time and is neither stored nor routed again; a repeat with
@@ -64,6 +70,7 @@ import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { checkText } from '../core/sanitize.js';
+import { RecentSet } from '../core/recent-set.js';
 import { Hook } from './events.js';
 import { type Appended, type MessageCache, MembershipChanged } from './message-cache.js';
 import type { Membership, NodeFeed, NodeFeedEvent, PresenceStore } from './ports.js';
@@ -112,6 +119,8 @@ const MAX_KNOWN_MEMBERSHIPS = 50_000;
 const MAX_KINDS_PER_READ = 2_000;
 /** Commits refused because the membership changed meanwhile, before a post gives up. */
 const MAX_STALE_TRIES = 5;
+/** Message ids a link remembers having shown (the oldest are forgotten first). */
+export const RECENT_PER_LINK = 1024;
 
 const RANK: Record<PresenceState, number> = { online: 4, 'on-the-phone': 3, away: 2, busy: 1, offline: 0 };
 
@@ -136,6 +145,8 @@ class OpenLink implements Link {
   isOpen = true;
   /** While the link's waiting messages are read: live messages that arrived meanwhile. */
   held: { message: StoredMessage; isLive: boolean }[] | undefined;
+  /** The ids of the last messages this link showed. */
+  private readonly shown = new RecentSet<string>(RECENT_PER_LINK);
   constructor(
     readonly id: string,
     readonly userId: number,
@@ -144,6 +155,14 @@ class OpenLink implements Link {
     readonly sessionObjectId: string | undefined,
     private readonly onClose: (link: OpenLink) => Promise<void>,
   ) {}
+
+  hasShown(messageId: string): boolean {
+    return this.shown.has(messageId);
+  }
+
+  remember(messageId: string): void {
+    this.shown.add(messageId);
+  }
 
   /** Resolves once the user's presence reflects the closing. */
   close(): Promise<void> {
@@ -353,12 +372,9 @@ export class PresenceService {
     } finally {
       const held = link.held ?? [];
       link.held = undefined;
-      const given = new Set<string>();
-      for (const m of messages) {
-        given.add(m.id);
-        this.sendTo(link, this.fresh(m));
-      }
-      for (const h of held) if (!given.has(h.message.id)) this.sendTo(link, h.message, h.isLive);
+      for (const m of messages) this.sendTo(link, this.fresh(m));
+      // A live message that was among the waiting ones has been shown already (sendTo drops it).
+      for (const h of held) this.sendTo(link, h.message, h.isLive);
     }
   }
 
@@ -369,12 +385,14 @@ export class PresenceService {
       link.held.push({ message, isLive });
       return;
     }
+    if (link.hasShown(message.id)) return;
     try {
       link.deliver({ type: 'message', message });
     } catch (e) {
       this.log.warn({ err: e, link: link.id }, 'a link refused a message; it stays pending');
       return;
     }
+    link.remember(message.id);
     this.cache.markDelivered(link.userId, Number(message.id), link.sessionObjectId);
     this.metrics?.messageDelivered(link.kind, isLive ? (this.clock.now() - message.createdAt) / 1000 : undefined);
   }
@@ -864,8 +882,7 @@ export class PresenceService {
       local.set(r, links);
       for (const l of links) this.sendTo(l, message, true);
     }
-    for (const l of this.localLinks(message.fromUserId))
-      if (l.id !== viaLinkId) this.deliverEvent2(l, { type: 'message', message });
+    for (const l of this.localLinks(message.fromUserId)) if (l.id !== viaLinkId) this.sendCopy(l, message);
     try {
       await this.feed.publish({ type: 'message', message, recipients });
     } catch (e) {
@@ -911,12 +928,16 @@ export class PresenceService {
     return batch.read.then((byUser) => byUser.get(userId) ?? []);
   }
 
-  private deliverEvent2(link: OpenLink, event: LinkEvent): void {
+  /** The sender's copy of a message, for the sender's other links (not a delivery: no state changes). */
+  private sendCopy(link: OpenLink, message: StoredMessage): void {
+    if (link.hasShown(message.id)) return;
     try {
-      link.deliver(event);
+      link.deliver({ type: 'message', message });
     } catch (e) {
       this.log.warn({ err: e, link: link.id }, 'a link refused an event');
+      return;
     }
+    link.remember(message.id);
   }
 
   /** Whether the user has a link on any node of the community (not only this one). */
@@ -935,7 +956,7 @@ export class PresenceService {
     }
     const m = this.fresh(e.message);
     for (const r of e.recipients) for (const l of this.localLinks(r)) this.sendTo(l, m);
-    for (const l of this.localLinks(m.fromUserId)) this.deliverEvent2(l, { type: 'message', message: m });
+    for (const l of this.localLinks(m.fromUserId)) this.sendCopy(l, m);
   }
 
   /** Messages no link took (delivery pending), stored since `since`: what the notifier picks up on start. */

@@ -90,6 +90,12 @@ t.test('redirect to the node that holds the session object, and take-over after 
       (f.presence as { state: string }).state === 'away',
   );
   t.match(heard, { presence: { statusText: 'coffee' } }, 'presence crosses nodes');
+  // Node 2 told node 1 of the message before the presence: whatever node 1 had to give Bob, it has given.
+  t.same(
+    bobWs.messages().map((m) => m.text),
+    ['across nodes'],
+    'the message across nodes, once',
+  );
 
   // Node 1 stops (as if it died). Bob's client drops with it.
   await n1.platform.stop();

@@ -13,8 +13,15 @@
  * a growing delay and then reads, once, what other nodes committed after the
  * newest message and event it had received (best effort, as the port says;
  * a node that was down catches up through delivery states).
+ *
+ * Each row is given once. The catch-up reads after LISTEN is back (so that
+ * nothing committed in between is missed), so a row committed after LISTEN
+ * and before the catch-up's read is both read by the catch-up and notified,
+ * its notification queued behind the catch-up. The feed remembers the ids
+ * it gave lately (RECENT_IDS of each kind) and skips a notified id it gave.
  */
 import pg from 'pg';
+import { RecentSet } from '../../core/recent-set.js';
 import type { NodeFeed, NodeFeedEvent, NodeFeedSubscription } from '../../presence/ports.js';
 import type { LinkEvent } from '../../presence/types.js';
 import { type FeedNotice, FEED_CHANNEL } from './message-committer.js';
@@ -23,6 +30,8 @@ import { MESSAGE_COLS, type MessageRow, toMessage } from './presence.js';
 const EVENT_LIFE_MS = 600_000;
 /** Rows read at most when catching up after a reconnection. */
 const CATCH_UP_MAX = 1000;
+/** Ids of each kind remembered as given (at least what one catch-up reads). */
+const RECENT_IDS = 2 * CATCH_UP_MAX;
 
 export interface PgNodeFeedOptions {
   nodeId: string;
@@ -45,6 +54,8 @@ export class PgNodeFeed implements NodeFeed {
   private draining: Promise<void> | undefined;
   private lastMessage = 0;
   private lastEvent = 0;
+  private readonly givenMessages = new RecentSet<number>(RECENT_IDS);
+  private readonly givenEvents = new RecentSet<number>(RECENT_IDS);
   private published = 0;
   private retryMs: number;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -174,6 +185,8 @@ export class PgNodeFeed implements NodeFeed {
         const members = await this.membersOf([...new Set(rows.map((r) => r.session_id))]);
         for (const r of this.inOrder(rows, catchUp ? undefined : notice.m)) {
           this.lastMessage = Math.max(this.lastMessage, r.id);
+          if (this.givenMessages.has(r.id)) continue;
+          this.givenMessages.add(r.id);
           const recipients = (members.get(r.session_id) ?? []).filter((u) => u !== r.from_user_id);
           if (!idle) this.give({ type: 'message', message: toMessage(r), recipients });
         }
@@ -192,6 +205,8 @@ export class PgNodeFeed implements NodeFeed {
             ]);
         for (const r of this.inOrder(rows, catchUp ? undefined : notice.e)) {
           this.lastEvent = Math.max(this.lastEvent, r.id);
+          if (this.givenEvents.has(r.id)) continue;
+          this.givenEvents.add(r.id);
           if (!idle)
             this.give({ type: 'link-event', recipientId: r.recipient_id, event: JSON.parse(r.event) as LinkEvent });
         }
