@@ -372,3 +372,92 @@ if (server) {
     );
   });
 }
+
+if (server) {
+  t.test('message ids rise in commit order across nodes, so a reader past an id misses none below it', async (t) => {
+    const db = await server.createDatabase();
+    const open = async (nodeId: string) => {
+      const s = await openPostgresStore({ url: db, nodeId, poolSize: 3, onError: () => {} });
+      t.teardown(() => s.close());
+      return s;
+    };
+    const [a, b, c] = [await open('node-a'), await open('node-b'), await open('node-c')];
+    const alice = await a.accounts.insertUser({
+      username: 'alice',
+      accountNumber: '111111',
+      displayName: 'Alice',
+      spokenName: 'Alice',
+      timeZone: 'UTC',
+      createdAt: NOW,
+      credentials: [],
+      callerIds: [],
+    });
+    const bob = await a.accounts.insertUser({
+      username: 'bob',
+      accountNumber: '222222',
+      displayName: 'Bob',
+      spokenName: 'Bob',
+      timeZone: 'UTC',
+      createdAt: NOW,
+      credentials: [],
+      callerIds: [],
+    });
+    await a.presence.insertSession('s1', alice.id, [bob.id], NOW);
+    const heard: number[] = [];
+    await c.feed.subscribe((e) => {
+      if (e.type === 'message') heard.push(Number(e.message.id));
+    });
+    // Node A's transaction stops after its insert, before its commit, until let go.
+    let letGo = () => {};
+    const gate = new Promise<void>((r) => {
+      letGo = r;
+    });
+    let inserted = () => {};
+    const hasInserted = new Promise<void>((r) => {
+      inserted = r;
+    });
+    const connect = a.pool.connect.bind(a.pool);
+    (a.pool as { connect: unknown }).connect = async () => {
+      const client = await connect();
+      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as { query: unknown }).query = async (...args: unknown[]) => {
+        const out = await query(...args);
+        if (typeof args[0] === 'string' && args[0].startsWith('INSERT INTO messages')) {
+          inserted();
+          await gate;
+        }
+        return out;
+      };
+      return client;
+    };
+    const entry = (text: string) => ({
+      sessionId: 's1',
+      fromUserId: alice.id,
+      kind: 'text' as const,
+      text,
+      audioId: null,
+      audioUrl: null,
+      recipients: [bob.id],
+      createdAt: NOW,
+    });
+    const batch = (text: string) => ({ entries: [entry(text)], delivered: [], cursors: [], now: NOW });
+    const first = a.messages.commit(batch('first, slow to commit'));
+    await hasInserted;
+    const second = b.messages.commit(batch('second'));
+    // B either waits for A's turn (ids in commit order) or commits at once with a larger id.
+    const early = await Promise.race([second.then(() => true), new Promise((r) => setTimeout(() => r(false), 500))]);
+    letGo();
+    const [r1, r2] = [await first, await second];
+    t.equal(early, false, "node B's commit waited for node A's");
+    t.ok(r1[0]?.ok && r2[0]?.ok);
+    await eventually(() => {
+      if (heard.length < 2) throw new Error(`${heard.length} of 2`);
+    });
+    t.same(
+      heard,
+      [...heard].sort((x, y) => x - y),
+      'another node hears the ids rising',
+    );
+    t.ok(r1[0]?.ok && r2[0]?.ok && r1[0].id < r2[0].id, 'the message committed first has the smaller id');
+  });
+}

@@ -5,6 +5,8 @@
  * NOTIFY per batch naming the new message ids so the other nodes' feeds
  * fetch them (node-feed.ts). NOTIFY is part of the transaction: it goes out
  * at commit, in commit order, and never for a batch that rolled back.
+ * Message ids rise in commit order across the nodes: a batch that writes
+ * takes a transaction-level advisory lock before its insert.
  * Durable at commit (synchronous_commit stays on). When the batch fails,
  * each entry is committed alone, so one bad message cannot sink the others.
  * An entry checked against a membership version that is no longer its
@@ -26,6 +28,8 @@ import { inTransaction } from './pool.js';
 import { MESSAGE_COLS, type MessageRow, toMessage } from './presence.js';
 
 export const FEED_CHANNEL = 'phoneim_feed';
+/** pg_advisory_xact_lock key that orders message commits across the nodes ("phmo" in ASCII). */
+const MESSAGE_ORDER_LOCK = 0x70686d6f;
 /** Ids per NOTIFY payload (under PostgreSQL's 8000-byte limit with room to spare). */
 const IDS_PER_NOTIFY = 300;
 
@@ -170,6 +174,10 @@ export class PgMessageCommitter implements MessageCommitter {
         fresh.push(i);
       }
     });
+    // Message ids follow commit order across the nodes: a sequence hands out ids before commit, so without a turn a
+    // smaller id could commit after a larger one, and a reader past the larger (a feed's catch-up, a session's
+    // cursor) would never see it. Taken just before the insert and held to the commit.
+    if (fresh.length > 0) await c.query('SELECT pg_advisory_xact_lock($1)', [MESSAGE_ORDER_LOCK]);
     const ids = await this.insert(
       c,
       fresh.map((i) => entries[i] as CommitEntry),
