@@ -15,6 +15,18 @@ import { postgresForTests } from '../support/postgres.js';
 const server = await postgresForTests(t);
 const NOW = 1_764_400_000_000;
 
+const user = (s: PostgresStore, name: string): Promise<User> =>
+  s.accounts.insertUser({
+    username: name,
+    accountNumber: `${name.length}${Math.floor(Math.random() * 1e9)}`,
+    displayName: name,
+    spokenName: name,
+    timeZone: 'UTC',
+    createdAt: NOW,
+    credentials: [],
+    callerIds: [],
+  });
+
 if (server) {
   const nodes = async (t: Test, n: number, url?: string) => {
     const db = url ?? (await server.createDatabase());
@@ -32,18 +44,6 @@ if (server) {
     }
     return out;
   };
-
-  const user = (s: PostgresStore, name: string): Promise<User> =>
-    s.accounts.insertUser({
-      username: name,
-      accountNumber: `${name.length}${Math.floor(Math.random() * 1e9)}`,
-      displayName: name,
-      spokenName: name,
-      timeZone: 'UTC',
-      createdAt: NOW,
-      credentials: [],
-      callerIds: [],
-    });
 
   t.test('the feed reconnects after the server drops its connection, and catches up', async (t) => {
     const [a, b] = (await nodes(t, 2)) as [PostgresStore, PostgresStore];
@@ -417,7 +417,9 @@ if (server) {
       inserted = r;
     });
     const connect = a.pool.connect.bind(a.pool);
-    (a.pool as { connect: unknown }).connect = async () => {
+    // Only the promise form is watched: pool.query's own connect (with a callback) passes through.
+    (a.pool as { connect: unknown }).connect = async (...cb: unknown[]) => {
+      if (cb.length > 0) return (connect as (...a: unknown[]) => unknown)(...cb);
       const client = await connect();
       const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
       (client as { query: unknown }).query = async (...args: unknown[]) => {
@@ -459,5 +461,51 @@ if (server) {
       'another node hears the ids rising',
     );
     t.ok(r1[0]?.ok && r2[0]?.ok && r1[0].id < r2[0].id, 'the message committed first has the smaller id');
+  });
+}
+
+if (server) {
+  t.test('a batch whose COMMIT the server carried out, its answer lost, is not written again', async (t) => {
+    const db = await server.createDatabase();
+    const s = await openPostgresStore({ url: db, nodeId: 'node-a', poolSize: 3, onError: () => {} });
+    t.teardown(() => s.close());
+    const alice = await user(s, 'alice');
+    const bob = await user(s, 'bob');
+    await s.presence.insertSession('s1', alice.id, [bob.id], NOW);
+    let lose = true;
+    const connect = s.pool.connect.bind(s.pool);
+    // Only the promise form is watched: pool.query's own connect (with a callback) passes through.
+    (s.pool as { connect: unknown }).connect = async (...cb: unknown[]) => {
+      if (cb.length > 0) return (connect as (...a: unknown[]) => unknown)(...cb);
+      const client = await connect();
+      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as { query: unknown }).query = async (...args: unknown[]) => {
+        const out = await query(...args);
+        if (args[0] === 'COMMIT' && lose) {
+          lose = false;
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return out;
+      };
+      return client;
+    };
+    const entries = ['one', 'two'].map((text) => ({
+      sessionId: 's1',
+      fromUserId: alice.id,
+      kind: 'text' as const,
+      text,
+      audioId: null,
+      audioUrl: null,
+      recipients: [bob.id],
+      createdAt: NOW,
+    }));
+    const r = await s.messages.commit({ entries, delivered: [], cursors: [], now: NOW });
+    t.equal(lose, false, 'the answer to COMMIT was lost');
+    t.ok(
+      r.every((x) => x.ok),
+      'both answered as stored',
+    );
+    const stored = (await s.presence.messagesFor(bob.id, ['pending'])).map((m) => m.text);
+    t.same(stored, ['one', 'two'], 'each stored once');
   });
 }

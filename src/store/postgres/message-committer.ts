@@ -8,7 +8,9 @@
  * Message ids rise in commit order across the nodes: a batch that writes
  * takes a transaction-level advisory lock before its insert.
  * Durable at commit (synchronous_commit stays on). When the batch fails,
- * each entry is committed alone, so one bad message cannot sink the others.
+ * each entry is committed alone, so one bad message cannot sink the others;
+ * but a batch whose COMMIT the server carried out, though its answer was
+ * lost, is not written again (txid_status says so).
  * An entry checked against a membership version that is no longer its
  * session's is not written (stale): the versions are read FOR SHARE in the
  * transaction that writes, so a membership change (its trigger updates the
@@ -88,15 +90,22 @@ export class PgMessageCommitter implements MessageCommitter {
   }
 
   private async run(batch: CommitBatch): Promise<CommitResult[]> {
+    let xid: string | undefined;
+    let attempted: CommitResult[] | undefined;
     try {
       return await inTransaction(this.pool, async (c) => {
+        xid = (await c.query<{ x: string }>('SELECT txid_current()::text AS x')).rows[0]?.x;
         const results = await this.write(c, batch.entries);
         await this.rideAlong(c, batch.delivered, batch.cursors, batch.now);
         const ids = written(results);
         if (ids.length > 0) await notifyFeed(c, { n: this.nodeId, m: ids });
+        attempted = results;
         return results;
       });
     } catch {
+      // The connection can fail after the server committed (the answer to COMMIT lost): writing the entries
+      // again would store the messages twice. The server says what became of the transaction.
+      if (xid !== undefined && attempted && (await this.outcome(xid)) === 'committed') return attempted;
       try {
         await inTransaction(this.pool, (c) => this.rideAlong(c, batch.delivered, batch.cursors, batch.now));
       } catch {
@@ -120,6 +129,22 @@ export class PgMessageCommitter implements MessageCommitter {
       }
       return out;
     }
+  }
+
+  /** What became of a transaction: 'committed', 'aborted', or 'unknown' (still running, or the server cannot say). */
+  private async outcome(xid: string): Promise<'committed' | 'aborted' | 'unknown'> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        const r = await this.pool.query<{ s: string | null }>('SELECT txid_status($1::bigint) AS s', [xid]);
+        const status = r.rows[0]?.s;
+        if (status === 'committed') return 'committed';
+        if (status !== 'in progress') return status === 'aborted' ? 'aborted' : 'unknown';
+      } catch {
+        return 'unknown';
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return 'unknown';
   }
 
   /**
