@@ -126,12 +126,17 @@ const de: NoticeCatalogue = {
 
 export const NOTICE_CATALOGUES: Readonly<Record<SupportedLanguage, NoticeCatalogue>> = { en, es, fr, de };
 
+/** Bounds the caches of notices and formatters (languages and time zones come from user settings). */
+const MAX_CACHED = 500;
+
 /** A language's notices, with numbers and dates formatted for its tag. */
 export class Notices {
   readonly words: NoticeCatalogue;
   private readonly locale: string;
   private readonly numbers: Intl.NumberFormat;
   private readonly plurals: Intl.PluralRules;
+  /** Formatters per time zone: building one costs more than composing the whole email around it. */
+  private readonly clocks = new Map<string, Intl.DateTimeFormat>();
 
   constructor(language: string) {
     const lang = catalogueLanguage(language);
@@ -151,14 +156,20 @@ export class Notices {
 
   /** "14 Mar, 10:42" in the recipient's zone and language. */
   clock(at: number, timeZone: string): string {
-    return new Intl.DateTimeFormat(this.locale, {
-      timeZone,
-      day: 'numeric',
-      month: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    }).format(at);
+    let f = this.clocks.get(timeZone);
+    if (!f) {
+      f = new Intl.DateTimeFormat(this.locale, {
+        timeZone,
+        day: 'numeric',
+        month: 'short',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      });
+      if (this.clocks.size >= MAX_CACHED) this.clocks.clear();
+      this.clocks.set(timeZone, f);
+    }
+    return f.format(at);
   }
 
   replyRefused(): string {
@@ -166,6 +177,16 @@ export class Notices {
   }
 }
 
+const byLanguage = new Map<string, Notices>();
+
+/** A language's notices; built once per language tag (a Notices holds nothing that changes). */
 export function notices(language: string | null | undefined): Notices {
-  return new Notices(language || 'en');
+  const tag = language || 'en';
+  let n = byLanguage.get(tag);
+  if (!n) {
+    n = new Notices(tag);
+    if (byLanguage.size >= MAX_CACHED) byLanguage.clear();
+    byLanguage.set(tag, n);
+  }
+  return n;
 }

@@ -133,6 +133,12 @@ export class Notifier {
     { alertId: string; folded: boolean }
   >;
   private readonly stepEnds: GroupCommit<{ step: Step; end: StepEnd; now: number }, StepAfter>;
+  /**
+   * Steps performing now: at most `concurrency`. A step's slot frees when its external action ends, not when
+   * its end is committed (that commit is the writer's business, and it gates the ladder's next step anyway).
+   */
+  private performing = 0;
+  /** Steps claimed and not yet recorded, performing or committing their end. */
   private readonly inflight = new Map<
     number,
     { alertId: string; channel: Step['channel']; abort: AbortController; done: Promise<void> }
@@ -377,6 +383,7 @@ export class Notifier {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    this.repo.warm?.();
     const now = this.clock.now();
     for (const s of await this.repo.inProgressOf(this.nodeId)) {
       this.log.warn({ alert: s.alertId, step: s.position }, 'step was in progress when the notifier stopped');
@@ -443,7 +450,6 @@ export class Notifier {
 
   private async pumpRound(): Promise<void> {
     const now = this.clock.now();
-    await this.startLadders(await this.repo.collectedAlerts(now, 1000), now);
     // A node that died in the middle of a step: once its lease lapsed, one living node closes that step.
     for (const s of await this.repo.adoptStepsOfLapsedNodes(this.nodeId, now)) {
       this.log.warn(
@@ -452,15 +458,22 @@ export class Notifier {
       );
       await this.recordInterrupted(s, now);
     }
-    const free = this.cfg.concurrency - this.inflight.size;
-    for (const s of await this.repo.claimDueSteps(this.nodeId, now, free)) this.launch(s);
+    const starting = await this.startLadders(await this.repo.collectedAlerts(now, 1000), now);
+    // Asked right behind the ladders' start, so the first steps are claimed in the same commit (SQLite's
+    // writer runs both in one transaction); a store that runs them apart hands them over at the next round.
+    // Ends waiting for their commit are bounded too: at most as many again as perform at once.
+    const free = Math.min(this.cfg.concurrency - this.performing, 2 * this.cfg.concurrency - this.inflight.size);
+    const claiming = this.repo.claimDueSteps(this.nodeId, now, free);
+    await starting.committed;
+    for (const s of await claiming) this.launch(s);
     await this.arm(now);
   }
 
   private async arm(now: number): Promise<void> {
     // Also wake every pollSeconds: the CLI and other nodes write alerts this process has no timer for.
     const poll = now + this.cfg.pollSeconds * 1000;
-    const next = this.inflight.size >= this.cfg.concurrency ? null : await this.repo.nextDueAt(); // a finishing step pumps
+    const full = this.performing >= this.cfg.concurrency || this.inflight.size >= 2 * this.cfg.concurrency;
+    const next = full ? null : await this.repo.nextDueAt(); // a finishing step pumps
     // The store was read meanwhile: the delay counts from the clock as it is now.
     const at = Math.max(Math.min(next ?? poll, poll), this.clock.now());
     if (!this.running || (this.timer && this.timerAt <= at)) return;
@@ -473,9 +486,12 @@ export class Notifier {
     }, at - this.clock.now());
   }
 
-  /** Builds the ladders of collected alerts and starts them all in one commit. */
-  private async startLadders(alerts: Alert[], now: number): Promise<void> {
-    if (alerts.length === 0) return;
+  /**
+   * Builds the ladders of collected alerts and asks for them all to start in one commit; resolves once
+   * that commit is asked for, with its end (`committed` never rejects: a ladder that could not start is logged).
+   */
+  private async startLadders(alerts: Alert[], now: number): Promise<{ committed: Promise<void> }> {
+    if (alerts.length === 0) return { committed: Promise.resolve() };
     const planned = await Promise.all(
       alerts.map(async (a) => {
         const recipient = await this.deps.accounts.userById(a.recipientId);
@@ -489,7 +505,7 @@ export class Notifier {
         return { alert: a, user: recipient?.username, steps };
       }),
     );
-    const started = await this.repo.startAlerts(
+    const started = this.repo.startAlerts(
       planned.map((p) => ({
         id: p.alert.id,
         steps: p.steps,
@@ -497,15 +513,21 @@ export class Notifier {
       })),
       now,
     );
-    started.forEach((r, i) => {
-      const p = planned[i] as (typeof planned)[number];
-      if (r.status === 'rejected') this.log.error({ alert: p.alert.id, err: r.reason }, 'could not start a ladder');
-      else if (r.value) this.log.info({ alert: p.alert.id, user: p.user, steps: p.steps.length }, 'ladder started');
-    });
+    const committed = started.then(
+      (results) =>
+        results.forEach((r, i) => {
+          const p = planned[i] as (typeof planned)[number];
+          if (r.status === 'rejected') this.log.error({ alert: p.alert.id, err: r.reason }, 'could not start a ladder');
+          else if (r.value) this.log.info({ alert: p.alert.id, user: p.user, steps: p.steps.length }, 'ladder started');
+        }),
+      (e: unknown) => this.log.error({ err: e, alerts: planned.length }, 'could not start the ladders'),
+    );
+    return { committed };
   }
 
   private launch(step: Step): void {
     const abort = new AbortController();
+    this.performing++;
     const done = this.perform(step, abort.signal)
       .catch(
         (e: unknown): StepResult => ({
@@ -514,7 +536,12 @@ export class Notifier {
           code: 'CORE_INTERNAL',
         }),
       )
-      .then((result) => this.record(step, result, this.clock.now()))
+      .then((result) => {
+        this.performing--;
+        const recorded = this.record(step, result, this.clock.now());
+        this.pump(); // the slot is free: another due step may start while this one's end commits
+        return recorded;
+      })
       .catch((e: unknown) => {
         this.log.error({ err: e, step: step.id }, 'could not record a step');
       })

@@ -183,6 +183,8 @@ export interface NotifyStore {
    * it as interrupted (never performing it again) so that its ladder goes on.
    */
   adoptStepsOfLapsedNodes(nodeId: string, now: number): Promise<Step[]>;
+  /** Optional: readies what the first durable write needs (SQLite's writer thread), so it does not wait for it. */
+  warm?(): void;
 
   // ---- per-user ladders ----------------------------------------------------------------
 

@@ -2,11 +2,17 @@
  * Alert throughput: 1,000 recipients become unreachable at once (presence
  * tells the notifier of each without waiting for the others). Each has an
  * SNPP pager (Debian's Net::SNPP::Server on loopback) and then an email
- * address (smtp-server in-process); no collect delay, no waits.
+ * address; no collect delay, no waits.
  *
- * References, measured first in the same run against the same two servers:
+ * The mail goes to smtp-server in a process of its own (smtp-process.ts), as
+ * a real MTA is to the platform: in-process, the server's own work on each
+ * mail shared the platform's event loop and both figures measured the server
+ * as much as the sender. The in-process server (test/support/notify.ts, which
+ * parses every mail) is still measured, as a second reference.
+ *
+ * References, measured first in the same run against the same servers:
  * - a bare nodemailer pooled loop (same pool size) sending the same number of
- *   mails;
+ *   mails, to the SMTP process (and to the in-process server);
  * - a bare SNPP sender: a minimal loop over as many kept-open connections as
  *   the product keeps, each sending PAGE / MESS / SEND page after page.
  *
@@ -27,6 +33,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { startSmtp, startSnpp } from '../support/notify.js';
 import { sqliteOf } from '../support/store.js';
 import { report } from './report.js';
+import { startSmtpProcess } from './smtp-process.js';
 
 const BENCH = 'alerts';
 const RECIPIENTS = 1000;
@@ -36,7 +43,8 @@ const SMTP_CONNECTIONS = 8;
 const SNPP_CONNECTIONS = 4;
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-alerts-'));
-const smtp = await startSmtp();
+const smtp = await startSmtpProcess();
+const smtpInProcess = await startSmtp();
 const snpp = await startSnpp();
 const config = loadConfig({
   env: {},
@@ -72,15 +80,18 @@ function lostAndDuplicated(keys: string[], seen: string[]): { lost: number; dupl
 }
 
 /** The reference for email: nodemailer's own pool, as many connections, the same number of mails. */
-async function bareSmtp(): Promise<{ ms: number; lost: number; duplicated: number }> {
+async function bareSmtp(
+  server: { port: number; rcpt: string[][] },
+  prefix: string,
+): Promise<{ ms: number; lost: number; duplicated: number }> {
   const transport = createTransport({
     host: '127.0.0.1',
-    port: smtp.port,
+    port: server.port,
     pool: true,
     maxConnections: SMTP_CONNECTIONS,
     maxMessages: config.notify.smtp.maxMessages,
   });
-  const to = Array.from({ length: RECIPIENTS }, (_, i) => `ref${i}@example.com`);
+  const to = Array.from({ length: RECIPIENTS }, (_, i) => `${prefix}${i}@example.com`);
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
@@ -98,7 +109,10 @@ async function bareSmtp(): Promise<{ ms: number; lost: number; duplicated: numbe
   );
   const ms = performance.now() - t0;
   transport.close();
-  return { ms, ...lostAndDuplicated(to, smtp.rcpt.flat()) };
+  // The SMTP process tells of each mail over IPC as it answers 250: let the count catch up.
+  for (const end = performance.now() + 5000; server.rcpt.length < RECIPIENTS && performance.now() < end; )
+    await new Promise((r) => setTimeout(r, 10));
+  return { ms, ...lostAndDuplicated(to, server.rcpt.flat()) };
 }
 
 /** The reference for pages: a minimal SNPP sender over kept-open connections, page after page. */
@@ -147,9 +161,10 @@ async function bareSnpp(): Promise<{ ms: number; lost: number; duplicated: numbe
 const svc = buildServices({ config, log: silentLogger() });
 let failed = false;
 try {
-  const refMail = await bareSmtp();
+  const refMail = await bareSmtp(smtp, 'ref');
+  const refMailInProcess = await bareSmtp(smtpInProcess, 'ref');
+  await smtpInProcess.close();
   const refPage = await bareSnpp();
-  smtp.mails.length = 0;
   smtp.rcpt.length = 0;
   snpp.pages.length = 0;
 
@@ -194,7 +209,7 @@ try {
     const now = performance.now();
     if (!tFirst && firstStepsTaken() >= RECIPIENTS) tFirst = now;
     if (!tPages && snpp.pages.length >= RECIPIENTS) tPages = now;
-    if (!tMails && smtp.mails.length >= RECIPIENTS) tMails = now;
+    if (!tMails && smtp.rcpt.length >= RECIPIENTS) tMails = now;
     if (tFirst && tPages && tMails && finished() >= RECIPIENTS) break;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -229,15 +244,22 @@ try {
     reference: { what: `bare SNPP sender, ${RECIPIENTS} pages`, value: refPage.ms / 1000 },
     goal: { text: '<= 1 s', met: firstS <= 1 },
   });
-  const mailRate = perSecond(smtp.mails.length, tMails && tMails - t0);
+  const mailRate = perSecond(smtp.rcpt.length, tMails && tMails - t0);
   report({
     bench: BENCH,
-    what: 'emails delivered per second (pooled SMTP)',
+    what: 'emails delivered per second (pooled SMTP, server in its own process)',
     value: mailRate,
     unit: '/s',
-    reference: { what: 'bare nodemailer pooled loop', value: perSecond(RECIPIENTS - refMail.lost, refMail.ms) },
+    reference: {
+      what: 'bare nodemailer pooled loop, same server',
+      value: perSecond(RECIPIENTS - refMail.lost, refMail.ms),
+    },
     goal: { text: '>= 500/s', met: mailRate >= 500 },
   });
+  console.log(
+    `  for comparison: bare nodemailer pooled loop against the in-process smtp-server (parsing each mail): ` +
+      `${perSecond(RECIPIENTS - refMailInProcess.lost, refMailInProcess.ms).toFixed(0)} /s`,
+  );
   const pageRate = perSecond(snpp.pages.length, tPages && tPages - t0);
   report({
     bench: BENCH,
@@ -252,7 +274,7 @@ try {
     what: 'pages and emails lost',
     value: pages.lost + mails.lost,
     unit: '',
-    reference: { what: 'bare senders', value: refPage.lost + refMail.lost },
+    reference: { what: 'bare senders', value: refPage.lost + refMail.lost + refMailInProcess.lost },
     goal: { text: '0', met: pages.lost + mails.lost === 0 },
   });
   report({
@@ -260,7 +282,10 @@ try {
     what: 'pages and emails duplicated',
     value: pages.duplicated + mails.duplicated,
     unit: '',
-    reference: { what: 'bare senders', value: refPage.duplicated + refMail.duplicated },
+    reference: {
+      what: 'bare senders',
+      value: refPage.duplicated + refMail.duplicated + refMailInProcess.duplicated,
+    },
     goal: { text: '0', met: pages.duplicated + mails.duplicated === 0 },
   });
   failed = timedOut || pages.lost + mails.lost + pages.duplicated + mails.duplicated > 0;
@@ -268,6 +293,7 @@ try {
   await svc.notifier.stop();
   await svc.store.close();
   await smtp.close();
+  await smtpInProcess.close();
   await snpp.close();
   rmSync(dir, { recursive: true, force: true });
 }

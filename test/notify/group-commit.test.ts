@@ -58,3 +58,21 @@ t.test(
     t.match(b, { status: 'rejected', reason: { message: /no result/ } });
   },
 );
+
+t.test('one batch is written at a time: what is asked for meanwhile goes in the next, as one', async (t) => {
+  const batches: number[][] = [];
+  let release: () => void = () => {};
+  const g = new GroupCommit<number, number>(async (items) => {
+    batches.push(items);
+    if (batches.length === 1) await new Promise<void>((r) => (release = r));
+    return items.map((n) => ({ status: 'fulfilled' as const, value: n }));
+  });
+  const first = g.add(1);
+  await new Promise((r) => setImmediate(r)); // the first batch is under way
+  const later = [g.add(2), g.add(3)];
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(batches, [[1]], 'nothing else is written while the first batch is under way');
+  release();
+  t.same(await Promise.all([first, ...later]), [1, 2, 3]);
+  t.same(batches, [[1], [2, 3]], 'those that waited go together, at once');
+});

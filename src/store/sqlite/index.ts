@@ -21,6 +21,7 @@ import { SqliteIvrResume } from './ivr-resume.js';
 import { SqliteMessageCommitter } from './message-committer.js';
 import { SqliteNodeFeed } from './node-feed.js';
 import { SqliteNotify } from './notify.js';
+import { SqliteNotifyWriter } from './notify-committer.js';
 import { SqlitePresence } from './presence.js';
 import { promised } from './promised.js';
 import { SqliteReplyLinks } from './reply-links.js';
@@ -32,6 +33,8 @@ export interface SqliteStoreOptions extends StoreOptions {
   path: string;
   /** The message cache commits on the calling thread instead of a writer thread. */
   inlineMessageWriter?: boolean;
+  /** The notifier's claims and step ends commit on the main connection instead of a writer thread. */
+  inlineNotifyWriter?: boolean;
 }
 
 /** The SQLite store; `db` is its main connection (for tools and tests that look at the file's rows). */
@@ -99,7 +102,24 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const accounts = lazy((): AccountStore => promised(new SqliteAccounts(db)));
   const roles = lazy((): RoleStore => promised(new SqliteRoles(db)));
   const presence = lazy((): PresenceStore => promised(new SqlitePresence(db)));
-  const notify = lazy((): NotifyStore => promised(new SqliteNotify(db)));
+  const notifyWriter =
+    options.inlineNotifyWriter === true || options.path === ':memory:'
+      ? undefined
+      : new SqliteNotifyWriter(options.path);
+  const notify = lazy((): NotifyStore => {
+    const inThread = promised(new SqliteNotify(db));
+    const w = notifyWriter;
+    if (!w) return inThread;
+    // The hot commits (and their fsyncs) on the writer thread; reads and the rare writes on the main connection.
+    return {
+      ...inThread,
+      warm: () => w.warm(),
+      claimDueSteps: (...a) => w.call('claimDueSteps', a),
+      recordStepEnds: (...a) => w.call('recordStepEnds', a),
+      foldMessages: (...a) => w.call('foldMessages', a),
+      startAlerts: (...a) => w.call('startAlerts', a),
+    };
+  });
   const replyLinks = lazy((): ReplyLinkUses => promised(new SqliteReplyLinks(db)));
   const smsReplies = lazy((): SmsReplyStore => promised(new SqliteSmsReplies(db)));
   const audio = lazy((): AudioStore => promised(new SqliteAudio(db, options.nodeId)));
@@ -147,6 +167,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       closing ??= (async () => {
         await feed.close();
         await messages.close();
+        await notifyWriter?.close();
         db.close();
       })();
       return closing;

@@ -23,12 +23,24 @@ import {
   toStep,
 } from '../rows/notify.js';
 
+/** The notifier's hot commits, which the writer thread runs (notify-writer.ts) unless the store is inline. */
+export const NOTIFY_WRITES = ['claimDueSteps', 'recordStepEnds', 'foldMessages', 'startAlerts'] as const;
+export type NotifyWrite = (typeof NOTIFY_WRITES)[number];
+
 /** Synchronous; offered as a NotifyStore through `promised` (index.ts). */
 export class SqliteNotify {
   /** Statements compiled once: the scheduler runs the same few thousands of times a second under load. */
   private readonly statements = new Map<string, Statement>();
+  private readonly isDurable: boolean;
 
-  constructor(private readonly db: Db) {}
+  /** `durable`: the connection is synchronous=FULL for good (the writer thread's own). */
+  constructor(
+    private readonly db: Db,
+    options: { durable?: boolean } = {},
+  ) {
+    this.isDurable = options.durable === true;
+    if (this.isDurable) db.pragma('synchronous = FULL');
+  }
 
   private sql(text: string): Statement {
     let s = this.statements.get(text);
@@ -44,10 +56,13 @@ export class SqliteNotify {
    * at commit (synchronous=FULL), so a power loss cannot roll back a step that went out and repeat it.
    */
   private transaction<T>(fn: () => T): T {
+    // IMMEDIATE: another connection (the writer thread, or this one) may write between a read and a write
+    // of a deferred transaction, which SQLite then fails at once instead of waiting (SQLITE_BUSY_SNAPSHOT).
     if (this.db.inTransaction) return this.db.transaction(fn)();
+    if (this.isDurable) return this.db.transaction(fn).immediate();
     this.sql('PRAGMA synchronous = FULL').run();
     try {
-      return this.db.transaction(fn)();
+      return this.db.transaction(fn).immediate();
     } finally {
       this.sql('PRAGMA synchronous = NORMAL').run();
     }
@@ -261,12 +276,16 @@ export class SqliteNotify {
 
   /** Steps other nodes left in progress when they died (their lease lapsed): now this node's, to close. */
   adoptStepsOfLapsedNodes(nodeId: string, now: number): Step[] {
+    const lapsed = () =>
+      this.sql(
+        `SELECT * FROM notify_steps WHERE state = 'in-progress' AND node_id <> ?
+           AND node_id IN (SELECT node_id FROM node_leases WHERE lease_until < ?) ORDER BY id`,
+      ).all(nodeId, now) as StepRow[];
+    // Asked each scheduler round and nearly always none: a plain read first, so the round takes no write lock.
+    if (lapsed().length === 0) return [];
     return this.db
       .transaction(() => {
-        const rows = this.sql(
-          `SELECT * FROM notify_steps WHERE state = 'in-progress' AND node_id <> ?
-             AND node_id IN (SELECT node_id FROM node_leases WHERE lease_until < ?) ORDER BY id`,
-        ).all(nodeId, now) as StepRow[];
+        const rows = lapsed();
         const stamp = this.sql('UPDATE notify_steps SET node_id = ? WHERE id = ?');
         for (const r of rows) stamp.run(nodeId, r.id);
         return rows.map((r) => toStep({ ...r, node_id: nodeId }));
