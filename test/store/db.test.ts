@@ -70,3 +70,42 @@ t.test('two migrations with one number are a build error', async (t) => {
   const dir = t.testdir({ '001-a.sql': 'SELECT 1;', '001-b.sql': 'SELECT 1;' });
   t.throws(() => loadMigrations(dir), /two migrations numbered 1/);
 });
+
+t.test('a transaction that reads, then writes, is not undone by a writer on another connection', async (t) => {
+  // The message cache's and the notifier's writer threads commit on connections of their own.
+  const path = join(t.testdir({}), 'db.sqlite');
+  const main = openDb({ path });
+  t.teardown(() => main.close());
+  main.exec('CREATE TABLE t (n INTEGER)');
+  const other = openDb({ path });
+  t.teardown(() => other.close());
+  other.pragma('busy_timeout = 0');
+  const otherWrote = main.transaction(() => {
+    main.prepare('SELECT COUNT(*) AS n FROM t').get();
+    let wrote = true;
+    try {
+      other.prepare('INSERT INTO t VALUES (1)').run();
+    } catch {
+      wrote = false; // it waits for the write lock this transaction took at BEGIN
+    }
+    main.prepare('INSERT INTO t VALUES (2)').run();
+    return wrote;
+  })();
+  t.equal(otherWrote, false, 'the other connection waited its turn');
+  t.same(main.prepare('SELECT n FROM t').all(), [{ n: 2 }], 'this transaction wrote');
+  const nested = main.transaction(() => {
+    main.prepare('INSERT INTO t VALUES (3)').run();
+    try {
+      main.transaction(() => {
+        main.prepare('INSERT INTO t VALUES (4)').run();
+        throw new Error('undo the inner one');
+      })();
+    } catch {}
+  });
+  nested();
+  t.same(
+    main.prepare('SELECT n FROM t ORDER BY n').all(),
+    [{ n: 2 }, { n: 3 }],
+    'a nested transaction is still a savepoint',
+  );
+});

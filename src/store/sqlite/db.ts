@@ -57,7 +57,29 @@ export function openDb(options: OpenOptions): Db {
   }
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  return withStatementCache(db);
+  return options.readonly ? withStatementCache(db) : writesFirst(withStatementCache(db));
+}
+
+/**
+ * Every transaction on the connection begins IMMEDIATE (the write lock taken
+ * at BEGIN): writer threads (the message cache's, the notifier's) commit on
+ * connections of their own, and a deferred transaction that read before one
+ * of their commits cannot then write (SQLITE_BUSY at once: busy_timeout does
+ * not help a stale snapshot). Nested calls stay savepoints.
+ */
+function writesFirst(db: Db): Db {
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: unknown[]) => unknown) => {
+    const tx = transaction(fn);
+    const run = (...args: unknown[]) => tx.immediate(...args);
+    return Object.assign(run, {
+      default: tx.immediate,
+      deferred: tx.deferred,
+      immediate: tx.immediate,
+      exclusive: tx.exclusive,
+    });
+  }) as Db['transaction'];
+  return db;
 }
 
 /** Statements kept per connection (the adapters' SQL has a few hundred shapes). */
