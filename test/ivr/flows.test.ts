@@ -3,7 +3,10 @@
  * presence (real accounts in SQLite). What the caller hears is the text the
  * audio service was asked to speak for each playback.
  */
+import assert from 'node:assert/strict';
 import t from 'tap';
+import type { IvrMessage } from '../../src/ivr/ports.js';
+import { eventually } from '../support/env.js';
 import { setupIvr } from './support/doubles.js';
 
 const BOB = '+15550100101';
@@ -210,11 +213,14 @@ t.test('message keys: replay, delete, back to the main menu', async (t) => {
   await call.hears(/^two$/);
   call.press('*');
   await call.hears(/^Main menu\./);
-  t.same(
-    (await presence.unread(bob.id)).map((m) => m.text),
-    ['three'],
-    'one read, one deleted, one still new',
+  // Read and deleted are written just after the next play request goes out (the caller does not wait for them).
+  await eventually(() =>
+    assert.deepEqual(
+      (presence.unread(bob.id) as IvrMessage[]).map((m) => m.text),
+      ['three'],
+    ),
   );
+  t.pass('one read, one deleted, one still new');
   t.ok(presence.messages.find((m) => m.text === 'one')?.dismissed);
   call.press('1');
   await call.hears(/^You have 1 new message\.$/);
