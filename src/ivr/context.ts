@@ -318,9 +318,23 @@ export class CallContext {
    * is logged and tried again, a growing pause apart; only after
    * LATER_TRIES failures is it given up, with an error in the log.
    */
-  later(what: string, write: () => unknown): void {
+  later(what: string, write: () => unknown, opts: { changesUnread?: boolean } = {}): void {
     this.writes.push({ what, write });
+    if (opts.changesUnread) this.unreadChanges++;
   }
+
+  /**
+   * Writes queued so far that change what is unread (marked read, deleted) are
+   * done: the list of new messages waits for these, not for the others (the
+   * phone link opening after log-on).
+   */
+  async unreadSettled(): Promise<void> {
+    if (this.unreadChanges === 0) return;
+    await this.settled();
+    this.unreadChanges = 0;
+  }
+
+  private unreadChanges = 0;
 
   /** A play request was sent: the queued writes run right after it has left (setImmediate follows its I/O). */
   playRequested(): void {

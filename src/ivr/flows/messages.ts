@@ -42,7 +42,7 @@ export async function firstHeard(ctx: CallContext, list: readonly IvrMessage[], 
 export async function readMessages(ctx: CallContext, svc: FlowServices): Promise<State> {
   const user = ctx.userOrThrow;
   // Messages marked read or deleted earlier in this call are not listed again.
-  await ctx.settled();
+  await ctx.unreadSettled();
   const list = (await svc.presence.unread(user.id)).slice(0, ctx.config.maxMessagesPerList);
   if (list.length === 0) return { name: 'main', lead: [{ text: ctx.phrases.messageCount(0) }] };
   let lead: Prompt[] = [{ text: ctx.phrases.messageCount(list.length) }];
@@ -61,7 +61,8 @@ export async function readMessages(ctx: CallContext, svc: FlowServices): Promise
     ]);
     lead = [];
     // Heard or acted on: read. Written after the next play request is out (the caller does not wait for it).
-    if (choice !== 'delete') ctx.later('mark read', () => svc.presence.markRead(user.id, [m.id]));
+    if (choice !== 'delete')
+      ctx.later('mark read', () => svc.presence.markRead(user.id, [m.id]), { changesUnread: true });
     switch (choice) {
       case 'replay':
         continue;
@@ -70,7 +71,7 @@ export async function readMessages(ctx: CallContext, svc: FlowServices): Promise
         i++;
         break;
       case 'delete':
-        ctx.later('dismiss', () => svc.presence.dismiss(user.id, [m.id]));
+        ctx.later('dismiss', () => svc.presence.dismiss(user.id, [m.id]), { changesUnread: true });
         lead = ['messageDeleted'];
         i++;
         break;
