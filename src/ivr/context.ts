@@ -62,6 +62,10 @@ const UNSPEAKABLE = new Set(['AUDIO_TEXT_EMPTY', 'AUDIO_TEXT_TOO_LONG', 'AUDIO_T
 
 const MAX_BUFFERED_KEYS = 32;
 
+/** How often a write queued with later() is tried, and the first pause between tries (doubling). */
+const LATER_TRIES = 5;
+const LATER_RETRY_MS = 200;
+
 /** Keys pressed and not yet consumed, in order; at most one reader at a time. */
 export class DigitBuffer {
   private readonly queue: string[] = [];
@@ -306,6 +310,72 @@ export class CallContext {
     );
   }
 
+  /**
+   * Queues a write the caller need not wait for (a message marked read): it
+   * runs once the next play request has gone out, or sooner when the flow
+   * needs it done (settled(), dispose()), so that a key costs the play request
+   * and nothing else first. Writes run one at a time, in order. A failed one
+   * is logged and tried again, a growing pause apart; only after
+   * LATER_TRIES failures is it given up, with an error in the log.
+   */
+  later(what: string, write: () => unknown, opts: { changesUnread?: boolean } = {}): void {
+    this.writes.push({ what, write });
+    if (opts.changesUnread) this.unreadChanges++;
+  }
+
+  /**
+   * Writes queued so far that change what is unread (marked read, deleted) are
+   * done: the list of new messages waits for these, not for the others (the
+   * phone link opening after log-on).
+   */
+  async unreadSettled(): Promise<void> {
+    if (this.unreadChanges === 0) return;
+    await this.settled();
+    this.unreadChanges = 0;
+  }
+
+  private unreadChanges = 0;
+
+  /** A play request was sent: the queued writes run right after it has left (setImmediate follows its I/O). */
+  playRequested(): void {
+    if (this.writes.length > 0 && !this.writing) setImmediate(() => void this.settled());
+  }
+
+  /** Every write queued so far is done (or given up); a read that must see them waits for this first. */
+  async settled(): Promise<void> {
+    while (this.writing || this.writes.length > 0) {
+      if (!this.writing) {
+        const run = (async () => {
+          for (let w = this.writes.shift(); w; w = this.writes.shift()) await this.write(w);
+        })();
+        this.writing = run;
+        void run.finally(() => {
+          if (this.writing === run) this.writing = undefined;
+        });
+      }
+      await this.writing;
+    }
+  }
+
+  private async write(w: { what: string; write: () => unknown }): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await w.write();
+        return;
+      } catch (e) {
+        if (attempt >= LATER_TRIES) {
+          this.log.error({ err: e, what: w.what, attempts: attempt }, 'a write after a key failed; given up');
+          return;
+        }
+        this.log.warn({ err: e, what: w.what, attempt }, 'a write after a key failed; trying again');
+        await new Promise<void>((r) => this.clock.setTimeout(r, LATER_RETRY_MS * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  private readonly writes: { what: string; write: () => unknown }[] = [];
+  private writing: Promise<void> | undefined;
+
   /** Waits `ms` on the injected clock; rejects with CallEnded on hang-up. */
   async sleep(ms: number): Promise<void> {
     this.assertAlive();
@@ -342,6 +412,8 @@ export class CallContext {
   /** Undoes everything the call holds; safe to call more than once. */
   dispose(): Promise<void> {
     this.disposed ??= (async () => {
+      // What the caller did is written before the link closes (the link itself may be one of them).
+      await this.settled();
       this.digits.close();
       for (const t of this.timers) this.clock.clearTimeout(t);
       this.timers.clear();

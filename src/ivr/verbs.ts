@@ -95,7 +95,9 @@ export class Play implements Verb<PlayResult> {
       if (signal.aborted || !ctx.call.isAlive) throw new CallEnded(ctx.call.id);
       if (this.stopped) return 'interrupted';
       let pressed = false;
-      const playback = await ctx.call.play(media, { bargeIn: this.bargeIn });
+      const requested = ctx.call.play(media, { bargeIn: this.bargeIn });
+      ctx.playRequested();
+      const playback = await requested;
       ctx.playbackStarted();
       this.current = playback;
       const off = this.bargeIn

@@ -39,6 +39,7 @@ import {
   GONE,
   type PendingPlayback,
   type PendingRecording,
+  type RequestLane,
 } from './ari-call.js';
 import type { Bridge, BridgeControl, Call, CallControl, OriginateOptions, OriginateResult } from './port.js';
 
@@ -60,8 +61,12 @@ export interface AriCallControlOptions {
   requestTimeoutMs?: number;
   /**
    * REST requests in flight at once; more wait their turn. ari-client opens a
-   * connection per concurrent request, and a burst of hundreds overflows the
-   * server's listen backlog (dropped SYNs cost seconds of retransmission).
+   * connection per concurrent request (Node's keep-alive agent reuses idle
+   * ones), and a burst of hundreds overflows the server's listen backlog
+   * (dropped SYNs cost seconds of retransmission) and Asterisk's HTTP session
+   * limit. Requests a caller waits on (answer, play, stop, hang up) go before
+   * background ones (resync, watchdogs, recordings, bridges), which may hold
+   * at most a quarter of the slots.
    */
   maxConcurrentRequests?: number;
   /**
@@ -279,31 +284,86 @@ export class AriCallControl implements CallControl, BridgeControl, CallHost {
 
   // ---- CallHost ------------------------------------------------------------------
 
-  async request<T>(what: string, fn: (client: AriRest) => Promise<T>): Promise<T | typeof GONE> {
+  async request<T>(
+    what: string,
+    fn: (client: AriRest) => Promise<T>,
+    lane: RequestLane = 'background',
+  ): Promise<T | typeof GONE> {
     if (!this.client) throw new AppError('TELEPHONY_NOT_CONNECTED', `cannot ${what}: Asterisk is not connected`);
-    if (this.inFlight >= (this.opts.maxConcurrentRequests ?? 64)) await new Promise<void>((r) => this.waiting.push(r));
+    if (!this.hasSlot(lane)) await new Promise<void>((r) => this.waiting[lane].push(r));
     this.inFlight++;
+    if (lane === 'background') this.inFlightBackground++;
     try {
       return await this.send(what, fn);
     } finally {
       this.inFlight--;
-      this.waiting.shift()?.();
+      if (lane === 'background') this.inFlightBackground--;
+      this.admitWaiting();
     }
   }
 
   private inFlight = 0;
-  private readonly waiting: (() => void)[] = [];
+  private inFlightBackground = 0;
+  private readonly waiting: Record<RequestLane, (() => void)[]> = { call: [], background: [] };
+
+  private get maxInFlight(): number {
+    return this.opts.maxConcurrentRequests ?? 64;
+  }
+
+  private hasSlot(lane: RequestLane): boolean {
+    if (this.inFlight >= this.maxInFlight) return false;
+    if (lane === 'call') return true;
+    return this.waiting.call.length === 0 && this.inFlightBackground < Math.max(1, Math.floor(this.maxInFlight / 4));
+  }
+
+  /** A slot came free: a waiting call request first, else a background one if background may take it. */
+  private admitWaiting(): void {
+    if (this.inFlight >= this.maxInFlight) return;
+    const next =
+      this.waiting.call.shift() ?? (this.hasSlot('background') ? this.waiting.background.shift() : undefined);
+    next?.();
+  }
+
+  /**
+   * One timer for every request's deadline (they all get the same timeout, so they expire in the order they
+   * were sent): a timer per request costs a timer-list insert and removal on every play at a key.
+   */
+  private readonly deadlines = new Set<{ at: number; expire: () => void }>();
+  private deadlineTimer: TimerHandle | undefined;
+
+  private armDeadlines(): void {
+    if (this.deadlineTimer || this.deadlines.size === 0) return;
+    const first = this.deadlines.values().next().value as { at: number };
+    this.deadlineTimer = this.opts.clock.setTimeout(
+      () => {
+        this.deadlineTimer = undefined;
+        const now = this.opts.clock.now();
+        for (const d of this.deadlines) {
+          if (d.at > now) break;
+          this.deadlines.delete(d);
+          d.expire();
+        }
+        this.armDeadlines();
+      },
+      Math.max(0, first.at - this.opts.clock.now()),
+    );
+  }
 
   private async send<T>(what: string, fn: (client: AriRest) => Promise<T>): Promise<T | typeof GONE> {
     const client = this.client;
     if (!client) throw new AppError('TELEPHONY_NOT_CONNECTED', `cannot ${what}: Asterisk is not connected`);
     const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
-    let timer: TimerHandle | undefined;
+    let deadline: { at: number; expire: () => void } | undefined;
     try {
       return await Promise.race([
         fn(client),
         new Promise<never>((_r, reject) => {
-          timer = this.opts.clock.setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          deadline = {
+            at: this.opts.clock.now() + timeoutMs,
+            expire: () => reject(new Error(`no answer within ${timeoutMs} ms`)),
+          };
+          this.deadlines.add(deadline);
+          this.armDeadlines();
         }),
       ]);
     } catch (e) {
@@ -311,7 +371,12 @@ export class AriCallControl implements CallControl, BridgeControl, CallHost {
       if (GONE_MESSAGES.test(message)) return GONE;
       throw new AppError('TELEPHONY_REQUEST_FAILED', `${what} failed: ${message}`, { what });
     } finally {
-      if (timer) this.opts.clock.clearTimeout(timer);
+      if (deadline) this.deadlines.delete(deadline);
+      // Nothing left to time: no timer may hold the process open.
+      if (this.deadlines.size === 0 && this.deadlineTimer) {
+        this.opts.clock.clearTimeout(this.deadlineTimer);
+        this.deadlineTimer = undefined;
+      }
     }
   }
 

@@ -24,8 +24,11 @@ export const HANGUP_REASONS = { normal: 16, busy: 17, congestion: 34, no_answer:
 
 /** What a call needs from the adapter. */
 export interface CallHost {
-  /** Runs an ARI request; `gone` when the channel (or playback) no longer exists. */
-  request<T>(what: string, fn: (client: AriRest) => Promise<T>): Promise<T | typeof GONE>;
+  /**
+   * Runs an ARI request; `gone` when the channel (or playback) no longer exists. Lane 'call': a caller is
+   * waiting on it (a key's playback), so it goes before background work when requests queue.
+   */
+  request<T>(what: string, fn: (client: AriRest) => Promise<T>, lane?: RequestLane): Promise<T | typeof GONE>;
   trackPlayback(p: PendingPlayback): void;
   untrackPlayback(id: string): void;
   trackRecording(r: PendingRecording): void;
@@ -35,6 +38,9 @@ export interface CallHost {
 }
 
 export const GONE = Symbol('gone');
+
+/** Which queue a request waits in when the adapter's requests in flight are at their cap. */
+export type RequestLane = 'call' | 'background';
 
 /** A channel as ARI describes it (the fields this adapter reads). */
 export interface AriChannelJson {
@@ -177,13 +183,13 @@ export class AriCall implements Call {
 
   async answer(): Promise<void> {
     if (!this.isAlive) return;
-    await this.host.request('answer', (c) => c.channels.answer({ channelId: this.id }));
+    await this.host.request('answer', (c) => c.channels.answer({ channelId: this.id }), 'call');
   }
 
   async hangup(cause: 'normal' | 'busy' | 'congestion' | 'no_answer' = 'normal'): Promise<void> {
     if (!this.isAlive) return;
     this.localHangup ??= { cause: HANGUP_REASONS[cause] };
-    await this.host.request('hangup', (c) => c.channels.hangup({ channelId: this.id, reason: cause }));
+    await this.host.request('hangup', (c) => c.channels.hangup({ channelId: this.id, reason: cause }), 'call');
   }
 
   async play(media: string | readonly string[], options: PlayOptions = {}): Promise<Playback> {
@@ -214,7 +220,9 @@ export class AriCall implements Call {
     let stopping: Promise<void> | undefined;
     const stop = () => {
       pending.stopRequested = true;
-      stopping ??= this.host.request('stop playback', (c) => c.playbacks.stop({ playbackId: id })).then(() => {});
+      stopping ??= this.host
+        .request('stop playback', (c) => c.playbacks.stop({ playbackId: id }), 'call')
+        .then(() => {});
       return stopping;
     };
     // Barge-in: Asterisk plays on through DTMF; the application stops the prompt at the first key.
@@ -231,8 +239,10 @@ export class AriCall implements Call {
     }
     this.host.trackPlayback(pending);
     try {
-      const r = await this.host.request('play', (c) =>
-        c.channels.play({ channelId: this.id, media: list.join(','), playbackId: id }),
+      const r = await this.host.request(
+        'play',
+        (c) => c.channels.play({ channelId: this.id, media: list.join(','), playbackId: id }),
+        'call',
       );
       if (r === GONE) pending.settle('hangup');
     } catch (e) {
@@ -265,17 +275,20 @@ export class AriCall implements Call {
     });
     let r: unknown;
     try {
-      r = await this.host.request('record', (c) =>
-        c.channels.record({
-          channelId: this.id,
-          name: options.name,
-          format,
-          maxDurationSeconds: options.maxDurationSeconds ?? 0,
-          maxSilenceSeconds: options.maxSilenceSeconds ?? 0,
-          beep: options.beep ?? false,
-          terminateOn: options.terminateOn ?? '#',
-          ifExists: 'overwrite',
-        }),
+      r = await this.host.request(
+        'record',
+        (c) =>
+          c.channels.record({
+            channelId: this.id,
+            name: options.name,
+            format,
+            maxDurationSeconds: options.maxDurationSeconds ?? 0,
+            maxSilenceSeconds: options.maxSilenceSeconds ?? 0,
+            beep: options.beep ?? false,
+            terminateOn: options.terminateOn ?? '#',
+            ifExists: 'overwrite',
+          }),
+        'call',
       );
     } catch (e) {
       this.host.untrackRecording(options.name);

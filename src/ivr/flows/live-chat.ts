@@ -100,6 +100,8 @@ async function spoken(ctx: CallContext, m: IvrMessage): Promise<Prompt[]> {
 }
 
 export async function liveChat(ctx: CallContext, svc: FlowServices, sessionId: string): Promise<State> {
+  // The phone link (opened after log-on's first playback) and what the caller read before are written first.
+  await ctx.settled();
   await run(ctx, new LiveChat(sessionId, svc));
   return { name: 'main' };
 }

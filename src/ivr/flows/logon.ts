@@ -5,7 +5,8 @@
  * goodbye). The IVR counts only silence and, for callers from unknown phones,
  * failed pairs (an unknown account number is not counted by the account
  * server), so that no call can guess for ever. Success opens the phone link:
- * presence "on the phone".
+ * presence "on the phone" (just after the first playback that follows `#`
+ * is requested, so that the caller does not wait for it).
  */
 import type { User } from '../../accounts/types.js';
 import type { CallContext, Prompt } from '../context.js';
@@ -79,7 +80,12 @@ async function loggedOn(ctx: CallContext, svc: FlowServices, user: User): Promis
   ctx.user = user;
   ctx.log = ctx.log.child({ user: user.username });
   ctx.log.info('caller logged on');
-  ctx.link = await svc.presence.openLink(user.id, { kind: 'phone', deliver: (m) => ctx.deliver(m) });
+  // The link opens once the first words after '#' are on their way: the caller does not wait for presence to
+  // reach the subscribers. What needs the link (live chat, the end of the call) waits for it (ctx.settled()).
+  ctx.later('open the phone link', async () => {
+    if (ctx.link) return;
+    ctx.link = await svc.presence.openLink(user.id, { kind: 'phone', deliver: (m) => ctx.deliver(m) });
+  });
   ctx.assertAlive();
   return { name: 'resume' };
 }

@@ -41,6 +41,8 @@ export async function firstHeard(ctx: CallContext, list: readonly IvrMessage[], 
 
 export async function readMessages(ctx: CallContext, svc: FlowServices): Promise<State> {
   const user = ctx.userOrThrow;
+  // Messages marked read or deleted earlier in this call are not listed again.
+  await ctx.unreadSettled();
   const list = (await svc.presence.unread(user.id)).slice(0, ctx.config.maxMessagesPerList);
   if (list.length === 0) return { name: 'main', lead: [{ text: ctx.phrases.messageCount(0) }] };
   let lead: Prompt[] = [{ text: ctx.phrases.messageCount(list.length) }];
@@ -58,7 +60,9 @@ export async function readMessages(ctx: CallContext, svc: FlowServices): Promise
       ...(await messagePrompts(ctx, m)),
     ]);
     lead = [];
-    if (choice !== 'delete') await svc.presence.markRead(user.id, [m.id]);
+    // Heard or acted on: read. Written after the next play request is out (the caller does not wait for it).
+    if (choice !== 'delete')
+      ctx.later('mark read', () => svc.presence.markRead(user.id, [m.id]), { changesUnread: true });
     switch (choice) {
       case 'replay':
         continue;
@@ -67,7 +71,7 @@ export async function readMessages(ctx: CallContext, svc: FlowServices): Promise
         i++;
         break;
       case 'delete':
-        await svc.presence.dismiss(user.id, [m.id]);
+        ctx.later('dismiss', () => svc.presence.dismiss(user.id, [m.id]), { changesUnread: true });
         lead = ['messageDeleted'];
         i++;
         break;
