@@ -5,7 +5,7 @@
  * (what `make run` does on a machine without Asterisk).
  */
 import { resolve } from 'node:path';
-import type { Clock } from '../core/clock.js';
+import { type Clock, SystemClock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { Simulator } from '../sim/index.js';
@@ -32,7 +32,10 @@ export class Telephony {
       password: t.ari.password,
       app: t.ari.app,
       log: log.child({ part: 'ari' }),
-      clock,
+      // The wall clock, whatever clock the platform runs on: its timers guard a network connection (connect and
+      // request deadlines, reconnect waits, pings, media watchdogs). On a test's manual clock a first connect that
+      // stalled never timed out, and the platform never started.
+      clock: new SystemClock(),
       reconnectInitialMs: t.reconnectInitialMs,
       reconnectMaxMs: t.reconnectMaxMs,
       playbackWatchdogMs: t.playbackWatchdogSeconds * 1000,
