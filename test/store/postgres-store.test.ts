@@ -382,26 +382,8 @@ if (server) {
       return s;
     };
     const [a, b, c] = [await open('node-a'), await open('node-b'), await open('node-c')];
-    const alice = await a.accounts.insertUser({
-      username: 'alice',
-      accountNumber: '111111',
-      displayName: 'Alice',
-      spokenName: 'Alice',
-      timeZone: 'UTC',
-      createdAt: NOW,
-      credentials: [],
-      callerIds: [],
-    });
-    const bob = await a.accounts.insertUser({
-      username: 'bob',
-      accountNumber: '222222',
-      displayName: 'Bob',
-      spokenName: 'Bob',
-      timeZone: 'UTC',
-      createdAt: NOW,
-      credentials: [],
-      callerIds: [],
-    });
+    const alice = await user(a, 'alice');
+    const bob = await user(a, 'bob');
     await a.presence.insertSession('s1', alice.id, [bob.id], NOW);
     const heard: number[] = [];
     await c.feed.subscribe((e) => {

@@ -105,12 +105,17 @@ export class SqliteMessageCommitter implements MessageCommitter {
     const w = this.worker;
     if (!w) return;
     this.worker = undefined;
-    const exited = new Promise((r) => w.once('exit', r));
-    w.ref();
-    w.postMessage({ type: 'close' });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))]);
-    clearTimeout(timer);
-    await w.terminate();
+    await endWriterThread(w);
   }
+}
+
+/** Asks a writer thread to finish what it has and close its connection; ends it after 2 s regardless. */
+export async function endWriterThread(w: Worker): Promise<void> {
+  const exited = new Promise((r) => w.once('exit', r));
+  w.ref();
+  w.postMessage({ type: 'close' });
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+  clearTimeout(timer);
+  await w.terminate();
 }

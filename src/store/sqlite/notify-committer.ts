@@ -12,6 +12,7 @@
  * twice); the next call starts a new thread.
  */
 import { Worker } from 'node:worker_threads';
+import { endWriterThread } from './message-committer.js';
 import type { SqliteNotify, NotifyWrite } from './notify.js';
 
 const WRITER_URL = new URL(
@@ -77,13 +78,7 @@ export class SqliteNotifyWriter {
     this.closed = true;
     const w = this.worker;
     if (!w) return;
-    const exited = new Promise((r) => w.once('exit', r));
-    w.ref();
-    w.postMessage({ type: 'close' });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))]);
-    clearTimeout(timer);
-    await w.terminate();
+    await endWriterThread(w);
   }
 }
 
