@@ -17,8 +17,11 @@ t.test('a mark-read that fails is tried again; the caller is not kept waiting fo
   presence.addMessage('s1', alice.id, bob.id, 'two');
   const markRead = presence.markRead.bind(presence);
   let failures = 0;
+  // What the caller had heard when the write finally went through (its retries pause 200 then 400 ms).
+  let heardWhenWritten: string[] | undefined;
   presence.markRead = (userId: number, ids: string[]) => {
     if (failures++ < 2) throw new Error('store unavailable');
+    heardWhenWritten = [...call.heard];
     markRead(userId, ids);
   };
   const call = control.dial(BOB);
@@ -33,6 +36,7 @@ t.test('a mark-read that fails is tried again; the caller is not kept waiting fo
     ),
   );
   t.equal(failures, 3, 'two failures, then written');
+  t.ok(heardWhenWritten?.includes('two'), 'the next message was heard before the failing write went through');
   call.press('*');
   await call.hears(/^Main menu\./);
   call.press('9');

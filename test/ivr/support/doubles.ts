@@ -182,25 +182,50 @@ export type CallEvent =
   | { kind: 'record'; name: string }
   | { kind: 'hangup'; by: 'local' | 'remote' };
 
+/**
+ * One playback of one or more URIs, heard like Asterisk plays them: in order,
+ * each for `ms`, and finished only after the last; a stop, a key or a hang-up
+ * ends it and the rest is not heard. One timer at a time drives it, each set
+ * when the previous URI has been heard, so a late event loop (a loaded
+ * machine) delays the playback but never ends it before its last URI.
+ */
 class FakePlayback implements Playback {
   readonly done: Promise<PlaybackOutcome>;
   private resolve!: (o: PlaybackOutcome) => void;
   private settled = false;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: string,
-    ms: number,
+    private readonly media: readonly string[],
+    private readonly ms: number,
+    private readonly heard: (media: string) => void,
   ) {
     this.done = new Promise((r) => {
       this.resolve = r;
     });
-    const t = setTimeout(() => this.settle('finished'), ms);
-    void this.done.then(() => clearTimeout(t));
+  }
+
+  /** Plays from the first URI on. */
+  start(): void {
+    this.next(0);
+  }
+
+  private next(k: number): void {
+    if (this.settled) return;
+    const m = this.media[k];
+    if (m === undefined) {
+      this.settle('finished');
+      return;
+    }
+    this.heard(m);
+    this.timer = setTimeout(() => this.next(k + 1), this.ms);
   }
 
   settle(o: PlaybackOutcome): void {
     if (this.settled) return;
     this.settled = true;
+    clearTimeout(this.timer);
     this.resolve(o);
   }
 
@@ -306,26 +331,19 @@ export class FakeCall implements Call {
   async play(media: string | readonly string[], options?: PlayOptions): Promise<Playback> {
     const list = typeof media === 'string' ? [media] : [...media];
     this.playRequests++;
-    const pb = new FakePlayback(options?.playbackId ?? `pb${++this.n}`, this.playMs * list.length);
-    this.active++;
-    this.maxOverlap = Math.max(this.maxOverlap, this.active);
-    void pb.done.then(() => this.active--);
-    if (!this.isAlive) pb.settle('hangup');
-    else this.current = pb;
     const heard = (m: string) => {
       const url = m.startsWith('sound:') ? m.slice(6) : m;
       this.emit({ kind: 'play', media: m, text: this.audio.textFor(url) });
     };
-    heard(list[0] as string);
-    list.slice(1).forEach((m, k) => {
-      const t = setTimeout(
-        () => {
-          if (pb.isPlaying) heard(m);
-        },
-        this.playMs * (k + 1),
-      );
-      void pb.done.then(() => clearTimeout(t));
-    });
+    const pb = new FakePlayback(options?.playbackId ?? `pb${++this.n}`, list, this.playMs, heard);
+    this.active++;
+    this.maxOverlap = Math.max(this.maxOverlap, this.active);
+    void pb.done.then(() => this.active--);
+    if (!this.isAlive) pb.settle('hangup');
+    else {
+      this.current = pb;
+      pb.start();
+    }
     return pb;
   }
 
