@@ -37,14 +37,17 @@ t.test('a voice message from A is played from B', async (t) => {
     voice: { audioId: rec.id, url: rec.wavUrl, text: 'a voice message' },
   });
   const bobApi = await ApiClient.login(b.url, 'bob');
-  const voice = await eventually(async () => {
-    const r = await bobApi.call('GET', `/api/v1/sessions/${session.id}/messages`);
-    const m = (r.body as { messages: { kind: string; audioUrl: string | null }[] }).messages.find(
-      (x) => x.kind === 'voice',
-    );
-    if (!m?.audioUrl) throw new Error('no voice message yet');
-    return m;
-  });
+  const voice = await eventually(
+    async () => {
+      const r = await bobApi.call('GET', `/api/v1/sessions/${session.id}/messages`);
+      const m = (r.body as { messages: { kind: string; audioUrl: string | null }[] }).messages.find(
+        (x) => x.kind === 'voice',
+      );
+      if (!m?.audioUrl) throw new Error('no voice message yet');
+      return m;
+    },
+    { timeoutMs: 30_000 },
+  ); // relayed, then its audio fetched from A: on a loaded machine, more than 10 s
   t.ok(voice.audioUrl?.startsWith(`${b.url}/audio/`), 'Bob plays it from his own server');
   const fromB = await fetch(voice.audioUrl as string);
   t.equal(fromB.status, 200);
