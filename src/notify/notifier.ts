@@ -460,12 +460,16 @@ export class Notifier {
     }
     const starting = await this.startLadders(await this.repo.collectedAlerts(now, 1000), now);
     // Asked right behind the ladders' start, so the first steps are claimed in the same commit (SQLite's
-    // writer runs both in one transaction); a store that runs them apart hands them over at the next round.
+    // writer runs both in one transaction). A store that runs them apart (PostgreSQL: two pooled connections)
+    // may claim before the start commits: with room left, it is asked again once the start has committed.
     // Ends waiting for their commit are bounded too: at most as many again as perform at once.
     const free = Math.min(this.cfg.concurrency - this.performing, 2 * this.cfg.concurrency - this.inflight.size);
     const claiming = this.repo.claimDueSteps(this.nodeId, now, free);
     await starting.committed;
-    for (const s of await claiming) this.launch(s);
+    const claimed = await claiming;
+    if (starting.count > 0 && claimed.length < free)
+      claimed.push(...(await this.repo.claimDueSteps(this.nodeId, now, free - claimed.length)));
+    for (const s of claimed) this.launch(s);
     await this.arm(now);
   }
 
@@ -490,8 +494,8 @@ export class Notifier {
    * Builds the ladders of collected alerts and asks for them all to start in one commit; resolves once
    * that commit is asked for, with its end (`committed` never rejects: a ladder that could not start is logged).
    */
-  private async startLadders(alerts: Alert[], now: number): Promise<{ committed: Promise<void> }> {
-    if (alerts.length === 0) return { committed: Promise.resolve() };
+  private async startLadders(alerts: Alert[], now: number): Promise<{ committed: Promise<void>; count: number }> {
+    if (alerts.length === 0) return { committed: Promise.resolve(), count: 0 };
     const planned = await Promise.all(
       alerts.map(async (a) => {
         const recipient = await this.deps.accounts.userById(a.recipientId);
@@ -522,7 +526,7 @@ export class Notifier {
         }),
       (e: unknown) => this.log.error({ err: e, alerts: planned.length }, 'could not start the ladders'),
     );
-    return { committed };
+    return { committed, count: alerts.length };
   }
 
   private launch(step: Step): void {
