@@ -79,7 +79,10 @@ function lostAndDuplicated(keys: string[], seen: string[]): { lost: number; dupl
   return { lost, duplicated };
 }
 
-/** The reference for email: nodemailer's own pool, as many connections, the same number of mails. */
+/**
+ * The reference for email: nodemailer's own pool, as many connections, the same number of mails, and
+ * the same connections as the product's (Nagle's algorithm off: see src/notify/mailer.ts).
+ */
 async function bareSmtp(
   server: { port: number; rcpt: string[][] },
   prefix: string,
@@ -88,6 +91,11 @@ async function bareSmtp(
     host: '127.0.0.1',
     port: server.port,
     pool: true,
+    getSocket: (_options, callback) => {
+      const socket = connect({ host: '127.0.0.1', port: server.port, noDelay: true, keepAlive: true });
+      socket.once('error', (e) => callback(e, undefined));
+      socket.once('connect', () => callback(null, { connection: socket }));
+    },
     maxConnections: SMTP_CONNECTIONS,
     maxMessages: config.notify.smtp.maxMessages,
   });

@@ -66,6 +66,8 @@ if (process.argv[2] === 'child') {
   server.listen(0, '127.0.0.1', () => {
     process.send?.({ type: 'listening', port: (server.server.address() as { port: number }).port });
   });
+  // A bench that ends without closing it (it threw) must not leave this process behind.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (m: { type: string }) => {
     if (m.type === 'close') server.close(() => process.exit(0));
   });

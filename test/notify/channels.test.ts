@@ -1,7 +1,7 @@
 /** Each channel against a real server on loopback, and against peers that misbehave. */
 import { createServer, type Socket } from 'node:net';
 import t from 'tap';
-import { SmtpSender } from '../../src/notify/mailer.js';
+import { openSmtpSocket, SmtpSender } from '../../src/notify/mailer.js';
 import { PagerGateway } from '../../src/notify/pager.js';
 import { sendSmppMessage } from '../../src/notify/smpp-client.js';
 import { sendSnppPage } from '../../src/notify/snpp-client.js';
@@ -178,6 +178,18 @@ t.test('SMTP: delivered, refused for good, try later; no header injection', asyn
     status: 'retry',
     code: 'NOTIFY_SMTP_UNAVAILABLE',
   });
+});
+
+t.test('SMTP: the pool opens its connections itself, with Nagle off; a closed port is "try later"', async (t) => {
+  const smtp = await startSmtp();
+  t.teardown(smtp.close);
+  const socket = await openSmtpSocket('127.0.0.1', smtp.port, 1000);
+  t.equal(socket.remotePort, smtp.port, 'connected to the relay');
+  // Node keeps setNoDelay's state under this symbol; without it the relay's delayed ACK costs each mail ~40 ms.
+  const noDelay = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'kSetNoDelay');
+  t.equal(noDelay && (socket as unknown as Record<symbol, unknown>)[noDelay], true, 'Nagle is off');
+  socket.destroy();
+  await t.rejects(openSmtpSocket('127.0.0.1', 1, 1000), /ECONNREFUSED/);
 });
 
 t.test('email-to-pager: a short plain email to the gateway address', async (t) => {
