@@ -98,6 +98,8 @@ type StepResult = {
   /** Ends the alert (the call was answered). */
   stop?: 'accepted' | 'declined' | undefined;
   retry?: boolean | undefined;
+  /** The recipient and the messages the step carried (read once, as it was performed). */
+  carried?: { recipientId: number; messageIds: string[] } | undefined;
 };
 
 export interface AlertView extends Alert {
@@ -585,15 +587,9 @@ export class Notifier {
     if (r.state === 'failed' && after !== 'retry') this.log.warn(fields, 'alert step failed');
     else this.log.info({ ...fields, next: after }, 'alert step ended');
     if (after === 'declined') void this.tellDeclined(step);
-    if (r.state === 'delivered' && this.deps.onDelivered) {
-      const alert = await this.repo.alert(step.alertId);
-      if (alert)
-        await this.deps.onDelivered({
-          recipientId: alert.recipientId,
-          messageIds: (await this.repo.messages(alert.id)).map((m) => m.id),
-          channel: step.channel,
-        });
-    }
+    // The messages the step carried, as perform read them: one folded into the alert meanwhile was not told.
+    if (r.state === 'delivered' && this.deps.onDelivered && r.carried)
+      await this.deps.onDelivered({ ...r.carried, channel: step.channel });
   }
 
   private async perform(step: Step, signal: AbortSignal): Promise<StepResult> {
@@ -611,6 +607,20 @@ export class Notifier {
       };
     const messages = await this.repo.messages(alert.id);
     if (messages.length === 0) return { state: 'skipped', outcome: 'no message to tell about' };
+    const result = await this.performOn(step, alert, user, device, messages, now, signal);
+    result.carried = { recipientId: alert.recipientId, messageIds: messages.map((m) => m.id) };
+    return result;
+  }
+
+  private performOn(
+    step: Step,
+    alert: Alert,
+    user: User,
+    device: Device,
+    messages: AlertMessage[],
+    now: number,
+    signal: AbortSignal,
+  ): Promise<StepResult> {
     switch (step.channel) {
       case 'call':
         return this.call(alert, user, device, messages, signal);
