@@ -203,8 +203,15 @@ export class WsGateway {
           return undefined;
         },
       );
+    // Once the link is open a frame goes straight to it (no promise per frame); this is told first, before the
+    // frames that waited, so the order holds.
+    let open: Link | undefined;
+    void opening.then((link) => {
+      open = link;
+    });
     ws.on('message', (data, isBinary) => {
-      void opening.then((link) => (link ? this.onFrame(auth, link, data, isBinary, send) : undefined));
+      if (open) void this.onFrame(auth, open, data, isBinary, send);
+      else void opening.then((link) => (link ? this.onFrame(auth, link, data, isBinary, send) : undefined));
     });
     const closed = () => {
       if (isClosed) return;
