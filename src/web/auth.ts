@@ -100,11 +100,6 @@ export class WebSessions {
     req.userName = user.username;
     return { kind: 'ok', auth: { object: r.object, user, token, via } };
   }
-
-  /** Tokens held in memory (for tests). */
-  get size(): number {
-    return this.known.size;
-  }
 }
 
 export function sendRedirect(reply: FastifyReply, status: 303 | 307, location: string): FastifyReply {
