@@ -21,7 +21,6 @@ import { FederationService } from './federation/federation-service.js';
 import type { FederationStore } from './federation/ports.js';
 import { loadOrCreateKey } from './federation/keys.js';
 import { federationPlugin } from './federation/routes.js';
-import { resolveAuth } from './web/auth.js';
 import { portError } from './core/net.js';
 import { audioForIvr, presenceForIvr } from './ivr/adapters.js';
 import { seedDemo } from './ivr/demo.js';
@@ -327,6 +326,7 @@ export class Platform {
     this.http.register(
       new AdminView({
         services: this.services,
+        sessions: this.web.sessions,
         metrics: () => metrics.registry.getMetricsAsJSON(),
       }).plugin(),
     );
@@ -338,7 +338,7 @@ export class Platform {
         clock: this.services.clock,
         log: log.child({ part: 'federation' }),
         userOf: async (request) => {
-          const r = await resolveAuth(request, this.services.presence.objects, this.services.accounts);
+          const r = await this.web.sessions.resolve(request);
           if (r.kind !== 'ok') throw new AppError('WEB_UNAUTHORIZED', 'log in first');
           return r.auth.user.id;
         },

@@ -234,6 +234,11 @@ export class AccountService {
     return await this.repo.userById(id);
   }
 
+  /** The credentials version (AccountStore.credentialsVersion): what a cache of resolved tokens is checked against. */
+  async credentialsVersion(): Promise<number> {
+    return await this.repo.credentialsVersion();
+  }
+
   async listUsers(): Promise<User[]> {
     return await this.repo.listUsers();
   }

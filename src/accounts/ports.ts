@@ -83,6 +83,14 @@ export interface AccountStore {
   updateUser(id: number, fields: UserPatch): Promise<void>;
   /** Sets (or, with null, clears: the community's default) a user's language; false when the user is absent. */
   setLanguage(id: number, language: string | null): Promise<boolean>;
+  /**
+   * A number that changes whenever what a resume token stands for may have
+   * changed: a user's row changed or went, a session object ended (log-out,
+   * password change, idle expiry) or moved to another node - made by any node
+   * or process. Tokens resolved while it read N may be served from memory
+   * while it still reads N. One cheap read; never goes back.
+   */
+  credentialsVersion(): Promise<number>;
 
   // ---- credentials --------------------------------------------------------------
 

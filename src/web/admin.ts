@@ -21,7 +21,7 @@ import type { Services } from '../app.js';
 import { AppError } from '../core/errors.js';
 import type { AlertView } from '../notify/notifier.js';
 import type { Alert, Step } from '../notify/types.js';
-import { checkCsrf, resolveAuth, sendRedirect, type WebAuth } from './auth.js';
+import { checkCsrf, sendRedirect, type WebAuth, type WebSessions } from './auth.js';
 import { escapeHtml as e, readerTime } from './markup.js';
 import { retryHeaders, toAppError } from './server.js';
 import { PAGE_CSP } from './thin-client.js';
@@ -34,6 +34,8 @@ export interface MetricJson {
 
 export interface AdminDeps {
   services: Pick<Services, 'accounts' | 'roles' | 'presence' | 'notifier' | 'ivr' | 'clock' | 'config'>;
+  /** Who a request's token names. */
+  sessions: WebSessions;
   /** The platform's figures (prom-client's getMetricsAsJSON). */
   metrics: () => Promise<MetricJson[]>;
 }
@@ -134,8 +136,8 @@ export class AdminView {
 
   /** The admin behind a request; otherwise the answer is sent (303 to /login, 307 to the holder, 403) and null. */
   private async admin(req: FastifyRequest, res: FastifyReply): Promise<WebAuth | null> {
-    const { presence, accounts, roles } = this.deps.services;
-    const r = await resolveAuth(req, presence.objects, accounts);
+    const { roles } = this.deps.services;
+    const r = await this.deps.sessions.resolve(req);
     if (r.kind === 'redirect') {
       sendRedirect(res, 307, r.location);
       return null;

@@ -9,7 +9,7 @@ import type { User } from '../accounts/types.js';
 import type { Services } from '../app.js';
 import { AppError } from '../core/errors.js';
 import type { ImSession } from '../presence/types.js';
-import { resolveAuth, sendRedirect, type WebAuth } from './auth.js';
+import { sendRedirect, type WebAuth, type WebSessions } from './auth.js';
 import { clientAddress, type WebLimits } from './limits.js';
 import {
   ContactBody,
@@ -102,9 +102,9 @@ async function checkPassword(
  * holds the session object. A cookie rides along on requests other sites
  * make: it may read, never change.
  */
-export function apiAuth(services: Pick<Services, 'accounts' | 'presence'>) {
+export function apiAuth(sessions: WebSessions) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    const r = await resolveAuth(request, services.presence.objects, services.accounts);
+    const r = await sessions.resolve(request);
     if (r.kind === 'redirect') return sendRedirect(reply, 307, r.location);
     if (r.kind === 'none')
       throw new AppError('WEB_UNAUTHORIZED', 'log in first (a bearer token is missing or expired)');
@@ -128,13 +128,14 @@ const authOf = (request: FastifyRequest): WebAuth => {
 export function apiPlugin(
   services: Pick<Services, 'accounts' | 'presence'>,
   limits: WebLimits,
+  sessions: WebSessions,
   endObject: (objectId: string) => void,
 ) {
   return async (base: FastifyInstance): Promise<void> => {
     const app = zodRoutes(base);
     const { presence } = services;
     base.decorateRequest('auth', undefined);
-    const authed = { onRequest: apiAuth(services) };
+    const authed = { onRequest: apiAuth(sessions) };
     // Field errors of presence routes are the presence server's own invalid input.
     const presenceInput = { invalidInput: 'PRESENCE_INVALID_INPUT' as const };
     const common = errorAnswers(400, 401, 403, 404, 429);
@@ -224,7 +225,8 @@ export function apiPlugin(
           user: { id: user.id, username: user.username, displayName: user.displayName },
           presence: await presence.presenceOf(user.id),
           sessionObjectId: object.id,
-          cursor: object.cursor,
+          // The cursor moves with every delivery: read it now, not from the token's resolution.
+          cursor: (await presence.objects.get(object.id))?.cursor ?? object.cursor,
         };
       },
     );

@@ -186,9 +186,15 @@ const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
  * path with its secrets masked.
  */
 class RequestLog extends LogController {
+  constructor(private readonly log: Logger) {
+    super();
+  }
+
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    // The line (its masked path) is made only when it is written: at level warn and above, only failures are.
+    if (!error && !this.log.isLevelEnabled('info')) return;
     const line = {
       method: request.method,
       path: loggablePath(request.url),
@@ -225,7 +231,7 @@ export function createWebServer(opts: WebServerOptions): WebServer {
   const routes: { method: string | string[]; url: string }[] = [];
   const app = Fastify({
     loggerInstance: opts.log as FastifyBaseLogger,
-    logController: new RequestLog(),
+    logController: new RequestLog(opts.log),
     http: { maxHeaderSize: opts.maxHeaderBytes },
     clientErrorHandler: clientErrorHandler(
       opts.maxUrlBytes,

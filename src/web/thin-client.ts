@@ -31,7 +31,7 @@ import { AppError, isAppError } from '../core/errors.js';
 import type { ImSession, Link, StoredMessage } from '../presence/types.js';
 import { REPLY_LINK_PATH, type ReplyLinkUses, replyLinkSecret, verifyReplyToken } from '../notify/reply-link.js';
 import { login } from './api.js';
-import { COOKIE, checkCsrf, resolveAuth, sendRedirect, type WebAuth } from './auth.js';
+import { COOKIE, checkCsrf, sendRedirect, type WebAuth, type WebSessions } from './auth.js';
 import { clientAddress, type WebLimits } from './limits.js';
 import { clockDuration, escapeHtml, pageFormat, readerTime } from './markup.js';
 import { renderHdml, renderWml, type WapCard, type WapPart } from './wap-deck.js';
@@ -100,6 +100,7 @@ export class ThinClient {
     private readonly services: Services,
     private readonly limits: WebLimits,
     private readonly replyLinkUses: ReplyLinkUses,
+    private readonly sessions: WebSessions,
   ) {}
 
   /** The thin client's pages, as a plugin; its errors become pages too. */
@@ -259,7 +260,7 @@ export class ThinClient {
   private page(fn: (ctx: RequestContext, p: PageCtx) => Promise<void> | void) {
     return async (ctx: RequestContext) => {
       const fmt = this.fmt(ctx.req);
-      const r = await resolveAuth(ctx.req, this.services.presence.objects, this.services.accounts);
+      const r = await this.sessions.resolve(ctx.req);
       if (r.kind === 'redirect') return sendRedirect(ctx.res, 307, r.location);
       if (r.kind === 'none') return sendRedirect(ctx.res, 303, '/login');
       await this.touchWebLink(r.auth);
@@ -424,7 +425,7 @@ export class ThinClient {
   }
 
   private async home(ctx: RequestContext): Promise<void> {
-    const r = await resolveAuth(ctx.req, this.services.presence.objects, this.services.accounts);
+    const r = await this.sessions.resolve(ctx.req);
     const fmt = this.fmt(ctx.req);
     if (r.kind === 'redirect') sendRedirect(ctx.res, 307, r.location);
     else if (r.kind === 'ok') sendRedirect(ctx.res, 303, this.href({ fmt, auth: r.auth }, '/buddies'));

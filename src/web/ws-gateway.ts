@@ -27,7 +27,7 @@ import type { Services } from '../app.js';
 import type { TimerHandle } from '../core/clock.js';
 import { AppError, isAppError } from '../core/errors.js';
 import type { Link, LinkEvent } from '../presence/types.js';
-import { resolveAuth, type WebAuth } from './auth.js';
+import type { WebAuth, WebSessions } from './auth.js';
 import type { WebLimits } from './limits.js';
 
 export const WS_PATH = '/api/v1/ws';
@@ -67,6 +67,7 @@ export class WsGateway {
   constructor(
     private readonly services: Services,
     private readonly limits: WebLimits,
+    private readonly sessions: WebSessions,
   ) {
     this.schedulePing();
   }
@@ -132,7 +133,7 @@ export class WsGateway {
   }
 
   private async authorize(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const r = await resolveAuth(request, this.services.presence.objects, this.services.accounts);
+    const r = await this.sessions.resolve(request);
     if (r.kind === 'redirect') return reply.code(307).header('location', r.location.replace(/^http/, 'ws')).send();
     if (r.kind === 'none') throw new AppError('WEB_UNAUTHORIZED', 'log in first (the token is missing or expired)');
     // Cross-site WebSocket hijacking: a page cookie is good only from our own pages.
@@ -202,8 +203,15 @@ export class WsGateway {
           return undefined;
         },
       );
+    // Once the link is open a frame goes straight to it (no promise per frame); this is told first, before the
+    // frames that waited, so the order holds.
+    let open: Link | undefined;
+    void opening.then((link) => {
+      open = link;
+    });
     ws.on('message', (data, isBinary) => {
-      void opening.then((link) => (link ? this.onFrame(auth, link, data, isBinary, send) : undefined));
+      if (open) void this.onFrame(auth, open, data, isBinary, send);
+      else void opening.then((link) => (link ? this.onFrame(auth, link, data, isBinary, send) : undefined));
     });
     const closed = () => {
       if (isClosed) return;

@@ -760,6 +760,57 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     t.same(await b.presence.expiredNodes(NOW, 'node-b'), ['node-a']);
   });
 
+  t.test(
+    `${backend.name}: the credentials version rises with every end or move of a token, on every node`,
+    async (t) => {
+      const db = await backend.database(t);
+      const a = await db.open('node-a');
+      const b = await db.open('node-b');
+      const [u, w] = (await users(a, 2)) as [User, User];
+      const obj = (id: string, userId = u.id) => ({
+        id,
+        userId,
+        client: 'web',
+        csrf: 'c',
+        nodeId: 'node-a',
+        cursor: '0',
+        createdAt: NOW,
+        lastSeenAt: NOW,
+      });
+      const seen = async () => {
+        const [va, vb] = [await a.accounts.credentialsVersion(), await b.accounts.credentialsVersion()];
+        t.equal(va, vb, 'both nodes read the same version');
+        return va;
+      };
+      let v = await seen();
+      const rises = async (what: string, change: () => Promise<unknown>) => {
+        await change();
+        const now = await seen();
+        t.ok(now > v, `${what} raises it`);
+        v = now;
+      };
+      const stays = async (what: string, change: () => Promise<unknown>) => {
+        await change();
+        t.equal(await seen(), v, `${what} leaves it`);
+      };
+      await stays('a new session object', () => a.presence.insertObject(obj('o1'), 'hash-1'));
+      await a.presence.insertObject(obj('o2'), 'hash-2');
+      await stays('a touch', () => a.presence.touchObject('o1', NOW + 10));
+      await stays('a cursor', () => a.presence.setCursor('o1', 5));
+      await stays('a take-over that lost', () => b.presence.takeOver('o1', 'node-z', 'node-b'));
+      await rises('a take-over', () => b.presence.takeOver('o1', 'node-a', 'node-b'));
+      await stays('ending nothing', () => b.presence.deleteObject('nope'));
+      await rises('a log-out on another node', () => b.presence.deleteObject('o1'));
+      await stays('an idle sweep that finds none', () => a.presence.deleteIdleObjects(NOW - 1));
+      await rises('an idle sweep', () => a.presence.deleteIdleObjects(NOW + 1));
+      await a.presence.insertObject(obj('o3', w.id), 'hash-3');
+      await rises("a user's new language", () => a.accounts.setLanguage(u.id, 'es'));
+      await rises("a user's new name", () => a.accounts.updateUser(u.id, { displayName: 'Someone Else' }));
+      await rises('a user deleted', () => b.accounts.deleteUser(w.id));
+      t.equal(await a.presence.objectByTokenHash('hash-3'), null, "the deleted user's session object went with it");
+    },
+  );
+
   t.test(`${backend.name}: notify - alerts, ladders, steps`, async (t) => {
     const s = await one(t);
     const [a, r] = (await users(s, 2)) as [User, User];

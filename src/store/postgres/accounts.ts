@@ -97,6 +97,11 @@ export class PgAccounts implements AccountStore {
     );
   }
 
+  async credentialsVersion(): Promise<number> {
+    // BIGINT comes back as a string; a version stays well within 2^53.
+    return Number((await this.db.row<{ v: string }>('SELECT version AS v FROM credentials_version WHERE id = 1'))?.v);
+  }
+
   async setLanguage(id: number, language: string | null): Promise<boolean> {
     return (await this.db.count('UPDATE users SET language = $2 WHERE id = $1', [id, language])) > 0;
   }

@@ -471,9 +471,15 @@ export class PgPresence implements PresenceStore {
     await this.db.pool.query('UPDATE session_objects SET cursor = GREATEST(cursor, $1) WHERE id = $2', [cursor, id]);
   }
 
+  /*
+   * A session object's end or move raises the credentials version
+   * (008-credentials-version.sql) in the same statement, so that a node
+   * serving tokens from memory sees it on its next request.
+   */
+
   async takeOver(id: string, fromNode: string, toNode: string): Promise<boolean> {
     return (
-      (await this.db.count('UPDATE session_objects SET node_id = $1 WHERE id = $2 AND node_id = $3', [
+      (await this.changedCredentials('UPDATE session_objects SET node_id = $1 WHERE id = $2 AND node_id = $3', [
         toNode,
         id,
         fromNode,
@@ -482,11 +488,22 @@ export class PgPresence implements PresenceStore {
   }
 
   async deleteObject(id: string): Promise<boolean> {
-    return (await this.db.count('DELETE FROM session_objects WHERE id = $1', [id])) > 0;
+    return (await this.changedCredentials('DELETE FROM session_objects WHERE id = $1', [id])) > 0;
   }
 
   deleteIdleObjects(seenBefore: number): Promise<number> {
-    return this.db.count('DELETE FROM session_objects WHERE last_seen_at < $1', [seenBefore]);
+    return this.changedCredentials('DELETE FROM session_objects WHERE last_seen_at < $1', [seenBefore]);
+  }
+
+  /** Runs `change` (an UPDATE or DELETE of session_objects) and, when it changed rows, bumps the version with it. */
+  private async changedCredentials(change: string, params: unknown[]): Promise<number> {
+    const r = await this.db.row<{ n: string }>(
+      `WITH c AS (${change} RETURNING 1),
+            v AS (UPDATE credentials_version SET version = version + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM c))
+       SELECT COUNT(*) AS n FROM c`,
+      params,
+    );
+    return Number(r?.n ?? 0);
   }
 
   async objectsOf(userId: number): Promise<SessionObject[]> {

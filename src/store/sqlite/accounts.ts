@@ -107,6 +107,11 @@ export class SqliteAccounts {
   }
 
   /** Sets (or, with null, clears: the community's default) a user's language. */
+  credentialsVersion(): number {
+    return (this.db.prepare('SELECT version FROM credentials_version WHERE id = 1').get() as { version: number })
+      .version;
+  }
+
   setLanguage(id: number, language: string | null): boolean {
     return this.db.prepare('UPDATE users SET language = ? WHERE id = ?').run(language, id).changes > 0;
   }

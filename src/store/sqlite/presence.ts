@@ -463,20 +463,41 @@ export class SqlitePresence {
     this.q('UPDATE session_objects SET cursor = MAX(cursor, ?) WHERE id = ?').run(cursor, id);
   }
 
+  /**
+   * The credentials version (008-credentials-version.sql) goes up in the same
+   * transaction as a session object's end or move, so that a node serving
+   * tokens from memory sees the change on its next request.
+   */
+  private changedCredentials<T>(change: () => T, changed: (r: T) => boolean): T {
+    return this.db.transaction(() => {
+      const r = change();
+      if (changed(r)) this.q('UPDATE credentials_version SET version = version + 1 WHERE id = 1').run();
+      return r;
+    })();
+  }
+
   /** Moves an object to `toNode` only if it is still held by `fromNode` (two takers cannot both win). */
   takeOver(id: string, fromNode: string, toNode: string): boolean {
-    return (
-      this.q('UPDATE session_objects SET node_id = ? WHERE id = ? AND node_id = ?').run(toNode, id, fromNode).changes >
-      0
+    return this.changedCredentials(
+      () =>
+        this.q('UPDATE session_objects SET node_id = ? WHERE id = ? AND node_id = ?').run(toNode, id, fromNode)
+          .changes > 0,
+      (moved) => moved,
     );
   }
 
   deleteObject(id: string): boolean {
-    return this.q('DELETE FROM session_objects WHERE id = ?').run(id).changes > 0;
+    return this.changedCredentials(
+      () => this.q('DELETE FROM session_objects WHERE id = ?').run(id).changes > 0,
+      (ended) => ended,
+    );
   }
 
   deleteIdleObjects(seenBefore: number): number {
-    return this.q('DELETE FROM session_objects WHERE last_seen_at < ?').run(seenBefore).changes;
+    return this.changedCredentials(
+      () => this.q('DELETE FROM session_objects WHERE last_seen_at < ?').run(seenBefore).changes,
+      (n) => n > 0,
+    );
   }
 
   objectsOf(userId: number): SessionObject[] {
