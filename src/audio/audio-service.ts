@@ -87,8 +87,11 @@ export interface AudioServiceDeps {
   promptCatalogues?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /**
    * The threads that read and resample the engines' audio off the event loop
-   * (pcm-pool.ts). Default: a pool of its own (as many threads as cores, at
-   * most 2), closed with the service; a pool handed in is the caller's to close.
+   * (pcm-pool.ts). Default: a pool of its own, closed with the service (a
+   * pool handed in is the caller's to close), of one thread, two above four
+   * cores: a render's arithmetic is a few ms against the engine's tens of ms
+   * of CPU, so on a small machine the engines fill the cores long before one
+   * thread is busy.
    */
   pcm?: PcmPool;
 }
@@ -218,7 +221,7 @@ export class AudioService {
     this.engines = { ...real, ...deps.engines };
     // Its first thread starts with the first render (which meanwhile runs here): a service that never
     // speaks starts none (under a TypeScript loader, as in tests, a thread costs seconds of CPU to boot).
-    this.pcm = deps.pcm ?? new PcmPool({ size: Math.min(2, availableParallelism()), log: this.log });
+    this.pcm = deps.pcm ?? new PcmPool({ size: availableParallelism() > 4 ? 2 : 1, log: this.log });
     this.ownsPcm = deps.pcm === undefined;
     this.signer = new UrlSigner(
       loadUrlSecret(this.config.urlSecret, join(resolve(deps.config.dataDir), 'audio-url.secret')),

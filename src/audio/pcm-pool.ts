@@ -9,7 +9,7 @@
  *   samples come back the same way. The result is sample for sample what the
  *   main thread would compute (the thread runs the same WavStream).
  * - The pool starts one thread when warmed, or at its first job, and grows
- *   to its size only when every thread has a job open.
+ *   to its size only when every thread has two jobs open.
  * - A render never waits for a thread to boot (from dist tens of
  *   milliseconds, under a TypeScript loader seconds): while none is online,
  *   its job runs on the calling thread, as it would without a pool.
@@ -21,6 +21,14 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/logger.js';
 import type { PcmAnswer, PcmRequest } from './pcm-worker.js';
 import { type Pcm, WavStream } from './wav.js';
+
+/**
+ * Jobs every thread holds before another starts: a thread interleaves a few
+ * renders (each a few milliseconds of arithmetic spread over the engine's
+ * run) well, and each thread costs memory and, under a TypeScript loader,
+ * seconds of CPU to boot.
+ */
+const JOBS_BEFORE_GROWING = 2;
 
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './pcm-worker.ts' : './pcm-worker.js', import.meta.url);
 
@@ -180,7 +188,7 @@ export class PcmPool implements PcmDecoder {
     for (const t of this.threads) if (t.isOnline && (!best || t.jobs.size < best.jobs.size)) best = t;
     if (
       this.threads.length < this.options.size &&
-      (!best || best.jobs.size > 0) &&
+      (!best || best.jobs.size >= JOBS_BEFORE_GROWING) &&
       this.threads.every((t) => t.isOnline)
     )
       this.start();
