@@ -38,7 +38,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { Config } from '../core/config.js';
@@ -47,6 +48,7 @@ import type { Logger } from '../core/logger.js';
 import { type Metrics, noMetrics } from '../core/metrics.js';
 import { createEngines, type EngineName, type SpeechEngine } from './engines.js';
 import { LanguageVoices } from './language-voice.js';
+import { PcmPool } from './pcm-pool.js';
 import type { AudioStore } from './ports.js';
 import { speechText } from './speech-text.js';
 import { compress, decodeRecording } from './transcode.js';
@@ -83,6 +85,15 @@ export interface AudioServiceDeps {
   prompts?: Readonly<Record<string, string>>;
   /** The same catalogue in other languages (primary subtag -> id -> text): `promptUrl` and `renderPrompts` take a language. */
   promptCatalogues?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * The threads that read and resample the engines' audio off the event loop
+   * (pcm-pool.ts). Default: a pool of its own, closed with the service (a
+   * pool handed in is the caller's to close), of one thread, two above four
+   * cores: a render's arithmetic is a few ms against the engine's tens of ms
+   * of CPU, so on a small machine the engines fill the cores long before one
+   * thread is busy.
+   */
+  pcm?: PcmPool;
 }
 
 type PromptId = string;
@@ -171,6 +182,9 @@ export class AudioService {
   private readonly languageVoices: LanguageVoices;
   private readonly engines: Record<EngineName, SpeechEngine>;
   private readonly signer: UrlSigner;
+  /** Where each render's audio is read and resampled. */
+  readonly pcm: PcmPool;
+  private readonly ownsPcm: boolean;
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<Entry>>();
   /** What each text asked for (with its voice, language and kind) is, once sanitised and hashed. */
@@ -205,6 +219,10 @@ export class AudioService {
       deps.platform ?? process.platform,
     );
     this.engines = { ...real, ...deps.engines };
+    // Its first thread starts with the first render (which meanwhile runs here): a service that never
+    // speaks starts none (under a TypeScript loader, as in tests, a thread costs seconds of CPU to boot).
+    this.pcm = deps.pcm ?? new PcmPool({ size: availableParallelism() > 4 ? 2 : 1, log: this.log });
+    this.ownsPcm = deps.pcm === undefined;
     this.signer = new UrlSigner(
       loadUrlSecret(this.config.urlSecret, join(resolve(deps.config.dataDir), 'audio-url.secret')),
       this.config.urlTtlSeconds,
@@ -371,11 +389,12 @@ export class AudioService {
         voice: v.voice,
         ratePercent: v.ratePercent,
         sampleRate: TELEPHONY_RATE,
+        decoder: this.pcm,
       });
       this.metrics.synthesis(v.engine, (performance.now() - started) / 1000);
       wav = encodeWav(resample(pcm, TELEPHONY_RATE));
     }
-    this.writeFile(id, 'wav', wav);
+    await this.writeFileAsync(id, 'wav', wav);
     await this.forgetting.get(id);
     const now = this.clock.now();
     const entry: Entry = {
@@ -741,6 +760,15 @@ export class AudioService {
     renameSync(tmp, path);
   }
 
+  /** writeFile off the event loop (a render is already asynchronous), through a temporary name as well. */
+  private async writeFileAsync(id: string, format: AudioFormat, data: Buffer): Promise<void> {
+    const path = this.pathOf(id, format);
+    mkdirSync(join(this.dir, id.slice(0, 2)), { recursive: true });
+    const tmp = `${path}.${randomBytes(4).toString('hex')}.part`;
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  }
+
   private checkOpen(): void {
     if (this.isClosed) throw new AppError('CORE_INTERNAL', 'the audio service is closed');
   }
@@ -750,5 +778,6 @@ export class AudioService {
     const pending = [...this.inflight.values(), ...this.transcoding.values()];
     this.isClosed = true;
     await Promise.allSettled(pending);
+    if (this.ownsPcm) await this.pcm.close();
   }
 }

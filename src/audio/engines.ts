@@ -15,7 +15,8 @@ import { mkdirSync } from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../core/errors.js';
-import { type Pcm, parseWav, WavStream } from './wav.js';
+import { decodeWhole, inlineDecoder, type PcmDecoder } from './pcm-pool.js';
+import { type Pcm, parseWav } from './wav.js';
 
 export type EngineName = 'espeak-ng' | 'flite' | 'festival' | 'say' | 'sayjs';
 
@@ -33,6 +34,8 @@ export interface SynthesisRequest {
    * Others return their own rate, and the caller resamples.
    */
   sampleRate?: number;
+  /** Where the WAV is read and resampled to sampleRate (the audio service's thread pool); default the calling thread. */
+  decoder?: PcmDecoder;
 }
 
 /** A text-to-speech engine. `synthesize` resolves to mono 16-bit PCM at the engine's own rate, or the one asked for. */
@@ -108,11 +111,16 @@ function failed(engine: EngineName, why: string, cause?: unknown): AppError {
   return new AppError('AUDIO_ENGINE_FAILED', `${engine}: ${why}`, { engine }, cause ? { cause } : undefined);
 }
 
-async function toPcm(engine: EngineName, result: RunResult | Buffer): Promise<Pcm> {
+/** The engine's whole WAV as PCM: at its own rate, or read and resampled by the request's decoder to the one asked for. */
+async function toPcm(engine: EngineName, result: RunResult | Buffer, r?: SynthesisRequest): Promise<Pcm> {
   const wav = Buffer.isBuffer(result) ? result : result.stdout;
   if (!Buffer.isBuffer(result) && result.code !== 0)
     throw failed(engine, `exited with ${result.code ?? 'a signal'}: ${result.stderr.trim().slice(0, 200)}`);
-  const pcm = parseWav(wav);
+  const pcm = r?.sampleRate ? await decodeWhole(r.decoder ?? inlineDecoder, wav, r.sampleRate) : parseWav(wav);
+  return withAudio(engine, pcm);
+}
+
+function withAudio(engine: EngineName, pcm: Pcm | null): Pcm {
   if (!pcm || pcm.samples.length === 0) throw failed(engine, 'wrote no audio');
   return pcm;
 }
@@ -178,12 +186,19 @@ export class EspeakEngine extends ProgramEngine {
     const args = ['--stdin', '--stdout', '-v', r.voice, '-s', String(wpm)];
     if (!r.sampleRate) return toPcm(this.name, await this.exec(args, r, r.text));
     // Resampled while espeak-ng is still speaking: its WAV comes out in pieces as it is synthesised.
-    const wav = new WavStream(r.sampleRate);
-    const result = await this.exec(args, r, r.text, (chunk) => wav.push(chunk));
-    if (result.code !== 0) return toPcm(this.name, result);
-    const pcm = wav.end();
-    if (!pcm || pcm.samples.length === 0) throw failed(this.name, 'wrote no audio');
-    return pcm;
+    const job = (r.decoder ?? inlineDecoder).open(r.sampleRate);
+    let result: RunResult;
+    try {
+      result = await this.exec(args, r, r.text, (chunk) => job.push(chunk));
+    } catch (e) {
+      job.drop();
+      throw e;
+    }
+    if (result.code !== 0) {
+      job.drop();
+      return toPcm(this.name, result);
+    }
+    return withAudio(this.name, await job.end());
   }
 }
 
@@ -202,7 +217,7 @@ export class FliteEngine extends ProgramEngine {
         r,
       );
       if (result.code !== 0) return await toPcm(this.name, result);
-      return await toPcm(this.name, await readFile(out).catch(() => Buffer.alloc(0)));
+      return await toPcm(this.name, await readFile(out).catch(() => Buffer.alloc(0)), r);
     } finally {
       await unlink(out).catch(() => {});
     }
@@ -225,7 +240,7 @@ export class FestivalEngine extends ProgramEngine {
   protected async render(r: SynthesisRequest): Promise<Pcm> {
     const stretch = (100 / r.ratePercent).toFixed(3);
     const args = ['-eval', `(voice_${r.voice})`, '-eval', `(Parameter.set 'Duration_Stretch ${stretch})`];
-    return toPcm(this.name, await this.exec(args, r, `${r.text}\n`));
+    return toPcm(this.name, await this.exec(args, r, `${r.text}\n`), r);
   }
 }
 
@@ -270,7 +285,7 @@ export class SayEngine extends ProgramEngine {
       ];
       const result = await this.exec(args, r, r.text);
       if (result.code !== 0) return await toPcm(this.name, result);
-      return await toPcm(this.name, await readFile(out));
+      return await toPcm(this.name, await readFile(out), r);
     } finally {
       await unlink(out).catch(() => {});
     }
@@ -339,7 +354,7 @@ export class SayPackageEngine implements SpeechEngine {
           else resolve();
         });
       });
-      return await toPcm(this.name, await readFile(out).catch(() => Buffer.alloc(0)));
+      return await toPcm(this.name, await readFile(out).catch(() => Buffer.alloc(0)), r);
     } finally {
       await unlink(out).catch(() => {});
     }

@@ -6,11 +6,14 @@
  * - cached: speechUrl on text already rendered;
  * - ratio uncached / engine (goal for espeak-ng <= 1.25, the others
  *   <= 1.5), cached (goal <= 5 ms);
- * - syntheses per second with 4 in parallel (for information).
+ * - syntheses per second with 4 in parallel (for information);
+ * - the main thread's CPU per uncached render beside the engine alone's
+ *   (Linux: the thread's own time from /proc; this is what a render costs
+ *   the event loop that serves calls; for information).
  * Every figure is printed through report.ts beside its same-run reference.
  * Bounded: at most 15 runs (9 for festival) per measure and 30 s per engine.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AudioService } from '../../src/audio/audio-service.js';
@@ -34,6 +37,11 @@ const MAX_MS_PER_ENGINE = 30_000;
 const CACHED_RUNS = 500;
 
 const BENCH = 'speech';
+/** The main thread's own CPU time in ms (Linux), not its worker threads'; undefined elsewhere. */
+const MAIN_STAT = `/proc/${process.pid}/task/${process.pid}/schedstat`;
+const mainThreadCpuMs = existsSync(MAIN_STAT)
+  ? () => Number(readFileSync(MAIN_STAT, 'utf8').split(' ')[0]) / 1e6
+  : undefined;
 /** The goal of uncached / engine alone, per engine (issue #17: espeak-ng within 1.25x). */
 const RATIO_GOAL: Record<string, number> = { 'espeak-ng': 1.25, flite: 1.5, festival: 1.5 };
 
@@ -72,17 +80,24 @@ try {
     // Warm both paths once (page cache, filter bank), then alternate to share any machine noise.
     await engineAlone(e.name, message(0, e.name), join(dir, 'alone.wav'));
     await audio.speechUrl(message(0, `${e.name}w`), { voice: e.name });
+    // A running server's audio threads are up (the first render started them).
+    await audio.pcm.whenOnline();
     const alone: number[] = [];
     const uncached: number[] = [];
+    const cpu = { alone: [] as number[], uncached: [] as number[] };
     const timeAlone = async (n: number) => {
+      const c0 = mainThreadCpuMs?.() ?? 0;
       const t0 = performance.now();
       await engineAlone(e.name, message(n, e.name), join(dir, 'alone.wav'));
       alone.push(performance.now() - t0);
+      if (mainThreadCpuMs) cpu.alone.push(mainThreadCpuMs() - c0);
     };
     const timePipeline = async (n: number) => {
+      const c0 = mainThreadCpuMs?.() ?? 0;
       const t0 = performance.now();
       await audio.speechUrl(message(n, `${e.name}p`), { voice: e.name });
       uncached.push(performance.now() - t0);
+      if (mainThreadCpuMs) cpu.uncached.push(mainThreadCpuMs() - c0);
     };
     for (let n = 1; n <= e.runs && inTime(); n++) {
       // Alternate which goes first, so drift in machine load falls on both.
@@ -133,6 +148,14 @@ try {
       reference: { what: `${e.name} alone on the same text`, value: a.p50 },
       goal: { text: '<= 5 ms', met: c.p50 <= 5 },
     });
+    if (cpu.uncached.length > 0)
+      report({
+        bench: BENCH,
+        what: `${e.name}: main-thread CPU per uncached speechUrl, median`,
+        value: stats(cpu.uncached).p50,
+        unit: 'ms',
+        reference: { what: `${e.name} alone on the same text, main-thread CPU`, value: stats(cpu.alone).p50 },
+      });
     report({
       bench: BENCH,
       what: `${e.name}: new texts rendered per second, 4 at a time`,
