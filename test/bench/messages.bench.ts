@@ -17,6 +17,7 @@
  *    to open them.
  *
  * Arguments: [ingest] [delivery] [memory] (default: all); --rate=N, --connections=N.
+ * PHONEIM_BENCH_PROF_DIR=/some/dir: the platform process writes its CPU profiles there.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
