@@ -1045,7 +1045,15 @@ export class PresenceService {
   /** Per-recipient delivery states (deliveries recorded but not yet committed show as delivered). */
   async deliveryStates(messageId: string): Promise<{ recipientId: number; state: DeliveryState }[]> {
     const id = this.messageId(messageId);
-    return (await this.repo.deliveryStates(id)).map((d) =>
+    // A delivery whose commit settles while the store is read can be missed twice: by the read (its snapshot was
+    // taken first) and by the unsettled set (emptied meanwhile). So when a commit settled during the read, read again.
+    let rows: { recipientId: number; state: DeliveryState }[];
+    for (let attempt = 1; ; attempt++) {
+      const settled = this.cache.settled;
+      rows = await this.repo.deliveryStates(id);
+      if (this.cache.settled === settled || attempt >= 3) break;
+    }
+    return rows.map((d) =>
       (d.state === 'pending' || d.state === 'notified') && this.cache.isDeliveredUnsettled(d.recipientId, id)
         ? { ...d, state: 'delivered' as const }
         : d,
