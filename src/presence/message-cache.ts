@@ -77,6 +77,7 @@ export class MessageCache {
   private closed = false;
   private readonly committer: MessageCommitter;
   private idle: (() => void)[] = [];
+  private settles = 0;
   /** Figures for the benchmark and the health view. */
   readonly stats = { batches: 0, messages: 0, largestBatch: 0 };
 
@@ -98,6 +99,11 @@ export class MessageCache {
   /** Starts the writer (thread or connection) now, so the first message does not pay for it. */
   warm(): void {
     if (!this.closed) this.committer.warm();
+  }
+
+  /** How many commits have settled so far (a reader can tell whether one settled while it read the store). */
+  get settled(): number {
+    return this.settles;
   }
 
   get queued(): number {
@@ -168,6 +174,7 @@ export class MessageCache {
     delivered: DeliveredUpdate[],
     cursors: [string, number][],
   ): void {
+    this.settles++;
     for (const d of delivered) this.unsettled.delete(`${d.userId}:${d.messageId}`);
     for (const [id, c] of cursors) if ((this.unsettledCursors.get(id) ?? 0) <= c) this.unsettledCursors.delete(id);
     for (let i = 0; i < batch.length; i++) {

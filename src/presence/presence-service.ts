@@ -113,6 +113,8 @@ function checkClientMessageId(value: unknown): string | null {
   return value;
 }
 
+type MessageEvent = Extract<LinkEvent, { type: 'message' }>;
+
 /** Sessions whose membership a node keeps in memory (the oldest read goes first). */
 const MAX_KNOWN_MEMBERSHIPS = 50_000;
 /** Users whose link kinds one store read answers at most. */
@@ -144,7 +146,7 @@ export interface PresenceServiceDeps {
 class OpenLink implements Link {
   isOpen = true;
   /** While the link's waiting messages are read: live messages that arrived meanwhile. */
-  held: { message: StoredMessage; isLive: boolean }[] | undefined;
+  held: { event: MessageEvent; isLive: boolean }[] | undefined;
   /** The ids of the last messages this link showed. */
   private readonly shown = new RecentSet<string>(RECENT_PER_LINK);
   constructor(
@@ -372,22 +374,23 @@ export class PresenceService {
     } finally {
       const held = link.held ?? [];
       link.held = undefined;
-      for (const m of messages) this.sendTo(link, this.fresh(m));
+      for (const m of messages) this.sendTo(link, { type: 'message', message: this.fresh(m) });
       // A live message that was among the waiting ones has been shown already (sendTo drops it).
-      for (const h of held) this.sendTo(link, h.message, h.isLive);
+      for (const h of held) this.sendTo(link, h.event, h.isLive);
     }
   }
 
   /** Hands a message to a link; `isLive` when it was just committed (its delivery latency counts). */
-  private sendTo(link: OpenLink, message: StoredMessage, isLive = false): void {
+  private sendTo(link: OpenLink, event: MessageEvent, isLive = false): void {
     if (!link.isOpen) return;
     if (link.held) {
-      link.held.push({ message, isLive });
+      link.held.push({ event, isLive });
       return;
     }
+    const { message } = event;
     if (link.hasShown(message.id)) return;
     try {
-      link.deliver({ type: 'message', message });
+      link.deliver(event);
     } catch (e) {
       this.log.warn({ err: e, link: link.id }, 'a link refused a message; it stays pending');
       return;
@@ -874,27 +877,44 @@ export class PresenceService {
     });
   }
 
-  /** Gives a committed message to the links on this node at once, then to the other nodes and the hooks. */
+  /**
+   * Gives a committed message to the links on this node at once, then to the
+   * other nodes and the hooks. One event object for every link, so a link
+   * that serialises it (a WebSocket) can do so once per message.
+   */
   private async route(message: StoredMessage, recipients: number[], viaLinkId?: string): Promise<void> {
-    const local = new Map<number, OpenLink[]>();
-    for (const r of recipients) {
-      const links = this.localLinks(r);
-      local.set(r, links);
-      for (const l of links) this.sendTo(l, message, true);
+    const event: MessageEvent = { type: 'message', message };
+    const info: MessageStoredEvent['recipients'] = new Array(recipients.length);
+    // Recipients with no link on this node, by their place in `recipients`.
+    const elsewhere: number[] = [];
+    for (let i = 0; i < recipients.length; i++) {
+      const r = recipients[i] as number;
+      let hasLink = false;
+      let hasPhoneLink = false;
+      const set = this.links.get(r);
+      if (set)
+        for (const l of set) {
+          if (!l.isOpen) continue;
+          hasLink = true;
+          if (l.kind === 'phone') hasPhoneLink = true;
+          this.sendTo(l, event, true);
+        }
+      if (hasLink) info[i] = { userId: r, hasLink, hasPhoneLink };
+      else elsewhere.push(i);
     }
-    for (const l of this.localLinks(message.fromUserId)) if (l.id !== viaLinkId) this.sendCopy(l, message);
+    const own = this.links.get(message.fromUserId);
+    if (own) for (const l of own) if (l.isOpen && l.id !== viaLinkId) this.sendCopy(l, event);
     try {
       await this.feed.publish({ type: 'message', message, recipients });
     } catch (e) {
       // Committed all the same: a recipient on another node gets it from the delivery state when a link opens.
       this.log.error({ err: e, message: message.id }, 'could not tell the other nodes about a message');
     }
-    const info: MessageStoredEvent['recipients'] = [];
     const unreachable: number[] = [];
-    for (const r of recipients) {
-      const links = local.get(r) ?? [];
-      const kinds = links.length > 0 ? links.map((l) => l.kind) : await this.linkKindsSoon(r);
-      info.push({ userId: r, hasLink: kinds.length > 0, hasPhoneLink: kinds.includes('phone') });
+    for (const i of elsewhere) {
+      const r = recipients[i] as number;
+      const kinds = await this.linkKindsSoon(r);
+      info[i] = { userId: r, hasLink: kinds.length > 0, hasPhoneLink: kinds.includes('phone') };
       if (kinds.length === 0) unreachable.push(r);
     }
     this.metrics?.messageStored(message.kind);
@@ -929,10 +949,11 @@ export class PresenceService {
   }
 
   /** The sender's copy of a message, for the sender's other links (not a delivery: no state changes). */
-  private sendCopy(link: OpenLink, message: StoredMessage): void {
+  private sendCopy(link: OpenLink, event: MessageEvent): void {
+    const { message } = event;
     if (link.hasShown(message.id)) return;
     try {
-      link.deliver({ type: 'message', message });
+      link.deliver(event);
     } catch (e) {
       this.log.warn({ err: e, link: link.id }, 'a link refused an event');
       return;
@@ -954,9 +975,9 @@ export class PresenceService {
       this.deliverLocal(e.recipientId, e.event);
       return;
     }
-    const m = this.fresh(e.message);
-    for (const r of e.recipients) for (const l of this.localLinks(r)) this.sendTo(l, m);
-    for (const l of this.localLinks(m.fromUserId)) this.sendCopy(l, m);
+    const event: MessageEvent = { type: 'message', message: this.fresh(e.message) };
+    for (const r of e.recipients) for (const l of this.localLinks(r)) this.sendTo(l, event);
+    for (const l of this.localLinks(event.message.fromUserId)) this.sendCopy(l, event);
   }
 
   /** Messages no link took (delivery pending), stored since `since`: what the notifier picks up on start. */
@@ -1024,7 +1045,15 @@ export class PresenceService {
   /** Per-recipient delivery states (deliveries recorded but not yet committed show as delivered). */
   async deliveryStates(messageId: string): Promise<{ recipientId: number; state: DeliveryState }[]> {
     const id = this.messageId(messageId);
-    return (await this.repo.deliveryStates(id)).map((d) =>
+    // A delivery whose commit settles while the store is read can be missed twice: by the read (its snapshot was
+    // taken first) and by the unsettled set (emptied meanwhile). So when a commit settled during the read, read again.
+    let rows: { recipientId: number; state: DeliveryState }[];
+    for (let attempt = 1; ; attempt++) {
+      const settled = this.cache.settled;
+      rows = await this.repo.deliveryStates(id);
+      if (this.cache.settled === settled || attempt >= 3) break;
+    }
+    return rows.map((d) =>
       (d.state === 'pending' || d.state === 'notified') && this.cache.isDeliveredUnsettled(d.recipientId, id)
         ? { ...d, state: 'delivered' as const }
         : d,

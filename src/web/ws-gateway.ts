@@ -26,12 +26,47 @@ import type { WebSocket } from 'ws';
 import type { Services } from '../app.js';
 import type { TimerHandle } from '../core/clock.js';
 import { AppError, isAppError } from '../core/errors.js';
-import type { Link, LinkEvent } from '../presence/types.js';
+import type { Link, LinkEvent, StoredMessage } from '../presence/types.js';
 import type { WebAuth, WebSessions } from './auth.js';
 import type { WebLimits } from './limits.js';
 
 export const WS_PATH = '/api/v1/ws';
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A stored message's JSON, made once per message and shared by every frame
+ * that carries it: each recipient socket's message frame and the sender's
+ * ack. Stored messages are never changed once made (a fresh audio URL is a
+ * new object), so the text cannot go stale.
+ */
+const messageJson = new WeakMap<StoredMessage, string>();
+
+function jsonOfMessage(m: StoredMessage): string {
+  let s = messageJson.get(m);
+  if (s === undefined) {
+    s = JSON.stringify(m);
+    messageJson.set(m, s);
+  }
+  return s;
+}
+
+/**
+ * A frame's text, as JSON.stringify would write it, except that a stored
+ * message it carries (`message`) is written from its shared JSON.
+ */
+export function frameText(frame: unknown): string {
+  const message = typeof frame === 'object' && frame !== null ? (frame as { message?: unknown }).message : undefined;
+  if (typeof message !== 'object' || message === null) return JSON.stringify(frame);
+  let out = '{';
+  for (const key of Object.keys(frame as object)) {
+    const value = (frame as Record<string, unknown>)[key];
+    const text = key === 'message' ? jsonOfMessage(value as StoredMessage) : JSON.stringify(value);
+    // JSON.stringify leaves out a property whose value has no JSON (undefined, a function).
+    if (text === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${text}`;
+  }
+  return `${out}}`;
+}
 
 function sameOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
@@ -171,7 +206,7 @@ export class WsGateway {
       ws.send(data);
     };
     const send = (frame: unknown) => {
-      if (ws.readyState === ws.OPEN) write(JSON.stringify(frame));
+      if (ws.readyState === ws.OPEN) write(frameText(frame));
     };
     send({ type: 'hello', userId: auth.user.id, username: auth.user.username, sessionObjectId: auth.object.id });
     const deliver = (event: LinkEvent) => {
@@ -181,7 +216,7 @@ export class WsGateway {
         ws.terminate();
         throw new Error('the client does not keep up');
       }
-      write(JSON.stringify(event));
+      write(frameText(event));
     };
     let isClosed = false;
     // Frames that come while the link opens wait for it, in order.

@@ -94,6 +94,8 @@ export interface ServerProcess {
   child: ChildProcess;
   /** The process's resident set, in bytes (Linux /proc). */
   rss(): number;
+  /** CPU seconds the process has used so far, every thread, user and system (Linux /proc). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -120,6 +122,9 @@ function listening(child: ChildProcess, pattern: RegExp): Promise<string> {
   });
 }
 
+/** Linux's USER_HZ, the unit of /proc/PID/stat's times (100 on every Linux port that matters here). */
+const CLOCK_TICKS = 100;
+
 function handle(child: ChildProcess, url: string): ServerProcess {
   return {
     url,
@@ -127,6 +132,12 @@ function handle(child: ChildProcess, url: string): ServerProcess {
     rss: () => {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       return Number(m?.[1] ?? Number.NaN) * 1024;
+    },
+    cpuSeconds: () => {
+      // Fields 14 and 15 of /proc/PID/stat (utime, stime) in clock ticks of 1/100 s; the name before them may hold spaces.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
     },
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -140,15 +151,19 @@ function handle(child: ChildProcess, url: string): ServerProcess {
   };
 }
 
-/** The platform on `dir`, started by its real entry point; env adds PHONEIM_* settings. */
+/**
+ * The platform on `dir`, started by its real entry point; env adds PHONEIM_* settings. With
+ * PHONEIM_BENCH_PROF_DIR set, the platform writes a CPU profile there when it stops (node --cpu-prof).
+ */
 export async function startServer(
   dir: string,
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
 ): Promise<ServerProcess> {
-  // The bench's own setting is no key of the platform's config (which rejects unknown PHONEIM_* keys).
-  const { PHONEIM_BENCH_RESULTS: _results, ...inherited } = processEnvironment();
-  const child = spawn(process.execPath, [...process.execArgv, ...nodeArgs, entry], {
+  // The bench's own settings are no keys of the platform's config (which rejects unknown PHONEIM_* keys).
+  const { PHONEIM_BENCH_RESULTS: _results, PHONEIM_BENCH_PROF_DIR: profDir, ...inherited } = processEnvironment();
+  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const child = spawn(process.execPath, [...process.execArgv, ...prof, ...nodeArgs, entry], {
     env: {
       ...inherited,
       PHONEIM_DATA_DIR: dir,

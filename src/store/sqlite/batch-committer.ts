@@ -5,7 +5,9 @@
  * and the writer thread. An entry checked against a membership version that
  * is no longer its session's is not written (stale): the version is read in
  * the transaction that writes, which takes the write lock first (IMMEDIATE),
- * so no membership change can come between the check and the write.
+ * so no membership change can come between the check and the write. A
+ * session's version is read once per transaction (a batch holds many
+ * messages of one session; the batch itself changes no membership).
  */
 import type { Statement } from 'better-sqlite3';
 import type { CommitBatch, CommitEntry, CommitResult } from '../../presence/ports.js';
@@ -19,6 +21,8 @@ export class BatchCommitter {
   private readonly markDelivered: Statement;
   private readonly moveCursor: Statement;
   private readonly memberVersion: Statement;
+  /** Membership versions read in the transaction under way (cleared when it begins). */
+  private readonly versions = new Map<string, number | undefined>();
 
   constructor(
     private readonly db: Db,
@@ -55,7 +59,9 @@ export class BatchCommitter {
     try {
       return this.db
         .transaction(() => {
-          const out = entries.map((e) => this.write(e));
+          this.versions.clear();
+          const out = new Array<CommitResult>(entries.length);
+          for (let i = 0; i < entries.length; i++) out[i] = this.write(entries[i] as CommitEntry);
           after();
           return out;
         })
@@ -68,7 +74,12 @@ export class BatchCommitter {
       }
       return entries.map((e) => {
         try {
-          return this.db.transaction(() => this.write(e)).immediate();
+          return this.db
+            .transaction(() => {
+              this.versions.clear();
+              return this.write(e);
+            })
+            .immediate();
         } catch (err) {
           return { ok: false as const, reason: (err as Error).message };
         }
@@ -76,12 +87,20 @@ export class BatchCommitter {
     }
   }
 
+  /** The session's membership version in this transaction (undefined: no such session). */
+  private versionOf(sessionId: string): number | undefined {
+    if (this.versions.has(sessionId)) return this.versions.get(sessionId);
+    const v = (this.memberVersion.get(sessionId) as { v: number } | undefined)?.v;
+    this.versions.set(sessionId, v);
+    return v;
+  }
+
   /** Inside the batch's transaction, so an id taken earlier in the same batch is found too. */
   private write(e: CommitEntry): CommitResult {
     if (
       e.membershipVersion !== undefined &&
       e.membershipVersion !== null &&
-      (this.memberVersion.get(e.sessionId) as { v: number } | undefined)?.v !== e.membershipVersion
+      this.versionOf(e.sessionId) !== e.membershipVersion
     )
       return { ok: false, reason: "the session's membership changed", isStale: true };
     if (e.clientMessageId) {

@@ -9,6 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import type { CommitBatch, CommitResult, MessageCommitter } from '../../presence/ports.js';
 import { BatchCommitter } from './batch-committer.js';
+import { decodeResults, encodeBatch, type WireResults } from './commit-wire.js';
 import { openDb } from './db.js';
 
 const WRITER_URL = new URL(
@@ -68,7 +69,8 @@ export class SqliteMessageCommitter implements MessageCommitter {
       const w = this.writer();
       // The thread keeps the process alive only while a commit is under way.
       w.ref();
-      w.postMessage({ type: 'batch', seq, batch });
+      const { wire, transfer } = encodeBatch(batch);
+      w.postMessage({ type: 'batch', seq, batch: wire }, transfer);
     });
   }
 
@@ -76,12 +78,12 @@ export class SqliteMessageCommitter implements MessageCommitter {
     if (this.worker) return this.worker;
     const w = new Worker(WRITER_URL, { workerData: { path: this.options.path, nodeId: this.options.nodeId } });
     w.unref();
-    w.on('message', (m: { seq: number; results: CommitResult[] }) => {
+    w.on('message', (m: { seq: number; results: WireResults }) => {
       w.unref();
       const f = this.inFlight;
       if (f?.seq !== m.seq) return;
       this.inFlight = undefined;
-      f.resolve(m.results);
+      f.resolve(decodeResults(m.results));
     });
     w.on('error', (e) => this.writerFailed(w, e));
     w.on('exit', () => this.writerFailed(w, new Error('the writer thread exited')));

@@ -4,14 +4,14 @@
  * gathers the next batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CommitBatch } from '../../presence/ports.js';
 import { BatchCommitter } from './batch-committer.js';
+import { decodeBatch, encodeResults, type WireBatch } from './commit-wire.js';
 import { openDb } from './db.js';
 
 const { path, nodeId } = workerData as { path: string; nodeId: string };
 const committer = new BatchCommitter(openDb({ path }), nodeId);
 
-type Request = { type: 'batch'; seq: number; batch: CommitBatch } | { type: 'close' };
+type Request = { type: 'batch'; seq: number; batch: WireBatch } | { type: 'close' };
 
 parentPort?.on('message', (m: Request) => {
   if (m.type === 'close') {
@@ -19,5 +19,6 @@ parentPort?.on('message', (m: Request) => {
     parentPort?.close();
     return;
   }
-  parentPort?.postMessage({ seq: m.seq, results: committer.commit(m.batch) });
+  const { wire, transfer } = encodeResults(committer.commit(decodeBatch(m.batch)));
+  parentPort?.postMessage({ seq: m.seq, results: wire }, transfer);
 });
