@@ -133,8 +133,11 @@ export class WsClient {
     return c;
   }
 
-  /** Resolves with the first frame (already received or coming) that matches. */
-  next(pred: (f: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
+  /**
+   * Resolves with the first frame (already received or coming) that matches. The wait is long (30 s): a
+   * loaded machine starts a platform's writer threads under the TypeScript loader in seconds each.
+   */
+  next(pred: (f: Frame) => boolean, timeoutMs = 30_000): Promise<Frame> {
     const have = this.frames.find(pred);
     if (have) return Promise.resolve(have);
     return new Promise((resolve, reject) => {
@@ -156,7 +159,7 @@ export class WsClient {
   }
 
   async waitMessages(n: number): Promise<{ id: string; text: string | null; sessionId: string }[]> {
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (this.messages().length < n) {
       if (Date.now() > deadline) throw new Error(`timed out: ${this.messages().length} of ${n} messages`);
       await new Promise((r) => setTimeout(r, 10));
