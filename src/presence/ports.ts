@@ -151,6 +151,8 @@ export interface PresenceStore {
   insertObject(o: SessionObject, tokenHash: string): Promise<void>;
   objectByTokenHash(hash: string): Promise<SessionObject | null>;
   objectById(id: string): Promise<SessionObject | null>;
+  /** The node that holds each of these objects, for those that still exist (a missing id has ended). */
+  objectNodes(ids: readonly string[]): Promise<Map<string, string>>;
   touchObject(id: string, now: number): Promise<void>;
   /** Moves an object's cursor forward (never back). */
   setCursor(id: string, cursor: number): Promise<void>;

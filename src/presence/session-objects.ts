@@ -164,6 +164,16 @@ export class SessionObjects {
     return this.repo.objectById(id);
   }
 
+  /**
+   * Of these objects, those no longer served by this node: ended (a log-out,
+   * a password change, the idle sweep, on any node) or taken over by another.
+   */
+  async endedHere(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const nodes = await this.repo.objectNodes(ids);
+    return ids.filter((id) => nodes.get(id) !== this.nodeId);
+  }
+
   async advanceCursor(id: string, messageId: number): Promise<void> {
     await this.repo.setCursor(id, messageId);
   }

@@ -92,11 +92,17 @@ interface Held {
   isAlive: boolean;
 }
 
+/** How often a node checks whether the session objects of its sockets ended on another node. */
+const ENDED_CHECK_MS = 2000;
+
 export class WsGateway {
   private readonly held = new Map<WebSocket, Held>();
   /** Sockets held per user, so the per-user cap costs one look-up, not a walk over every socket. */
   private readonly perUser = new Map<number, number>();
   private pingTimer: TimerHandle | undefined;
+  private endedTimer: TimerHandle | undefined;
+  /** The credentials version when the held sockets' objects were last checked. */
+  private checkedVersion: number | undefined;
   private isClosed = false;
 
   constructor(
@@ -105,6 +111,38 @@ export class WsGateway {
     private readonly sessions: WebSessions,
   ) {
     this.schedulePing();
+    this.scheduleEndedCheck();
+  }
+
+  /**
+   * A log-out (or a password change, an idle sweep, a take-over) on another
+   * node ends a session object whose socket this node holds: this node's own
+   * log-outs cut it at once (closeObject); for the others, the credentials
+   * version (raised in the same commit as every end or move) is read every
+   * ENDED_CHECK_MS, and only when it moved are the held objects looked up, in
+   * one read. So a socket outlives its object's end elsewhere by at most that
+   * interval, while an HTTP request is refused at once (WebSessions).
+   */
+  private scheduleEndedCheck(): void {
+    const { clock, log } = this.services;
+    this.endedTimer = clock.setTimeout(() => {
+      if (this.isClosed) return;
+      this.cutEnded()
+        .catch((e: unknown) => log.warn({ err: e }, 'could not check the sockets’ session objects'))
+        .finally(() => {
+          if (!this.isClosed) this.scheduleEndedCheck();
+        });
+    }, ENDED_CHECK_MS);
+  }
+
+  private async cutEnded(): Promise<void> {
+    if (this.held.size === 0) return;
+    const version = await this.services.accounts.credentialsVersion();
+    if (version === this.checkedVersion) return;
+    const ids = [...new Set([...this.held.values()].map((h) => h.objectId))];
+    for (const id of await this.services.presence.objects.endedHere(ids)) this.closeObject(id);
+    // Only once the look-up answered: a failed one is tried again at the next check.
+    this.checkedVersion = version;
   }
 
   private schedulePing(): void {
@@ -334,6 +372,7 @@ export class WsGateway {
   close(): void {
     this.isClosed = true;
     if (this.pingTimer) this.services.clock.clearTimeout(this.pingTimer);
+    if (this.endedTimer) this.services.clock.clearTimeout(this.endedTimer);
     for (const c of this.held.keys()) c.terminate();
     this.held.clear();
     this.perUser.clear();

@@ -736,6 +736,15 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     t.equal(wins.filter(Boolean).length, 1);
     t.equal((await a.presence.objectById('o1'))?.nodeId, wins[0] ? 'node-c' : 'node-b');
     t.same(
+      [...(await b.presence.objectNodes(['o1', 'o2', 'gone']))].sort(),
+      [
+        ['o1', wins[0] ? 'node-c' : 'node-b'],
+        ['o2', 'node-a'],
+      ],
+      'which objects still exist, and where',
+    );
+    t.same([...(await a.presence.objectNodes([]))], []);
+    t.same(
       (await a.presence.objectsOf(u.id)).map((o) => o.id),
       ['o1', 'o2'],
     );

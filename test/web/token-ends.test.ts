@@ -10,7 +10,7 @@ import t from 'tap';
 import { buildServices } from '../../src/app.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { testConfig } from '../support/env.js';
-import { ApiClient, HtmlClient, makeUsers, PASSWORD, startPlatform } from '../support/presence.js';
+import { ApiClient, HtmlClient, makeUsers, PASSWORD, startPlatform, WsClient } from '../support/presence.js';
 import { openTestStore, testStoreOverrides } from '../support/store-backend.js';
 
 const me = async (c: ApiClient) => {
@@ -73,4 +73,27 @@ t.test('a token ended on one node, or by the admin command, is refused at once o
   t.equal((await me(on1)).status, 401, 'refused on node 1');
   t.equal((await me(on2)).status, 401, 'refused on node 2');
   t.equal((await me(await ApiClient.login(n2.url, 'carol'))).status, 200, 'a new log-in works');
+});
+
+t.test('a WebSocket whose session ends on another node is cut within seconds; the others stay', async (t) => {
+  const dir = t.testdir({});
+  const n1 = await startPlatform(t, { dir, overrides: { presence: { nodeId: 'node-1' } } });
+  const n2 = await startPlatform(t, { dir, overrides: { presence: { nodeId: 'node-2' } } });
+  await makeUsers(n1.platform, ['bob']);
+  // Bob's phone app holds a WebSocket on node 1; he changes his password from his desk on node 2.
+  const phone = await ApiClient.login(n1.url, 'bob');
+  const phoneWs = await WsClient.connect(n1.url, phone.token);
+  const desk = await ApiClient.login(n2.url, 'bob');
+  const deskWs = await WsClient.connect(n2.url, desk.token);
+  const closed = new Promise<number>((resolve) => phoneWs.ws.once('close', (code) => resolve(code)));
+  t.match(await desk.call('POST', '/api/v1/password', { currentPassword: PASSWORD, newPassword: 'a new secret' }), {
+    status: 200,
+    body: { endedSessions: 1 },
+  });
+  // 4001, not a ping's cut (1006, and only after 30 s): node 1 saw the end that node 2 committed.
+  t.equal(await closed, 4001, "the phone's socket on node 1 is cut: its session has ended");
+  t.equal(deskWs.ws.readyState, deskWs.ws.OPEN, 'the desk that changed it keeps its socket');
+  deskWs.ws.send(JSON.stringify({ type: 'ping', ref: 1 }));
+  t.match(await deskWs.next((f) => f.type === 'pong'), { ref: 1 });
+  await deskWs.close();
 });

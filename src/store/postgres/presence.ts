@@ -463,6 +463,14 @@ export class PgPresence implements PresenceStore {
     return this.objectWhere('id = $1', id);
   }
 
+  async objectNodes(ids: readonly string[]): Promise<Map<string, string>> {
+    const r = await this.db.pool.query<{ id: string; node_id: string }>(
+      'SELECT id, node_id FROM session_objects WHERE id = ANY($1::text[])',
+      [ids],
+    );
+    return new Map(r.rows.map((x) => [x.id, x.node_id]));
+  }
+
   async touchObject(id: string, now: number): Promise<void> {
     await this.db.pool.query('UPDATE session_objects SET last_seen_at = $1 WHERE id = $2', [now, id]);
   }

@@ -455,6 +455,13 @@ export class SqlitePresence {
     return r ? toObject(r) : null;
   }
 
+  objectNodes(ids: readonly string[]): Map<string, string> {
+    const rows = this.q('SELECT id, node_id FROM session_objects WHERE id IN (SELECT value FROM json_each(?))').all(
+      JSON.stringify(ids),
+    ) as { id: string; node_id: string }[];
+    return new Map(rows.map((r) => [r.id, r.node_id]));
+  }
+
   touchObject(id: string, now: number): void {
     this.q('UPDATE session_objects SET last_seen_at = ? WHERE id = ?').run(now, id);
   }
