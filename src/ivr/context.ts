@@ -62,9 +62,6 @@ const UNSPEAKABLE = new Set(['AUDIO_TEXT_EMPTY', 'AUDIO_TEXT_TOO_LONG', 'AUDIO_T
 
 const MAX_BUFFERED_KEYS = 32;
 
-/** Renders queued ahead start at the next play request, or after this long when none comes. */
-const AHEAD_FALLBACK_MS = 50;
-
 /** How often a write queued with later() is tried, and the first pause between tries (doubling). */
 const LATER_TRIES = 5;
 const LATER_RETRY_MS = 200;
@@ -271,30 +268,16 @@ export class CallContext {
   }
 
   /**
-   * Renders in the background what the caller may hear after the next key,
-   * so that the key costs a cache hit rather than a synthesis. It starts once
-   * the play request that follows has left (playRequested), so that the key
-   * that led here waits for that request and nothing else; or after
-   * AHEAD_FALLBACK_MS when no playback follows. Never fails: what cannot be
-   * rendered ahead is rendered when it is needed.
+   * Renders now, in the background, what the caller may hear after the next
+   * key, so that the key costs a cache hit rather than a synthesis. Never
+   * fails: what cannot be rendered ahead is rendered when it is needed.
    */
   renderAhead(prompts: () => readonly Prompt[] | Promise<readonly Prompt[]>): void {
-    this.ahead.push(prompts);
-    this.aheadTimer ??= setTimeout(() => this.flushAhead(), AHEAD_FALLBACK_MS);
+    void (async () => {
+      if (!this.call.isAlive) return;
+      await this.media(await prompts(), { ahead: true });
+    })().catch((e: unknown) => this.log.debug({ err: e }, 'rendering ahead failed'));
   }
-
-  private flushAhead(): void {
-    if (this.aheadTimer) clearTimeout(this.aheadTimer);
-    this.aheadTimer = undefined;
-    for (const prompts of this.ahead.splice(0))
-      void (async () => {
-        if (!this.call.isAlive) return;
-        await this.media(await prompts(), { ahead: true });
-      })().catch((e: unknown) => this.log.debug({ err: e }, 'rendering ahead failed'));
-  }
-
-  private readonly ahead: (() => readonly Prompt[] | Promise<readonly Prompt[]>)[] = [];
-  private aheadTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Turns prompts into media URIs the PBX plays; speech is rendered (or found in the cache) by the audio server. */
   async media(prompts: readonly Prompt[], opts: { ahead?: boolean } = {}): Promise<string[]> {
@@ -385,10 +368,9 @@ export class CallContext {
 
   private unreadChanges = 0;
 
-  /** A play request was sent: queued writes and renders run right after it has left (setImmediate follows its I/O). */
+  /** A play request was sent: the queued writes run right after it has left (setImmediate follows its I/O). */
   playRequested(): void {
     if (this.writes.length > 0 && !this.writing) setImmediate(() => void this.settled());
-    if (this.ahead.length > 0) setImmediate(() => this.flushAhead());
   }
 
   /** Every write queued so far is done (or given up); a read that must see them waits for this first. */
@@ -465,9 +447,6 @@ export class CallContext {
       // What the caller did is written before the link closes (the link itself may be one of them).
       await this.settled();
       this.digits.close();
-      if (this.aheadTimer) clearTimeout(this.aheadTimer);
-      this.aheadTimer = undefined;
-      this.ahead.length = 0;
       for (const t of this.timers) this.clock.clearTimeout(t);
       this.timers.clear();
       this.messageListeners.clear();
