@@ -69,6 +69,21 @@ const PHONE_REACH_MAX = 50_000;
 /** The longest password or PIN that is ever checked; longer ones are wrong, at the same cost. */
 const MAX_SECRET_CHARS = 256;
 
+/** PIN candidates a prepared check verifies ahead of `#` (each one KDF run); more are verified at `#` only. */
+export const MAX_PIN_GUESSES = 4;
+
+/**
+ * A caller's PIN check, prepared while the caller keys the PIN (see
+ * AccountService.prepareCallerPin). A guess decides nothing and counts as no
+ * try: it only lets validate() find the KDF's answer already computed.
+ */
+export interface PinCheck {
+  /** Starts verifying a candidate in the background (once per candidate, at most MAX_PIN_GUESSES). Never throws. */
+  guess(pin: string): void;
+  /** One try, counted and answered exactly as validateCallerPin answers it. */
+  validate(pin: string): Promise<LogonResult>;
+}
+
 export function isTrivialPin(pin: string): boolean {
   if (/^(\d)\1*$/.test(pin)) return true;
   const digits = [...pin].map(Number);
@@ -399,6 +414,43 @@ export class AccountService {
     return this.counted('pin', await this.validate(user, 'pin', pin, `pin:user:${user.id}`));
   }
 
+  /**
+   * Prepares the PIN check of a caller whose caller ID told who they are
+   * (lookupCaller), while they key the PIN: the PIN hash is read now, and
+   * candidates the caller keys may be verified ahead (guess) on the KDF's
+   * thread pool, so that `#` costs the try's reservation and a lookup. The
+   * rules stay those of validateCallerPin: the try is reserved before the
+   * answer, the credential is read again at `#` (a PIN changed meanwhile is
+   * verified afresh), and a locked credential is never guessed at.
+   */
+  async prepareCallerPin(user: User): Promise<PinCheck> {
+    const cred = await this.repo.credential(user.id, 'pin');
+    const min = this.config.accounts.minPinLength;
+    const ahead = new Map<string, { hash: string; good: Promise<boolean | undefined> }>();
+    const verify = (secret: string, hash: string) => this.verify(secret, hash);
+    const isLocked = () => cred?.lockedUntil != null && cred.lockedUntil > this.clock.now();
+    let guesses = 0;
+    return {
+      guess: (pin) => {
+        if (!cred || ahead.has(pin) || guesses >= MAX_PIN_GUESSES || isLocked()) return;
+        if (!/^\d+$/.test(pin) || pin.length < min || pin.length > 10) return;
+        guesses++;
+        const hash = cred.hash;
+        ahead.set(pin, { hash, good: verify(pin, hash).catch(() => undefined) });
+      },
+      validate: async (pin) => {
+        // A guess answers one try only; a candidate keyed again is verified again.
+        const known = (secret: string, hash: string) => {
+          const a = ahead.get(secret);
+          ahead.delete(secret);
+          if (!a || a.hash !== hash) return verify(secret, hash);
+          return a.good.then((good) => good ?? verify(secret, hash));
+        };
+        return this.counted('pin', await this.validate(user, 'pin', pin, `pin:user:${user.id}`, known));
+      },
+    };
+  }
+
   async validateAccountPin(accountNumber: string, pin: string): Promise<LogonResult> {
     const valid = typeof accountNumber === 'string' && /^\d{1,12}$/.test(accountNumber);
     const user = valid ? await this.repo.userByAccountNumber(accountNumber) : null;
@@ -408,13 +460,15 @@ export class AccountService {
   /**
    * One try: reserve it (or find the lock), then exactly one KDF check - of
    * the real hash when there is one to check, else of the decoy - then the
-   * answer. `nameKey` counts the tries of a name with no such credential.
+   * answer. `nameKey` counts the tries of a name with no such credential;
+   * `verifyReal` checks against the real hash (a prepared check's answer).
    */
   private async validate(
     user: User | null,
     kind: CredentialKind,
     secret: unknown,
     nameKey: string,
+    verifyReal: (secret: string, hash: string) => Promise<boolean> = this.verify,
   ): Promise<LogonResult> {
     const { maxFailedTries, lockoutSeconds } = this.config.accounts;
     const now = this.clock.now();
@@ -425,7 +479,7 @@ export class AccountService {
     const usable = typeof secret === 'string' && secret.length <= MAX_SECRET_CHARS;
     const checked = typeof secret === 'string' ? secret.slice(0, MAX_SECRET_CHARS + 1) : '';
     const real = reserved.ok && usable && cred ? cred.hash : undefined;
-    const good = await this.verify(checked, real ?? (await this.decoyHash()));
+    const good = await (real !== undefined ? verifyReal(checked, real) : this.verify(checked, await this.decoyHash()));
     if (!reserved.ok) {
       this.log.info({ user: user?.username, kind }, 'log-on refused: locked');
       return { ok: false, reason: 'locked', lockedUntil: reserved.lockedUntil };

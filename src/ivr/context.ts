@@ -320,8 +320,40 @@ export class CallContext {
    */
   later(what: string, write: () => unknown, opts: { changesUnread?: boolean } = {}): void {
     this.writes.push({ what, write });
-    if (opts.changesUnread) this.unreadChanges++;
+    if (opts.changesUnread) {
+      this.unreadChanges++;
+      this.keptUnread = undefined;
+    }
   }
+
+  /**
+   * Keeps a user's unread list, read ahead (when the caller ID told who is
+   * calling), for the first reading of the list after log-on: read once per
+   * call, not once for rendering ahead and again after `#`.
+   */
+  keepUnread(userId: number, list: Promise<IvrMessage[]>): Promise<IvrMessage[]> {
+    const kept = list.catch(() => null);
+    this.keptUnread = { userId, list: kept };
+    return list;
+  }
+
+  /**
+   * The kept unread list of `userId`, once, while nothing in this call has
+   * changed what is unread; null otherwise (the caller reads it afresh).
+   */
+  async takeUnread(userId: number): Promise<IvrMessage[] | null> {
+    const kept = this.keptUnread;
+    this.keptUnread = undefined;
+    if (!kept || kept.userId !== userId || this.unreadChanges > 0) return null;
+    return kept.list;
+  }
+
+  /** Drops the kept unread list (the flow went elsewhere, where the list may change). */
+  forgetUnread(): void {
+    this.keptUnread = undefined;
+  }
+
+  private keptUnread: { userId: number; list: Promise<IvrMessage[] | null> } | undefined;
 
   /**
    * Writes queued so far that change what is unread (marked read, deleted) are

@@ -185,6 +185,8 @@ export class IvrService {
     while (state.name !== 'end') {
       ctx.state = state.name;
       ctx.log.debug({ state: state.name }, 'state');
+      // The unread list read ahead at log-on serves the list heard right after it, and nothing later.
+      if (state.name !== 'logon' && state.name !== 'resume' && state.name !== 'messages') ctx.forgetUnread();
       switch (state.name) {
         case 'logon':
           state = await logon(ctx, svc);

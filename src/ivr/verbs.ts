@@ -174,6 +174,8 @@ export interface GatherSpec {
   terminator?: '#' | '*';
   firstDigitTimeoutMs?: number;
   interDigitTimeoutMs?: number;
+  /** Told the entry so far after each key that adds to it (a PIN verified ahead of `#`). */
+  onDigits?: (digits: string) => void;
 }
 
 export interface GatherResult {
@@ -208,6 +210,7 @@ export class Gather implements Verb<GatherResult> {
       if (d === null) return { digits, reason: 'timeout' };
       if (d === this.spec.terminator) return { digits, reason: 'terminator' };
       digits += d;
+      this.spec.onDigits?.(digits);
       if (digits.length >= this.spec.maxDigits) {
         // "1#" for a one-key entry: the terminator belongs to this entry, not to the next prompt.
         if (this.spec.terminator && ctx.digits.peek() === this.spec.terminator) ctx.digits.take();

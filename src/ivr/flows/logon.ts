@@ -8,6 +8,7 @@
  * presence "on the phone" (just after the first playback that follows `#`
  * is requested, so that the caller does not wait for it).
  */
+import type { PinCheck } from '../../accounts/account-service.js';
 import type { User } from '../../accounts/types.js';
 import type { CallContext, Prompt } from '../context.js';
 import { RESUME_MENU } from '../menus.js';
@@ -20,17 +21,39 @@ const ACCOUNT_DIGITS = 12;
 /** Known callers: the account server locks long before this; a safety net only. */
 const MAX_PIN_TRIES_PER_CALL = 10;
 
+/** A port's answer as a promise, a synchronous throw as a rejection. */
+function settle<T>(f: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(f());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 const GIVE_UP: State = { name: 'goodbye', prompts: ['tooManyTries', 'goodbye'] };
 const LOCKED: State = { name: 'goodbye', prompts: ['locked', 'goodbye'] };
 
 export async function logon(ctx: CallContext, svc: FlowServices): Promise<State> {
   const caller = await svc.accounts.lookupCaller(ctx.call.callerNumber);
   if (caller?.language) ctx.callerLanguage = caller.language;
-  // While the caller keys the PIN: the words they will hear after '#' (nothing is played before it).
-  if (caller)
-    ctx.renderAhead(async () =>
-      firstHeard(ctx, (await svc.presence.unread(caller.id)).slice(0, ctx.config.maxMessagesPerList), caller.timeZone),
+  // While the caller keys the PIN: the PIN check's reads, the unread list (read once, kept for the list heard
+  // after '#') and the words heard after '#', rendered - nothing of it is played before the PIN is verified.
+  let check: Promise<PinCheck | null> | undefined;
+  if (caller) {
+    check = svc.accounts.prepareCallerPin(caller).catch((e: unknown) => {
+      ctx.log.warn({ err: e }, 'preparing the PIN check failed; checked at # instead');
+      return null;
+    });
+    const unread = ctx.keepUnread(
+      caller.id,
+      settle(() => svc.presence.unread(caller.id)),
     );
+    ctx.renderAhead(async () =>
+      firstHeard(ctx, (await unread).slice(0, ctx.config.maxMessagesPerList), caller.timeZone),
+    );
+  }
+  // Each candidate of the PIN's length is verified as it is keyed, so that '#' finds the answer ready.
+  const onDigits = check && ((digits: string) => void check.then((c) => c?.guess(digits)));
   let failures = 0;
   let silences = 0;
   let lead: Prompt[] = caller ? [] : ['welcome'];
@@ -53,15 +76,23 @@ export async function logon(ctx: CallContext, svc: FlowServices): Promise<State>
       caller && failures === 0 && silences === 0
         ? [{ text: ctx.phrases.welcomeBack(caller.spokenName) }]
         : [...lead, 'enterPin'];
-    const p = await gather(ctx, { prompt: pinPrompt, maxDigits: PIN_DIGITS, terminator: '#' });
+    const p = await gather(ctx, {
+      prompt: pinPrompt,
+      maxDigits: PIN_DIGITS,
+      terminator: '#',
+      ...(onDigits ? { onDigits } : {}),
+    });
     lead = [];
     if (!p.digits) {
       if (silence()) return GIVE_UP;
       continue;
     }
-    const result = caller
-      ? await svc.accounts.validateCallerPin(ctx.call.callerNumber, p.digits)
-      : await svc.accounts.validateAccountPin(account, p.digits);
+    const prepared = await check;
+    const result = prepared
+      ? await prepared.validate(p.digits)
+      : caller
+        ? await svc.accounts.validateCallerPin(ctx.call.callerNumber, p.digits)
+        : await svc.accounts.validateAccountPin(account, p.digits);
     ctx.assertAlive();
     if (result.ok) return loggedOn(ctx, svc, result.user);
     if (result.reason === 'locked') {

@@ -43,7 +43,9 @@ export async function readMessages(ctx: CallContext, svc: FlowServices): Promise
   const user = ctx.userOrThrow;
   // Messages marked read or deleted earlier in this call are not listed again.
   await ctx.unreadSettled();
-  const list = (await svc.presence.unread(user.id)).slice(0, ctx.config.maxMessagesPerList);
+  // The first time after log-on: the list read while the caller keyed the PIN.
+  const unread = (await ctx.takeUnread(user.id)) ?? (await svc.presence.unread(user.id));
+  const list = unread.slice(0, ctx.config.maxMessagesPerList);
   if (list.length === 0) return { name: 'main', lead: [{ text: ctx.phrases.messageCount(0) }] };
   let lead: Prompt[] = [{ text: ctx.phrases.messageCount(list.length) }];
   for (let i = 0; i < list.length; ) {

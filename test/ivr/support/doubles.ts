@@ -127,7 +127,11 @@ export class FakePresence implements IvrPresencePort {
     };
   }
 
+  /** How often a list of unread messages was read. */
+  unreadReads = 0;
+
   unread(userId: number, sessionId?: string): IvrMessage[] {
+    this.unreadReads++;
     return this.messages
       .filter((m) => m.to === userId && !m.read && !m.dismissed && (!sessionId || m.sessionId === sessionId))
       .map(({ to: _to, read: _r, dismissed: _d, ...m }) => m);
@@ -485,7 +489,11 @@ export class FakeControl implements CallControl {
 }
 
 /** An IVR over the doubles with real accounts in SQLite, and Bob and Alice. */
-export async function setupIvr(t: Test, ivrOverrides: Partial<Config['ivr']> = {}) {
+export async function setupIvr(
+  t: Test,
+  ivrOverrides: Partial<Config['ivr']> = {},
+  opts: { verifySecret?: (secret: string, stored: string) => Promise<boolean> } = {},
+) {
   const dir = t.testdir({});
   const config = testConfig(dir, {
     ivr: { firstDigitTimeoutMs: 250, interDigitTimeoutMs: 150, amdListenSeconds: 0, ...ivrOverrides },
@@ -493,7 +501,13 @@ export async function setupIvr(t: Test, ivrOverrides: Partial<Config['ivr']> = {
   const store = openSqliteStore({ path: join(dir, 'db.sqlite'), nodeId: config.presence.nodeId });
   const clock = new SystemClock();
   const log = silentLogger();
-  const accounts = new AccountService({ repo: store.accounts, clock, config, log });
+  const accounts = new AccountService({
+    repo: store.accounts,
+    clock,
+    config,
+    log,
+    ...(opts.verifySecret ? { verifySecret: opts.verifySecret } : {}),
+  });
   const bob = await accounts.createUser({
     username: 'bob',
     displayName: 'Bob',
