@@ -20,6 +20,22 @@ export interface TextRule {
   code?: ErrorCode;
 }
 
+/** How many characters (code points) a string holds, as [...s].length counts them, without making the array. */
+export function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
 /** Returns the text trimmed and NFC-normalised, or throws a coded error that names the field. */
 export function checkText(value: unknown, rule: TextRule): string {
   const code = rule.code ?? 'ACCOUNTS_INVALID_INPUT';
@@ -29,7 +45,7 @@ export function checkText(value: unknown, rule: TextRule): string {
   const probe = rule.multiline ? text.replace(/\r?\n/g, '') : text;
   if (CONTROL.test(probe)) throw new AppError(code, `${rule.field} contains control characters`, { field: rule.field });
   const min = rule.minChars ?? 1;
-  const length = [...text].length;
+  const length = codePoints(text);
   if (length < min)
     throw new AppError(code, min === 1 ? `${rule.field} is empty` : `${rule.field} is shorter than ${min} characters`, {
       field: rule.field,
