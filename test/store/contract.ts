@@ -54,6 +54,18 @@ function newUser(over: Partial<NewUserRow> = {}): NewUserRow {
   };
 }
 
+/** A web session object of node-a, new at NOW. */
+const sessionObject = (id: string, userId: number) => ({
+  id,
+  userId,
+  client: 'web',
+  csrf: 'c',
+  nodeId: 'node-a',
+  cursor: '0',
+  createdAt: NOW,
+  lastSeenAt: NOW,
+});
+
 async function users(store: Store, n: number): Promise<User[]> {
   const out: User[] = [];
   for (let i = 0; i < n; i++) out.push(await store.accounts.insertUser(newUser()));
@@ -710,16 +722,7 @@ export function storeContract(t: Test, backend: ContractBackend): void {
     const a = await db.open('node-a');
     const b = await db.open('node-b');
     const [u] = (await users(a, 1)) as [User];
-    const obj = {
-      id: 'o1',
-      userId: u.id,
-      client: 'web',
-      csrf: 'c',
-      nodeId: 'node-a',
-      cursor: '0',
-      createdAt: NOW,
-      lastSeenAt: NOW,
-    };
+    const obj = sessionObject('o1', u.id);
     await a.presence.insertObject(obj, 'hash-1');
     await a.presence.insertObject({ ...obj, id: 'o2', createdAt: NOW + 1, lastSeenAt: NOW + 100 }, 'hash-2');
     t.same(await b.presence.objectByTokenHash('hash-1'), obj);
@@ -776,16 +779,7 @@ export function storeContract(t: Test, backend: ContractBackend): void {
       const a = await db.open('node-a');
       const b = await db.open('node-b');
       const [u, w] = (await users(a, 2)) as [User, User];
-      const obj = (id: string, userId = u.id) => ({
-        id,
-        userId,
-        client: 'web',
-        csrf: 'c',
-        nodeId: 'node-a',
-        cursor: '0',
-        createdAt: NOW,
-        lastSeenAt: NOW,
-      });
+      const obj = (id: string, userId = u.id) => sessionObject(id, userId);
       const seen = async () => {
         const [va, vb] = [await a.accounts.credentialsVersion(), await b.accounts.credentialsVersion()];
         t.equal(va, vb, 'both nodes read the same version');
